@@ -1,0 +1,55 @@
+"""The shared context of a command or a batch run: connection, policy, "now", calendars, run id."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy.engine import Connection
+
+from ils import db
+from ils.db import write_transaction
+from ils.calendar import BranchCalendar, load_calendars
+from ils.clock import library_date
+from ils.config import Settings, database_url, policy_for, read_settings
+from ils.policy import Policy
+
+
+@dataclass
+class Context:
+    conn: Connection
+    policy: Policy
+    now: dt.datetime
+    settings: Settings = field(default_factory=Settings)
+    run_id: int | None = None
+    mode: str = "night"  # or "intraday": serve only what changed since the last run
+
+    @property
+    def today(self) -> dt.date:
+        return library_date(self.now)
+
+    @contextlib.contextmanager
+    def writing(self):
+        """One unit of work, holding the write lock from its start (SQLite: BEGIN IMMEDIATE).
+
+        A read made before it (looking up a branch, say) may have left an implicit read
+        transaction open; db.write_transaction ends it.
+        """
+        with write_transaction(self.conn):
+            yield self.conn
+
+    @cached_property
+    def calendars(self) -> dict[int, BranchCalendar]:
+        return load_calendars(self.conn, self.policy.calendar)
+
+
+@contextlib.contextmanager
+def open_context(db_url: str | None, config_path: str | None, now: dt.datetime):
+    """Open the configured database, check its schema, load its library's policy."""
+    settings = read_settings(config_path)
+    with db.connect(database_url(db_url, settings)) as conn:
+        policy = policy_for(conn, settings)
+        conn.commit()  # end the read transaction; callers begin their own
+        yield Context(conn=conn, policy=policy, now=now, settings=settings)

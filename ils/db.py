@@ -1,0 +1,208 @@
+"""Opening the database (SQLite by default, PostgreSQL by URL), migrating it, and checking its schema version."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import Connection, make_url
+
+from ils import schema
+from ils.errors import ConfigError, NotInitialised, SchemaVersionError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "sqlite:///ils.db"
+# Rows per IN (...) list: well under SQLite's bound-parameter limit, small enough for
+# PostgreSQL to plan well.
+CHUNK = 5000
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Accept a bare file path as shorthand for an SQLite database."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    return url
+
+
+def open_engine(url: str = DEFAULT_URL) -> Engine:
+    """An engine with the settings this product relies on (WAL and foreign keys on SQLite)."""
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
+        raise ConfigError(f"cannot read database URL {url!r}: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling defers BEGIN until the first write and
+    # breaks SAVEPOINT and transactional DDL; take over BEGIN ourselves (the recipe
+    # in SQLAlchemy's SQLite dialect documentation).
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        # 128 MB of page cache (the default is 2 MB): a city's indexes stay in memory.
+        cursor.execute("PRAGMA cache_size = -131072")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # A writer that may upgrade its lock later asks for it up front, so two
+        # writers queue on busy_timeout instead of failing with SQLITE_BUSY.
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def immediate(conn: Connection) -> Connection:
+    """The connection, set to take the write lock at BEGIN (a no-op outside SQLite)."""
+    return conn.execution_options(sqlite_begin="IMMEDIATE")
+
+
+def write_transaction(conn: Connection):
+    """BEGIN (IMMEDIATE on SQLite) a unit of work on a connection that may have read before.
+
+    SQLAlchemy begins a transaction implicitly on the first read; such a transaction
+    holds no changes (every write here happens inside an explicit unit of work), so it
+    is ended first instead of making begin() fail.
+    """
+    if conn.in_transaction():
+        conn.commit()
+    return immediate(conn).begin()
+
+
+def _alembic_config(conn: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def head_revision() -> str:
+    script = ScriptDirectory.from_config(_alembic_config(None))  # type: ignore[arg-type]
+    return script.get_current_head()
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Migrate the schema to `revision`; returns (before, after)."""
+    with engine.begin() as conn:
+        before = current_revision(conn)
+        command.upgrade(_alembic_config(conn), revision)
+        after = current_revision(conn)
+    if before != after:
+        log.info("schema migrated from %s to %s", before or "empty", after)
+    return before, after
+
+
+def check_version(conn: Connection) -> None:
+    """Refuse to work on a database whose schema this program does not match."""
+    current = current_revision(conn)
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        raise NotInitialised(
+            f"database {_describe(conn)} has no ils schema: run `ils init` first"
+        )
+    script = ScriptDirectory.from_config(_alembic_config(conn))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current in known:
+        raise SchemaVersionError(
+            f"database schema is at {current}, this ils needs {head}: run `ils db upgrade`"
+        )
+    raise SchemaVersionError(
+        f"database schema {current} is newer than this ils (which knows up to {head}): "
+        "upgrade the ils package"
+    )
+
+
+def _describe(conn: Connection) -> str:
+    return conn.engine.url.render_as_string(hide_password=True)
+
+
+@contextlib.contextmanager
+def connect(url: str, *, check: bool = True):
+    """A connection to a database whose schema version has been checked."""
+    engine = open_engine(url)
+    try:
+        with engine.connect() as conn:
+            if check:
+                check_version(conn)
+                conn.commit()
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def get_setting(conn: Connection, key: str) -> str | None:
+    t = schema.system_settings
+    return conn.execute(select(t.c.value).where(t.c.key == key)).scalar()
+
+
+def put_setting(conn: Connection, key: str, value: str) -> None:
+    t = schema.system_settings
+    updated = conn.execute(t.update().where(t.c.key == key).values(value=value)).rowcount
+    if not updated:
+        conn.execute(t.insert().values(key=key, value=value))
+
+
+def _dialect_insert(conn: Connection, table):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def insert_ignore(conn: Connection, table, rows: list[dict], key: list[str]) -> int:
+    """Insert rows, skipping those whose key is already there (how re-runs stay idempotent);
+    returns how many were new."""
+    if not rows:
+        return 0
+    # RETURNING counts what was inserted: the driver's rowcount is not reliable for a
+    # batched insert on PostgreSQL.
+    stmt = _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=key).returning(table.c[key[0]])
+    return len(conn.execute(stmt, rows).all())
+
+
+def upsert(conn: Connection, table, rows: list[dict], key: list[str]) -> None:
+    """Insert rows, updating the existing row where the key already exists (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    stmt = _dialect_insert(conn, table)
+    columns = [c for c in rows[0] if c not in key]
+    if columns:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=key, set_={c: stmt.excluded[c] for c in columns}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=key)
+    conn.execute(stmt, rows)
+
+
+def chunks(items: list, size: int = CHUNK):
+    """Consecutive slices of a list, for IN lists and batched writes."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

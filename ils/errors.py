@@ -1,0 +1,119 @@
+"""The exceptions of the domain: one base, one small subclass per failure, each with a stable reason code."""
+
+
+class IlsError(Exception):
+    """Something a person must act on; the message says what."""
+
+    code = "error"
+
+
+class ConfigError(IlsError):
+    """The installation's configuration cannot be used."""
+
+    code = "config"
+
+
+class PolicyError(ConfigError):
+    """A policy profile is missing, malformed, or names an unknown key."""
+
+    code = "policy"
+
+
+class SchemaVersionError(IlsError):
+    """The database schema is not the version this program expects."""
+
+    code = "schema_version"
+
+
+class NotInitialised(SchemaVersionError):
+    """The database has no ils schema yet."""
+
+    code = "not_initialised"
+
+
+class ImportFailed(IlsError):
+    """An import file had invalid rows; nothing was imported."""
+
+    code = "import_failed"
+
+    def __init__(self, path, problems, rows_read, note=""):
+        self.path = path
+        self.problems = problems
+        self.rows_read = rows_read
+        super().__init__(
+            f"{path}: {len(problems)} problem(s) in {rows_read} row(s); nothing was imported{note}"
+        )
+
+
+class RequestInvalid(IlsError):
+    """A request could not be written to the pending-requests table."""
+
+    code = "request_invalid"
+
+
+class UnknownBranch(IlsError):
+    """No branch has the given code."""
+
+    code = "unknown_branch"
+
+
+class BatchRunning(IlsError):
+    """A batch run holds the lock; try again when it has finished."""
+
+    code = "batch_running"
+
+
+class BatchFailed(IlsError):
+    """A step of the batch raised; the run can be resumed once the cause is fixed."""
+
+    code = "batch_failed"
+
+
+class Conflict(IlsError):
+    """A record changed between reading and writing it (another counter, the batch)."""
+
+    code = "conflict"
+
+
+class UnknownPatron(IlsError):
+    """No patron has the card number."""
+
+    code = "unknown_card"
+
+
+class UnknownCopy(IlsError):
+    """No copy has the barcode."""
+
+    code = "unknown_copy"
+
+
+class PatronBlocked(IlsError):
+    """The card is suspended or expired."""
+
+    code = "patron_blocked"
+
+
+class CopyUnavailable(IlsError):
+    """The copy is not in a state that allows what was asked."""
+
+    code = "copy_unavailable"
+
+
+class HoldRefused(IlsError):
+    """A counter hold broke a rule and no override was given."""
+
+    code = "hold_refused"
+
+    def __init__(self, message: str, reason: str):
+        self.reason = reason
+        super().__init__(message)
+
+
+class RenewalRefused(IlsError):
+    """A renewal broke one of the profile's conditions."""
+
+    code = "renewal_refused"
+
+    def __init__(self, message: str, reason: str):
+        self.reason = reason
+        super().__init__(message)

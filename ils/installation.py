@@ -1,0 +1,86 @@
+"""Setting up a database: creating or migrating the schema, recording the library's profile, the demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from ils import db
+from ils.config import PROFILE_SETTING
+from ils.errors import ConfigError, IlsError
+from ils.imports import files_in, import_files
+from ils.policy import load_policy
+from ils.requests import import_request_file
+from ils.resources import data_path
+
+DEMO_SETTING = "demo"
+# The sample city's business day is 2026-11-25; the demo replays the night after it.
+DEMO_NIGHT = dt.datetime.fromisoformat("2026-11-26T03:00:00+09:00")
+DEMO_MORNING = dt.datetime.fromisoformat("2026-11-26T10:00:00+09:00")  # the first mail of the day
+
+
+@dataclass(frozen=True)
+class Initialised:
+    url: str
+    profile: str
+    schema_before: str | None
+    schema_after: str
+
+
+def initialise(url: str, profile: str) -> Initialised:
+    """Create the schema (or migrate it) and record the profile; refuses to switch libraries."""
+    load_policy(profile)  # fail on a bad profile before touching the database
+    engine = db.open_engine(url)
+    try:
+        before, after = db.upgrade(engine)
+        with engine.begin() as conn:
+            recorded = db.get_setting(conn, PROFILE_SETTING)
+            if recorded is not None and recorded != profile:
+                raise ConfigError(
+                    f"this database follows profile {recorded!r}; it cannot be re-initialised as {profile!r}"
+                )
+            db.put_setting(conn, PROFILE_SETTING, profile)
+    finally:
+        engine.dispose()
+    return Initialised(url=url, profile=profile, schema_before=before, schema_after=after)
+
+
+def sample_dir() -> Path:
+    return data_path("sample")
+
+
+def build_demo(path: Path, profile: str) -> str:
+    """A fresh SQLite database holding the sample city and its day of requests; returns its URL."""
+    _remove_old_demo(path)
+    url = f"sqlite:///{path}"
+    initialise(url, profile)
+    engine = db.open_engine(url)
+    try:
+        with engine.connect() as conn:
+            with conn.begin():
+                db.put_setting(conn, DEMO_SETTING, "yes")
+            policy = load_policy(profile)
+            import_files(conn, files_in(sample_dir()), policy, DEMO_NIGHT)
+            import_request_file(conn, sample_dir() / "requests.jsonl", DEMO_NIGHT)
+    finally:
+        engine.dispose()
+    return url
+
+
+def _remove_old_demo(path: Path) -> None:
+    if not path.exists():
+        return
+    engine = db.open_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            is_demo = db.current_revision(conn) is not None and db.get_setting(conn, DEMO_SETTING) == "yes"
+    except Exception:
+        is_demo = False
+    finally:
+        engine.dispose()
+    if not is_demo:
+        raise IlsError(f"{path} exists and is not a demo database; choose another path with --db")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
