@@ -1,0 +1,1 @@
+"""The pipeline steps of the nightly batch, one module per step."""

@@ -1,0 +1,60 @@
+"""Step: apply email-address changes from the web, or refuse an address mail cannot reach."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import bindparam
+
+from ils import db, schema
+from ils.context import Context
+from ils.email import address_problem
+from ils.rules import Unparseable, parse_received_at
+
+from batch.pending import StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, write_verdicts
+
+log = logging.getLogger(__name__)
+
+
+def run(ctx: Context) -> dict:
+    counts = StepCounts()
+    rows = pending_rows(ctx, "email_change")
+    counts.read = len(rows)
+    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    verdicts, changes, ordered = [], {}, []
+    for row in rows:
+        patron_id = patron_id_for(patrons, row.card_number)
+        try:
+            ordered.append((parse_received_at(row.received_at), row.id, row, patron_id))
+        except Unparseable as exc:
+            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id, "email_refused"))
+    for _, _, row, patron_id in sorted(ordered, key=lambda item: item[:2]):
+        address = (row.target or "").strip()
+        if patron_id is None:
+            verdicts.append(Verdict(row.id, "rejected", "unknown_card", None, None))
+            continue
+        problem = address_problem(address, ctx.policy) if address else None
+        if problem:
+            verdicts.append(Verdict(row.id, "rejected", problem, patron_id, "email_refused"))
+            continue
+        changes[patron_id] = address or None  # the latest change of the night wins
+        verdicts.append(Verdict(row.id, "applied", None, patron_id, "email_changed",
+                                details={"address": address or None}))
+    _write(ctx, changes, verdicts, counts)
+    log.info("email: %d read, %s", counts.read, dict(counts.states))
+    return counts.as_dict()
+
+
+def _write(ctx: Context, changes: dict, verdicts: list[Verdict], counts: StepCounts) -> None:
+    if changes:
+        p = schema.patrons
+        stmt = p.update().where(p.c.id == bindparam("patron")).values(email=bindparam("address"))
+        ctx.conn.execute(stmt, [{"patron": pid, "address": addr} for pid, addr in changes.items()])
+        # A patron contacted by email whose address was deleted is left uncontacted
+        # (自主確認) rather than pointed at nothing.
+        removed = [pid for pid, addr in changes.items() if addr is None]
+        for chunk in db.chunks(removed):
+            ctx.conn.execute(
+                p.update().where(p.c.id.in_(chunk), p.c.contact_method == "email").values(contact_method="none")
+            )
+    write_verdicts(ctx, verdicts, counts)

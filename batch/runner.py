@@ -1,0 +1,231 @@
+"""The runner: orders the steps, holds the lock, records the run, resumes a crashed one; no business rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from ils import lock, schema
+from ils.clock import LIBRARY_TZ
+from ils.context import Context
+from ils.db import write_transaction
+from ils.errors import BatchFailed, IlsError
+
+from batch import accept, allocate, cancel, email, expire, renew, reports
+
+log = logging.getLogger(__name__)
+
+STEPS: dict[str, Callable[[Context], dict]] = {
+    "accept": accept.run,
+    "cancel": cancel.run,
+    "renew": renew.run,
+    "email": email.run,
+    "expire": expire.run,
+    "allocate": allocate.run,
+    "reports": reports.run,
+}
+# Mito accepts requests every ten minutes in the day (seed 002); such a run serves the
+# new work only and leaves expiry, the full allocation sweep and the reports to the night.
+INTRADAY_STEPS = ("accept", "cancel", "renew", "email", "allocate")
+# Steps with effects outside the database, which a dry run must not have.
+NOT_IN_DRY_RUN = ("reports",)
+
+
+@dataclass
+class StepReport:
+    step: str
+    counts: dict
+    seconds: float
+    skipped: bool = False  # done by the crashed run this one resumed
+
+
+@dataclass
+class RunReport:
+    run_id: int | None
+    as_of: dt.datetime
+    mode: str
+    dry_run: bool
+    resumed: bool = False
+    steps: list[StepReport] = field(default_factory=list)
+
+
+def wall_clock() -> dt.datetime:
+    return dt.datetime.now(tz=LIBRARY_TZ)
+
+
+def steps_for(mode: str, only: str | None) -> list[str]:
+    if only:
+        if only not in STEPS:
+            raise IlsError(f"unknown step {only!r}; steps are {', '.join(STEPS)}")
+        return [only]
+    return list(INTRADAY_STEPS if mode == "intraday" else STEPS)
+
+
+def run_batch(
+    ctx: Context,
+    *,
+    now_given: bool,
+    only: str | None = None,
+    mode: str = "night",
+    dry_run: bool = False,
+    on_step: Callable[[StepReport], None] | None = None,
+    clock: Callable[[], dt.datetime] = wall_clock,
+) -> RunReport:
+    """Run tonight's steps; each in its own transaction, recorded with its counts."""
+    names = steps_for(mode, only)
+    if dry_run:
+        return _dry_run(ctx, [n for n in names if n not in NOT_IN_DRY_RUN], mode, on_step, clock)
+    conn = ctx.conn
+    with write_transaction(conn):
+        lock.acquire(conn, clock())
+        run_id, as_of, done = _start_or_resume(conn, ctx.now, now_given, mode, only, clock())
+        lock.attach_run(conn, run_id)
+    ctx.run_id, ctx.now, ctx.mode = run_id, as_of, mode
+    report = RunReport(run_id, as_of, mode, dry_run=False, resumed=bool(done))
+    try:
+        for name in names:
+            if name in done:
+                report.steps.append(StepReport(name, done[name], 0.0, skipped=True))
+                continue
+            report.steps.append(_run_step(ctx, name, clock))
+            if on_step:
+                on_step(report.steps[-1])
+    except Exception as exc:
+        _finish(conn, run_id, "failed", f"step {name}: {exc}", clock)
+        log.exception("batch run %s failed in step %s", run_id, name)
+        raise BatchFailed(
+            f"batch run {run_id} failed in step {name}: {exc}; fix the cause and run `ils batch run` again to resume it"
+        ) from exc
+    _finish(conn, run_id, "succeeded", None, clock)
+    return report
+
+
+def run_until_current(ctx: Context, *, now_given: bool, **options) -> list[RunReport]:
+    """Run tonight's batch; if a crashed or failed run was resumed first, go on with tonight's.
+
+    Without this, the cron run after a bad night would finish the bad night and stop,
+    leaving tonight undone until someone noticed.
+    """
+    tonight = ctx.now
+    runs = [run_batch(ctx, now_given=now_given, **options)]
+    last = runs[-1]
+    if last.resumed and not now_given and not options.get("dry_run") and last.as_of != tonight:
+        ctx.now = tonight
+        runs.append(run_batch(ctx, now_given=True, **options))
+    return runs
+
+
+def _start_or_resume(conn: Connection, now: dt.datetime, now_given: bool, mode, only, wall_now):
+    """Resume the last run if it crashed or failed (same `now`, finished steps skipped), else start one."""
+    r, s = schema.batch_runs, schema.batch_steps
+    last = conn.execute(select(r).order_by(r.c.id.desc()).limit(1)).first()
+    if last is not None and last.status in ("running", "failed") and not last.dry_run:
+        if not now_given or last.as_of == now:
+            conn.execute(update(r).where(r.c.id == last.id).values(status="running", message=None))
+            finished = select(s.c.step, s.c.counts).where(s.c.run_id == last.id, s.c.finished_at.is_not(None))
+            done = {step: json.loads(counts) for step, counts in conn.execute(finished)}
+            log.warning("resuming batch run %s of %s; steps already done: %s", last.id, last.as_of, ", ".join(done) or "none")
+            return last.id, last.as_of.astimezone(LIBRARY_TZ), done
+        conn.execute(update(r).where(r.c.id == last.id).values(status="interrupted", finished_at=wall_now))
+    run_id = conn.execute(
+        r.insert().values(as_of=now, started_at=wall_now, status="running", only_step=only, dry_run=False).returning(r.c.id)
+    ).scalar_one()
+    return run_id, now, {}
+
+
+def _run_step(ctx: Context, name: str, clock) -> StepReport:
+    s = schema.batch_steps
+    conn = ctx.conn
+    started = time.perf_counter()
+    # The step's effects and the record that it finished commit together: a crash
+    # leaves either both or neither, so a resumed run knows exactly what is left.
+    with write_transaction(conn):
+        lock.heartbeat(conn, clock())
+        conn.execute(s.delete().where(s.c.run_id == ctx.run_id, s.c.step == name))
+        conn.execute(s.insert().values(run_id=ctx.run_id, step=name, started_at=clock()))
+        counts = STEPS[name](ctx)
+        conn.execute(
+            s.update()
+            .where(s.c.run_id == ctx.run_id, s.c.step == name)
+            .values(finished_at=clock(), counts=json.dumps(counts, ensure_ascii=False))
+        )
+    return StepReport(name, counts, time.perf_counter() - started)
+
+
+def _finish(conn: Connection, run_id: int, status: str, message: str | None, clock) -> None:
+    if conn.in_transaction():
+        conn.rollback()
+    r = schema.batch_runs
+    with write_transaction(conn):
+        conn.execute(update(r).where(r.c.id == run_id).values(status=status, finished_at=clock(), message=message))
+        lock.release(conn)
+
+
+def _dry_run(ctx: Context, names, mode, on_step, clock) -> RunReport:
+    """Every step inside one transaction that is rolled back: what tonight would do, changing nothing."""
+    conn = ctx.conn
+    r = schema.batch_runs
+    report = RunReport(None, ctx.now, mode, dry_run=True)
+    outer = write_transaction(conn)
+    try:
+        lock.acquire(conn, clock())
+        ctx.run_id = conn.execute(
+            r.insert().values(as_of=ctx.now, started_at=clock(), status="running", dry_run=True).returning(r.c.id)
+        ).scalar_one()
+        ctx.mode = mode
+        for name in names:
+            started = time.perf_counter()
+            with conn.begin_nested():
+                counts = STEPS[name](ctx)
+            report.steps.append(StepReport(name, counts, time.perf_counter() - started))
+            if on_step:
+                on_step(report.steps[-1])
+    finally:
+        outer.rollback()
+    return report
+
+
+def recent_runs(conn: Connection, limit: int = 10) -> list[dict]:
+    r = schema.batch_runs
+    query = select(r).where(r.c.dry_run.is_(False)).order_by(r.c.id.desc()).limit(limit)
+    return [
+        {"run": row.id, "as_of": row.as_of.astimezone(LIBRARY_TZ), "status": row.status,
+         "started": row.started_at.astimezone(LIBRARY_TZ),
+         "seconds": round((row.finished_at - row.started_at).total_seconds(), 2) if row.finished_at else None,
+         "message": row.message or ""}
+        for row in conn.execute(query)
+    ]
+
+
+def run_steps(conn: Connection, run_id: int | None = None) -> list[dict]:
+    """A run's steps: their counts, one row per count, and how long each took (latest run by default)."""
+    r, s = schema.batch_runs, schema.batch_steps
+    if run_id is None:
+        run_id = conn.execute(select(r.c.id).where(r.c.dry_run.is_(False)).order_by(r.c.id.desc()).limit(1)).scalar()
+    if run_id is None:
+        raise IlsError("no batch run has been recorded yet")
+    rows = []
+    for row in conn.execute(select(s).where(s.c.run_id == run_id).order_by(s.c.started_at)):
+        if row.finished_at is None:
+            rows.append({"step": row.step, "what": "unfinished", "count": None})
+            continue
+        seconds = round((row.finished_at - row.started_at).total_seconds(), 3)
+        rows += count_rows(row.step, json.loads(row.counts)) + [{"step": row.step, "what": "seconds", "count": seconds}]
+    return [{"run": run_id, **row} for row in rows]
+
+def count_rows(step: str, counts: dict) -> list[dict]:
+    """A step's counts as (step, what, count) rows; rejections one row per reason."""
+    rows = []
+    for key, value in counts.items():
+        if key == "rejected_by_reason":
+            rows += [{"step": step, "what": f"rejected: {reason}", "count": n} for reason, n in value.items()]
+        elif value:
+            rows.append({"step": step, "what": key, "count": value})
+    return rows or [{"step": step, "what": "nothing to do", "count": 0}]

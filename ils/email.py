@@ -1,0 +1,33 @@
+"""Email addresses: whether the library can register and mail one, by the seeds' rules and the RFCs."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+
+from ils.policy import Policy
+
+MAX_ADDRESS_CHARS = 254
+
+
+def address_problem(address: str, policy: Policy) -> str | None:
+    """A reason code if mail cannot (or may not) go to this address, else None.
+
+    The two forms the seeds warn about come first, with their own reason, because
+    patrons registered such addresses on old phones (seeds 001, 002): 「.」ドットを連続
+    して使用しているアドレスや、「@」アットマークの直前に「.」ドットを使用しているアドレス.
+    """
+    if not address or len(address) > MAX_ADDRESS_CHARS or "@" not in address:
+        return "email_invalid"
+    local, _, domain = address.rpartition("@")
+    rules = policy.email
+    if rules.reject_consecutive_dots and ".." in local:
+        return "email_undeliverable"
+    if rules.reject_dot_before_at and local.endswith("."):
+        return "email_undeliverable"
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return "email_invalid"
+    if domain.lower() in rules.blocked_domains:
+        return "email_domain_blocked"
+    return None
