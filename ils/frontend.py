@@ -1,0 +1,54 @@
+"""The Python API the web/OPAC front end calls: requests, logins, passwords, the patron's holds.
+
+Open a context once per request with `ils.context.open_context(url, config, now)`; every
+function below works on it and commits its own change. Errors are `ils.errors.IlsError`
+subclasses whose message can be shown to staff; a patron-facing text for a reason code is
+in `ils.reasons`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ils.context import Context
+from ils.passwords import Login, change_password, self_service, set_first_password, verify_login
+from ils.patron_view import patron_holds
+from ils.requests import submit
+
+
+def submit_request(ctx: Context, request: dict) -> int:
+    """Store one pending request (the fields of docs/integration.md); returns its id.
+
+    Raises BatchRunning while the nightly batch runs — show its message, e.g. Murakami's
+    午前3時から午前4時の間は予約できません — and RequestInvalid for a field the table refuses.
+    """
+    with ctx.writing():
+        [request_id] = submit(ctx.conn, [request], now=ctx.now)
+    return request_id
+
+
+def log_in(ctx: Context, card: str, password: str) -> Login:
+    """Check a card and password. `must_change` asks the page to force a new password
+    (Murakami's パスワード変更画面); `locked_until` says when a locked account opens again."""
+    return verify_login(ctx, card, password)
+
+
+def new_password(ctx: Context, card: str, old: str, new: str) -> None:
+    """Replace the current password (temporary or real) with a real one, by the profile's rules."""
+    change_password(ctx, card, old, new)
+
+
+def register_password(ctx: Context, card: str, new: str) -> None:
+    """Kitami: set a password on a card that has none (new, or erased by staff)."""
+    set_first_password(ctx, card, new)
+
+
+def password_by_birth_date_and_phone(ctx: Context, card: str, birth_date: dt.date, phone: str, new: str) -> None:
+    """Kitakyushu's 本パスワード申請 with card, birth date and registered phone number."""
+    self_service(ctx, card, birth_date, phone, new)
+
+
+def my_holds(ctx: Context, card: str) -> list[dict]:
+    """The patron's holds with the library's status labels (予約申込, 確保待ち, 準備中, 他館確保,
+    貸出可能, 取消申込...), queue rank, pickup branch and deadline."""
+    return patron_holds(ctx, card)

@@ -1,0 +1,224 @@
+"""Web-service passwords: salted scrypt hashes only, the profile's rules, resets, lockout, audit."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+import string
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ils import schema
+from ils.audit import audit
+from ils.context import Context
+from ils.errors import IlsError, UnknownPatron
+from ils.policy import Passwords
+
+# scrypt parameters (RFC 7914's interactive-login recommendation): about 16 MB and a few
+# tens of milliseconds per hash. Stored with the hash, so they can be raised later.
+SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_BYTES = 2**14, 8, 1, 32
+CHARSETS = {
+    "digits": re.compile(r"[0-9]+"),
+    "alnum": re.compile(r"[A-Za-z0-9]+"),
+    "printable": re.compile(r"[!-~]+"),  # printable ASCII, no space
+}
+
+
+class PasswordRejected(IlsError):
+    """A new password breaks the profile's rules, or the check of identity failed."""
+
+    code = "password_rejected"
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    key = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=KEY_BYTES)
+    encode = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encode(salt)}${encode(key)}"
+
+
+def password_matches(password: str, stored: str | None) -> bool:
+    """Constant-time comparison against a stored hash; False for no hash or a malformed one."""
+    try:
+        scheme, n, r, p, salt, key = (stored or "").split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(key)
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                             dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+def rule_problem(password: str, rules: Passwords) -> str | None:
+    """Why a chosen (real) password breaks the profile's rules, or None."""
+    if not rules.min_length <= len(password) <= rules.max_length:
+        return f"must be {rules.min_length} to {rules.max_length} characters long"
+    if not CHARSETS[rules.charset].fullmatch(password):
+        allowed = {"digits": "half-width digits", "alnum": "half-width letters and digits",
+                   "printable": "half-width letters, digits and symbols"}[rules.charset]
+        return f"may contain only {allowed}"
+    return None
+
+
+def initial_password(birth_date: dt.date | None, rules: Passwords) -> str:
+    """The birth-date password of seeds 002 (MMDD) and 004 (YYYYMMDD)."""
+    if birth_date is None:
+        raise IlsError("the patron has no birth date on record, so the initial password cannot be set")
+    return birth_date.strftime("%m%d" if rules.initial == "birth_mmdd" else "%Y%m%d")
+
+
+def random_temporary(rules: Passwords) -> str:
+    alphabet = string.digits if rules.charset == "digits" else string.ascii_letters + string.digits
+    length = max(rules.min_length, min(rules.max_length, 10))
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def _patron(ctx: Context, card: str):
+    p = schema.patrons
+    row = ctx.conn.execute(select(p).where(p.c.card_number == (card or "").strip())).first()
+    if row is None:
+        raise UnknownPatron(f"no patron with card {card!r}")
+    return row
+
+
+def _store(ctx: Context, patron_id: int, password: str | None, state: str) -> None:
+    p = schema.patrons
+    ctx.conn.execute(p.update().where(p.c.id == patron_id).values(
+        password_hash=hash_password(password) if password else None, password_state=state,
+        password_changed_at=ctx.now, failed_logins=0, locked_until=None,
+    ))
+
+
+@dataclass(frozen=True)
+class Reset:
+    card: str
+    mode: str  # initial, random or clear (the profile's)
+    state: str
+    shown_once: str | None = None  # a random temporary password: shown to staff this once, never stored
+
+
+def reset(ctx: Context, card: str, *, staff: str, why: str | None = None) -> Reset:
+    """Reset a forgotten password as the profile says, unlock the account, and audit it.
+
+    Kitami clears it (パスワードを消去いたしますので、再度設定を); Mito and Murakami return to
+    the birth-date initial value; Kitakyushu and Kitsuki issue a random temporary one,
+    shown once to the staff member.
+    """
+    rules = ctx.policy.passwords
+    with ctx.writing():
+        patron = _patron(ctx, card)
+        shown = None
+        if rules.reset == "clear":
+            _store(ctx, patron.id, None, "none")
+        elif rules.reset == "initial":
+            _store(ctx, patron.id, initial_password(patron.birth_date, rules), "temporary")
+        else:
+            shown = random_temporary(rules)
+            _store(ctx, patron.id, shown, "temporary")
+        state = "none" if rules.reset == "clear" else "temporary"
+        audit(ctx, staff, "password_reset", patron.id, target=patron.card_number, reason=why,
+              detail={"mode": rules.reset})
+    return Reset(patron.card_number, rules.reset, state, shown)
+
+
+@dataclass(frozen=True)
+class Login:
+    ok: bool
+    outcome: str  # ok, unknown_card, blocked, no_password, locked, wrong_password
+    must_change: bool = False
+    locked_until: dt.datetime | None = None
+
+
+def verify_login(ctx: Context, card: str, password: str) -> Login:
+    """Check a login; failures count towards the profile's lockout."""
+    rules = ctx.policy.passwords
+    with ctx.writing():
+        try:
+            patron = _patron(ctx, card)
+        except UnknownPatron:
+            return Login(False, "unknown_card")
+        if patron.locked_until is not None and patron.locked_until > ctx.now:
+            return Login(False, "locked", locked_until=patron.locked_until)
+        if patron.status != "active":
+            return Login(False, "blocked")
+        if patron.password_hash is None and rules.initial not in ("birth_mmdd", "birth_yyyymmdd"):
+            return Login(False, "no_password")
+        if not _accepts(patron, password, rules):
+            return _failed(ctx, patron, rules)
+        ctx.conn.execute(schema.patrons.update().where(schema.patrons.c.id == patron.id)
+                         .values(failed_logins=0, locked_until=None))
+        temporary = patron.password_state == "temporary" or patron.password_hash is None
+        must_change = temporary and rules.temporary_must_change
+        return Login(True, "ok", must_change=must_change)
+
+
+def _accepts(patron, password: str, rules: Passwords) -> bool:
+    if patron.password_hash is not None:
+        return password_matches(password, patron.password_hash)
+    # Never set: the birth-date initial value is the temporary password (seed 004:
+    # 初めてログインされる場合、生年月日西暦8桁(例:19700101)が仮パスワードとして設定されています).
+    if patron.birth_date is None:
+        return False
+    return hmac.compare_digest(password.encode(), initial_password(patron.birth_date, rules).encode())
+
+
+def _failed(ctx: Context, patron, rules: Passwords) -> Login:
+    failures = patron.failed_logins + 1
+    locked_until = None
+    if failures >= rules.lockout_after:
+        locked_until = ctx.now + dt.timedelta(minutes=rules.lockout_minutes)
+        failures = 0
+    ctx.conn.execute(schema.patrons.update().where(schema.patrons.c.id == patron.id)
+                     .values(failed_logins=failures, locked_until=locked_until))
+    if locked_until is not None:
+        return Login(False, "locked", locked_until=locked_until)
+    return Login(False, "wrong_password")
+
+
+def change_password(ctx: Context, card: str, old: str, new: str) -> None:
+    """The patron replaces their (temporary or real) password with a real one."""
+    login = verify_login(ctx, card, old)
+    if not login.ok:
+        raise PasswordRejected(f"the current password was not accepted ({login.outcome})")
+    _set_real(ctx, card, new)
+
+
+def set_first_password(ctx: Context, card: str, new: str) -> None:
+    """Kitami: a patron with no password (new, or erased by staff) registers one on the web."""
+    with ctx.writing():
+        if _patron(ctx, card).password_state != "none":
+            raise PasswordRejected("the card already has a password; change it after logging in")
+    _set_real(ctx, card, new)
+
+
+def self_service(ctx: Context, card: str, birth_date: dt.date, phone: str, new: str) -> None:
+    """Kitakyushu's 本パスワード申請: card, birth date and the registered phone number prove who it is."""
+    if ctx.policy.passwords.self_service != "card_birth_phone":
+        raise PasswordRejected("this library does not offer password self-service; ask at the counter")
+    digits = lambda s: re.sub(r"\D", "", s or "")  # noqa: E731
+    with ctx.writing():
+        patron = _patron(ctx, card)
+        if not patron.phone:
+            # 電話番号登録をしていない方は、パスワードの申請ができません
+            raise PasswordRejected("no phone number is registered; ask at the counter for a temporary password")
+        if patron.locked_until is not None and patron.locked_until > ctx.now:
+            raise PasswordRejected("too many failed attempts; try again later")
+        if patron.birth_date != birth_date or digits(patron.phone) != digits(phone):
+            _failed(ctx, patron, ctx.policy.passwords)
+            raise PasswordRejected("the birth date or phone number does not match the library's record")
+    _set_real(ctx, card, new)
+
+
+def _set_real(ctx: Context, card: str, new: str) -> None:
+    problem = rule_problem(new, ctx.policy.passwords)
+    if problem:
+        raise PasswordRejected(f"the new password {problem}")
+    with ctx.writing():
+        _store(ctx, _patron(ctx, card).id, new, "real")
