@@ -1,0 +1,120 @@
+"""Kitami's weekly new-arrivals newsletter (新着図書案内), by NDC subject, for subscribed patrons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ils import schema
+from ils.clock import LIBRARY_TZ
+from ils.context import Context
+from ils.email import address_problem
+from ils.mail import compose
+from ils.mail.render import queue_message
+from ils.mail.settings import MailSettings
+
+NDC_CLASSES = {
+    "0": ("総記", "General works"), "1": ("哲学", "Philosophy"), "2": ("歴史", "History"),
+    "3": ("社会科学", "Social sciences"), "4": ("自然科学", "Natural sciences"), "5": ("技術", "Technology"),
+    "6": ("産業", "Industry"), "7": ("芸術", "Arts"), "8": ("言語", "Language"), "9": ("文学", "Literature"),
+}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_TITLES_PER_SUBJECT = 30
+
+
+def this_weeks_slot(ctx: Context) -> dt.datetime | None:
+    """The newsletter's slot this week (seed 000: 毎週火曜日の10時), if it has come."""
+    rules = ctx.policy.newsletter
+    local = ctx.now.astimezone(LIBRARY_TZ)
+    back = (local.weekday() - WEEKDAYS.index(rules.weekday)) % 7
+    day = local.date() - dt.timedelta(days=back)
+    hour, minute = map(int, rules.time.split(":"))
+    slot = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LIBRARY_TZ)
+    return slot if slot <= local else None
+
+
+def queue_newsletter(ctx: Context, settings: MailSettings) -> int:
+    """Queue this week's newsletter for every subscriber with a usable address; returns how many.
+
+    A week's issue has one key per patron, so running it again the same week queues nothing.
+    """
+    if not ctx.policy.newsletter.enabled:
+        return 0
+    slot = this_weeks_slot(ctx)
+    if slot is None:
+        return 0
+    arrivals = _arrivals(ctx, slot.date())
+    queued = 0
+    with ctx.writing():
+        for patron, classes in _subscribers(ctx).items():
+            subjects = [_subject(c, arrivals[c]) for c in sorted(classes) if arrivals.get(c)]
+            if not subjects or address_problem(patron.email, ctx.policy):
+                continue
+            if queue_message(ctx, **_message(ctx, settings, patron, subjects, slot)) is not None:
+                queued += 1
+    return queued
+
+
+def _arrivals(ctx: Context, week_of: dt.date) -> dict[str, list[dict]]:
+    """Titles catalogued in the seven days before the slot, by NDC class."""
+    t = schema.titles
+    query = (
+        select(t.c.title, t.c.author, t.c.ndc)
+        .where(t.c.catalogued_on >= week_of - dt.timedelta(days=7), t.c.catalogued_on < week_of,
+               t.c.ndc.is_not(None))
+        .order_by(t.c.ndc, t.c.title)
+    )
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    for row in ctx.conn.execute(query):
+        if row.ndc[:1] in NDC_CLASSES and len(grouped[row.ndc[:1]]) < MAX_TITLES_PER_SUBJECT:
+            grouped[row.ndc[:1]].append({"title": row.title, "author": row.author})
+    return grouped
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    name: str
+    email: str
+    language: str
+
+
+def _subscribers(ctx: Context) -> dict[Subscriber, set[str]]:
+    s, p = schema.newsletter_subscriptions, schema.patrons
+    query = (
+        select(p.c.id, p.c.name, p.c.email, p.c.language, s.c.ndc_class)
+        .join(s, s.c.patron_id == p.c.id)
+        .where(p.c.status == "active", p.c.email.is_not(None))
+        .order_by(p.c.id)
+    )
+    chosen: dict[Subscriber, set[str]] = defaultdict(set)
+    for row in ctx.conn.execute(query):
+        chosen[Subscriber(row.id, row.name, row.email, row.language)].add(row.ndc_class)
+    return chosen
+
+
+def _subject(ndc_class: str, titles: list[dict]) -> dict:
+    ja, en = NDC_CLASSES[ndc_class]
+    return {"name": ja, "name_en": en, "titles": titles}
+
+
+def _message(ctx: Context, settings: MailSettings, patron, subjects: list[dict], slot: dt.datetime) -> dict:
+    language = compose.language_of(patron.language)
+    library = ctx.policy.library
+    variables = {"library": library.model_dump(), "patron": {"name": patron.name}, "subjects": subjects,
+                 "week_of": slot.date()}
+    name = f"{language}/newsletter.txt.j2"
+    subject = compose.render_block(name, "subject", variables).strip()
+    subject = f"【{library.name}】{subject}" if language == "ja" else f"[{library.name_en}] {subject}"
+    body = compose.render_block(name, "body", variables)
+    sender = settings.sender or library.mail_from
+    key = f"newsletter:{slot.date()}:{patron.id}"
+    mid = compose.message_id(key, sender)
+    raw = compose.build_message(sender=sender, sender_name=library.name if language == "ja" else library.name_en,
+                                to_addr=patron.email, to_name=patron.name, subject=subject, body=body,
+                                message_id=mid, date=ctx.now, charset=ctx.policy.notices.charset)
+    return {"patron_id": patron.id, "kind": "newsletter", "key": key, "to_addr": patron.email,
+            "subject": subject, "body": body, "raw": raw, "message_id": mid}

@@ -1,0 +1,225 @@
+"""The render step: due notices become outbox messages (per item or one digest per patron), once."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
+
+from ils import db, schema
+from ils.calendar import BranchCalendar, CalendarRules
+from ils.context import Context
+from ils.email import address_problem
+from ils.holds import Notice, record_notices
+from ils.mail import compose
+from ils.mail.schedule import due_at
+from ils.mail.settings import MailSettings
+from ils.reasons import REASONS
+
+# Kinds told about the hold itself, by the contact method chosen for that hold.
+HOLD_KINDS = ("hold_ready", "hold_expired")
+YES = {"yes", "true", "1", "on"}
+
+
+@dataclass(frozen=True)
+class Due:
+    """One notice with what its mail needs."""
+
+    event_id: int
+    patron_id: int
+    kind: str
+    address: str | None
+    name: str
+    language: str
+    variables: dict
+
+
+def render(ctx: Context, settings: MailSettings) -> Counter:
+    """Queue the mail that is due now; mark every notice looked at with what became of it."""
+    counts: Counter = Counter()
+    with ctx.writing():
+        _record_receipts(ctx)
+        due, routed = _due_notices(ctx)
+        _mark(ctx, routed)
+        counts.update(delivery for _, delivery in routed)
+        for patron_items in _by_patron(due).values():
+            for group in _groups(ctx, patron_items):
+                outbox_id = _queue(ctx, settings, group)
+                if outbox_id is None:  # rendered before: the events point at that message
+                    outbox_id = _existing(ctx, group)
+                _mark(ctx, [(item.event_id, "mailed") for item in group], outbox_id)
+                counts["messages"] += 1
+                counts["mailed"] += len(group)
+    return counts
+
+
+def _record_receipts(ctx: Context) -> None:
+    """A receipt for each pending request whose patron asked for one (seed 003: 予約内容メールの
+    送信, seed 004: 予約確認メールを送信する), where the profile offers it."""
+    if not ctx.policy.notices.receipt_mail_offered:
+        return
+    r, p = schema.pending_requests, schema.patrons
+    query = (
+        select(r.c.id, r.c.receipt_mail, p.c.id.label("patron_id"))
+        .join(p, p.c.card_number == r.c.card_number)
+        .where(r.c.state == "pending", r.c.kind == "hold", r.c.entered_at <= ctx.now)
+    )
+    notices = [
+        Notice(row.patron_id, "request_received", f"receipt:{row.id}", request_id=row.id)
+        for row in ctx.conn.execute(query)
+        if (row.receipt_mail or "").strip().lower() in YES
+    ]
+    record_notices(ctx.conn, notices, at=ctx.now, run_id=None)
+
+
+def _due_notices(ctx: Context) -> tuple[list[Due], list[tuple[int, str]]]:
+    """Notices due by now that go by mail, and (event, delivery) for those that do not."""
+    library = BranchCalendar(CalendarRules.from_policy(ctx.policy.calendar))
+    due, routed = [], []
+    for row in ctx.conn.execute(_notice_query(ctx)):
+        calendar = ctx.calendars.get(row.pickup_branch_id, library) if row.kind in HOLD_KINDS else library
+        if due_at(row.kind, row.occurred_at, calendar, ctx.policy) > ctx.now:
+            continue
+        delivery = route(row, ctx)
+        if delivery != "mailed":
+            routed.append((row.id, delivery))
+            continue
+        due.append(Due(row.id, row.patron_id, row.kind, row.email, row.name,
+                       compose.language_of(row.language), _variables(row)))
+    return due, routed
+
+
+def _notice_query(ctx: Context):
+    e, p, h, r, lo, c = (schema.notice_events, schema.patrons, schema.holds, schema.pending_requests,
+                         schema.loans, schema.copies)
+    held, asked, lent, b = schema.titles.alias("held"), schema.titles.alias("asked"), schema.titles.alias("lent"), schema.branches
+    return (
+        select(
+            e.c.id, e.c.patron_id, e.c.kind, e.c.occurred_at, e.c.payload,
+            p.c.name, p.c.email, p.c.contact_method, p.c.language,
+            h.c.contact_method.label("hold_contact"), h.c.pickup_branch_id, h.c.pickup_deadline,
+            b.c.name.label("pickup"), held.c.title.label("hold_title"),
+            r.c.kind.label("request_kind"), asked.c.title.label("asked_title"),
+            lo.c.due_on, lent.c.title.label("loan_title"),
+        )
+        .join(p, p.c.id == e.c.patron_id)
+        .outerjoin(h, h.c.id == e.c.hold_id).outerjoin(held, held.c.id == h.c.title_id)
+        .outerjoin(b, b.c.id == h.c.pickup_branch_id)
+        .outerjoin(r, r.c.id == e.c.request_id).outerjoin(asked, asked.c.bib_id == r.c.target)
+        .outerjoin(lo, lo.c.id == e.c.loan_id).outerjoin(c, c.c.id == lo.c.copy_id)
+        .outerjoin(lent, lent.c.id == c.c.title_id)
+        .where(e.c.delivery.is_(None), e.c.occurred_at <= ctx.now)
+        .order_by(e.c.patron_id, e.c.id)
+    )
+
+
+def route(row, ctx: Context) -> str:
+    """mailed, or why not: phone (the branch's phone list), none, problem, not_mailed."""
+    notices = ctx.policy.notices
+    if row.kind == "hold_accepted" and not notices.accepted_mail:
+        return "not_mailed"
+    if row.kind == "email_changed" and notices.email_registered_mail == "none":
+        return "not_mailed"
+    if row.kind in HOLD_KINDS:
+        method = row.hold_contact or row.contact_method
+    elif row.kind in ("request_received", "email_changed"):
+        method = "email"  # the patron asked for it / the new address is confirmed
+    else:
+        method = row.contact_method
+    if method == "phone":
+        return "phone" if row.kind == "hold_ready" else "not_mailed"
+    if method == "none":
+        return "none"
+    if not row.email or address_problem(row.email, ctx.policy):
+        return "problem"  # the branch's contact-problem list
+    return "mailed"
+
+
+def _variables(row) -> dict:
+    payload = json.loads(row.payload) if row.payload else {}
+    reason = REASONS.get(payload.get("reason", ""))
+    language = compose.language_of(row.language)
+    deadline = payload.get("pickup_deadline") or row.pickup_deadline
+    return {
+        "title": row.hold_title or row.loan_title or row.asked_title,
+        "pickup": row.pickup,
+        "pickup_deadline": deadline,
+        "due_on": payload.get("due_on") or row.due_on,
+        "reason": (reason.en if language == "en" else reason.ja) if reason else "",
+        "reason_code": payload.get("reason"),
+        "address": payload.get("address"),
+        "request_kind": row.request_kind,
+    }
+
+
+def _by_patron(due: list[Due]) -> dict[int, list[Due]]:
+    grouped = defaultdict(list)
+    for item in due:
+        grouped[item.patron_id].append(item)
+    return grouped
+
+
+def _groups(ctx: Context, items: list[Due]) -> list[list[Due]]:
+    """One mail per item (Kitami: その都度、ご連絡), or one digest (Mito: 1日分まとめて);
+    a receipt always goes on its own, at once."""
+    receipts = [[i] for i in items if i.kind == "request_received"]
+    others = [i for i in items if i.kind != "request_received"]
+    if ctx.policy.notices.mode == "per_item":
+        return receipts + [[i] for i in others]
+    return receipts + ([others] if others else [])
+
+
+def _queue(ctx: Context, settings: MailSettings, group: list[Due]) -> int:
+    first = group[0]
+    library = ctx.policy.library
+    language = first.language
+    rendered = [compose.notice_item(i.kind, language, i.variables) for i in group]
+    library_vars = library.model_dump()
+    if len(group) == 1:
+        subject = rendered[0][0]
+        key = f"notice:{first.event_id}"
+    else:
+        subject = compose.digest_subject(language, {"library": library_vars})
+        key = f"digest:{first.patron_id}:{first.event_id}"
+    name = library.name if language == "ja" else library.name_en
+    subject = f"【{name}】{subject}" if language == "ja" else f"[{name}] {subject}"
+    body = compose.mail_body(language, {"library": library_vars, "patron": {"name": first.name},
+                                        "items": [{"text": text} for _, text in rendered], "digest": len(group) > 1})
+    sender = settings.sender or library.mail_from
+    mid = compose.message_id(key, sender)
+    raw = compose.build_message(sender=sender, sender_name=name, to_addr=first.address, to_name=first.name,
+                                subject=subject, body=body, message_id=mid, date=ctx.now,
+                                charset=ctx.policy.notices.charset)
+    return queue_message(ctx, patron_id=first.patron_id, kind="notice", key=key, to_addr=first.address,
+                         subject=subject, body=body, raw=raw, message_id=mid)
+
+
+def queue_message(ctx: Context, *, patron_id, kind, key, to_addr, subject, body, raw, message_id) -> int | None:
+    """Put one message in the outbox, once per key; returns its id, or None if the key was there."""
+    o = schema.mail_outbox
+    new = db.insert_ignore(ctx.conn, o, [{
+        "patron_id": patron_id, "kind": kind, "dedupe_key": key, "to_addr": to_addr, "subject": subject,
+        "body": body, "raw": raw, "message_id": message_id, "created_at": ctx.now, "not_before": ctx.now,
+    }], ["dedupe_key"])
+    return ctx.conn.execute(select(o.c.id).where(o.c.dedupe_key == key)).scalar_one() if new else None
+
+
+def _existing(ctx: Context, group: list[Due]) -> int:
+    o = schema.mail_outbox
+    first = group[0]
+    keys = (f"notice:{first.event_id}", f"digest:{first.patron_id}:{first.event_id}")
+    return ctx.conn.execute(select(o.c.id).where(o.c.dedupe_key.in_(keys))).scalar_one()
+
+
+def _mark(ctx: Context, routed: list[tuple[int, str]], outbox_id: int | None = None) -> None:
+    if not routed:
+        return
+    e = schema.notice_events
+    ctx.conn.execute(
+        e.update().where(e.c.id == bindparam("event"), e.c.delivery.is_(None))
+        .values(delivery=bindparam("how"), outbox_id=outbox_id),
+        [{"event": event_id, "how": how} for event_id, how in routed],
+    )
+

@@ -1,0 +1,42 @@
+"""The installation's mail settings (ils.toml [mail]): where mail goes and how it is sent."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ils.errors import ConfigError
+
+
+class MailSettings(BaseModel):
+    """`transport = "files"` (the default) writes .eml files into `directory` — what the
+    demo does and what a site without an SMTP relay can hand to its mail system;
+    `transport = "smtp"` sends through `host`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    transport: Literal["files", "smtp"] = "files"
+    directory: str = "mail-out"
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    username: str | None = None
+    password_env: str | None = None  # the name of an environment variable holding the password
+    sender: str | None = None  # overrides the profile's library.mail_from
+    timeout_seconds: float = Field(default=30, gt=0)
+    max_attempts: int = Field(default=6, ge=1)
+    retry_minutes: int = Field(default=5, ge=1)  # doubled after each temporary failure
+
+    @property
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env) if self.password_env else None
+
+
+def mail_settings(raw: dict) -> MailSettings:
+    try:
+        return MailSettings.model_validate(raw or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"mail.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid [mail] settings: {problems}") from None
