@@ -1,0 +1,96 @@
+"""Reports as people print them: A4 text pages with headers, CSV for Japanese Excel, printable HTML."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+import jinja2
+from tabulate import tabulate
+from wcwidth import wcswidth
+
+from ils.mail.compose import jdate
+from ils.reports import Report
+from ils.resources import report_templates_path
+
+LINES_PER_PAGE = 60  # A4 portrait at 10 points, with margins
+HEADER_LINES = 4
+MAX_CELL_WIDTH = 40  # display cells; longer titles are clipped with …
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One report for one branch (or the whole system) and one day, ready to format."""
+
+    report: Report
+    library: str
+    branch: str
+    day: dt.date
+    rows: list[dict]
+
+    @property
+    def heading(self) -> str:
+        return f"{self.library}  {self.branch}  {self.report.title}"
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def clip(text: str, width: int = MAX_CELL_WIDTH) -> str:
+    """Clip to `width` display cells (a full-width character takes two)."""
+    if wcswidth(text) <= width:
+        return text
+    out, used = "", 0
+    for ch in text:
+        cells = max(wcswidth(ch), 0)
+        if used + cells > width - 1:
+            break
+        out, used = out + ch, used + cells
+    return out + "…"
+
+
+def as_text(sheet: Sheet) -> str:
+    """Pages of LINES_PER_PAGE lines, each with the branch, the date and 'page n/N'; form feeds between."""
+    headers = [header for _, header in sheet.report.columns]
+    table = [[clip(_cell(row.get(key))) for key, _ in sheet.report.columns] for row in sheet.rows]
+    per_page = LINES_PER_PAGE - HEADER_LINES - 2
+    chunks = [table[i : i + per_page] for i in range(0, len(table), per_page)] or [[]]
+    pages = []
+    for number, chunk in enumerate(chunks, start=1):
+        title = f"{sheet.heading}    {jdate(sheet.day)}    {number}/{len(chunks)} ページ"
+        body = tabulate(chunk, headers=headers, disable_numparse=True) if chunk else "(該当なし)"
+        pages.append(f"{title}\n{'=' * min(wcswidth(title), 100)}\n\n{body}\n")
+    return "\f".join(pages)
+
+
+def as_csv(sheet: Sheet, encoding: str = "utf-8-sig") -> bytes:
+    """CSV that Japanese Excel opens without mojibake: UTF-8 with a BOM, or CP932."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([header for _, header in sheet.report.columns])
+    for row in sheet.rows:
+        writer.writerow([_cell(row.get(key)) for key, _ in sheet.report.columns])
+    return buffer.getvalue().encode(encoding, errors="replace")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(report_templates_path())),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["jdate"] = jdate
+    env.filters["cell"] = _cell
+    return env
+
+
+def as_html(sheet: Sheet) -> str:
+    template = _environment().get_template("report.html.j2")
+    return template.render(sheet=sheet, columns=sheet.report.columns)
+
+
+FORMATS = {"text": ("txt", as_text), "csv": ("csv", as_csv), "html": ("html", as_html)}

@@ -1,0 +1,100 @@
+"""Making the sheets, and writing every report of every branch for a day into a dated folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import select
+
+from ils import schema
+from ils.context import Context
+from ils.errors import ConfigError, IlsError
+from ils.reports import REPORTS
+from ils.reports.formats import FORMATS, Sheet, as_csv
+
+SYSTEM = "全館"
+
+
+class ReportSettings(BaseModel):
+    """ils.toml [reports]: where the night's reports go, in which formats."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    directory: str = "reports"
+    formats: tuple[Literal["text", "csv", "html"], ...] = ("text", "csv", "html")
+    csv_encoding: Literal["utf-8-sig", "cp932"] = "utf-8-sig"
+
+
+def report_settings(raw: dict) -> ReportSettings:
+    try:
+        return ReportSettings.model_validate(raw or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"reports.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid [reports] settings: {problems}") from None
+
+
+def branches(ctx: Context) -> list:
+    b = schema.branches
+    return list(ctx.conn.execute(select(b.c.id, b.c.code, b.c.name).order_by(b.c.sort_order, b.c.code)))
+
+
+def make_sheet(ctx: Context, name: str, branch_code: str | None, day: dt.date) -> Sheet:
+    """One report for one branch (or, for the summary, the whole system when branch_code is None)."""
+    report = _report(name)
+    if branch_code is None:
+        if not report.system_wide:
+            raise IlsError(f"the {name} report is made per branch: give --branch")
+        return Sheet(report, ctx.policy.library.name, SYSTEM, day, report.rows(ctx, None, day))
+    found = next((b for b in branches(ctx) if b.code == branch_code), None)
+    if found is None:
+        raise IlsError(f"no branch with code {branch_code!r}")
+    return Sheet(report, ctx.policy.library.name, found.name, day, report.rows(ctx, [found.id], day))
+
+
+def sheets_for_all(ctx: Context, name: str, day: dt.date) -> list[tuple[str, Sheet]]:
+    """The report for every branch, from one query: (branch code, sheet) pairs."""
+    report = _report(name)
+    every = branches(ctx)
+    dealt: dict[int, list[dict]] = {b.id: [] for b in every}
+    for row in report.rows(ctx, list(dealt), day):
+        dealt[row["branch_id"]].append(row)
+    return [(b.code, Sheet(report, ctx.policy.library.name, b.name, day, dealt[b.id])) for b in every]
+
+
+def _report(name: str):
+    report = REPORTS.get(name)
+    if report is None:
+        raise IlsError(f"no report {name!r}; reports are {', '.join(REPORTS)}")
+    return report
+
+
+def encoded(sheet: Sheet, fmt: str, csv_encoding: str = "utf-8-sig") -> bytes:
+    if fmt == "csv":
+        return as_csv(sheet, csv_encoding)
+    return FORMATS[fmt][1](sheet).encode("utf-8")
+
+
+def _folder_name(code: str) -> str:
+    """A branch code as a folder name: BM/吉浦 becomes BM_吉浦."""
+    return re.sub(r"[\\/:*?\"<>|\s]", "_", code)
+
+
+def write_all(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) -> int:
+    """Every report of every branch, and the system's night summary, under <directory>/<day>/."""
+    folder = (base / settings.directory / day.isoformat()).resolve()
+    written = 0
+
+    def write(where: Path, name: str, sheet: Sheet) -> int:
+        where.mkdir(parents=True, exist_ok=True)
+        for fmt in settings.formats:
+            (where / f"{name}.{FORMATS[fmt][0]}").write_bytes(encoded(sheet, fmt, settings.csv_encoding))
+        return len(settings.formats)
+
+    for name in REPORTS:
+        for code, sheet in sheets_for_all(ctx, name, day):
+            written += write(folder / _folder_name(code), name, sheet)
+    return written + write(folder, "summary", make_sheet(ctx, "summary", None, day))
