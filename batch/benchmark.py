@@ -1,0 +1,214 @@
+"""Benchmark of one night at a given scale: wall time, rows per second, peak memory, ratio to an I/O floor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from ils import db, schema
+from ils.imports import files_in, import_files
+from ils.installation import initialise
+from ils.policy import load_policy
+from ils.requests import import_request_file, submit
+from ils.sample.generator import SampleSpec, write_files
+
+NIGHT = dt.datetime.fromisoformat("2026-11-26T03:00:00+09:00")
+LOADED_AT = NIGHT - dt.timedelta(hours=1)
+INTRADAY_ENTERED = dt.datetime.fromisoformat("2026-11-26T10:00:00+09:00")
+INTRADAY_RUN = dt.datetime.fromisoformat("2026-11-26T10:10:00+09:00")
+
+
+@dataclass
+class Figures:
+    preset: str
+    profile: str
+    copies: int = 0
+    patrons: int = 0
+    active_holds: int = 0
+    requests: int = 0
+    load_seconds: float | None = None
+    night_seconds: float = 0.0
+    night_peak_mb: float = 0.0
+    rows_written: int = 0
+    rows_per_second: float = 0.0
+    io_floor_seconds: float = 0.0
+    ratio_to_io_floor: float = 0.0
+    intraday_requests: int = 0
+    intraday_seconds: float = 0.0
+    intraday_peak_mb: float = 0.0
+    steps: dict = field(default_factory=dict)
+
+
+Progress = Callable[[str], None]
+
+
+def base_database(spec: SampleSpec, preset: str, profile: str, workdir: Path, progress: Progress) -> tuple[Path, float | None]:
+    """The generated library, imported once and kept: (path, seconds it took, or None if reused)."""
+    path = workdir / f"{preset}-{spec.seed}-{profile}.db"
+    if path.exists():
+        progress(f"reusing {path}")
+        return path, None
+    started = time.perf_counter()
+    files = workdir / f"{preset}-{spec.seed}"
+    if not (files / "requests.jsonl").exists():
+        progress(f"generating the {preset} library into {files}")
+        write_files(spec, files)
+    partial = path.with_suffix(".partial")
+    for stale in workdir.glob(partial.name + "*"):
+        stale.unlink()
+    url = f"sqlite:///{partial}"
+    initialise(url, profile)
+    engine = db.open_engine(url)
+    try:
+        with engine.connect() as conn:
+            progress("importing (branches ... holds)")
+            import_files(conn, files_in(files), load_policy(profile), LOADED_AT)
+            progress("importing the day's requests")
+            import_request_file(conn, files / "requests.jsonl", LOADED_AT)
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        engine.dispose()
+    partial.rename(path)
+    return path, time.perf_counter() - started
+
+
+def _run_child(db_path: Path, now: dt.datetime, *extra: str) -> tuple[float, float]:
+    """Run `ils batch run` in a child process; (wall seconds, peak resident MB) of that child alone."""
+    command = [sys.executable, "-m", "cli", "batch", "run", "--db", str(db_path), "--now", now.isoformat(), *extra]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=db_path.parent,
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"batch run failed: {child.stderr.read().decode()}")
+    return seconds, usage.ru_maxrss / 1024  # Linux reports kilobytes
+
+
+def rows_written(conn, run_id: int) -> int:
+    """Rows the run inserted or updated: requests judged, holds made or changed, history, notices,
+    loans renewed, addresses changed."""
+    r, h, n = schema.pending_requests, schema.hold_history, schema.notice_events
+    judged = conn.execute(select(func.count()).where(r.c.run_id == run_id)).scalar()
+    history = conn.execute(select(func.count()).where(h.c.run_id == run_id)).scalar()
+    notices = conn.execute(select(func.count()).where(n.c.run_id == run_id)).scalar()
+    applied = conn.execute(
+        select(func.count()).where(r.c.run_id == run_id, r.c.state == "applied", r.c.kind.in_(("renew", "email_change")))
+    ).scalar()
+    holds_written = history  # each history row stands for one hold inserted or updated
+    return judged + holds_written + history + notices + applied
+
+
+def io_floor(rows: int, directory: Path) -> float:
+    """Seconds SQLite takes to write `rows` rows of similar width with plain executemany, in WAL."""
+    path = directory / "io-floor.db"
+    for stale in directory.glob("io-floor.db*"):
+        stale.unlink()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER, c TEXT, d TEXT, e TEXT)")
+    data = ((None, i, i * 7, "waiting", "2026-11-26 03:00:00.000000", f"request {i}") for i in range(rows))
+    started = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)", data)
+    conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    conn.close()
+    for stale in directory.glob("io-floor.db*"):
+        stale.unlink()
+    return seconds
+
+
+def _counts(conn) -> dict:
+    count = lambda t, *w: conn.execute(select(func.count()).select_from(t).where(*w)).scalar()  # noqa: E731
+    return {
+        "copies": count(schema.copies),
+        "patrons": count(schema.patrons),
+        "active_holds": count(schema.holds, schema.holds.c.status.in_(schema.ACTIVE_HOLD_STATUSES)),
+        "requests": count(schema.pending_requests, schema.pending_requests.c.state == "pending"),
+    }
+
+
+def _intraday_requests(conn, how_many: int, seed: int) -> list[dict]:
+    """New hold requests of the morning: random active patrons, random titles, their home branch."""
+    p, t, b = schema.patrons, schema.titles, schema.branches
+    rng = random.Random(seed)
+    top_patron = conn.execute(select(func.max(p.c.id))).scalar()
+    top_title = conn.execute(select(func.max(t.c.id))).scalar()
+    branches = conn.execute(select(b.c.code).where(b.c.kind == "library")).scalars().all()
+    patron_ids = [rng.randint(1, top_patron) for _ in range(how_many)]
+    title_ids = [rng.randint(1, top_title) for _ in range(how_many)]
+    cards = dict(conn.execute(select(p.c.id, p.c.card_number).where(p.c.id.in_(patron_ids))).all())
+    bibs = dict(conn.execute(select(t.c.id, t.c.bib_id).where(t.c.id.in_(title_ids))).all())
+    return [
+        {"kind": "hold", "card_number": cards.get(pid), "target": bibs.get(tid), "channel": "web",
+         "received_at": (INTRADAY_ENTERED - dt.timedelta(seconds=i)).isoformat(),
+         "pickup_branch": rng.choice(branches), "client_ref": f"bench-{seed}-{i}"}
+        for i, (pid, tid) in enumerate(zip(patron_ids, title_ids))
+    ]
+
+
+def benchmark(preset: str, profile: str, workdir: Path, *, seed: int | None = None, intraday: int = 200,
+              progress: Progress = lambda _message: None) -> Figures:
+    spec = SampleSpec.preset(preset)
+    if seed is not None:
+        spec = spec.with_seed(seed)
+    workdir.mkdir(parents=True, exist_ok=True)
+    base, load_seconds = base_database(spec, preset, profile, workdir, progress)
+    night = workdir / "night.db"
+    for stale in workdir.glob("night.db*"):
+        stale.unlink()
+    progress("copying the database for tonight")
+    shutil.copy(base, night)
+    figures = Figures(preset=preset, profile=profile, load_seconds=load_seconds)
+    engine = db.open_engine(f"sqlite:///{night}")
+    with engine.connect() as conn:
+        for key, value in _counts(conn).items():
+            setattr(figures, key, value)
+    progress(f"running the night ({figures.requests:,} requests, {figures.active_holds:,} active holds)")
+    figures.night_seconds, figures.night_peak_mb = _run_child(night, NIGHT)
+    with engine.connect() as conn:
+        figures.rows_written = rows_written(conn, 1)
+        figures.steps = {step: json.loads(counts) for step, counts in conn.execute(
+            select(schema.batch_steps.c.step, schema.batch_steps.c.counts).where(schema.batch_steps.c.run_id == 1))}
+        progress(f"{intraday} requests of the morning, then an intraday run")
+        morning = _intraday_requests(conn, intraday, spec.seed)
+        conn.commit()
+        with conn.begin():
+            submit(conn, morning, now=INTRADAY_ENTERED)
+    engine.dispose()
+    figures.rows_per_second = figures.rows_written / figures.night_seconds
+    progress(f"measuring the I/O floor ({figures.rows_written:,} rows)")
+    figures.io_floor_seconds = io_floor(figures.rows_written, workdir)
+    figures.ratio_to_io_floor = figures.night_seconds / figures.io_floor_seconds
+    figures.intraday_requests = intraday
+    figures.intraday_seconds, figures.intraday_peak_mb = _run_child(night, INTRADAY_RUN, "--intraday")
+    return figures
+
+
+def figure_rows(figures: Figures) -> list[dict]:
+    """The figures as (figure, value) rows for the one renderer."""
+    data = asdict(figures)
+    data.pop("steps")
+    shown = []
+    for key, value in data.items():
+        if isinstance(value, float):
+            value = round(value, 3)
+        elif isinstance(value, int):
+            value = f"{value:,}"
+        shown.append({"figure": key, "value": "(reused)" if value is None else value})
+    return shown

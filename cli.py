@@ -1,0 +1,881 @@
+"""Command line of the holds back office: `ils` (parses options, calls one function, prints through one renderer)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import sys
+import uuid
+from pathlib import Path
+
+import click
+
+from batch.demo import run_demo_day
+from batch.runner import STEPS, count_rows, recent_runs, run_steps, run_until_current
+from ils import db
+from ils.audit import audit_rows
+from ils.branches import branch_id
+from ils.circulation import check_in, check_out, confirm_pull, receive_transit, report_missing, reshelve
+from ils.counter import cancel_hold, place_holds
+from ils.passwords import reset
+from ils.patron_view import patron_details, patron_holds, patron_id_of, patron_loans
+from ils.renewal import renew_at_counter
+from ils.reports import REPORTS
+from ils.reports.formats import FORMATS
+from ils.reports.write import encoded, make_sheet, report_settings, write_all
+from ils.worklists import pull_list
+from ils.calendar import NoOpenDay
+from ils.clock import library_date, parse_instant, system_now
+from ils.config import database_url, read_settings
+from ils.context import open_context
+from ils.errors import IlsError, ImportFailed
+from ils.imports import KINDS, files_in, import_files
+from ils.mail.deliver import outbox_rows, requeue, send_due, transport_for
+from ils.mail.newsletter import queue_newsletter
+from ils.mail.render import render as render_due
+from ils.mail.settings import mail_settings
+from ils.installation import DEMO_NIGHT, build_demo, initialise
+from ils.output import render
+from ils.policy import available_profiles, load_policy
+from ils.requests import counts_by_state, import_request_file, submit
+from ils.summary import summarise
+
+log = logging.getLogger("ils")
+MAX_PROBLEMS_SHOWN = 50
+
+
+class IlsGroup(click.Group):
+    """Turns the domain's errors into one clear line and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ImportFailed as exc:
+            for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
+                click.echo(str(problem), err=True)
+            if len(exc.problems) > MAX_PROBLEMS_SHOWN:
+                click.echo(f"... and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more", err=True)
+            raise click.ClickException(str(exc)) from exc
+        except IlsError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+# Shared options -------------------------------------------------------------
+
+
+def db_option(f):
+    return click.option(
+        "--db",
+        "db_url",
+        envvar="ILS_DATABASE_URL",
+        help="Database URL (sqlite:///path, postgresql+psycopg://...) or SQLite file path. "
+        "Default: $ILS_DATABASE_URL, the config file, then ./ils.db.",
+    )(f)
+
+
+def config_option(f):
+    return click.option(
+        "--config",
+        "config_path",
+        envvar="ILS_CONFIG",
+        type=click.Path(dir_okay=False),
+        help="Installation config file (TOML). Default: $ILS_CONFIG, then ./ils.toml if present.",
+    )(f)
+
+
+def _parse_now(_ctx, _param, value):
+    if value is None:
+        return system_now()
+    try:
+        return parse_instant(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2026-11-26T03:00") from None
+
+
+def now_option(f):
+    return click.option(
+        "--now",
+        callback=_parse_now,
+        help="Act as if it were this time (ISO 8601; without an offset, Asia/Tokyo). Default: now.",
+    )(f)
+
+
+def output_options(f):
+    f = click.option("--csv", "fmt", flag_value="csv", help="Output CSV.")(f)
+    f = click.option("--json", "fmt", flag_value="json", help="Output JSON.")(f)
+    return click.option("--table", "fmt", flag_value="table", default=True, help="Output a table (default).")(f)
+
+
+def store_options(f):
+    """--db, --config and --now: what every command that opens the database takes."""
+    return db_option(config_option(now_option(f)))
+
+
+# The group -----------------------------------------------------------------
+
+
+@click.group(cls=IlsGroup)
+@click.version_option(package_name="ils-holds")
+@click.option("-v", "--verbose", count=True, help="Log progress to stderr (-vv for debug).")
+def main(verbose):
+    """Holds back office for Japanese public libraries.
+
+    Turns web and OPAC requests into holds overnight, keeps the queues, and serves
+    the counter. Logs go to stderr; commands are quiet on success unless -v.
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--profile", required=True, help=f"Library policy profile: {', '.join(available_profiles())}, or a TOML path.")
+@db_option
+@config_option
+def init(profile, db_url, config_path):
+    """Create the database schema and record which library's rules it follows."""
+    url = database_url(db_url, read_settings(config_path))
+    result = initialise(url, profile)
+    state = "created" if result.schema_before is None else f"at {result.schema_after}"
+    click.echo(f"database {db.open_engine(url).url.render_as_string(hide_password=True)} {state}, profile {profile}")
+
+
+@main.group("db")
+def db_group():
+    """Schema version and migrations."""
+
+
+@db_group.command("upgrade")
+@db_option
+@config_option
+def db_upgrade(db_url, config_path):
+    """Migrate the database schema to this version of ils."""
+    url = database_url(db_url, read_settings(config_path))
+    before, after = db.upgrade(db.open_engine(url))
+    if before == after:
+        log.info("schema already at %s", after)
+    else:
+        click.echo(f"schema migrated from {before or 'empty'} to {after}")
+
+
+@db_group.command("status")
+@db_option
+@config_option
+@output_options
+def db_status(db_url, config_path, fmt):
+    """Show the schema version of the database and of this program."""
+    url = database_url(db_url, read_settings(config_path))
+    engine = db.open_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = db.current_revision(conn)
+            profile = db.get_setting(conn, "profile") if current else None
+    finally:
+        engine.dispose()
+    head = db.head_revision()
+    render(
+        [{"database": engine.url.render_as_string(hide_password=True), "schema": current or "(none)",
+          "expected": head, "up_to_date": current == head, "profile": profile}],
+        fmt,
+    )
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice([*KINDS, "all"]))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--encoding", type=click.Choice(["auto", "utf-8", "cp932"]), default="auto", show_default=True,
+              help="Text encoding of the files; auto reads UTF-8 and falls back to CP932 (Shift_JIS).")
+@store_options
+def import_cmd(kind, path, encoding, db_url, config_path, now):
+    """Import library data from CSV (KIND all: every known file in the directory PATH).
+
+    A file with any invalid row is refused whole; the problems are listed as
+    file:line: column: reason. See docs/import-formats.md.
+    """
+    files = files_in(path) if kind == "all" else [(kind, path)]
+    with open_context(db_url, config_path, now) as ctx:
+        results = import_files(ctx.conn, files, ctx.policy, now, encoding, progress=_terminal_progress())
+    if sys.stderr.isatty():
+        click.echo(err=True)
+    for r in results:
+        log.info("%s: %d rows imported from %s (%s)", r.kind, r.rows_written, r.path, r.encoding)
+
+
+def _terminal_progress():
+    """Rows read so far, rewritten in place on a terminal; nothing when not on one."""
+    if not sys.stderr.isatty():
+        return None
+    last = {"kind": None}
+
+    def show(kind: str, rows: int) -> None:
+        if last["kind"] not in (None, kind):
+            click.echo(err=True)
+        last["kind"] = kind
+        click.echo(f"\r{kind}: {rows:,} rows", nl=False, err=True)
+
+    return show
+
+
+# Requests, as the front end writes them ------------------------------------
+
+
+@main.group()
+def request():
+    """Write pending requests as the web/OPAC front end does (see docs/integration.md)."""
+
+
+def _request_common(f):
+    f = click.option("--card", required=True, help="Patron's card number.")(f)
+    f = click.option("--channel", type=click.Choice(["web", "mobile", "opac", "paper"]), default="web",
+                     show_default=True, help="Where the request came from.")(f)
+    f = click.option("--received-at", help="When the library received it (a paper form's receipt time). Default: --now.")(f)
+    f = click.option("--client-ref", help="The front end's own id of the submission.")(f)
+    return store_options(f)
+
+
+def _submit(db_url, config_path, now, requests):
+    with open_context(db_url, config_path, now) as ctx:
+        with ctx.writing():
+            ids = submit(ctx.conn, requests, now=now)
+    render([{"request_id": i} for i in ids], "table")
+
+
+def _base(card, channel, received_at, client_ref, now, kind):
+    return {"kind": kind, "card_number": card, "channel": channel,
+            "received_at": received_at or now.isoformat(), "client_ref": client_ref}
+
+
+@request.command("hold")
+@click.option("--title", "titles", multiple=True, required=True, help="bib_id of a title; repeat for several.")
+@click.option("--pickup", required=True, help="Pickup branch code (受取館).")
+@click.option("--contact", type=click.Choice(["email", "phone", "none"]), help="Contact method; default the patron's.")
+@click.option("--series", is_flag=True, help="Serve the titles strictly in the order given (順番予約).")
+@click.option("--receipt-mail", is_flag=True, help="The patron asked for a receipt mail.")
+@_request_common
+def request_hold(titles, pickup, contact, series, receipt_mail, card, channel, received_at, client_ref, db_url, config_path, now):
+    """Request holds (仮予約) on one or more titles."""
+    group = f"cli-{uuid.uuid4().hex[:12]}" if series else None
+    rows = []
+    for position, bib in enumerate(titles, start=1):
+        row = _base(card, channel, received_at, client_ref, now, "hold")
+        row.update(target=bib, pickup_branch=pickup, contact_method=contact,
+                   receipt_mail="yes" if receipt_mail else None)
+        if group:
+            row.update(series_group=group, series_position=str(position))
+        rows.append(row)
+    _submit(db_url, config_path, now, rows)
+
+
+@request.command("cancel")
+@click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")
+@_request_common
+def request_cancel(hold_ref, card, channel, received_at, client_ref, db_url, config_path, now):
+    """Request the cancellation of a hold (取消申込)."""
+    _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "cancel"), "target": hold_ref}])
+
+
+@request.command("renew")
+@click.option("--barcode", required=True, help="Barcode of the borrowed copy.")
+@_request_common
+def request_renew(barcode, card, channel, received_at, client_ref, db_url, config_path, now):
+    """Request the renewal of a loan (延長申込)."""
+    _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "renew"), "target": barcode}])
+
+
+@request.command("email")
+@click.option("--address", default="", help="The new address; empty to delete it.")
+@_request_common
+def request_email(address, card, channel, received_at, client_ref, db_url, config_path, now):
+    """Request a change of the patron's email address."""
+    _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "email_change"), "target": address}])
+
+
+@request.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@store_options
+def request_import(path, db_url, config_path, now):
+    """Store every request of a JSON-lines or CSV file as pending rows (all or none)."""
+    with open_context(db_url, config_path, now) as ctx:
+        ids = import_request_file(ctx.conn, path, now)
+    log.info("%d requests stored from %s", len(ids), path)
+
+
+@request.command("list")
+@store_options
+@output_options
+def request_list(db_url, config_path, now, fmt):
+    """Count pending-request rows by kind and state."""
+    with open_context(db_url, config_path, now) as ctx:
+        render(counts_by_state(ctx.conn), fmt, columns=["kind", "state", "requests"])
+
+
+# The nightly batch ------------------------------------------------------------
+
+
+@main.group()
+def batch():
+    """The nightly batch: accept, cancel, renew, email changes, expire, allocate."""
+
+
+def _counts_text(counts: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in counts.items() if v not in ({}, 0)) or "nothing to do"
+
+
+def _step_line(step):
+    state = "already done" if step.skipped else f"{step.seconds:.2f}s"
+    return f"{step.step:<9} {state:>12}  {_counts_text(step.counts)}"
+
+
+@batch.command("run")
+@click.option("--only", type=click.Choice(list(STEPS)), help="Run this one step.")
+@click.option("--intraday", is_flag=True, help="Serve only what changed (Mito's every-10-minutes runs): no expiry, no full sweep.")
+@click.option("--dry-run", is_flag=True, help="Print what the run would do and change nothing.")
+@store_options
+@click.pass_context
+def batch_run(click_ctx, only, intraday, dry_run, db_url, config_path, now):
+    """Run tonight's batch (cron starts this at 03:00).
+
+    Resumes a crashed or failed run where it stopped, with that run's --now. Quiet
+    unless on a terminal; exits 1 with one line when a person must act.
+    """
+    now_given = click_ctx.get_parameter_source("now") != click.core.ParameterSource.DEFAULT
+    on_tty = sys.stderr.isatty()
+    show = (lambda step: click.echo(_step_line(step), err=True)) if on_tty and not dry_run else None
+    with open_context(db_url, config_path, now) as ctx:
+        reports = run_until_current(ctx, now_given=now_given, only=only, mode="intraday" if intraday else "night",
+                                    dry_run=dry_run, on_step=show)
+    for report in reports:
+        if dry_run:
+            click.echo(f"dry run as of {report.as_of:%Y-%m-%d %H:%M %Z}: nothing was changed", err=True)
+            render([row for st in report.steps for row in count_rows(st.step, st.counts)], "table")
+        elif on_tty:
+            resumed = " (resumed)" if report.resumed else ""
+            click.echo(f"batch run {report.run_id}{resumed} as of {report.as_of:%Y-%m-%d %H:%M %Z} finished", err=True)
+
+
+@batch.command("runs")
+@click.option("--limit", default=10, show_default=True, help="How many runs, newest first.")
+@store_options
+@output_options
+def batch_runs(limit, db_url, config_path, now, fmt):
+    """List recent batch runs with their status and duration."""
+    with open_context(db_url, config_path, now) as ctx:
+        render(recent_runs(ctx.conn, limit), fmt)
+
+
+@batch.command("show")
+@click.argument("run_id", required=False, type=int)
+@store_options
+@output_options
+def batch_show(run_id, db_url, config_path, now, fmt):
+    """Show a run's steps: counts, rejections by reason, seconds (default: the latest run)."""
+    with open_context(db_url, config_path, now) as ctx:
+        render(run_steps(ctx.conn, run_id), fmt)
+
+
+@main.group()
+def bench():
+    """Benchmarks (long; not part of the test suite)."""
+
+
+@bench.command("night")
+@click.option("--preset", type=click.Choice(["sample", "city", "prefecture"]), default="city", show_default=True,
+              help="Size of the generated library (city: 2M copies, 200k holds, 20k requests).")
+@click.option("--profile", default="kitami", show_default=True, help="Library rules to run the night under.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("bench"), show_default=True,
+              help="Where the generated library and its database are kept between runs.")
+@click.option("--seed", type=int, help="Generator seed (default: the sample's).")
+@click.option("--intraday", "intraday", default=200, show_default=True, help="New requests for the intraday run.")
+@output_options
+def bench_night(preset, profile, workdir, seed, intraday, fmt):
+    """Time one night at scale: wall time, rows per second, peak memory, ratio to an I/O floor.
+
+    The library is generated and imported once into WORKDIR and reused; each benchmark
+    runs the night on a fresh copy, in a child process, then an intraday run.
+    """
+    from batch.benchmark import benchmark, figure_rows
+
+    progress = (lambda message: click.echo(f"... {message}", err=True)) if sys.stderr.isatty() else (lambda _m: None)
+    figures = benchmark(preset, profile, workdir, seed=seed, intraday=intraday, progress=progress)
+    render(figure_rows(figures), fmt)
+
+
+# The counter ------------------------------------------------------------------
+
+
+def staff_option(f):
+    return click.option("--staff", envvar="ILS_STAFF", required=True,
+                        help="Your staff id, for the history and the audit log [env ILS_STAFF].")(f)
+
+
+def branch_option(f):
+    return click.option("--branch", envvar="ILS_BRANCH", required=True,
+                        help="Code of the branch you work at [env ILS_BRANCH].")(f)
+
+
+def counter_options(f):
+    return store_options(staff_option(branch_option(output_options(f))))
+
+
+def _at_counter(db_url, config_path, now, fmt, branch, action, *args, **kwargs):
+    """Open the context, run one counter action at the branch, print its outcome."""
+    with open_context(db_url, config_path, now) as ctx:
+        outcome = action(ctx, *args, branch_id(ctx.conn, branch), **kwargs)
+    render([outcome.as_row()], fmt)
+
+
+@main.command()
+@click.option("--card", required=True, help="The borrower's card number.")
+@click.option("--barcode", required=True, help="The copy's barcode.")
+@counter_options
+def checkout(card, barcode, staff, branch, db_url, config_path, now, fmt):
+    """Lend a copy (貸出). A copy on the hold shelf goes only to its patron; a pulled copy may
+    go to a walk-in and its hold queues again."""
+    _at_counter(db_url, config_path, now, fmt, branch, check_out, card, barcode, staff=staff)
+
+
+@main.command()
+@click.option("--barcode", required=True, help="The returned copy's barcode.")
+@counter_options
+def checkin(barcode, staff, branch, db_url, config_path, now, fmt):
+    """Take a copy back (返却); it is caught for the first waiting hold on its title."""
+    _at_counter(db_url, config_path, now, fmt, branch, check_in, barcode, staff=staff)
+
+
+@main.command("renew")
+@click.option("--barcode", required=True, help="The borrowed copy's barcode.")
+@store_options
+@staff_option
+@output_options
+def renew_cmd(barcode, staff, db_url, config_path, now, fmt):
+    """Renew a loan at the counter or by phone, by the same rules as the web."""
+    with open_context(db_url, config_path, now) as ctx:
+        render([renew_at_counter(ctx, barcode, staff=staff)], fmt)
+
+
+@main.group()
+def pull():
+    """The pull list (資料確保リスト): copies to take off this branch's shelves for holds."""
+
+
+@pull.command("list")
+@branch_option
+@store_options
+@output_options
+def pull_list_cmd(branch, db_url, config_path, now, fmt):
+    """This branch's pull list, by shelf mark."""
+    with open_context(db_url, config_path, now) as ctx:
+        render(pull_list(ctx, branch_id(ctx.conn, branch)), fmt)
+
+
+@pull.command("confirm")
+@click.option("--barcode", required=True, help="The copy taken off the shelf.")
+@counter_options
+def pull_confirm(barcode, staff, branch, db_url, config_path, now, fmt):
+    """The copy was found: ready here, or into the van with a slip."""
+    _at_counter(db_url, config_path, now, fmt, branch, confirm_pull, barcode, staff=staff)
+
+
+@pull.command("missing")
+@click.option("--barcode", required=True, help="The copy that is not on the shelf.")
+@counter_options
+def pull_missing(barcode, staff, branch, db_url, config_path, now, fmt):
+    """The copy is not on the shelf: mark it missing; its hold waits for another copy."""
+    _at_counter(db_url, config_path, now, fmt, branch, report_missing, barcode, staff=staff)
+
+
+@main.group()
+def transit():
+    """Copies travelling between branches (回送)."""
+
+
+@transit.command("receive")
+@click.option("--barcode", required=True, help="The copy off the van.")
+@counter_options
+def transit_receive(barcode, staff, branch, db_url, config_path, now, fmt):
+    """A copy arrives: on the hold shelf if it is for a hold here, else shelved or sent home."""
+    _at_counter(db_url, config_path, now, fmt, branch, receive_transit, barcode, staff=staff)
+
+
+@main.command("reshelve")
+@click.option("--barcode", required=True, help="A copy left on the hold shelf by an expired or cancelled hold.")
+@counter_options
+def reshelve_cmd(barcode, staff, branch, db_url, config_path, now, fmt):
+    """Clear a copy from the hold shelf: to the next hold, the shelf, or home."""
+    _at_counter(db_url, config_path, now, fmt, branch, reshelve, barcode, staff=staff)
+
+
+@main.group()
+def hold():
+    """Holds at the counter."""
+
+
+@hold.command("place")
+@click.option("--card", required=True, help="The patron's card number.")
+@click.option("--title", "titles", multiple=True, required=True, help="bib_id; repeat for several (in order with --series).")
+@click.option("--pickup", required=True, help="Pickup branch code (受取館).")
+@click.option("--contact", type=click.Choice(["email", "phone", "none"]), help="Contact method; default the patron's.")
+@click.option("--series", is_flag=True, help="Serve the titles strictly in the order given (順番予約).")
+@click.option("--override", "overrides", multiple=True, help="A rule to set aside for this patron (e.g. limit_reached).")
+@click.option("--reason", help="Why the rule is set aside (required with --override; audited).")
+@store_options
+@staff_option
+@output_options
+def hold_place(card, titles, pickup, contact, series, overrides, reason, staff, db_url, config_path, now, fmt):
+    """Place holds at once (no pending stage), by the same rules as the batch; counter-only
+    material (課題, 期禁...) is allowed here."""
+    with open_context(db_url, config_path, now) as ctx:
+        placed = place_holds(ctx, card, list(titles), pickup, staff=staff, contact=contact, series=series,
+                             overrides=frozenset(overrides), override_reason=reason)
+        labels = ctx.policy.labels
+        render([{"hold": p.hold_id, "bib_id": p.bib_id, "status": getattr(labels, p.status),
+                 "overridden": p.overridden or ""} for p in placed], fmt)
+
+
+@hold.command("cancel")
+@click.argument("hold_id", type=int)
+@click.option("--reason", help="Why (audited).")
+@store_options
+@staff_option
+@output_options
+def hold_cancel(hold_id, reason, staff, db_url, config_path, now, fmt):
+    """Cancel a hold for a patron who called, even once it is in transit or ready."""
+    with open_context(db_url, config_path, now) as ctx:
+        render([cancel_hold(ctx, hold_id, staff=staff, why=reason)], fmt)
+
+
+@main.group()
+def patron():
+    """A patron's record, loans and holds."""
+
+
+@patron.command("show")
+@click.argument("card")
+@store_options
+@output_options
+def patron_show(card, db_url, config_path, now, fmt):
+    """The patron's details: contact method, email state, password state (never the password)."""
+    with open_context(db_url, config_path, now) as ctx:
+        render(patron_details(ctx, card), fmt)
+
+
+@patron.command("loans")
+@click.argument("card")
+@store_options
+@output_options
+def patron_loans_cmd(card, db_url, config_path, now, fmt):
+    """The patron's open loans, with due dates and renewals."""
+    with open_context(db_url, config_path, now) as ctx:
+        render(patron_loans(ctx, card), fmt)
+
+
+@patron.command("holds")
+@click.argument("card")
+@store_options
+@output_options
+def patron_holds_cmd(card, db_url, config_path, now, fmt):
+    """The patron's holds: status as the patron reads it, queue rank (an estimate), pickup, deadline."""
+    with open_context(db_url, config_path, now) as ctx:
+        render(patron_holds(ctx, card), fmt)
+
+
+@main.group()
+def password():
+    """Web-service passwords."""
+
+
+@password.command("reset")
+@click.option("--card", required=True, help="The patron's card number.")
+@click.option("--reason", help="Why (audited).")
+@store_options
+@staff_option
+@output_options
+def password_reset(card, reason, staff, db_url, config_path, now, fmt):
+    """Reset a forgotten password as the profile says (clear, birth-date initial value, or a
+    random temporary one shown this once); unlocks the account; audited."""
+    with open_context(db_url, config_path, now) as ctx:
+        done = reset(ctx, card, staff=staff, why=reason)
+    row = {"card": done.card, "reset_to": done.mode, "state": done.state}
+    if done.shown_once:
+        row["temporary_password"] = done.shown_once
+    render([row], fmt)
+
+
+@main.command("audit")
+@click.option("--card", help="Only this patron's entries.")
+@click.option("--limit", default=50, show_default=True, help="How many, newest first.")
+@store_options
+@output_options
+def audit_cmd(card, limit, db_url, config_path, now, fmt):
+    """The staff audit log: password resets, overrides, counter cancellations."""
+    with open_context(db_url, config_path, now) as ctx:
+        render(audit_rows(ctx, limit, patron_id_of(ctx, card) if card else None), fmt)
+
+
+# Patron mail ------------------------------------------------------------------
+
+
+@main.group()
+def mail():
+    """Patron mail: notices rendered into the outbox, delivered once (see docs/mail.md)."""
+
+
+def _mail_settings(ctx):
+    return mail_settings(ctx.settings.mail)
+
+
+def _mail_base(ctx) -> Path:
+    """Relative mail directories are relative to the config file, or the working directory."""
+    return ctx.settings.path.parent if ctx.settings.path else Path.cwd()
+
+
+def _report_mail(counts, fmt):
+    if sys.stderr.isatty() or fmt != "table":
+        render([{"what": k, "count": v} for k, v in sorted(counts.items()) if v], fmt)
+    if counts.get("unconfirmed"):
+        raise click.ClickException(
+            f"{counts['unconfirmed']} message(s) were being handed to the mail server when a previous run stopped: "
+            "check the server's log for their Message-IDs (`ils mail list --state unconfirmed`) "
+            "and `ils mail resend ID` any it did not receive"
+        )
+
+
+@mail.command("render")
+@store_options
+@output_options
+def mail_render(db_url, config_path, now, fmt):
+    """Queue the mail that is due now (and this week's newsletter, where the profile has one)."""
+    with open_context(db_url, config_path, now) as ctx:
+        counts = render_due(ctx, _mail_settings(ctx))
+        counts["newsletters"] = queue_newsletter(ctx, _mail_settings(ctx))
+    _report_mail(counts, fmt)
+
+
+@mail.command("send")
+@store_options
+@output_options
+def mail_send(db_url, config_path, now, fmt):
+    """Deliver queued mail over SMTP or into .eml files; exits 1 if a person must check a message."""
+    with open_context(db_url, config_path, now) as ctx:
+        settings = _mail_settings(ctx)
+        counts = send_due(ctx, settings, transport_for(settings, _mail_base(ctx)), system_now)
+    _report_mail(counts, fmt)
+
+
+@mail.command("run")
+@store_options
+@output_options
+def mail_run(db_url, config_path, now, fmt):
+    """Render what is due, then send it: what cron runs every ten minutes."""
+    with open_context(db_url, config_path, now) as ctx:
+        settings = _mail_settings(ctx)
+        counts = render_due(ctx, settings)
+        counts["newsletters"] = queue_newsletter(ctx, settings)
+        counts.update(send_due(ctx, settings, transport_for(settings, _mail_base(ctx)), system_now))
+    _report_mail(counts, fmt)
+
+
+@mail.command("list")
+@click.option("--state", type=click.Choice(["queued", "sending", "sent", "failed", "unconfirmed"]))
+@click.option("--limit", default=50, show_default=True)
+@store_options
+@output_options
+def mail_list(state, limit, db_url, config_path, now, fmt):
+    """The outbox, newest first."""
+    with open_context(db_url, config_path, now) as ctx:
+        render(outbox_rows(ctx, state, limit), fmt)
+
+
+@mail.command("resend")
+@click.argument("message", type=int)
+@click.option("--reason", help="Why (audited).")
+@store_options
+@staff_option
+@output_options
+def mail_resend(message, reason, staff, db_url, config_path, now, fmt):
+    """Queue an unconfirmed or failed message again, once you know the server did not take it."""
+    with open_context(db_url, config_path, now) as ctx:
+        render([requeue(ctx, message, staff=staff, why=reason)], fmt)
+
+
+# Branch reports ---------------------------------------------------------------
+
+
+@main.command("report")
+@click.argument("name", type=click.Choice([*REPORTS, "all"]))
+@click.option("--branch", envvar="ILS_BRANCH", help="Branch code; the summary without it covers the whole system.")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True)
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="The day (default: today).")
+@click.option("--csv-encoding", type=click.Choice(["utf-8-sig", "cp932"]), default=None,
+              help="CSV for Excel: UTF-8 with BOM (default) or CP932.")
+@click.option("--output", type=click.Path(dir_okay=True, path_type=Path),
+              help="Write to this file (NAME all: this folder) instead of standard output.")
+@store_options
+def report(name, branch, fmt, day, csv_encoding, output, db_url, config_path, now):
+    """Print a branch report: pull, transit, holdshelf, expired, phone, problems, summary.
+
+    NAME all writes every report of every branch, and the system summary, into a dated
+    folder (what `ils batch run` does at the end of the night).
+    """
+    with open_context(db_url, config_path, now) as ctx:
+        settings = report_settings(ctx.settings.reports)
+        the_day = day.date() if day else ctx.today
+        if name == "all":
+            base = output or (ctx.settings.path.parent if ctx.settings.path else Path.cwd())
+            written = write_all(ctx, the_day, settings if not output else settings.model_copy(update={"directory": "."}), base)
+            log.info("%d report files written", written)
+            return
+        sheet = make_sheet(ctx, name, branch, the_day)
+        data = encoded(sheet, fmt, csv_encoding or settings.csv_encoding)
+    if output:
+        output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+# Policy and calendars ------------------------------------------------------
+
+
+@main.group()
+def policy():
+    """Library policy profiles."""
+
+
+@policy.command("list")
+@output_options
+def policy_list(fmt):
+    """List the bundled policy profiles."""
+    rows = []
+    for name in available_profiles():
+        p = load_policy(name)
+        rows.append({"profile": name, "library": p.library.name, "hold_limit": p.holds.limit,
+                     "series_order": p.series.ordered, "schedule": p.batch.schedule})
+    render(rows, fmt)
+
+
+@policy.command("show")
+@click.option("--profile", help="A profile name or TOML path; default: the database's profile with the config's overrides.")
+@store_options
+@output_options
+def policy_show(profile, db_url, config_path, now, fmt):
+    """Show every value of the effective policy."""
+    if profile:
+        effective = load_policy(profile)
+    else:
+        with open_context(db_url, config_path, now) as ctx:
+            effective = ctx.policy
+    dumped = effective.model_dump(mode="json")
+    rows = [{"key": "profile", "value": dumped.pop("profile")}]
+    for section, values in dumped.items():
+        rows += [{"key": f"{section}.{k}", "value": v} for k, v in values.items()]
+    render(rows, fmt)
+
+
+@policy.command("check")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def policy_check(path):
+    """Validate a policy file; exits 1 naming the bad key."""
+    loaded = load_policy(path)
+    click.echo(f"{path}: valid policy for {loaded.library.name}")
+
+
+@main.group()
+def calendar():
+    """Branch calendars: open and closed days."""
+
+
+@calendar.command("show")
+@click.option("--branch", required=True, help="Branch code.")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: today).")
+@click.option("--days", default=14, show_default=True, help="How many days.")
+@store_options
+@output_options
+def calendar_show(branch, start, days, db_url, config_path, now, fmt):
+    """Show which days a branch is open, and why it is closed."""
+    first = start.date() if start else library_date(now)
+    with open_context(db_url, config_path, now) as ctx:
+        cal = ctx.calendars[branch_id(ctx.conn, branch)]
+        rows = []
+        for offset in range(days):
+            day = first + dt.timedelta(days=offset)
+            reason = cal.closure_reason(day)
+            rows.append({"date": day, "weekday": day.strftime("%a"), "open": reason is None,
+                         "closed_because": reason or ""})
+    render(rows, fmt)
+
+
+@calendar.command("open-day")
+@click.option("--branch", required=True, help="Branch code.")
+@click.option("--after", "after", type=click.DateTime(["%Y-%m-%d"]), help="Count from this day (default: today).")
+@click.option("-n", "n", default=1, show_default=True, help="Which open day: 1 = the next one.")
+@store_options
+def calendar_open_day(branch, after, n, db_url, config_path, now):
+    """Print the Nth open day after a date at a branch."""
+    first = after.date() if after else library_date(now)
+    with open_context(db_url, config_path, now) as ctx:
+        cal = ctx.calendars[branch_id(ctx.conn, branch)]
+        try:
+            click.echo(cal.open_day_after(first, n).isoformat())
+        except NoOpenDay as exc:
+            raise click.ClickException(f"branch {branch}: {exc}") from exc
+
+
+# Looking at the data --------------------------------------------------------
+
+
+@main.command()
+@store_options
+@output_options
+def summary(db_url, config_path, now, fmt):
+    """Count what the database holds: branches, catalogue, patrons, loans, holds, requests."""
+    with open_context(db_url, config_path, now) as ctx:
+        render(summarise(ctx.conn, library_date(now)), fmt)
+
+
+@main.group()
+def sample():
+    """The sample library system (a fictional city) and its generator."""
+
+
+@sample.command("generate")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory to write.")
+@click.option("--preset", type=click.Choice(["sample", "city", "prefecture"]), default="sample", show_default=True)
+@click.option("--seed", type=int, help="Random seed (default: the sample's fixed seed).")
+def sample_generate(out, preset, seed):
+    """Write the import files of a generated library system."""
+    from ils.sample import generator
+
+    spec = generator.SampleSpec.preset(preset)
+    if seed is not None:
+        spec = spec.with_seed(seed)
+    counts = generator.write_files(spec, out)
+    for name, count in counts.items():
+        log.info("%s: %d rows", name, count)
+
+
+@main.command()
+@click.option("--db", "db_path", default="demo.db", show_default=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="SQLite file to (re)create; an existing file is replaced only if it is a demo database.")
+@click.option("--profile", default="kitami", show_default=True, help="Which library's rules the demo follows.")
+def demo(db_path, profile):
+    """Build the sample city, run its night (with its reports) and its morning mail, and show them."""
+    url = build_demo(db_path, profile)
+    here = db_path.parent.resolve()
+    mail_dir, reports_dir = here / f"{db_path.stem}-mail", here / f"{db_path.stem}-reports"
+    for old in (mail_dir, reports_dir):
+        shutil.rmtree(old, ignore_errors=True)
+    day = run_demo_day(url, mail_dir, reports_dir)
+    with open_context(url, None, DEMO_NIGHT) as ctx:
+        click.echo(f"The sample city on the night of {DEMO_NIGHT:%Y-%m-%d} under {ctx.policy.library.name}'s rules "
+                   f"(database {db_path}):\n")
+        sys.stdout.write(encoded(make_sheet(ctx, "summary", None, DEMO_NIGHT.date()), "text").decode())
+        click.echo(f"\nEvery branch's reports (pull lists, transit slips, hold shelves...): {day.reports_dir}/")
+        click.echo(f"The 10:00 mail: {day.mail.get('sent', 0)} messages in {mail_dir}/ (open them in any mail client):\n")
+        render([{"notices": k, "count": v} for k, v in sorted(day.mail.items()) if v])
+        click.echo("\nWhat the database holds now:\n")
+        render(summarise(ctx.conn, library_date(DEMO_NIGHT)))
+
+
+if __name__ == "__main__":
+    main()
