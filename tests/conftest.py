@@ -1,0 +1,101 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), one per test, initialised for a chosen profile."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from engines import ENGINES, PG_SERVER, Databases, ensure_postgresql
+from scenario import Library
+
+from ils import db
+from ils.policy import load_policy
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "examples"
+NIGHT = dt.datetime.fromisoformat("2026-11-26T03:00:00+09:00")
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def databases(request, tmp_path_factory):
+    """The engine under test (each database test runs once per engine)."""
+    if request.param == "postgresql":
+        problem = ensure_postgresql()
+        if problem:
+            pytest.fail(
+                f"PostgreSQL is not reachable at {PG_SERVER} ({problem}); start it, or run "
+                "ILS_TEST_ENGINES=sqlite to test SQLite alone", pytrace=False
+            )
+    made = Databases(request.param, tmp_path_factory.mktemp(request.param))
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def engine_name(databases) -> str:
+    return databases.engine
+
+
+@pytest.fixture
+def db_url(databases) -> str:
+    """A blank database (no schema)."""
+    return databases.blank()
+
+
+@pytest.fixture
+def make_db(databases):
+    """Create an initialised database for a profile; returns its URL."""
+
+    def make(profile: str = "kitami") -> str:
+        return databases.initialised(profile)
+
+    return make
+
+
+@pytest.fixture
+def conn_for(make_db):
+    """An open connection and the policy, for a database of the given profile."""
+    engines = []
+
+    def open_(profile: str = "kitami"):
+        engine = db.open_engine(make_db(profile))
+        engines.append(engine)
+        return engine.connect(), load_policy(profile)
+
+    yield open_
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
+def new_library(databases):
+    """Library(profile, overrides): a library system in a database of its own, closed afterwards."""
+    made = []
+
+    def new(profile: str, overrides: dict | None = None) -> Library:
+        lib = Library(databases.initialised(profile), profile, overrides)
+        made.append(lib)
+        return lib
+
+    yield new
+    for lib in made:
+        lib.close()
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def examples() -> Path:
+    return EXAMPLES
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch, tmp_path):
+    """No test reads the developer's ils.toml, $ILS_DATABASE_URL or ./ils.db."""
+    monkeypatch.delenv("ILS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("ILS_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)

@@ -1,0 +1,133 @@
+"""The engines every database test runs on: an SQLite file, and a PostgreSQL database of its own.
+
+ILS_TEST_ENGINES (default "sqlite,postgresql") chooses them; ILS_TEST_PG names the
+PostgreSQL server (default: this machine's, trust auth). If PostgreSQL is asked for and
+cannot be reached (after trying to start this machine's cluster), its tests fail: CI must
+not pass on SQLite alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from ils.installation import initialise
+
+ENGINES = tuple(e.strip() for e in os.environ.get("ILS_TEST_ENGINES", "sqlite,postgresql").split(",") if e.strip())
+PG_SERVER = os.environ.get("ILS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PREFIX = f"ils_t{os.getpid()}_"
+
+
+class Databases:
+    """Makes databases for one engine: blank, initialised for a profile (from a template), or copied."""
+
+    def __init__(self, engine: str, directory: Path):
+        self.engine = engine
+        self.directory = directory
+        self._names = itertools.count(1)
+        self._templates: dict[str, str] = {}
+        self._created: list[str] = []
+        if engine == "postgresql":
+            self._server = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+            self._drop_leftovers()
+
+    # -- the three ways to get a database ------------------------------------------------
+
+    def blank(self) -> str:
+        name = f"{PREFIX}{next(self._names)}"
+        if self.engine == "sqlite":
+            return f"sqlite:///{self.directory / (name + '.db')}"
+        self._execute(f'CREATE DATABASE "{name}"')
+        self._created.append(name)
+        return self._url(name)
+
+    def initialised(self, profile: str) -> str:
+        if profile not in self._templates:
+            url = self.blank()
+            initialise(url, profile)
+            self._templates[profile] = url
+        return self.copy(self._templates[profile])
+
+    def copy(self, url: str) -> str:
+        """A copy of a database nobody has open (an SQLite file, or a PostgreSQL template)."""
+        target = self.blank() if self.engine == "sqlite" else None
+        if self.engine == "sqlite":
+            shutil.copy(make_url(url).database, make_url(target).database)
+            return target
+        name = f"{PREFIX}{next(self._names)}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(url).database}"')
+        self._created.append(name)
+        return self._url(name)
+
+    # -- housekeeping -------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self.engine != "postgresql":
+            return
+        for name in reversed(self._created):
+            self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._server.dispose()
+
+    def _url(self, name: str) -> str:
+        return make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+
+    def _execute(self, sql: str) -> None:
+        with self._server.connect() as conn:
+            conn.execute(text(sql))
+
+    def _drop_leftovers(self) -> None:
+        """Databases a killed test session left behind (not another live session's)."""
+        with self._server.connect() as conn:
+            names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'ils\\_t%\\_%'")).scalars()
+            stale = [n for n in names if not _alive(n)]
+        for name in stale:
+            self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _alive(name: str) -> bool:
+    pid = name[len("ils_t"):].split("_", 1)[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def ensure_postgresql() -> str | None:
+    """None once the server answers; starts this machine's cluster if it is down. Else why not."""
+    problem = postgresql_reachable()
+    if problem is None or "ILS_TEST_PG" in os.environ or not shutil.which("pg_ctlcluster"):
+        return problem
+    clusters = sorted(Path("/etc/postgresql").glob("*/main"))
+    if not clusters:
+        return problem
+    version = clusters[-1].parent.name
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+                   capture_output=True, check=False, timeout=60)
+    for _ in range(30):
+        problem = postgresql_reachable()
+        if problem is None:
+            return None
+        time.sleep(1)
+    return problem
+
+
+def postgresql_reachable() -> str | None:
+    """None if the server answers, else why not."""
+    try:
+        with create_engine(PG_SERVER).connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means: not reachable
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return None

@@ -1,0 +1,166 @@
+"""The command line as staff type it: exit codes, messages, and every command documented."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from sqlalchemy import create_engine, select
+
+import cli
+from ils import schema
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+
+
+def _commands(group, prefix=("ils",)):
+    for name, command in group.commands.items():
+        path = (*prefix, name)
+        yield path, command
+        if isinstance(command, click.Group):
+            yield from _commands(command, path)
+
+
+def test_every_command_has_help_and_is_in_the_docs():
+    docs = DOCS.read_text(encoding="utf-8")
+    for path, command in _commands(cli.main):
+        assert command.help and command.help.strip(), f"{' '.join(path)} has no help text"
+        assert f"`{' '.join(path)}" in docs, f"{' '.join(path)} is missing from docs/cli.md"
+
+
+def test_init_then_import_then_summary(runner, tmp_path, examples, db_url):
+    db = db_url
+    result = runner.invoke(cli.main, ["init", "--profile", "murakami", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "profile murakami" in result.stdout
+    result = runner.invoke(cli.main, ["import", "all", str(examples), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""  # quiet on success
+    result = runner.invoke(cli.main, ["summary", "--db", db, "--json"])
+    rows = json.loads(result.stdout)
+    assert {"area": "holds", "what": "series_waiting", "count": 1} in rows
+
+
+def test_a_refused_import_lists_the_lines_and_exits_1(runner, tmp_path, db_url):
+    db = db_url
+    runner.invoke(cli.main, ["init", "--profile", "kitami", "--db", db])
+    bad = tmp_path / "branches.csv"
+    bad.write_text("code,name,kind\ncentral,中央,library\nbm,BM,station\n", encoding="utf-8")
+    result = runner.invoke(cli.main, ["import", "branches", str(bad), "--db", db])
+    assert result.exit_code == 1
+    assert f"{bad}:3: parent: a bookmobile station needs the library that serves it" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: {bad}: 1 problem(s) in 2 row(s); nothing was imported"
+    )
+
+
+def test_a_command_on_an_uninitialised_database_says_what_to_do(runner, db_url):
+    result = runner.invoke(cli.main, ["summary", "--db", db_url])
+    assert result.exit_code == 1
+    assert "has no ils schema: run `ils init` first" in result.stderr
+
+
+def test_init_refuses_to_switch_library(runner, tmp_path, db_url):
+    db = db_url
+    runner.invoke(cli.main, ["init", "--profile", "kitami", "--db", db])
+    result = runner.invoke(cli.main, ["init", "--profile", "mito", "--db", db])
+    assert result.exit_code == 1
+    assert "follows profile 'kitami'" in result.stderr
+
+
+def test_request_commands_write_pending_rows(runner, tmp_path, db_url):
+    db = db_url
+    runner.invoke(cli.main, ["init", "--profile", "murakami", "--db", db])
+    base = ["--db", db, "--now", "2026-11-25T10:00"]
+    result = runner.invoke(cli.main, ["request", "hold", "--card", "10000001", "--title", "B1", "--title", "B2",
+                                      "--pickup", "BM/吉浦", "--series", "--receipt-mail", *base])
+    assert result.exit_code == 0, result.output
+    runner.invoke(cli.main, ["request", "cancel", "--card", "10000001", "--hold", "bib:B9", "--channel", "mobile", *base])
+    runner.invoke(cli.main, ["request", "renew", "--card", "10000001", "--barcode", "1000000002", *base])
+    runner.invoke(cli.main, ["request", "email", "--card", "10000001", "--address", "a@example.jp",
+                             "--channel", "paper", "--received-at", "2026-11-24T16:00", *base])
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        rows = conn.execute(select(schema.pending_requests).order_by(schema.pending_requests.c.id)).all()
+    engine.dispose()
+    assert [r.kind for r in rows] == ["hold", "hold", "cancel", "renew", "email_change"]
+    assert rows[0].series_group == rows[1].series_group and rows[0].series_group
+    assert (rows[0].series_position, rows[1].series_position) == ("1", "2")
+    assert rows[0].received_at == "2026-11-25T10:00:00+09:00"
+    assert rows[4].received_at == "2026-11-24T16:00"  # the form's time, stored as keyed
+    result = runner.invoke(cli.main, ["request", "list", *base, "--csv"])
+    assert "hold,pending,2" in result.stdout
+
+
+def test_calendar_commands(runner, tmp_path, examples, db_url):
+    db = db_url
+    runner.invoke(cli.main, ["init", "--profile", "kitakyushu", "--db", db])
+    runner.invoke(cli.main, ["import", "branches", str(examples / "branches.csv"), "--db", db])
+    result = runner.invoke(cli.main, ["calendar", "show", "--branch", "central", "--from", "2026-11-22",
+                                      "--days", "3", "--db", db, "--json"])
+    days = json.loads(result.stdout)
+    assert [(d["date"], d["open"], d["closed_because"]) for d in days] == [
+        ("2026-11-22", True, ""), ("2026-11-23", True, ""), ("2026-11-24", False, "substitute")]
+    result = runner.invoke(cli.main, ["calendar", "open-day", "--branch", "central", "--after", "2026-12-27", "--db", db])
+    assert result.stdout.strip() == "2027-01-05"
+    result = runner.invoke(cli.main, ["calendar", "show", "--branch", "nowhere", "--db", db])
+    assert result.exit_code == 1 and "no branch with code 'nowhere'" in result.stderr
+
+
+def test_policy_commands(runner, tmp_path):
+    result = runner.invoke(cli.main, ["policy", "show", "--profile", "mito", "--json"])
+    values = {row["key"]: row["value"] for row in json.loads(result.stdout)}
+    assert values["holds.limit"] == 15 and values["notices.mode"] == "digest"
+    bad = tmp_path / "p.toml"
+    bad.write_text('extends = "mito"\n[holds]\nlimt = 3\n', encoding="utf-8")
+    result = runner.invoke(cli.main, ["policy", "check", str(bad)])
+    assert result.exit_code == 1 and "holds.limt: unknown key" in result.stderr
+
+
+def test_config_file_overrides_reach_commands(runner, tmp_path, db_url):
+    config = tmp_path / "ils.toml"
+    config.write_text(f'[database]\nurl = "{db_url}"\n[policy.holds]\nlimit = 30\n', encoding="utf-8")
+    runner.invoke(cli.main, ["init", "--profile", "kitami", "--config", str(config)])
+    result = runner.invoke(cli.main, ["policy", "show", "--config", str(config), "--json"])
+    values = {row["key"]: row["value"] for row in json.loads(result.stdout)}
+    assert values["holds.limit"] == 30 and values["profile"] == "kitami"
+
+
+def test_demo_builds_the_sample_city_runs_its_night_and_can_be_run_again(runner, tmp_path):
+    db = tmp_path / "demo.db"
+    for _ in range(2):
+        result = runner.invoke(cli.main, ["demo", "--db", str(db)])
+        assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "北見市立図書館  全館  夜間処理の結果" in out and "What the database holds now" in out
+    assert "accept: rejected overdue" in out  # Kitami: 返却期限日が過ぎているときは、予約できません
+    assert "allocate: allocated" in out
+    reports = tmp_path / "demo-reports" / "2026-11-26"
+    branches = [p.name for p in reports.iterdir() if p.is_dir()]
+    assert len(branches) == 14 and "BM_桜台" in branches and "central" in branches  # BM/桜台 as a folder
+    assert all(len(list((reports / b).glob("*.txt"))) == 7 for b in branches)
+
+
+def test_demo_will_not_replace_a_database_that_is_not_a_demo(runner, tmp_path):
+    db = str(tmp_path / "real.db")
+    runner.invoke(cli.main, ["init", "--profile", "kitami", "--db", db])
+    result = runner.invoke(cli.main, ["demo", "--db", db])
+    assert result.exit_code == 1 and "is not a demo database" in result.stderr
+
+
+def test_batch_commands(runner, tmp_path):
+    db = str(tmp_path / "demo.db")
+    runner.invoke(cli.main, ["demo", "--db", db])
+    result = runner.invoke(cli.main, ["batch", "runs", "--db", db, "--json"])
+    [run] = json.loads(result.stdout)
+    assert run["status"] == "succeeded" and run["as_of"].startswith("2026-11-26T03:00")
+    result = runner.invoke(cli.main, ["batch", "show", "--db", db, "--csv"])
+    assert "1,accept,accepted," in result.stdout
+    result = runner.invoke(cli.main, ["batch", "run", "--db", db, "--now", "2026-11-27T03:00", "--dry-run"])
+    assert result.exit_code == 0 and "nothing was changed" in result.stderr
+    assert "expire,expired" not in result.stdout and "expired" in result.stdout
+    result = runner.invoke(cli.main, ["batch", "runs", "--db", db, "--json"])
+    assert len(json.loads(result.stdout)) == 1  # the dry run left no trace
+    result = runner.invoke(cli.main, ["batch", "run", "--db", db, "--now", "2026-11-27T03:00"])
+    assert result.exit_code == 0 and result.stdout == ""  # quiet when not on a terminal

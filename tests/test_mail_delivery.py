@@ -1,0 +1,140 @@
+"""Delivery to a real SMTP server (aiosmtpd on loopback): once, retried on 4xx, failed on 5xx, never twice."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+import cli
+from ils import schema
+from mailserver import MailServer
+from scenario import D
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def lib(tmp_path, new_library):
+    """A Kitami night that leaves five renewals to tell five patrons about."""
+    lib = new_library("kitami")
+    lib.branch("central")
+    for n in range(5):
+        card = f"100{n}"
+        lib.patron(card, email=f"patron{n}@example.jp")
+        lib.title(f"B{n}")
+        copy = lib.copy(f"B{n}", "central")
+        lib.loan(copy, card, due_on=D(2026, 11, 30))
+        lib.request("renew", card, copy)
+    lib.night("2026-11-26 03:00")
+    yield lib
+
+
+def ils(lib, config, *args, now="2026-11-26T10:00"):
+    return CliRunner().invoke(cli.main, ["mail", *args, "--db", lib.url, "--config", config, "--now", now])
+
+
+def states(lib) -> list[str]:
+    rows = lib.conn.execute(select(schema.mail_outbox.c.state).order_by(schema.mail_outbox.c.id)).scalars().all()
+    lib.conn.rollback()
+    return rows
+
+
+def test_each_mail_arrives_once(lib, tmp_path):
+    with MailServer() as server:
+        config = server.config(tmp_path / "ils.toml")
+        assert ils(lib, config, "run").exit_code == 0
+        assert ils(lib, config, "run", now="2026-11-26T15:00").exit_code == 0
+        assert ils(lib, config, "send", now="2026-11-27T10:00").exit_code == 0
+        received = server.recorder.received
+    assert len(received) == 5 and len(set(server.recorder.message_ids())) == 5
+    assert {m["To"].addresses[0].addr_spec for m in received} == {f"patron{n}@example.jp" for n in range(5)}
+    assert all(m["Subject"] == "【北見市立図書館】貸出延長のお知らせ" for m in received)
+    assert states(lib) == ["sent"] * 5
+
+
+def test_a_temporary_failure_is_retried_later(lib, tmp_path):
+    with MailServer() as server:
+        config = server.config(tmp_path / "ils.toml")
+        server.recorder.answers = ["451 4.3.0 mailbox busy, try later"]
+        assert ils(lib, config, "run").exit_code == 0
+        assert len(server.recorder.received) == 4
+        assert states(lib).count("queued") == 1
+        assert ils(lib, config, "send", now="2026-11-26T10:04").exit_code == 0  # not yet: 5 minutes
+        assert len(server.recorder.received) == 4
+        assert ils(lib, config, "send", now="2026-11-26T10:06").exit_code == 0
+        assert len(server.recorder.received) == 5
+    assert states(lib) == ["sent"] * 5
+    attempts = lib.conn.execute(select(schema.mail_outbox.c.attempts).where(schema.mail_outbox.c.id == 1)).scalar()
+    assert attempts == 2
+
+
+def test_a_permanent_refusal_is_recorded_as_failed(lib, tmp_path):
+    with MailServer() as server:
+        config = server.config(tmp_path / "ils.toml")
+        server.recorder.answers = ["550 5.1.1 no such user"]
+        assert ils(lib, config, "run").exit_code == 0
+        assert ils(lib, config, "send", now="2026-11-27T10:00").exit_code == 0
+        assert len(server.recorder.received) == 4
+    assert states(lib) == ["failed"] + ["sent"] * 4
+    listed = ils(lib, config, "list", "--state", "failed", "--json")
+    [failed] = json.loads(listed.stdout)
+    assert failed["last_error"].startswith("550") and failed["card"] == "1000"
+
+
+def test_an_unreachable_server_leaves_the_mail_waiting(lib, tmp_path):
+    config = tmp_path / "ils.toml"
+    config.write_text('[mail]\ntransport = "smtp"\nhost = "127.0.0.1"\nport = 9\nstarttls = false\n', encoding="utf-8")
+    result = ils(lib, str(config), "run")
+    assert result.exit_code == 0
+    assert states(lib) == ["queued"] * 5
+
+
+def test_a_sender_killed_between_sending_and_recording_never_sends_twice(lib, tmp_path):
+    with MailServer() as server:
+        config = server.config(tmp_path / "ils.toml")
+        assert ils(lib, config, "render").exit_code == 0
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "cli", "mail", "send", "--db", lib.url, "--config", config,
+             "--now", "2026-11-26T10:00"],
+            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, stderr=subprocess.PIPE,
+        )
+        server.recorder.victim = sender.pid
+        server.recorder.kill_after = 2  # the server has the 2nd message; its sender dies before the 250
+        sender.wait(timeout=60)
+        assert sender.returncode == -9
+        assert len(server.recorder.received) == 2
+        again = ils(lib, config, "send", now="2026-11-26T10:05")
+        assert again.exit_code == 1 and "check the server's log" in again.stderr
+        time.sleep(0.2)
+        ids = server.recorder.message_ids()
+    assert len(ids) == 5 and len(set(ids)) == 5  # every Message-ID exactly once
+    assert sorted(states(lib)) == ["sent"] * 4 + ["unconfirmed"]
+    resent = CliRunner().invoke(cli.main, ["mail", "resend", "2", "--reason", "not in the server log", "--db", lib.url,
+                                           "--staff", "s9", "--json"])
+    assert resent.exit_code == 0 and json.loads(resent.stdout)[0]["now"] == "queued"
+
+
+def test_the_demo_leaves_mail_a_mail_client_can_open(runner, tmp_path):
+    result = runner.invoke(cli.main, ["demo", "--db", str(tmp_path / "demo.db")])
+    assert result.exit_code == 0, result.output
+    files = sorted((tmp_path / "demo-mail").glob("*.eml"))
+    assert len(files) > 50
+    subjects = set()
+    for path in files:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert message["Message-ID"].strip("<>") + ".eml" == path.name
+        assert message["Date"].endswith("+0900")
+        message.get_content()  # the body decodes
+        subjects.add(message["Subject"])
+    assert "【北見市立図書館】ご予約をお受けできませんでした" in subjects
+    assert any(s.startswith("【北見市立図書館】新着図書案内") for s in subjects)

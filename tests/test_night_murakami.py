@@ -1,0 +1,97 @@
+"""Murakami (seed 004): one volume at a time, same-day counter holds first, bookmobile stations."""
+
+from __future__ import annotations
+
+import pytest
+
+from scenario import D
+
+
+@pytest.fixture
+def murakami(tmp_path, new_library):
+    lib = new_library("murakami")
+    lib.branch("chuo").branch("arakawa").branch("BM/吉浦", kind="station", parent="chuo")
+    lib.route("chuo", "arakawa", 1)
+    lib.patron("5001").patron("5002").patron("5003", phone=None, contact="email")
+    yield lib
+
+
+def test_the_second_volume_shows_junbichu_while_its_copy_sits_free_on_the_shelf(murakami):
+    lib = murakami
+    lib.title("V1", series="S", volume=1).title("V2", series="S", volume=2)
+    lib.copy("V1", "chuo")
+    lib.copy("V2", "arakawa")
+    lib.request("hold", "5001", "V1", pickup="chuo", series=("s", 1))
+    lib.request("hold", "5001", "V2", pickup="chuo", series=("s", 2))
+    lib.night()
+    assert lib.status("5001", "V1") == "allocated"
+    # 順番を待っている本の他にすぐ借りれる本があっても用意されません
+    assert lib.label("5001", "V2") == "準備中"
+
+
+def test_the_next_volume_is_served_once_the_first_is_picked_up(murakami):
+    lib = murakami
+    lib.title("V1", series="S", volume=1).title("V2", series="S", volume=2)
+    first = lib.copy("V1", "chuo", state="on_loan")
+    lib.copy("V2", "arakawa")
+    done = lib.hold("5001", "V1", "chuo", status="fulfilled", copy=first, series=("s", 1))
+    del done
+    lib.hold("5001", "V2", "chuo", status="series_waiting", series=("s", 2))
+    lib.night()
+    assert lib.status("5001", "V2") == "allocated"
+
+
+def test_cancelling_the_first_volume_opens_the_gate_for_the_second(murakami):
+    lib = murakami
+    lib.title("V1", series="S", volume=1).title("V2", series="S", volume=2)
+    lib.copy("V1", "chuo", state="on_loan")
+    lib.copy("V2", "chuo")
+    first = lib.hold("5001", "V1", "chuo", series=("s", 1))
+    lib.hold("5001", "V2", "chuo", status="series_waiting", series=("s", 2))
+    lib.request("cancel", "5001", str(first))
+    lib.night()
+    assert lib.status("5001", "V1") == "cancelled"
+    assert lib.status("5001", "V2") == "allocated"
+
+
+def test_counter_holds_of_the_day_come_before_that_days_web_requests(murakami):
+    lib = murakami
+    lib.title("B1")
+    lib.copy("B1", "chuo")
+    web = lib.request("hold", "5001", "B1", pickup="chuo", received="2026-11-25 10:00")
+    lib.hold("5002", "B1", "chuo", queued_at="2026-11-25 15:00", channel="counter")
+    lib.night()
+    assert lib.verdict(web) == ("accepted", None)
+    assert lib.status("5002", "B1") == "allocated"  # 窓口での貸出・予約が優先されます
+    assert lib.status("5001", "B1") == "waiting"
+
+
+def test_a_bookmobile_station_can_be_the_pickup_point(murakami):
+    lib = murakami
+    lib.title("B1")
+    lib.copy("B1", "arakawa")
+    rid = lib.request("hold", "5001", "B1", pickup="BM/吉浦")
+    lib.night()
+    assert lib.verdict(rid) == ("accepted", None)
+    assert lib.status("5001", "B1") == "allocated"
+
+
+def test_phone_contact_needs_a_registered_number(murakami):
+    lib = murakami
+    lib.title("B1")
+    lib.copy("B1", "chuo")
+    rid = lib.request("hold", "5003", "B1", pickup="chuo", contact="phone")
+    lib.night()
+    assert lib.verdict(rid) == ("rejected", "contact_unavailable")  # 登録してある場合のみ表示
+
+
+def test_the_pickup_week_runs_from_the_day_the_copy_was_secured(murakami):
+    lib = murakami
+    lib.title("B1")
+    copy = lib.copy("B1", "chuo", state="on_hold_shelf")
+    lib.hold("5002", "B1", "chuo", status="ready", copy=copy, ready_on=D(2026, 11, 18), deadline=D(2026, 11, 25))
+    lib.hold("5001", "B1", "chuo")
+    lib.night("2026-11-26 03:00")
+    served = lib.holds_of("5001")["B1"]
+    assert (served["status"], served["ready_on"], served["pickup_deadline"]) == ("ready", D(2026, 11, 26), D(2026, 12, 3))
+    assert lib.label("5001", "B1") == "貸出可能"

@@ -1,0 +1,146 @@
+"""Branch reports after a scenario night: the rows of each list, Japanese column alignment, CSV for Excel."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from wcwidth import wcswidth
+
+import cli
+from ils import schema
+from ils.context import Context
+from ils.mail.render import render
+from ils.mail.settings import MailSettings
+from ils.reports.formats import as_csv, as_html, as_text
+from ils.reports.write import make_sheet
+from scenario import D, at
+
+DAY = D(2026, 11, 26)
+
+
+@pytest.fixture
+def night(tmp_path, new_library):
+    """Kitami's night of 11-26 with something on every list."""
+    lib = new_library("kitami")
+    lib.branch("central").branch("tokoro").route("central", "tokoro", 2)
+    lib.patron("1001", email="taro@example.jp").patron("1002", email=None, contact="phone", phone="0157-00-1234")
+    lib.patron("1003", email="a..b@example.jp").patron("1004", contact="none")
+    with lib.conn.begin():
+        lib.conn.execute(schema.patrons.update().values(home_branch_id=lib.ids[("branch", "central")]))
+    lib.title("LONG").title("B2").title("B3").title("B4")
+    with lib.conn.begin():
+        lib.conn.execute(schema.titles.update().where(schema.titles.c.bib_id == "LONG")
+                         .values(title="とても長い題名の本、あるいは夜明けの図書館で起きたこと 第一巻"))
+    lib.copy("LONG", "tokoro", barcode="L1")
+    lib.copy("B2", "central", barcode="C2")
+    lib.request("hold", "1001", "LONG", pickup="central")  # pulled at 常呂 for 中央
+    lib.request("hold", "1004", "B2", pickup="central")  # pulled at 中央 for 中央
+    freed = lib.copy("B3", "central", state="on_hold_shelf", barcode="S3")
+    lib.hold("1004", "B3", "central", status="ready", copy=freed, contact="none", ready_on=D(2026, 11, 17),
+             deadline=D(2026, 11, 25))
+    lib.hold("1002", "B3", "central", queued_at="2026-11-02 10:00", contact="phone")  # ready tonight: phone list
+    gone = lib.copy("B4", "tokoro", state="on_hold_shelf", barcode="S4")
+    lib.hold("1004", "B4", "central", status="ready", copy=gone, contact="none", ready_on=D(2026, 11, 17),
+             deadline=D(2026, 11, 25))  # expires; nobody waits: the copy goes home to 常呂
+    lib.request("hold", "1003", "NOPE", pickup="central")  # a rejection that cannot be mailed
+    lib.night("2026-11-26 03:00")
+    render(Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00")), MailSettings())
+    yield lib
+
+
+def sheet(lib, name, branch="central"):
+    ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 09:00"))
+    return make_sheet(ctx, name, branch, DAY)
+
+
+def test_the_pull_list_of_each_branch(night):
+    [row] = sheet(night, "pull", "tokoro").rows
+    assert (row["barcode"], row["pickup"], row["hold"] is not None) == ("L1", "central", True)
+    [here] = sheet(night, "pull", "central").rows
+    assert here["barcode"] == "C2"
+    assert [key for key, _ in sheet(night, "pull").report.columns] == ["shelf_mark", "barcode", "title", "pickup", "hold"]
+
+
+def test_the_hold_shelf_the_expired_and_where_their_copies_go(night):
+    [ready] = sheet(night, "holdshelf").rows
+    assert (ready["card"], ready["barcode"], ready["pickup_deadline"]) == ("1002", "S3", D(2026, 12, 3))
+    assert "phone" not in ready  # the phone number only on the phone list
+    expired = {r["barcode"]: r["next"] for r in sheet(night, "expired").rows}
+    assert expired == {"S3": "取置継続: 予約 2", "S4": "tokoro へ返送"}
+
+
+def test_the_phone_list_and_the_contact_problems(night):
+    [call] = sheet(night, "phone").rows
+    assert (call["card"], call["phone"]) == ("1002", "0157-00-1234")
+    [problem] = sheet(night, "problems").rows
+    assert (problem["card"], problem["notice"]) == ("1003", "request_rejected")
+    assert "「.」の連続" in problem["problem"]
+
+
+def test_the_night_summary_for_a_branch_and_for_the_system(night):
+    branch = {r["what"]: r["count"] for r in sheet(night, "summary").rows}
+    assert branch["取置期限切れ(本日)"] == 2 and branch["取置中"] == 1
+    ctx = Context(conn=night.conn, policy=night.policy, now=at("2026-11-26 09:00"))
+    system = [r["what"] for r in make_sheet(ctx, "summary", None, DAY).rows]
+    assert system[0] == "run 1 (03:00): succeeded, seconds"
+    assert "  accept: rejected unknown_title" in system
+
+
+def test_japanese_titles_line_up_in_the_text_form(night):
+    text = as_text(sheet(night, "pull", "tokoro"))
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("請求記号"))
+    table = [line for line in lines[header:] if line.strip()]
+    # the column after the (clipped, full-width) title starts at the same display column on every line
+    rule = table[1]
+    pickup_column = [i for i, ch in enumerate(rule) if ch == "-" and (i == 0 or rule[i - 1] == " ")][3]
+    assert wcswidth(table[0][: table[0].index("受取館")]) == pickup_column
+    assert wcswidth(table[2][: table[2].index("central")]) == pickup_column
+    assert "…" in text  # the long title was clipped to fit A4
+    assert lines[0].startswith("北見市立図書館  tokoro  資料確保リスト")
+    assert "2026年11月26日(木)" in lines[0] and "1/1 ページ" in lines[0]
+
+
+def test_long_lists_are_paged_with_headers(night):
+    from ils.reports.formats import Sheet
+
+    base = sheet(night, "pull")
+    many = Sheet(base.report, base.library, base.branch, base.day, base.rows * 120)
+    pages = as_text(many).split("\f")
+    assert len(pages) == 3
+    assert all(f"{n}/3 ページ" in page.splitlines()[0] for n, page in enumerate(pages, start=1))
+    assert all("請求記号" in page for page in pages)
+
+
+def test_csv_opens_in_excel_in_utf8_with_bom_or_cp932(night):
+    data = as_csv(sheet(night, "holdshelf"))
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == ["取置期限", "利用者番号", "氏名", "書名", "資料番号", "予約番号"]
+    assert rows[1][1] == "1002"
+    rows = list(csv.reader(io.StringIO(as_csv(sheet(night, "holdshelf"), "cp932").decode("cp932"))))
+    assert rows[0][2] == "氏名"
+
+
+def test_html_is_printable_and_escaped(night):
+    page = as_html(sheet(night, "pull", "tokoro"))
+    assert "@page { size: A4 portrait" in page and "<thead>" in page
+    assert "資料確保リスト" in page and "L1" in page
+
+
+def test_report_command(runner, night, tmp_path):
+    result = runner.invoke(cli.main, ["report", "phone", "--branch", "central", "--date", "2026-11-26",
+                                      "--format", "csv", "--db", night.url])
+    assert result.exit_code == 0, result.output
+    assert "0157-00-1234" in result.stdout
+    result = runner.invoke(cli.main, ["report", "pull", "--db", night.url])
+    assert result.exit_code == 1 and "made per branch: give --branch" in result.stderr
+    out = tmp_path / "printed"
+    result = runner.invoke(cli.main, ["report", "all", "--date", "2026-11-26", "--output", str(out), "--db", night.url])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "2026-11-26" / "central").iterdir()) == sorted(
+        f"{n}.{e}" for n in ("pull", "transit", "holdshelf", "expired", "phone", "problems", "summary")
+        for e in ("txt", "csv", "html"))
+    assert {p.name for p in (out / "2026-11-26").glob("summary.*")} == {"summary.txt", "summary.csv", "summary.html"}

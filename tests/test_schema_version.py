@@ -1,0 +1,71 @@
+"""The schema records its version; every command refuses a database it does not match."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from ils import db, schema
+from ils.errors import NotInitialised, SchemaVersionError
+
+HEAD = db.head_revision()
+
+
+def test_migrations_build_exactly_the_schema_the_code_queries(make_db):
+    engine = db.open_engine(make_db())
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    assert diff == []
+
+
+def test_an_empty_database_asks_for_init(db_url):
+    with pytest.raises(NotInitialised, match="run `ils init` first"):
+        with db.connect(db_url):
+            pass
+
+
+def test_an_older_schema_asks_for_an_upgrade(make_db, monkeypatch):
+    url = make_db()
+    monkeypatch.setattr(db, "head_revision", lambda: "9999")
+    with pytest.raises(SchemaVersionError, match=f"schema is at {HEAD}, this ils needs 9999: run `ils db upgrade`"):
+        with db.connect(url):
+            pass
+
+
+def test_a_newer_schema_asks_for_a_newer_program(make_db):
+    url = make_db()
+    engine = db.open_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
+    with pytest.raises(SchemaVersionError, match="newer than this ils"):
+        with db.connect(url):
+            pass
+
+
+def test_sqlite_is_opened_in_wal_mode_with_foreign_keys(make_db, engine_name):
+    if engine_name != "sqlite":
+        pytest.skip("an SQLite setting")
+    engine = db.open_engine(make_db())
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_upgrading_an_up_to_date_database_changes_nothing(make_db):
+    url = make_db()
+    assert db.upgrade(db.open_engine(url)) == (HEAD, HEAD)
+
+
+def test_a_database_made_by_the_first_release_is_migrated_with_its_data(db_url):
+    engine = db.open_engine(db_url)
+    db.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(schema.branches.insert().values(code="central", name="中央図書館", kind="library"))
+    with pytest.raises(SchemaVersionError, match=f"schema is at 0001, this ils needs {HEAD}: run `ils db upgrade`"):
+        with db.connect(db_url):
+            pass
+    assert db.upgrade(engine) == ("0001", HEAD)
+    with db.connect(db_url) as conn:
+        assert conn.execute(text("SELECT name FROM branches")).scalar() == "中央図書館"
