@@ -89,6 +89,12 @@ def _allocate_chunk(ctx: Context, title_ids: list[int], routes: Routes, counts: 
     return [a.hold_id for a in allocated + ready if by_hold[a.hold_id].series_group is not None]
 
 
+# On PostgreSQL the holds and copies a chunk reads are locked until the step commits,
+# and rows a counter scan holds at that moment are skipped (SKIP LOCKED): the counter
+# wins those, and the title is served again by the next run. SQLite serialises writers,
+# so there the clauses are not rendered.
+
+
 def _waiting_holds(ctx: Context, title_ids: list[int]) -> dict[int, list]:
     h = schema.holds
     query = (
@@ -96,6 +102,7 @@ def _waiting_holds(ctx: Context, title_ids: list[int]) -> dict[int, list]:
                h.c.queue_day, h.c.queue_class, h.c.queued_at)
         .where(h.c.title_id.in_(title_ids), h.c.status == "waiting")
         .order_by(h.c.title_id, h.c.queue_day, h.c.queue_class, h.c.queued_at, h.c.id)
+        .with_for_update(skip_locked=True)
     )
     grouped = defaultdict(list)
     for row in ctx.conn.execute(query):
@@ -107,7 +114,7 @@ def _free_copies(ctx: Context, title_ids: list[int]) -> dict[int, list[FreeCopy]
     c = schema.copies
     query = select(c.c.id, c.c.title_id, c.c.location_branch_id, c.c.state).where(
         c.c.title_id.in_(title_ids), c.c.state.in_(FREE_COPY_STATES), ~schema.bound_to_active_hold(c.c.id)
-    )
+    ).with_for_update(skip_locked=True)
     grouped = defaultdict(list)
     for row in ctx.conn.execute(query):
         grouped[row.title_id].append(FreeCopy(row.id, row.location_branch_id, row.state == "on_hold_shelf"))

@@ -31,12 +31,18 @@ class Outcome:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+# Every row a scan changes is read FOR UPDATE NOWAIT (a no-op on SQLite, whose writers
+# queue on the database lock): on PostgreSQL a row the batch is allocating makes the
+# scan fail at once with Conflict (Context.writing) instead of waiting for the step.
+
+
 def _copy(ctx: Context, barcode: str):
     c, t = schema.copies, schema.titles
     row = ctx.conn.execute(
         select(c.c.id, c.c.barcode, c.c.title_id, c.c.state, c.c.location_branch_id, c.c.owning_branch_id, t.c.title)
         .join(t, t.c.id == c.c.title_id)
         .where(c.c.barcode == barcode.strip())
+        .with_for_update(of=c, nowait=True)
     ).first()
     if row is None:
         raise UnknownCopy(f"no copy with barcode {barcode!r}")
@@ -49,6 +55,7 @@ def _hold_on_copy(ctx: Context, copy_id: int):
         select(h, p.c.card_number)
         .join(p, p.c.id == h.c.patron_id)
         .where(h.c.copy_id == copy_id, h.c.status.in_(schema.HOLDS_WITH_COPY))
+        .with_for_update(of=h, nowait=True)
     ).first()
 
 
@@ -59,6 +66,7 @@ def _first_waiting_hold(ctx: Context, title_id: int):
         .where(h.c.title_id == title_id, h.c.status == "waiting")
         .order_by(h.c.queue_day, h.c.queue_class, h.c.queued_at, h.c.id)
         .limit(1)
+        .with_for_update(nowait=True)
     ).first()
 
 
@@ -245,6 +253,7 @@ def _release_for(ctx: Context, patron, copy, actor: str) -> list[str]:
     own = ctx.conn.execute(
         select(h).where(h.c.patron_id == patron.id, h.c.title_id == copy.title_id,
                         h.c.status.in_(schema.ACTIVE_HOLD_STATUSES))
+        .with_for_update(nowait=True)
     ).all()
     for hold in own:
         freed = hold.copy_id is not None and hold.copy_id != copy.id

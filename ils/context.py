@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from ils import db
 from ils.db import write_transaction
 from ils.calendar import BranchCalendar, load_calendars
 from ils.clock import library_date
 from ils.config import Settings, database_url, policy_for, read_settings
+from ils.errors import Conflict
 from ils.policy import Policy
 
 
@@ -37,8 +39,18 @@ class Context:
         A read made before it (looking up a branch, say) may have left an implicit read
         transaction open; db.write_transaction ends it.
         """
-        with write_transaction(self.conn):
-            yield self.conn
+        try:
+            with write_transaction(self.conn):
+                yield self.conn
+        except OperationalError as exc:
+            if not db.lock_not_available(exc):
+                raise
+            # On PostgreSQL the counter asks for its rows with NOWAIT rather than queue
+            # behind a batch step that may hold them for a minute: one side wins, this one is told.
+            raise Conflict(
+                "another session (the batch, or another counter) is working on this copy or hold "
+                "right now; scan it again in a moment"
+            ) from None
 
     @cached_property
     def calendars(self) -> dict[int, BranchCalendar]:

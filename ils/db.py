@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
 
 from ils import schema
 from ils.errors import ConfigError, NotInitialised, SchemaVersionError
@@ -87,6 +88,15 @@ def write_transaction(conn: Connection):
     if conn.in_transaction():
         conn.commit()
     return immediate(conn).begin()
+
+
+# PostgreSQL's lock_not_available: a row asked for with FOR UPDATE NOWAIT is held by
+# another transaction (the batch allocating it, another counter scanning it).
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def lock_not_available(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
 def _alembic_config(conn: Connection) -> Config:
