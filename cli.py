@@ -386,17 +386,24 @@ def bench():
               help="Where the generated library and its database are kept between runs.")
 @click.option("--seed", type=int, help="Generator seed (default: the sample's).")
 @click.option("--intraday", "intraday", default=200, show_default=True, help="New requests for the intraday run.")
+@click.option("--engine", type=click.Choice(["sqlite", "postgresql"]), default="sqlite", show_default=True,
+              help="Database engine to run the night on.")
+@click.option("--pg-server", envvar="ILS_BENCH_PG", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              show_default=True, help="PostgreSQL server for --engine postgresql (a role that may create databases) "
+              "[env ILS_BENCH_PG].")
 @output_options
-def bench_night(preset, profile, workdir, seed, intraday, fmt):
+def bench_night(preset, profile, workdir, seed, intraday, engine, pg_server, fmt):
     """Time one night at scale: wall time, rows per second, peak memory, ratio to an I/O floor.
 
-    The library is generated and imported once into WORKDIR and reused; each benchmark
-    runs the night on a fresh copy, in a child process, then an intraday run.
+    The library is generated and loaded once and reused: on SQLite imported into a file in
+    WORKDIR, on PostgreSQL loaded by COPY into a database ils_bench_PRESET_SEED_PROFILE.
+    Each benchmark runs the night on a fresh copy, in a child process, then an intraday run.
     """
     from batch.benchmark import benchmark, figure_rows
 
     progress = (lambda message: click.echo(f"... {message}", err=True)) if sys.stderr.isatty() else (lambda _m: None)
-    figures = benchmark(preset, profile, workdir, seed=seed, intraday=intraday, progress=progress)
+    figures = benchmark(preset, profile, workdir, seed=seed, intraday=intraday,
+                        pg_server=pg_server if engine == "postgresql" else None, progress=progress)
     render(figure_rows(figures), fmt)
 
 

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
+from batch import bulkload
 from ils import db, schema
 from ils.imports import files_in, import_files
 from ils.installation import initialise
@@ -28,19 +30,23 @@ NIGHT = dt.datetime.fromisoformat("2026-11-26T03:00:00+09:00")
 LOADED_AT = NIGHT - dt.timedelta(hours=1)
 INTRADAY_ENTERED = dt.datetime.fromisoformat("2026-11-26T10:00:00+09:00")
 INTRADAY_RUN = dt.datetime.fromisoformat("2026-11-26T10:10:00+09:00")
+# Marks a PostgreSQL benchmark library whose load finished (a killed load is redone).
+LOADED_SETTING = "benchmark_loaded"
+NIGHT_DATABASE = "ils_bench_night"
 
 
 @dataclass
 class Figures:
     preset: str
     profile: str
+    engine: str = "sqlite"
     copies: int = 0
     patrons: int = 0
     active_holds: int = 0
     requests: int = 0
     load_seconds: float | None = None
     night_seconds: float = 0.0
-    night_peak_mb: float = 0.0
+    night_peak_mb: float = 0.0  # the batch process's own memory (PostgreSQL's server processes not counted)
     rows_written: int = 0
     rows_per_second: float = 0.0
     io_floor_seconds: float = 0.0
@@ -54,41 +60,136 @@ class Figures:
 Progress = Callable[[str], None]
 
 
-def base_database(spec: SampleSpec, preset: str, profile: str, workdir: Path, progress: Progress) -> tuple[Path, float | None]:
-    """The generated library, imported once and kept: (path, seconds it took, or None if reused)."""
-    path = workdir / f"{preset}-{spec.seed}-{profile}.db"
-    if path.exists():
-        progress(f"reusing {path}")
-        return path, None
-    started = time.perf_counter()
-    files = workdir / f"{preset}-{spec.seed}"
-    if not (files / "requests.jsonl").exists():
-        progress(f"generating the {preset} library into {files}")
-        write_files(spec, files)
-    partial = path.with_suffix(".partial")
-    for stale in workdir.glob(partial.name + "*"):
-        stale.unlink()
-    url = f"sqlite:///{partial}"
-    initialise(url, profile)
-    engine = db.open_engine(url)
-    try:
+class SqliteStore:
+    """The benchmark's databases as SQLite files in the work directory."""
+
+    engine = "sqlite"
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.base: Path | None = None
+
+    def prepare(self, spec: SampleSpec, preset: str, profile: str, progress: Progress) -> float | None:
+        """The generated library, imported once through the validated importer and kept;
+        returns the seconds it took, or None if reused."""
+        path = self.workdir / f"{preset}-{spec.seed}-{profile}.db"
+        self.base = path
+        if path.exists():
+            progress(f"reusing {path}")
+            return None
+        started = time.perf_counter()
+        files = self.workdir / f"{preset}-{spec.seed}"
+        if not (files / "requests.jsonl").exists():
+            progress(f"generating the {preset} library into {files}")
+            write_files(spec, files)
+        partial = path.with_suffix(".partial")
+        for stale in self.workdir.glob(partial.name + "*"):
+            stale.unlink()
+        url = f"sqlite:///{partial}"
+        initialise(url, profile)
+        engine = db.open_engine(url)
+        try:
+            with engine.connect() as conn:
+                progress("importing (branches ... holds)")
+                import_files(conn, files_in(files), load_policy(profile), LOADED_AT)
+                progress("importing the day's requests")
+                import_request_file(conn, files / "requests.jsonl", LOADED_AT)
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            engine.dispose()
+        partial.rename(path)
+        return time.perf_counter() - started
+
+    def fresh_night(self, progress: Progress) -> str:
+        night = self.workdir / "night.db"
+        for stale in self.workdir.glob("night.db*"):
+            stale.unlink()
+        progress("copying the database for tonight")
+        shutil.copy(self.base, night)
+        return f"sqlite:///{night}"
+
+    def io_floor(self, rows: int) -> float:
+        return io_floor(rows, self.workdir)
+
+
+class PostgresStore:
+    """The benchmark's databases on a PostgreSQL server: the library loaded once by COPY
+    into a database of its own, and each night on a copy made with CREATE DATABASE ... TEMPLATE."""
+
+    engine = "postgresql"
+
+    def __init__(self, server_url: str, workdir: Path):
+        self.server_url = server_url
+        self.workdir = workdir
+        self.base: str | None = None
+        self._server = create_engine(server_url, isolation_level="AUTOCOMMIT")
+
+    def _url(self, name: str) -> str:
+        return make_url(self.server_url).set(database=name).render_as_string(hide_password=False)
+
+    def _execute(self, sql: str) -> None:
+        with self._server.connect() as conn:
+            conn.execute(text(sql))
+
+    def _exists(self, name: str) -> bool:
+        with self._server.connect() as conn:
+            return conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is not None
+
+    def prepare(self, spec: SampleSpec, preset: str, profile: str, progress: Progress) -> float | None:
+        name = f"ils_bench_{preset}_{spec.seed}_{profile}"
+        self.base = name
+        if self._exists(name):
+            engine = db.open_engine(self._url(name))
+            with engine.connect() as conn:
+                complete = db.get_setting(conn, LOADED_SETTING) == "yes"
+            engine.dispose()
+            if complete:
+                progress(f"reusing database {name}")
+                return None
+            self._execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        started = time.perf_counter()
+        self._execute(f'CREATE DATABASE "{name}"')
+        url = self._url(name)
+        initialise(url, profile)
+        engine = db.open_engine(url)
+        try:
+            with engine.connect() as conn:
+                bulkload.load(conn, spec, load_policy(profile), LOADED_AT, progress)
+                with conn.begin():
+                    db.put_setting(conn, LOADED_SETTING, "yes")
+        finally:
+            engine.dispose()
+        return time.perf_counter() - started
+
+    def fresh_night(self, progress: Progress) -> str:
+        progress("copying the database for tonight (CREATE DATABASE ... TEMPLATE)")
+        self._execute(f'DROP DATABASE IF EXISTS "{NIGHT_DATABASE}" WITH (FORCE)')
+        self._execute(f'CREATE DATABASE "{NIGHT_DATABASE}" TEMPLATE "{self.base}"')
+        return self._url(NIGHT_DATABASE)
+
+    def io_floor(self, rows: int) -> float:
+        """Seconds this server takes to write `rows` rows of similar width with plain executemany."""
+        engine = create_engine(self._url(NIGHT_DATABASE))
+        data = [{"a": i, "b": i * 7, "c": "waiting", "d": NIGHT, "e": f"request {i}"} for i in range(rows)]
         with engine.connect() as conn:
-            progress("importing (branches ... holds)")
-            import_files(conn, files_in(files), load_policy(profile), LOADED_AT)
-            progress("importing the day's requests")
-            import_request_file(conn, files / "requests.jsonl", LOADED_AT)
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
+            conn.execute(text("CREATE TABLE io_floor (id serial PRIMARY KEY, a integer, b integer, c text, "
+                              "d timestamptz, e text)"))
+            conn.commit()
+            started = time.perf_counter()
+            with conn.begin():
+                conn.execute(text("INSERT INTO io_floor (a, b, c, d, e) VALUES (:a, :b, :c, :d, :e)"), data)
+            seconds = time.perf_counter() - started
+            conn.execute(text("DROP TABLE io_floor"))
+            conn.commit()
         engine.dispose()
-    partial.rename(path)
-    return path, time.perf_counter() - started
+        return seconds
 
 
-def _run_child(db_path: Path, now: dt.datetime, *extra: str) -> tuple[float, float]:
+def _run_child(url: str, cwd: Path, now: dt.datetime, *extra: str) -> tuple[float, float]:
     """Run `ils batch run` in a child process; (wall seconds, peak resident MB) of that child alone."""
-    command = [sys.executable, "-m", "cli", "batch", "run", "--db", str(db_path), "--now", now.isoformat(), *extra]
+    command = [sys.executable, "-m", "cli", "batch", "run", "--db", url, "--now", now.isoformat(), *extra]
     started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=db_path.parent,
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd,
                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
@@ -163,24 +264,22 @@ def _intraday_requests(conn, how_many: int, seed: int) -> list[dict]:
 
 
 def benchmark(preset: str, profile: str, workdir: Path, *, seed: int | None = None, intraday: int = 200,
-              progress: Progress = lambda _message: None) -> Figures:
+              pg_server: str | None = None, progress: Progress = lambda _message: None) -> Figures:
+    """One night at scale on SQLite, or on PostgreSQL when pg_server names a server."""
     spec = SampleSpec.preset(preset)
     if seed is not None:
         spec = spec.with_seed(seed)
     workdir.mkdir(parents=True, exist_ok=True)
-    base, load_seconds = base_database(spec, preset, profile, workdir, progress)
-    night = workdir / "night.db"
-    for stale in workdir.glob("night.db*"):
-        stale.unlink()
-    progress("copying the database for tonight")
-    shutil.copy(base, night)
-    figures = Figures(preset=preset, profile=profile, load_seconds=load_seconds)
-    engine = db.open_engine(f"sqlite:///{night}")
+    store = PostgresStore(pg_server, workdir) if pg_server else SqliteStore(workdir)
+    figures = Figures(preset=preset, profile=profile, engine=store.engine)
+    figures.load_seconds = store.prepare(spec, preset, profile, progress)
+    url = store.fresh_night(progress)
+    engine = db.open_engine(url)
     with engine.connect() as conn:
         for key, value in _counts(conn).items():
             setattr(figures, key, value)
     progress(f"running the night ({figures.requests:,} requests, {figures.active_holds:,} active holds)")
-    figures.night_seconds, figures.night_peak_mb = _run_child(night, NIGHT)
+    figures.night_seconds, figures.night_peak_mb = _run_child(url, workdir, NIGHT)
     with engine.connect() as conn:
         figures.rows_written = rows_written(conn, 1)
         figures.steps = {step: json.loads(counts) for step, counts in conn.execute(
@@ -193,10 +292,10 @@ def benchmark(preset: str, profile: str, workdir: Path, *, seed: int | None = No
     engine.dispose()
     figures.rows_per_second = figures.rows_written / figures.night_seconds
     progress(f"measuring the I/O floor ({figures.rows_written:,} rows)")
-    figures.io_floor_seconds = io_floor(figures.rows_written, workdir)
+    figures.io_floor_seconds = store.io_floor(figures.rows_written)
     figures.ratio_to_io_floor = figures.night_seconds / figures.io_floor_seconds
     figures.intraday_requests = intraday
-    figures.intraday_seconds, figures.intraday_peak_mb = _run_child(night, INTRADAY_RUN, "--intraday")
+    figures.intraday_seconds, figures.intraday_peak_mb = _run_child(url, workdir, INTRADAY_RUN, "--intraday")
     return figures
 
 

@@ -53,7 +53,7 @@ CATEGORY_ALIASES = {"禁帯": "reference_only", "課題": "contest", "期禁": "
 BRANCH_CODE = f.text(32)
 
 
-def _ndc_classes(value: str) -> tuple[str, ...]:
+def ndc_classes(value: str) -> tuple[str, ...]:
     """`9,4` (or `9 4`, `9;4`): the NDC classes 0-9 of Kitami's 新着図書案内."""
     classes = sorted(set(value.replace(",", " ").replace(";", " ").split()))
     if any(c not in "0123456789" or len(c) != 1 for c in classes):
@@ -302,7 +302,7 @@ class Patrons(Kind):
         Column("web_registered", f.yes_no, default=False),
         Column("language", f.one_of(("ja", "en")), default="ja"),
         Column("registered_on", f.date),
-        Column("newsletter", _ndc_classes, default=()),
+        Column("newsletter", ndc_classes, default=()),
     )
 
     def write(self, ctx, records, lines):

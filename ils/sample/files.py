@@ -41,14 +41,15 @@ def write_files(spec: SampleSpec, out_dir) -> dict[str, int]:
     """Write the import files into out_dir; returns the number of rows per file."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    counts = {}
-    for kind, rows in generate(spec).items():
-        path = out / FILE_NAMES[kind]
-        if kind == "requests":
-            counts[path.name] = _write_jsonl(path, rows)
-        else:
-            counts[path.name] = _write_csv(path, COLUMNS[kind], rows)
-    return counts
+    return {FILE_NAMES[kind]: write_kind(out, kind, rows) for kind, rows in generate(spec).items()}
+
+
+def write_kind(out_dir: Path, kind: str, rows) -> int:
+    """Write one kind's rows as its import file in out_dir; returns the number of rows."""
+    path = Path(out_dir) / FILE_NAMES[kind]
+    if kind == "requests":
+        return _write_jsonl(path, rows)
+    return _write_csv(path, COLUMNS[kind], rows)
 
 
 def _write_csv(path: Path, columns: tuple[str, ...], rows) -> int:
