@@ -401,7 +401,7 @@ def bench_night(preset, profile, workdir, seed, intraday, engine, pg_server, fmt
     """
     from batch.benchmark import benchmark, figure_rows
 
-    progress = (lambda message: click.echo(f"... {message}", err=True)) if sys.stderr.isatty() else (lambda _m: None)
+    progress = (lambda message: click.echo(f"... {message}", err=True)) if sys.stderr.isatty() else None
     figures = benchmark(preset, profile, workdir, seed=seed, intraday=intraday,
                         pg_server=pg_server if engine == "postgresql" else None, progress=progress)
     render(figure_rows(figures), fmt)

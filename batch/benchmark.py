@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -12,7 +13,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
@@ -69,14 +72,13 @@ class SqliteStore:
         self.workdir = workdir
         self.base: Path | None = None
 
-    def prepare(self, spec: SampleSpec, preset: str, profile: str, progress: Progress) -> float | None:
+    def prepare(self, spec: SampleSpec, preset: str, profile: str, progress: Progress) -> tuple[Path, float | None]:
         """The generated library, imported once through the validated importer and kept;
-        returns the seconds it took, or None if reused."""
+        returns it and the seconds it took (None if reused)."""
         path = self.workdir / f"{preset}-{spec.seed}-{profile}.db"
-        self.base = path
         if path.exists():
             progress(f"reusing {path}")
-            return None
+            return path, None
         started = time.perf_counter()
         files = self.workdir / f"{preset}-{spec.seed}"
         if not (files / "requests.jsonl").exists():
@@ -94,11 +96,14 @@ class SqliteStore:
                 import_files(conn, files_in(files), load_policy(profile), LOADED_AT)
                 progress("importing the day's requests")
                 import_request_file(conn, files / "requests.jsonl", LOADED_AT)
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.commit()
+                # Fold the WAL into the file that is copied for each night; outside any
+                # transaction (SQLAlchemy would begin one), or SQLite refuses.
+                conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             engine.dispose()
         partial.rename(path)
-        return time.perf_counter() - started
+        return path, time.perf_counter() - started
 
     def fresh_night(self, progress: Progress) -> str:
         night = self.workdir / "night.db"
@@ -122,7 +127,13 @@ class PostgresStore:
         self.server_url = server_url
         self.workdir = workdir
         self.base: str | None = None
-        self._server = create_engine(server_url, isolation_level="AUTOCOMMIT")
+
+    @cached_property
+    def _server(self):
+        return create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+
+    def __getstate__(self):  # sent to the loading process without its engine
+        return {k: v for k, v in self.__dict__.items() if k != "_server"}
 
     def _url(self, name: str) -> str:
         return make_url(self.server_url).set(database=name).render_as_string(hide_password=False)
@@ -135,9 +146,8 @@ class PostgresStore:
         with self._server.connect() as conn:
             return conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is not None
 
-    def prepare(self, spec: SampleSpec, preset: str, profile: str, progress: Progress) -> float | None:
+    def prepare(self, spec: SampleSpec, preset: str, profile: str, progress: Progress) -> tuple[str, float | None]:
         name = f"ils_bench_{preset}_{spec.seed}_{profile}"
-        self.base = name
         if self._exists(name):
             engine = db.open_engine(self._url(name))
             with engine.connect() as conn:
@@ -145,7 +155,7 @@ class PostgresStore:
             engine.dispose()
             if complete:
                 progress(f"reusing database {name}")
-                return None
+                return name, None
             self._execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         started = time.perf_counter()
         self._execute(f'CREATE DATABASE "{name}"')
@@ -159,7 +169,7 @@ class PostgresStore:
                     db.put_setting(conn, LOADED_SETTING, "yes")
         finally:
             engine.dispose()
-        return time.perf_counter() - started
+        return name, time.perf_counter() - started
 
     def fresh_night(self, progress: Progress) -> str:
         progress("copying the database for tonight (CREATE DATABASE ... TEMPLATE)")
@@ -170,14 +180,16 @@ class PostgresStore:
     def io_floor(self, rows: int) -> float:
         """Seconds this server takes to write `rows` rows of similar width with plain executemany."""
         engine = create_engine(self._url(NIGHT_DATABASE))
-        data = [{"a": i, "b": i * 7, "c": "waiting", "d": NIGHT, "e": f"request {i}"} for i in range(rows)]
+        data = ((i, i * 7, "waiting", NIGHT, f"request {i}") for i in range(rows))
         with engine.connect() as conn:
             conn.execute(text("CREATE TABLE io_floor (id serial PRIMARY KEY, a integer, b integer, c text, "
                               "d timestamptz, e text)"))
             conn.commit()
+            raw = conn.connection.dbapi_connection
             started = time.perf_counter()
-            with conn.begin():
-                conn.execute(text("INSERT INTO io_floor (a, b, c, d, e) VALUES (:a, :b, :c, :d, :e)"), data)
+            with raw.cursor() as cursor:
+                cursor.executemany("INSERT INTO io_floor (a, b, c, d, e) VALUES (%s, %s, %s, %s, %s)", data)
+            raw.commit()
             seconds = time.perf_counter() - started
             conn.execute(text("DROP TABLE io_floor"))
             conn.commit()
@@ -263,16 +275,32 @@ def _intraday_requests(conn, how_many: int, seed: int) -> list[dict]:
     ]
 
 
+def _quiet(_message: str) -> None:
+    pass
+
+
+def _stderr_progress(message: str) -> None:
+    print(f"... {message}", file=sys.stderr, flush=True)
+
+
 def benchmark(preset: str, profile: str, workdir: Path, *, seed: int | None = None, intraday: int = 200,
-              pg_server: str | None = None, progress: Progress = lambda _message: None) -> Figures:
-    """One night at scale on SQLite, or on PostgreSQL when pg_server names a server."""
+              pg_server: str | None = None, progress: Progress | None = None) -> Figures:
+    """One night at scale on SQLite, or on PostgreSQL when pg_server names a server.
+    `progress`, if given, is told what is happening (the loading process prints to stderr)."""
+    progress, loading_progress = (progress, _stderr_progress) if progress else (_quiet, _quiet)
     spec = SampleSpec.preset(preset)
     if seed is not None:
         spec = spec.with_seed(seed)
     workdir.mkdir(parents=True, exist_ok=True)
     store = PostgresStore(pg_server, workdir) if pg_server else SqliteStore(workdir)
     figures = Figures(preset=preset, profile=profile, engine=store.engine)
-    figures.load_seconds = store.prepare(spec, preset, profile, progress)
+    # Loading holds the generator's arrays; done in a process of its own, it leaves this
+    # one small. A child's peak memory as the kernel counts it includes the RSS of the
+    # process that started it, so a fat parent would inflate every figure below.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as loader:
+        store.base, figures.load_seconds = loader.submit(
+            store.prepare, spec, preset, profile, loading_progress
+        ).result()
     url = store.fresh_night(progress)
     engine = db.open_engine(url)
     with engine.connect() as conn:
@@ -291,12 +319,13 @@ def benchmark(preset: str, profile: str, workdir: Path, *, seed: int | None = No
             submit(conn, morning, now=INTRADAY_ENTERED)
     engine.dispose()
     figures.rows_per_second = figures.rows_written / figures.night_seconds
+    figures.intraday_requests = intraday
+    figures.intraday_seconds, figures.intraday_peak_mb = _run_child(url, workdir, INTRADAY_RUN, "--intraday")
     progress(f"measuring the I/O floor ({figures.rows_written:,} rows)")
     figures.io_floor_seconds = store.io_floor(figures.rows_written)
     figures.ratio_to_io_floor = figures.night_seconds / figures.io_floor_seconds
-    figures.intraday_requests = intraday
-    figures.intraday_seconds, figures.intraday_peak_mb = _run_child(url, workdir, INTRADAY_RUN, "--intraday")
     return figures
+
 
 
 def figure_rows(figures: Figures) -> list[dict]:
