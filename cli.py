@@ -862,20 +862,24 @@ def sample_generate(out, preset, seed):
 
 
 @main.command()
-@click.option("--db", "db_path", default="demo.db", show_default=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="SQLite file to (re)create; an existing file is replaced only if it is a demo database.")
+@click.option("--db", "target", default="demo.db", show_default=True,
+              help="SQLite file, or database URL (postgresql+psycopg://...; the database must exist), to (re)create; "
+              "an existing database is replaced only if it is a demo database.")
 @click.option("--profile", default="kitami", show_default=True, help="Which library's rules the demo follows.")
-def demo(db_path, profile):
+def demo(target, profile):
     """Build the sample city, run its night (with its reports) and its morning mail, and show them."""
-    url = build_demo(db_path, profile)
-    here = db_path.parent.resolve()
-    mail_dir, reports_dir = here / f"{db_path.stem}-mail", here / f"{db_path.stem}-reports"
+    url = build_demo(target, profile)
+    # Mail and reports go beside an SQLite file, or into the working directory.
+    path = Path(target) if "://" not in target else Path("demo")
+    here = path.parent.resolve()
+    mail_dir, reports_dir = here / f"{path.stem}-mail", here / f"{path.stem}-reports"
     for old in (mail_dir, reports_dir):
         shutil.rmtree(old, ignore_errors=True)
     day = run_demo_day(url, mail_dir, reports_dir)
+    shown = db.display_url(url) if "://" in target else target
     with open_context(url, None, DEMO_NIGHT) as ctx:
         click.echo(f"The sample city on the night of {DEMO_NIGHT:%Y-%m-%d} under {ctx.policy.library.name}'s rules "
-                   f"(database {db_path}):\n")
+                   f"(database {shown}):\n")
         sys.stdout.write(encoded(make_sheet(ctx, "summary", None, DEMO_NIGHT.date()), "text").decode())
         click.echo(f"\nEvery branch's reports (pull lists, transit slips, hold shelves...): {day.reports_dir}/")
         click.echo(f"The 10:00 mail: {day.mail.get('sent', 0)} messages in {mail_dir}/ (open them in any mail client):\n")

@@ -33,6 +33,11 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def display_url(url: str) -> str:
+    """A database URL fit for a log or a screen: the password hidden."""
+    return make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
 def open_engine(url: str = DEFAULT_URL) -> Engine:
     """An engine with the settings this product relies on (WAL and foreign keys on SQLite)."""
     url = normalise_url(url)

@@ -6,6 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import MetaData, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError
+
 from ils import db
 from ils.config import PROFILE_SETTING
 from ils.errors import ConfigError, IlsError
@@ -50,10 +54,14 @@ def sample_dir() -> Path:
     return data_path("sample")
 
 
-def build_demo(path: Path, profile: str) -> str:
-    """A fresh SQLite database holding the sample city and its day of requests; returns its URL."""
-    _remove_old_demo(path)
-    url = f"sqlite:///{path}"
+def build_demo(target: str, profile: str) -> str:
+    """A fresh database holding the sample city and its day of requests; returns its URL.
+
+    `target` is an SQLite file path or a database URL (PostgreSQL: the database must
+    exist). An existing database is replaced only if an earlier demo made it.
+    """
+    url = db.normalise_url(str(target))
+    _remove_old_demo(url)
     initialise(url, profile)
     engine = db.open_engine(url)
     try:
@@ -68,19 +76,32 @@ def build_demo(path: Path, profile: str) -> str:
     return url
 
 
-def _remove_old_demo(path: Path) -> None:
-    if not path.exists():
+def _remove_old_demo(url: str) -> None:
+    parsed = make_url(url)
+    path = Path(parsed.database or "") if parsed.get_backend_name() == "sqlite" else None
+    if path is not None and not path.exists():
         return
-    engine = db.open_engine(f"sqlite:///{path}")
+    engine = db.open_engine(url)
+    tables, is_demo = ["(unreadable)"], False
     try:
         with engine.connect() as conn:
-            is_demo = db.current_revision(conn) is not None and db.get_setting(conn, DEMO_SETTING) == "yes"
-    except Exception:
-        is_demo = False
+            tables = inspect(conn).get_table_names()
+            is_demo = bool(tables) and db.current_revision(conn) is not None and db.get_setting(conn, DEMO_SETTING) == "yes"
+            if path is None and tables and is_demo:
+                # A server database is emptied in place: its owner and grants stay.
+                old = MetaData()
+                old.reflect(conn)
+                old.drop_all(conn)
+                conn.commit()
+    except DatabaseError:
+        pass  # not a database we can read: refused below
     finally:
         engine.dispose()
-    if not is_demo:
-        raise IlsError(f"{path} exists and is not a demo database; choose another path with --db")
+    where = path or parsed.render_as_string(hide_password=True)
+    if tables and not is_demo:
+        raise IlsError(f"{where} exists and is not a demo database; choose another with --db")
+    if path is None:
+        return
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 

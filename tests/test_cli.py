@@ -164,3 +164,15 @@ def test_batch_commands(runner, tmp_path):
     assert len(json.loads(result.stdout)) == 1  # the dry run left no trace
     result = runner.invoke(cli.main, ["batch", "run", "--db", db, "--now", "2026-11-27T03:00"])
     assert result.exit_code == 0 and result.stdout == ""  # quiet when not on a terminal
+
+
+def test_demo_runs_on_either_engine_given_a_url(runner, db_url, tmp_path, monkeypatch, engine_name):
+    monkeypatch.chdir(tmp_path)  # a URL's mail and reports go into the working directory
+    for _ in range(2):  # the second run replaces the first demo in place
+        result = runner.invoke(cli.main, ["demo", "--db", db_url])
+        assert result.exit_code == 0, result.output
+    assert "allocate: allocated" in result.stdout and "What the database holds now" in result.stdout
+    assert len(list((tmp_path / "demo-mail").glob("*.eml"))) > 10
+    assert (tmp_path / "demo-reports" / "2026-11-26" / "central").is_dir()
+    if engine_name == "postgresql":
+        assert "postgresql+psycopg://postgres@127.0.0.1:5432/" in result.stdout
