@@ -99,3 +99,14 @@ def isolated_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("ILS_DATABASE_URL", raising=False)
     monkeypatch.delenv("ILS_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per engine, so a CI log shows that both passes ran and how they ended."""
+    for engine in ENGINES:
+        counts = {
+            outcome: sum(f"[{engine}" in getattr(report, "nodeid", "") for report in terminalreporter.stats.get(outcome, []))
+            for outcome in ("passed", "failed", "error", "skipped")
+        }
+        shown = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n) or "no tests"
+        terminalreporter.write_line(f"{engine} pass: {shown}")
