@@ -69,7 +69,9 @@ def _holds(ctx: Context, requests: list[CancelRequest], patrons: dict) -> dict:
     """The holds the requests name, by id and by (patron id, bib id), newest first."""
     h, t = schema.holds, schema.titles
     columns = (h.c.id, h.c.patron_id, h.c.title_id, h.c.status, h.c.copy_id, h.c.series_group, t.c.bib_id)
-    base = select(*columns).join(t, t.c.id == h.c.title_id)
+    # FOR UPDATE (PostgreSQL): a counter scan changing one of these holds right now is
+    # waited for, and its result judged, so a hold caught at check-in is not also cancelled.
+    base = select(*columns).join(t, t.c.id == h.c.title_id).with_for_update(of=h)
     found: dict = {}
     ids = sorted({r.hold_id for r in requests if r.hold_id is not None})
     for chunk in db.chunks(ids):

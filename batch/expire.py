@@ -20,9 +20,11 @@ def run(ctx: Context) -> dict:
     waiting hold on its title, or it appears on the branch's reshelve list.
     """
     h = schema.holds
+    # FOR UPDATE (PostgreSQL): a hold being picked up at this moment is waited for and,
+    # collected, no longer matches; it is neither expired nor told it was.
     query = select(h.c.id, h.c.patron_id, h.c.title_id, h.c.pickup_deadline).where(
         h.c.status == "ready", h.c.pickup_deadline < ctx.today
-    )
+    ).with_for_update()
     expired = list(ctx.conn.execute(query))
     if expired:
         stmt = (

@@ -82,7 +82,7 @@ def _judge(ctx: Context, req: RenewRequest, patron, loan, overdue_patrons, held_
 def _open_loans(ctx: Context, barcodes) -> dict[str, dict]:
     lo, c = schema.loans, schema.copies
     query = select(lo.c.id, lo.c.patron_id, lo.c.due_on, lo.c.renewals, lo.c.inter_library, lo.c.branch_id,
-                   c.c.barcode, c.c.title_id).join(c, c.c.id == lo.c.copy_id)
+                   c.c.barcode, c.c.title_id).join(c, c.c.id == lo.c.copy_id).with_for_update(of=lo)
     found = {}
     for chunk in db.chunks(sorted(set(barcodes))):
         for row in ctx.conn.execute(query.where(c.c.barcode.in_(chunk), lo.c.returned_at.is_(None))):

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import pytest
 from scenario import Library, at
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 import ils.circulation as circulation
 from batch import runner
@@ -262,3 +262,48 @@ def test_the_batch_skips_a_copy_the_counter_is_checking_in_and_the_counter_wins(
     assert lib.status("1002", "B1") == "waiting"
     allocate = next(step for step in report.steps if step.step == "allocate")
     assert (allocate.counts.get("allocated", 0), allocate.counts.get("ready", 0)) == (0, 0)
+
+
+def waiting_on_a_lock(lib: Library) -> bool:
+    """Whether some session of this test's database is queued behind a row lock."""
+    with second_session(lib, NIGHT) as ctx:
+        return bool(ctx.conn.execute(
+            select(func.count()).select_from(text("pg_stat_activity"))
+            .where(text("datname = current_database() AND wait_event_type = 'Lock'"))
+        ).scalar())
+
+
+def test_a_cancel_request_judged_while_the_counter_catches_that_hold_sees_it_ready(lib, monkeypatch):
+    # Mito-style daytime run: the patron cancels on the web while the copy is being checked in.
+    copy = lib.copy("B1", "central", barcode="9003")
+    lib.loan(copy, "1004", due_on=at("2026-12-01 00:00").date())
+    hold = lib.hold("1001", "B1", "central", queued_at="2026-11-01 10:00")
+    cancel = lib.request("cancel", "1001", str(hold), received="2026-11-26 10:00")
+    reached, release = threading.Event(), threading.Event()
+    real_make_ready = circulation.make_ready
+
+    def slow_make_ready(*args, **kwargs):
+        reached.set()
+        release.wait(WATCHDOG)
+        return real_make_ready(*args, **kwargs)
+
+    monkeypatch.setattr(circulation, "make_ready", slow_make_ready)
+    outcome: dict = {}
+
+    def scan():
+        with second_session(lib, "2026-11-26 10:05") as counter:
+            outcome["result"] = check_in(counter, copy, lib.ids[("branch", "central")], "s042")
+
+    counter = threading.Thread(target=scan)
+    counter.start()
+    assert reached.wait(WATCHDOG)
+    with night_in_background(lib, "2026-11-26 10:10") as run:
+        deadline = time.monotonic() + WATCHDOG
+        while not waiting_on_a_lock(lib) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        release.set()
+    counter.join(WATCHDOG * 2)
+    assert "error" not in run, run.get("error")
+    assert (outcome["result"].action, outcome["result"].hold_id) == ("hold_shelf", hold)
+    assert lib.verdict(cancel) == ("rejected", "cancel_too_late")  # the patron is told to contact the library
+    assert bound_holds(lib, copy) == [(hold, "ready")]
