@@ -126,8 +126,8 @@ def test_requests_written_during_the_run_wait_for_the_next_run_and_none_is_lost(
             t = schema.pending_requests
             with front.conn.begin():
                 for row, entered in ((hold_request("1002", "B2", "2026-11-26 02:59"), "2026-11-26 02:59:59"),
-                                     (hold_request("1003", "B3", "2026-11-26 03:00:20"), None)):
-                    values = row | ({"entered_at": at(entered)} if entered else {})
+                                     (hold_request("1003", "B3", "2026-11-26 03:00:20"), "2026-11-26 03:00:20")):
+                    values = row | {"entered_at": at(entered)}
                     written_during.append(front.conn.execute(t.insert().values(**values).returning(t.c.id)).scalar_one())
         accept_paused.release.set()
     assert "error" not in night, night.get("error")
