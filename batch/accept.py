@@ -23,7 +23,7 @@ def run(ctx: Context) -> dict:
     reject_unknown_kinds(ctx, counts)
     rows = pending_rows(ctx, "hold")
     counts.read += len(rows)
-    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    patrons = patrons_by_card(ctx, [row.card_number for row in rows], lock=True)
     verdicts, requests = _parse(rows, patrons)
     requests.sort(key=lambda r: (r.received_at, r.request_id))
     decided, holds = _judge(ctx, requests, patrons)

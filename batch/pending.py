@@ -60,13 +60,18 @@ def pending_rows(ctx: Context, kind: str) -> list:
     return list(ctx.conn.execute(query))
 
 
-def patrons_by_card(ctx: Context, cards) -> dict:
-    """Patron rows for the card numbers given (blank and over-long cards cannot exist)."""
+def patrons_by_card(ctx: Context, cards, *, lock: bool = False) -> dict:
+    """Patron rows for the card numbers given (blank and over-long cards cannot exist).
+
+    `lock` reads them FOR UPDATE (PostgreSQL), so a counter cannot place a hold for one
+    of them until the step commits: the hold limit is counted by one side at a time.
+    """
     wanted = sorted({c.strip() for c in cards if c and 0 < len(c.strip()) <= MAX_CARD_CHARS})
     p = schema.patrons
+    query = select(p).with_for_update() if lock else select(p)
     found = {}
     for chunk in db.chunks(wanted):
-        for row in ctx.conn.execute(select(p).where(p.c.card_number.in_(chunk))):
+        for row in ctx.conn.execute(query.where(p.c.card_number.in_(chunk))):
             found[row.card_number] = row
     return found
 

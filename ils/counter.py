@@ -54,7 +54,12 @@ def place_holds(
         raise IlsError("an override needs --reason (it is written to the audit log)")
     group = f"counter-{uuid.uuid4().hex[:12]}" if series and len(bib_ids) > 1 else None
     with ctx.writing():
-        patron_row = ctx.conn.execute(select(schema.patrons).where(schema.patrons.c.card_number == card.strip())).first()
+        # NOWAIT (PostgreSQL): while the batch judges this patron's web requests it holds
+        # the patron row; both counting holds at once could pass the hold limit together.
+        p = schema.patrons
+        patron_row = ctx.conn.execute(
+            select(p).where(p.c.card_number == card.strip()).with_for_update(nowait=True)
+        ).first()
         if patron_row is None:
             raise UnknownPatron(f"no patron with card {card!r}")
         patron = patron_facts(ctx.conn, [patron_row], ctx.today)[patron_row.id]
@@ -110,7 +115,7 @@ def cancel_hold(ctx: Context, hold_id: int, *, staff: str, why: str | None = Non
     """
     h = schema.holds
     with ctx.writing():
-        hold = ctx.conn.execute(select(h).where(h.c.id == hold_id)).first()
+        hold = ctx.conn.execute(select(h).where(h.c.id == hold_id).with_for_update(nowait=True)).first()
         if hold is None:
             raise IlsError(f"no hold {hold_id}")
         if hold.status not in schema.ACTIVE_HOLD_STATUSES:

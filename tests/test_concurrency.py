@@ -23,7 +23,8 @@ from batch import runner
 from ils import db, lock, schema
 from ils.circulation import check_in
 from ils.context import Context
-from ils.errors import BatchRunning, Conflict
+from ils.counter import place_holds
+from ils.errors import BatchRunning, Conflict, HoldRefused
 from ils.frontend import submit_request
 
 WATCHDOG = 20.0
@@ -307,3 +308,34 @@ def test_a_cancel_request_judged_while_the_counter_catches_that_hold_sees_it_rea
     assert (outcome["result"].action, outcome["result"].hold_id) == ("hold_shelf", hold)
     assert lib.verdict(cancel) == ("rejected", "cancel_too_late")  # the patron is told to contact the library
     assert bound_holds(lib, copy) == [(hold, "ready")]
+
+
+# -- the counter and the accept step on the same patron -----------------------------------------
+
+
+def test_a_counter_hold_while_the_batch_accepts_that_patrons_requests_keeps_the_hold_limit(new_library, engine_name,
+                                                                                           monkeypatch):
+    if engine_name != "postgresql":
+        pytest.skip("SQLite serialises every writer on its database lock; these interleavings need a server")
+    lib = new_library("kitami", {"holds": {"limit": 2}})
+    lib.branch("central").patron("1001")
+    for bib in ("B1", "B2", "B3"):
+        lib.title(bib)
+        lib.copy(bib, "central", state="on_loan")
+    lib.hold("1001", "B1", "central")
+    web = lib.request("hold", "1001", "B2", pickup="central")
+    paused = PausedStep(monkeypatch, "accept")
+    with night_in_background(lib) as night:
+        assert paused.reached.wait(WATCHDOG)
+        with second_session(lib, "2026-11-26 03:00:30") as counter:
+            with pytest.raises(Conflict, match="right now"):
+                place_holds(counter, "1001", ["B3"], "central", staff="s042")
+        paused.release.set()
+    assert "error" not in night, night.get("error")
+    assert lib.verdict(web) == ("accepted", None)
+    # Asked again once the batch has committed, the counter counts the web hold too.
+    with second_session(lib, "2026-11-26 09:00") as counter:
+        with pytest.raises(HoldRefused) as refused:
+            place_holds(counter, "1001", ["B3"], "central", staff="s042")
+    assert refused.value.reason == "limit_reached"
+    assert sorted(lib.holds_of("1001")) == ["B1", "B2"]
