@@ -60,6 +60,36 @@ class PausedStep:
         monkeypatch.setitem(runner.STEPS, step, paused)
 
 
+class PausedCheckIn:
+    """A counter check-in on its own connection in a thread, stopped just before it makes the
+    hold ready: its copy and hold are locked and nothing is committed yet."""
+
+    def __init__(self, monkeypatch, lib: Library, barcode: str, now: str):
+        self.reached, self.release = threading.Event(), threading.Event()
+        self.released_in_time: bool | None = None
+        self.result = None
+        real_make_ready = circulation.make_ready
+
+        def slow_make_ready(*args, **kwargs):
+            self.reached.set()
+            self.released_in_time = self.release.wait(WATCHDOG)
+            return real_make_ready(*args, **kwargs)
+
+        def scan():
+            with second_session(lib, now) as counter:
+                self.result = check_in(counter, barcode, lib.ids[("branch", "central")], "s042")
+
+        monkeypatch.setattr(circulation, "make_ready", slow_make_ready)
+        self.thread = threading.Thread(target=scan)
+        self.thread.start()
+        assert self.reached.wait(WATCHDOG), "the check-in never got to its hold"
+
+    def finish(self):
+        self.release.set()
+        self.thread.join(WATCHDOG * 2)
+        return self.result
+
+
 @contextmanager
 def night_in_background(lib: Library, now: str = NIGHT):
     """The batch run on its own connection in a thread; yields a dict that gets its report or error."""
@@ -235,30 +265,12 @@ def test_the_batch_skips_a_copy_the_counter_is_checking_in_and_the_counter_wins(
     copy = lib.copy("B1", "central", barcode="9002")
     first = lib.hold("1001", "B1", "central", queued_at="2026-11-01 10:00")
     lib.hold("1002", "B1", "central", queued_at="2026-11-02 10:00")
-    reached, release = threading.Event(), threading.Event()
-    outcome: dict = {}
-    real_make_ready = circulation.make_ready
-
-    def slow_make_ready(*args, **kwargs):
-        reached.set()
-        outcome["released_in_time"] = release.wait(WATCHDOG)
-        return real_make_ready(*args, **kwargs)
-
-    monkeypatch.setattr(circulation, "make_ready", slow_make_ready)
-
-    def scan():
-        with second_session(lib, "2026-11-26 03:00:10") as counter:
-            outcome["result"] = check_in(counter, copy, lib.ids[("branch", "central")], "s042")
-
-    counter = threading.Thread(target=scan)
-    counter.start()
-    assert reached.wait(WATCHDOG)
+    counter = PausedCheckIn(monkeypatch, lib, copy, "2026-11-26 03:00:10")
     # The counter holds the copy and the first hold: the night goes round them without waiting.
     report = lib.night()
-    release.set()
-    counter.join(WATCHDOG * 2)
-    assert outcome["released_in_time"], "the batch waited for the counter"
-    assert (outcome["result"].action, outcome["result"].hold_id) == ("hold_shelf", first)
+    result = counter.finish()
+    assert counter.released_in_time, "the batch waited for the counter"
+    assert (result.action, result.hold_id) == ("hold_shelf", first)
     assert bound_holds(lib, copy) == [(first, "ready")]
     assert lib.status("1002", "B1") == "waiting"
     allocate = next(step for step in report.steps if step.step == "allocate")
@@ -280,32 +292,14 @@ def test_a_cancel_request_judged_while_the_counter_catches_that_hold_sees_it_rea
     lib.loan(copy, "1004", due_on=at("2026-12-01 00:00").date())
     hold = lib.hold("1001", "B1", "central", queued_at="2026-11-01 10:00")
     cancel = lib.request("cancel", "1001", str(hold), received="2026-11-26 10:00")
-    reached, release = threading.Event(), threading.Event()
-    real_make_ready = circulation.make_ready
-
-    def slow_make_ready(*args, **kwargs):
-        reached.set()
-        release.wait(WATCHDOG)
-        return real_make_ready(*args, **kwargs)
-
-    monkeypatch.setattr(circulation, "make_ready", slow_make_ready)
-    outcome: dict = {}
-
-    def scan():
-        with second_session(lib, "2026-11-26 10:05") as counter:
-            outcome["result"] = check_in(counter, copy, lib.ids[("branch", "central")], "s042")
-
-    counter = threading.Thread(target=scan)
-    counter.start()
-    assert reached.wait(WATCHDOG)
+    counter = PausedCheckIn(monkeypatch, lib, copy, "2026-11-26 10:05")
     with night_in_background(lib, "2026-11-26 10:10") as run:
         deadline = time.monotonic() + WATCHDOG
         while not waiting_on_a_lock(lib) and time.monotonic() < deadline:
             time.sleep(0.05)
-        release.set()
-    counter.join(WATCHDOG * 2)
+        result = counter.finish()
     assert "error" not in run, run.get("error")
-    assert (outcome["result"].action, outcome["result"].hold_id) == ("hold_shelf", hold)
+    assert (result.action, result.hold_id) == ("hold_shelf", hold)
     assert lib.verdict(cancel) == ("rejected", "cancel_too_late")  # the patron is told to contact the library
     assert bound_holds(lib, copy) == [(hold, "ready")]
 
