@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from ils import schema
 from ils.context import Context
-from ils.errors import Conflict, CopyUnavailable, PatronBlocked, UnknownCopy, UnknownPatron
+from ils.facts import patron_by_card
+from ils.errors import Conflict, CopyUnavailable, PatronBlocked, UnknownCopy
 from ils.holds import ReadyHold, Transition, later_volume_titles, log_transitions, make_ready, queue_titles
 from ils.series import apply_gates
 
@@ -68,14 +69,6 @@ def _first_waiting_hold(ctx: Context, title_id: int):
         .limit(1)
         .with_for_update(nowait=True)
     ).first()
-
-
-def _patron(ctx: Context, card: str):
-    p = schema.patrons
-    row = ctx.conn.execute(select(p).where(p.c.card_number == card.strip())).first()
-    if row is None:
-        raise UnknownPatron(f"no patron with card {card!r}")
-    return row
 
 
 def branch_name(ctx: Context, branch_id: int) -> str:
@@ -226,7 +219,7 @@ def check_out(ctx: Context, card: str, barcode: str, branch_id: int, staff: str)
     """Lend a copy (貸出). A copy on the hold shelf goes only to its patron; a copy on a pull
     list may go to a walk-in, and its hold goes back in the queue (seed 000: 来館者優先)."""
     with ctx.writing():
-        patron = _patron(ctx, card)
+        patron = patron_by_card(ctx.conn, card)
         if patron.status != "active":
             raise PatronBlocked(f"card {patron.card_number} is {patron.status}")
         copy = _copy(ctx, barcode)

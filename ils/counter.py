@@ -10,8 +10,8 @@ from sqlalchemy import select
 from ils import schema
 from ils.audit import audit
 from ils.context import Context
-from ils.errors import HoldRefused, IlsError, UnknownPatron
-from ils.facts import branch_facts, patron_facts, title_facts
+from ils.errors import HoldRefused, IlsError
+from ils.facts import branch_facts, patron_by_card, patron_facts, title_facts
 from ils.holds import Notice, Transition, later_volume_titles, log_transitions, queue_titles, record_notices
 from ils.queue import queue_place
 from ils.reasons import reason
@@ -54,14 +54,9 @@ def place_holds(
         raise IlsError("an override needs --reason (it is written to the audit log)")
     group = f"counter-{uuid.uuid4().hex[:12]}" if series and len(bib_ids) > 1 else None
     with ctx.writing():
-        # NOWAIT (PostgreSQL): while the batch judges this patron's web requests it holds
-        # the patron row; both counting holds at once could pass the hold limit together.
-        p = schema.patrons
-        patron_row = ctx.conn.execute(
-            select(p).where(p.c.card_number == card.strip()).with_for_update(nowait=True)
-        ).first()
-        if patron_row is None:
-            raise UnknownPatron(f"no patron with card {card!r}")
+        # Locked: while the batch judges this patron's web requests it holds the patron
+        # row; both counting holds at once could pass the hold limit together.
+        patron_row = patron_by_card(ctx.conn, card, lock=True)
         patron = patron_facts(ctx.conn, [patron_row], ctx.today)[patron_row.id]
         titles = title_facts(ctx.conn, bib_ids, count_free_on_shelf=False)
         branches = branch_facts(ctx.conn)

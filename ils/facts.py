@@ -9,7 +9,21 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from ils import db, schema
+from ils.errors import UnknownPatron
 from ils.rules import BranchFacts, PatronFacts, TitleFacts
+
+
+def patron_by_card(conn: Connection, card: str | None, *, lock: bool = False):
+    """The patron row of one card number, or UnknownPatron. `lock` reads it FOR UPDATE
+    NOWAIT (PostgreSQL), for a change that must not race the batch on this patron."""
+    p = schema.patrons
+    query = select(p).where(p.c.card_number == (card or "").strip())
+    if lock:
+        query = query.with_for_update(nowait=True)
+    row = conn.execute(query).first()
+    if row is None:
+        raise UnknownPatron(f"no patron with card {card!r}")
+    return row
 
 
 def patron_facts(conn: Connection, patron_rows, today: dt.date) -> dict[int, PatronFacts]:

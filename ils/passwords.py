@@ -11,11 +11,11 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from sqlalchemy import select
 
 from ils import schema
 from ils.audit import audit
 from ils.context import Context
+from ils.facts import patron_by_card
 from ils.errors import IlsError, UnknownPatron
 from ils.policy import Passwords
 
@@ -80,14 +80,6 @@ def random_temporary(rules: Passwords) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
-def _patron(ctx: Context, card: str):
-    p = schema.patrons
-    row = ctx.conn.execute(select(p).where(p.c.card_number == (card or "").strip())).first()
-    if row is None:
-        raise UnknownPatron(f"no patron with card {card!r}")
-    return row
-
-
 def _store(ctx: Context, patron_id: int, password: str | None, state: str) -> None:
     p = schema.patrons
     ctx.conn.execute(p.update().where(p.c.id == patron_id).values(
@@ -113,7 +105,7 @@ def reset(ctx: Context, card: str, *, staff: str, why: str | None = None) -> Res
     """
     rules = ctx.policy.passwords
     with ctx.writing():
-        patron = _patron(ctx, card)
+        patron = patron_by_card(ctx.conn, card)
         shown = None
         if rules.reset == "clear":
             _store(ctx, patron.id, None, "none")
@@ -141,7 +133,7 @@ def verify_login(ctx: Context, card: str, password: str) -> Login:
     rules = ctx.policy.passwords
     with ctx.writing():
         try:
-            patron = _patron(ctx, card)
+            patron = patron_by_card(ctx.conn, card)
         except UnknownPatron:
             return Login(False, "unknown_card")
         if patron.locked_until is not None and patron.locked_until > ctx.now:
@@ -193,7 +185,7 @@ def change_password(ctx: Context, card: str, old: str, new: str) -> None:
 def set_first_password(ctx: Context, card: str, new: str) -> None:
     """Kitami: a patron with no password (new, or erased by staff) registers one on the web."""
     with ctx.writing():
-        if _patron(ctx, card).password_state != "none":
+        if patron_by_card(ctx.conn, card).password_state != "none":
             raise PasswordRejected("the card already has a password; change it after logging in")
     _set_real(ctx, card, new)
 
@@ -204,7 +196,7 @@ def self_service(ctx: Context, card: str, birth_date: dt.date, phone: str, new: 
         raise PasswordRejected("this library does not offer password self-service; ask at the counter")
     digits = lambda s: re.sub(r"\D", "", s or "")  # noqa: E731
     with ctx.writing():
-        patron = _patron(ctx, card)
+        patron = patron_by_card(ctx.conn, card)
         if not patron.phone:
             # 電話番号登録をしていない方は、パスワードの申請ができません
             raise PasswordRejected("no phone number is registered; ask at the counter for a temporary password")
@@ -221,4 +213,4 @@ def _set_real(ctx: Context, card: str, new: str) -> None:
     if problem:
         raise PasswordRejected(f"the new password {problem}")
     with ctx.writing():
-        _store(ctx, _patron(ctx, card).id, new, "real")
+        _store(ctx, patron_by_card(ctx.conn, card).id, new, "real")

@@ -9,21 +9,13 @@ from sqlalchemy import and_, func, or_, select
 from ils import schema
 from ils.context import Context
 from ils.email import address_problem
-from ils.errors import UnknownPatron
+from ils.facts import patron_by_card
 
 QUEUE_KEY = ("queue_day", "queue_class", "queued_at", "id")
 
 
-def _patron(ctx: Context, card: str):
-    p = schema.patrons
-    row = ctx.conn.execute(select(p).where(p.c.card_number == (card or "").strip())).first()
-    if row is None:
-        raise UnknownPatron(f"no patron with card {card!r}")
-    return row
-
-
 def patron_id_of(ctx: Context, card: str) -> int:
-    return _patron(ctx, card).id
+    return patron_by_card(ctx.conn, card).id
 
 
 def email_state(address: str | None, ctx: Context) -> str:
@@ -35,7 +27,7 @@ def email_state(address: str | None, ctx: Context) -> str:
 
 def patron_details(ctx: Context, card: str) -> list[dict]:
     """The patron's record as (field, value) rows; the password only as its state."""
-    p = _patron(ctx, card)
+    p = patron_by_card(ctx.conn, card)
     b = schema.branches
     home = ctx.conn.execute(select(b.c.name).where(b.c.id == p.home_branch_id)).scalar() if p.home_branch_id else None
     locked = p.locked_until is not None and p.locked_until > ctx.now
@@ -49,7 +41,7 @@ def patron_details(ctx: Context, card: str) -> list[dict]:
 
 
 def patron_loans(ctx: Context, card: str) -> list[dict]:
-    p = _patron(ctx, card)
+    p = patron_by_card(ctx.conn, card)
     lo, c, t = schema.loans, schema.copies, schema.titles
     query = (
         select(c.c.barcode, t.c.title, lo.c.loaned_on, lo.c.due_on, lo.c.renewals, lo.c.inter_library)
@@ -85,7 +77,7 @@ def patron_holds(ctx: Context, card: str) -> list[dict]:
     """Active holds (and recently closed ones, as the profile keeps them visible), with the
     profile's Japanese status labels, the queue rank (an estimate, as the seeds say), the
     pickup branch and deadline; requests the batch has not yet judged come first."""
-    p = _patron(ctx, card)
+    p = patron_by_card(ctx.conn, card)
     h, t, b = schema.holds, schema.titles, schema.branches
     visible_since = ctx.now - dt.timedelta(days=ctx.policy.holds.cancelled_visible_days)
     shown = or_(h.c.status.in_(schema.ACTIVE_HOLD_STATUSES), h.c.closed_at >= visible_since)
