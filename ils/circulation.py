@@ -182,23 +182,26 @@ def _pulled(ctx: Context, copy, hold, branch_id: int, actor: str) -> Outcome:
     return _send(ctx, hold, copy, branch_id, actor, "pulled from the shelf")
 
 
+def _on_pull_list(ctx: Context, barcode: str):
+    """The copy and the hold it is allocated to, or CopyUnavailable if it is on no pull list."""
+    copy = _copy(ctx, barcode)
+    hold = _hold_on_copy(ctx, copy.id)
+    if hold is None or hold.status != "allocated":
+        raise CopyUnavailable(f"copy {copy.barcode} is not on a pull list")
+    return copy, hold
+
+
 def confirm_pull(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
     """Staff took a copy on the pull list (資料確保リスト) off the shelf: ready here, or into the van."""
     with ctx.writing():
-        copy = _copy(ctx, barcode)
-        hold = _hold_on_copy(ctx, copy.id)
-        if hold is None or hold.status != "allocated":
-            raise CopyUnavailable(f"copy {copy.barcode} is not on a pull list")
+        copy, hold = _on_pull_list(ctx, barcode)
         return _pulled(ctx, copy, hold, branch_id, staff)
 
 
 def report_missing(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
     """A copy on the pull list is not on the shelf: it is marked missing and its hold queues again."""
     with ctx.writing():
-        copy = _copy(ctx, barcode)
-        hold = _hold_on_copy(ctx, copy.id)
-        if hold is None or hold.status != "allocated":
-            raise CopyUnavailable(f"copy {copy.barcode} is not on a pull list")
+        copy, hold = _on_pull_list(ctx, barcode)
         _set_hold(ctx, hold, "waiting", "copy not found on the shelf", staff, copy_id=None, allocated_at=None)
         _set_copy(ctx, copy, state="missing")
         queue_titles(ctx.conn, [copy.title_id])
