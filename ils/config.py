@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Connection
 
 from ils import db
@@ -58,6 +59,16 @@ def read_settings(path: str | Path | None = None) -> Settings:
         mail=raw.get("mail", {}),
         reports=raw.get("reports", {}),
     )
+
+
+def section_settings(model: type[BaseModel], raw: dict | None, section: str):
+    """One [section] of ils.toml validated by its pydantic model; a bad key becomes a
+    ConfigError naming it (`mail.port: ...`)."""
+    try:
+        return model.model_validate(raw or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"{section}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid [{section}] settings: {problems}") from None
 
 
 def database_url(cli_value: str | None, settings: Settings) -> str:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+import pytest
 from sqlalchemy import create_engine, select
 
 import cli
@@ -176,3 +177,15 @@ def test_demo_runs_on_either_engine_given_a_url(runner, db_url, tmp_path, monkey
     assert (tmp_path / "demo-reports" / "2026-11-26" / "central").is_dir()
     if engine_name == "postgresql":
         assert "postgresql+psycopg://postgres@127.0.0.1:5432/" in result.stdout
+
+
+def test_a_bad_mail_or_reports_setting_is_refused_naming_its_key():
+    from ils.errors import ConfigError
+    from ils.mail.settings import mail_settings
+    from ils.reports.write import report_settings
+
+    with pytest.raises(ConfigError, match=r"invalid \[mail\] settings: mail\.port: "):
+        mail_settings({"port": "not a port"})
+    with pytest.raises(ConfigError, match=r"invalid \[reports\] settings: reports\.csv_encoding: "):
+        report_settings({"csv_encoding": "latin-1"})
+    assert report_settings({}).csv_encoding == "utf-8-sig" and mail_settings(None).port > 0

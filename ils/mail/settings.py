@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ils.errors import ConfigError
+from ils.config import section_settings
 
 
 class MailSettings(BaseModel):
@@ -35,8 +35,4 @@ class MailSettings(BaseModel):
 
 
 def mail_settings(raw: dict) -> MailSettings:
-    try:
-        return MailSettings.model_validate(raw or {})
-    except ValidationError as exc:
-        problems = "; ".join(f"mail.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid [mail] settings: {problems}") from None
+    return section_settings(MailSettings, raw, "mail")

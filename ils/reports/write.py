@@ -7,12 +7,13 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from ils import schema
 from ils.context import Context
-from ils.errors import ConfigError, IlsError
+from ils.config import section_settings
+from ils.errors import IlsError
 from ils.reports import REPORTS
 from ils.reports.formats import FORMATS, Sheet, as_csv
 
@@ -30,11 +31,7 @@ class ReportSettings(BaseModel):
 
 
 def report_settings(raw: dict) -> ReportSettings:
-    try:
-        return ReportSettings.model_validate(raw or {})
-    except ValidationError as exc:
-        problems = "; ".join(f"reports.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid [reports] settings: {problems}") from None
+    return section_settings(ReportSettings, raw, "reports")
 
 
 def branches(ctx: Context) -> list:
