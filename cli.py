@@ -13,7 +13,7 @@ import click
 
 from batch.demo import run_demo_day
 from batch.runner import STEPS, count_rows, recent_runs, run_steps, run_until_current
-from ils import db
+from ils import db, files
 from ils.audit import audit_rows
 from ils.branches import branch_id
 from ils.circulation import check_in, check_out, confirm_pull, receive_transit, report_missing, reshelve
@@ -124,6 +124,8 @@ def main(verbose):
     Turns web and OPAC requests into holds overnight, keeps the queues, and serves
     the counter. Logs go to stderr; commands are quiet on success unless -v.
     """
+    # Patron data is written owner-only whatever the caller's umask (docs/operations.md).
+    files.use(files.OWNER_ONLY)
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

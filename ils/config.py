@@ -18,7 +18,7 @@ CONFIG_ENV = "ILS_CONFIG"
 DATABASE_ENV = "ILS_DATABASE_URL"
 DEFAULT_CONFIG = Path("ils.toml")
 PROFILE_SETTING = "profile"
-KNOWN_TABLES = {"database", "library", "policy", "mail", "reports"}
+KNOWN_TABLES = {"database", "library", "policy", "mail", "reports", "files"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Settings:
     policy_overrides: dict = field(default_factory=dict)
     mail: dict = field(default_factory=dict)
     reports: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
 
 
 def read_settings(path: str | Path | None = None) -> Settings:
@@ -58,6 +59,7 @@ def read_settings(path: str | Path | None = None) -> Settings:
         policy_overrides=raw.get("policy", {}),
         mail=raw.get("mail", {}),
         reports=raw.get("reports", {}),
+        files=raw.get("files", {}),
     )
 
 

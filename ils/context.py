@@ -10,7 +10,7 @@ from functools import cached_property
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
-from ils import db
+from ils import db, files
 from ils.db import write_transaction
 from ils.calendar import BranchCalendar, load_calendars
 from ils.clock import library_date
@@ -61,6 +61,7 @@ class Context:
 def open_context(db_url: str | None, config_path: str | None, now: dt.datetime):
     """Open the configured database, check its schema, load its library's policy."""
     settings = read_settings(config_path)
+    files.use(files.privacy_for(settings.files))
     with db.connect(database_url(db_url, settings)) as conn:
         policy = policy_for(conn, settings)
         conn.commit()  # end the read transaction; callers begin their own
