@@ -13,7 +13,7 @@ import click
 
 from batch.demo import run_demo_day
 from batch.runner import STEPS, count_rows, recent_runs, run_steps, run_until_current
-from ils import db, files
+from ils import db, faults, files
 from ils.audit import audit_rows
 from ils.branches import branch_id
 from ils.circulation import check_in, check_out, confirm_pull, receive_transit, report_missing, reshelve
@@ -29,7 +29,7 @@ from ils.calendar import NoOpenDay
 from ils.clock import library_date, parse_instant, system_now
 from ils.config import database_url, read_settings
 from ils.context import open_context
-from ils.errors import IlsError, ImportFailed
+from ils.errors import CannotWrite, ImportFailed
 from ils.imports import KINDS, files_in, import_files
 from ils.mail.deliver import outbox_rows, requeue, send_due, transport_for
 from ils.mail.newsletter import queue_newsletter
@@ -46,19 +46,32 @@ MAX_PROBLEMS_SHOWN = 50
 
 
 class IlsGroup(click.Group):
-    """Turns the domain's errors into one clear line and exit status 1."""
+    """Turns every failure into one clear `Error:` line and exit status 1; the traceback only with -v."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except ImportFailed as exc:
             for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
                 click.echo(str(problem), err=True)
             if len(exc.problems) > MAX_PROBLEMS_SHOWN:
                 click.echo(f"... and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more", err=True)
             raise click.ClickException(str(exc)) from exc
-        except IlsError as exc:
-            raise click.ClickException(str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - the one place every failure reaches the terminal
+            if ctx.params.get("verbose"):
+                log.error("the command failed:", exc_info=exc)
+            raise click.ClickException(_one_line(exc)) from exc
+
+
+def _one_line(exc: Exception) -> str:
+    """What a person must do, for a domain error or a fault of the machine; for a bug, where to look."""
+    found = faults.explain(exc)
+    if found is not None:
+        return str(found)
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"unexpected {type(exc).__name__}: {first} (a bug: run again with -v for the traceback, and report it)"
 
 
 # Shared options -------------------------------------------------------------
@@ -137,9 +150,10 @@ def main(verbose):
 def init(profile, db_url, config_path):
     """Create the database schema and record which library's rules it follows."""
     url = database_url(db_url, read_settings(config_path))
-    result = initialise(url, profile)
+    with faults.translated(db.display_url(url)):
+        result = initialise(url, profile)
     state = "created" if result.schema_before is None else f"at {result.schema_after}"
-    click.echo(f"database {db.open_engine(url).url.render_as_string(hide_password=True)} {state}, profile {profile}")
+    click.echo(f"database {db.display_url(url)} {state}, profile {profile}")
 
 
 @main.group("db")
@@ -153,7 +167,8 @@ def db_group():
 def db_upgrade(db_url, config_path):
     """Migrate the database schema to this version of ils."""
     url = database_url(db_url, read_settings(config_path))
-    before, after = db.upgrade(db.open_engine(url))
+    with faults.translated(db.display_url(url)):
+        before, after = db.upgrade(db.open_engine(url))
     if before == after:
         log.info("schema already at %s", after)
     else:
@@ -169,7 +184,7 @@ def db_status(db_url, config_path, fmt):
     url = database_url(db_url, read_settings(config_path))
     engine = db.open_engine(url)
     try:
-        with engine.connect() as conn:
+        with faults.translated(db.display_url(url)), engine.connect() as conn:
             current = db.current_revision(conn)
             profile = db.get_setting(conn, "profile") if current else None
     finally:
@@ -726,6 +741,8 @@ def report(name, branch, fmt, day, csv_encoding, output, db_url, config_path, no
     NAME all writes every report of every branch, and the system summary, into a dated
     folder (what `ils batch run` does at the end of the night).
     """
+    if output is not None:
+        _existing_folder(output.parent, "--output")
     with open_context(db_url, config_path, now) as ctx:
         settings = report_settings(ctx.settings.reports)
         the_day = day.date() if day else ctx.today
@@ -741,6 +758,12 @@ def report(name, branch, fmt, day, csv_encoding, output, db_url, config_path, no
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+
+
+def _existing_folder(folder: Path, option: str) -> None:
+    """A mistyped path must not become a new folder tree somewhere: the folder must be there."""
+    if not folder.is_dir():
+        raise CannotWrite(f"the folder {folder.resolve()} does not exist: create it, or give {option} a folder that does")
 
 
 # Policy and calendars ------------------------------------------------------

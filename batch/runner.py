@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
-from ils import lock, schema
+from ils import faults, lock, schema
 from ils.clock import LIBRARY_TZ
 from ils.context import Context
 from ils.db import write_transaction
@@ -83,10 +84,15 @@ def run_batch(
     if dry_run:
         return _dry_run(ctx, [n for n in names if n not in NOT_IN_DRY_RUN], mode, on_step, clock)
     conn = ctx.conn
-    with write_transaction(conn):
-        lock.acquire(conn, clock())
-        run_id, as_of, done = _start_or_resume(conn, ctx.now, now_given, mode, only, clock())
-        lock.attach_run(conn, run_id)
+    lock.check_free(conn, clock())
+    try:
+        with write_transaction(conn):
+            lock.acquire(conn, clock())
+            run_id, as_of, done = _start_or_resume(conn, ctx.now, now_given, mode, only, clock())
+            lock.attach_run(conn, run_id)
+    except OperationalError:
+        lock.check_free(conn, clock())  # what kept us waiting was another run: name it
+        raise
     ctx.run_id, ctx.now, ctx.mode = run_id, as_of, mode
     report = RunReport(run_id, as_of, mode, dry_run=False, resumed=bool(done))
     try:
@@ -98,10 +104,13 @@ def run_batch(
             if on_step:
                 on_step(report.steps[-1])
     except Exception as exc:
-        _finish(conn, run_id, "failed", f"step {name}: {exc}", clock)
-        log.exception("batch run %s failed in step %s", run_id, name)
+        cause = faults.explain(exc)
+        why = str(cause) if cause is not None else f"{type(exc).__name__}: {exc}".splitlines()[0]
+        log.debug("batch run %s failed in step %s", run_id, name, exc_info=True)
+        recorded = _finish_failed(conn, run_id, f"step {name}: {why}", clock)
         raise BatchFailed(
-            f"batch run {run_id} failed in step {name}: {exc}; fix the cause and run `ils batch run` again to resume it"
+            f"batch run {run_id} failed in step {name} (its changes were undone, earlier steps are kept): {why}; "
+            f"fix the cause and run `ils batch run` again to resume it{recorded}"
         ) from exc
     _finish(conn, run_id, "succeeded", None, clock)
     return report
@@ -159,6 +168,19 @@ def _run_step(ctx: Context, name: str, clock) -> StepReport:
     return StepReport(name, counts, time.perf_counter() - started)
 
 
+def _finish_failed(conn: Connection, run_id: int, message: str, clock) -> str:
+    """Record the failure; if the database itself is what failed, say so instead (the next run still resumes:
+    a run left `running` by a dead process is resumed like a failed one)."""
+    try:
+        _finish(conn, run_id, "failed", message, clock)
+    except Exception as exc:  # noqa: BLE001 - the original fault is what the person must see
+        log.debug("could not record the failure of run %s", run_id, exc_info=True)
+        if faults.explain(exc) is None:
+            raise
+        return " (the failure could not be recorded in the database either)"
+    return ""
+
+
 def _finish(conn: Connection, run_id: int, status: str, message: str | None, clock) -> None:
     if conn.in_transaction():
         conn.rollback()
@@ -173,6 +195,7 @@ def _dry_run(ctx: Context, names, mode, on_step, clock) -> RunReport:
     conn = ctx.conn
     r = schema.batch_runs
     report = RunReport(None, ctx.now, mode, dry_run=True)
+    lock.check_free(conn, clock())
     outer = write_transaction(conn)
     try:
         lock.acquire(conn, clock())

@@ -27,6 +27,7 @@ class Settings:
 
     path: Path | None = None
     database_url: str | None = None
+    busy_timeout: float = 30.0  # [database] busy_timeout_seconds: how long an SQLite writer waits for another
     profile: str | None = None
     policy_overrides: dict = field(default_factory=dict)
     mail: dict = field(default_factory=dict)
@@ -55,12 +56,20 @@ def read_settings(path: str | Path | None = None) -> Settings:
     return Settings(
         path=candidate,
         database_url=raw.get("database", {}).get("url"),
+        busy_timeout=_busy_timeout(candidate, raw.get("database", {})),
         profile=raw.get("library", {}).get("profile"),
         policy_overrides=raw.get("policy", {}),
         mail=raw.get("mail", {}),
         reports=raw.get("reports", {}),
         files=raw.get("files", {}),
     )
+
+
+def _busy_timeout(path: Path, database: dict) -> float:
+    value = database.get("busy_timeout_seconds", 30.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 3600:
+        raise ConfigError(f"{path}: [database] busy_timeout_seconds must be a number of seconds from 0 to 3600")
+    return float(value)
 
 
 def section_settings(model: type[BaseModel], raw: dict | None, section: str):

@@ -62,7 +62,7 @@ def open_context(db_url: str | None, config_path: str | None, now: dt.datetime):
     """Open the configured database, check its schema, load its library's policy."""
     settings = read_settings(config_path)
     files.use(files.privacy_for(settings.files))
-    with db.connect(database_url(db_url, settings)) as conn:
+    with db.connect(database_url(db_url, settings), busy_timeout=settings.busy_timeout) as conn:
         policy = policy_for(conn, settings)
         conn.commit()  # end the read transaction; callers begin their own
         yield Context(conn=conn, policy=policy, now=now, settings=settings)

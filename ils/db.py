@@ -14,8 +14,8 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
-from ils import schema
-from ils.errors import ConfigError, NotInitialised, SchemaVersionError
+from ils import faults, files, schema
+from ils.errors import ConfigError, DatabaseMissing, NotADatabase, NotInitialised, SchemaVersionError
 
 log = logging.getLogger(__name__)
 
@@ -23,37 +23,86 @@ DEFAULT_URL = "sqlite:///ils.db"
 # Rows per IN (...) list: well under SQLite's bound-parameter limit, small enough for
 # PostgreSQL to plan well.
 CHUNK = 5000
+# How long an SQLite writer waits for another's lock before giving up (ils.toml
+# [database] busy_timeout_seconds): longer than any counter transaction, shorter than
+# a person's patience.
+BUSY_TIMEOUT = 30.0
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def normalise_url(url: str) -> str:
-    """Accept a bare file path as shorthand for an SQLite database."""
+    """Accept a bare file path as shorthand for an SQLite database, and postgresql:// for psycopg's."""
     if "://" not in url:
         return f"sqlite:///{url}"
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url[len(bare):]
     return url
 
 
 def display_url(url: str) -> str:
     """A database URL fit for a log or a screen: the password hidden."""
-    return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unreadable URL is shown as given, less any password
+        return url.split("@")[-1]
 
 
-def open_engine(url: str = DEFAULT_URL) -> Engine:
-    """An engine with the settings this product relies on (WAL and foreign keys on SQLite)."""
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL (None for PostgreSQL and for an in-memory database)."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def open_engine(url: str = DEFAULT_URL, *, create: bool = False, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
+    """An engine with the settings this product relies on (WAL and foreign keys on SQLite).
+
+    Only `ils init` (and the demo) pass `create`: any other command given the path of a
+    file that does not exist stops, instead of creating an empty database there and
+    advising `ils init` — which would set up a second, empty library beside the real one.
+    """
     url = normalise_url(url)
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
         raise ConfigError(f"cannot read database URL {url!r}: {exc}") from exc
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
-    else:
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        _require_sqlite_file(parsed, create)
+        engine = create_engine(parsed, connect_args={"timeout": busy_timeout})
+        _configure_sqlite(engine, busy_timeout)
+    elif backend == "postgresql" and parsed.get_driver_name() == "psycopg":
         engine = create_engine(parsed, pool_pre_ping=True)
+    else:
+        raise ConfigError(
+            f"unsupported database URL {display_url(url)!r}: ils runs on sqlite:///PATH (or a bare file path) "
+            "or postgresql+psycopg://USER@HOST/DATABASE"
+        )
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _require_sqlite_file(parsed, create: bool) -> None:
+    if parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database)
+    if not path.parent.is_dir():
+        raise DatabaseMissing(f"the folder {path.parent.resolve()} of the database does not exist: check --db "
+                              "(or $ILS_DATABASE_URL, or [database] url in ils.toml)")
+    if path.is_dir():
+        raise NotADatabase(f"{path.resolve()} is a folder, not an SQLite database: check --db")
+    if path.exists():
+        return
+    if not create:
+        raise DatabaseMissing(
+            f"the database {path.resolve()} does not exist: check --db (or $ILS_DATABASE_URL, or [database] url "
+            "in ils.toml); to set up a new library there, run `ils init --profile NAME`"
+        )
+    files.create_private(path)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     # pysqlite's own transaction handling defers BEGIN until the first write and
     # breaks SAVEPOINT and transactional DDL; take over BEGIN ourselves (the recipe
     # in SQLAlchemy's SQLite dialect documentation).
@@ -62,7 +111,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         # 128 MB of page cache (the default is 2 MB): a city's indexes stay in memory.
         cursor.execute("PRAGMA cache_size = -131072")
         if engine.url.database not in (None, "", ":memory:"):
@@ -158,15 +207,20 @@ def _describe(conn: Connection) -> str:
 
 
 @contextlib.contextmanager
-def connect(url: str, *, check: bool = True):
-    """A connection to a database whose schema version has been checked."""
-    engine = open_engine(url)
+def connect(url: str, *, check: bool = True, busy_timeout: float = BUSY_TIMEOUT):
+    """A connection to a database whose schema version has been checked.
+
+    A fault of the database met inside the block (locked, read-only, full, gone) comes
+    out as the typed error that says what to do (ils.faults).
+    """
+    engine = open_engine(url, busy_timeout=busy_timeout)
     try:
-        with engine.connect() as conn:
-            if check:
-                check_version(conn)
-                conn.commit()
-            yield conn
+        with faults.translated(display_url(url)):
+            with engine.connect() as conn:
+                if check:
+                    check_version(conn)
+                    conn.commit()
+                yield conn
     finally:
         engine.dispose()
 

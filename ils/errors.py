@@ -117,3 +117,48 @@ class RenewalRefused(IlsError):
     def __init__(self, message: str, reason: str):
         self.reason = reason
         super().__init__(message)
+
+
+# What the machine around the program did: the database, the disk, the network ---------------
+
+
+class DatabaseMissing(IlsError):
+    """The database named does not exist (a mistyped --db must not create an empty library)."""
+
+    code = "database_missing"
+
+
+class DatabaseUnreachable(IlsError):
+    """The database server cannot be reached, or refused the connection."""
+
+    code = "database_unreachable"
+
+
+class NotADatabase(IlsError):
+    """The file named as the database is not an SQLite database."""
+
+    code = "not_a_database"
+
+
+class DatabaseBusy(IlsError):
+    """Another program held the database's write lock for longer than the busy timeout."""
+
+    code = "database_busy"
+
+
+class DatabaseReadOnly(IlsError):
+    """The database (its file, its folder, or the server) refuses writes."""
+
+    code = "database_read_only"
+
+
+class DiskFull(IlsError):
+    """No space is left where the database or a file had to be written."""
+
+    code = "disk_full"
+
+
+class CannotWrite(IlsError):
+    """A file or folder could not be written: it does not exist, or may not be written."""
+
+    code = "cannot_write"

@@ -67,10 +67,9 @@ def acquire(conn: Connection, wall_now: dt.datetime, name: str = LOCK_NAME) -> H
     """Take the lock in the caller's transaction; returns the stale holder it replaced, if any."""
     t = schema.batch_lock
     found = holder(conn, name)
-    what = "batch run" if name == LOCK_NAME else f"{name} run"
+    what = _what(name)
     if found is not None:
-        if is_live(found, wall_now):
-            raise BatchRunning(f"another {what} is in progress: {found.describe()}")
+        _refuse_live(found, wall_now, name)
         conn.execute(delete(t).where(t.c.name == name, t.c.owner == found.owner))
     try:
         with conn.begin_nested():
@@ -78,6 +77,29 @@ def acquire(conn: Connection, wall_now: dt.datetime, name: str = LOCK_NAME) -> H
     except IntegrityError:
         raise BatchRunning(f"another {what} took the lock at the same moment") from None
     return found
+
+
+def check_free(conn: Connection, wall_now: dt.datetime, name: str = LOCK_NAME) -> None:
+    """Look, without waiting for any write lock, whether a live run holds the lock; raise BatchRunning if so.
+
+    On SQLite a second run that went straight for the lock would queue behind the first
+    run's write transaction for the whole busy timeout, and then, the first run finished,
+    run an empty night; a plain read (WAL lets it through) refuses it at once instead.
+    """
+    found = holder(conn, name)
+    if conn.in_transaction():
+        conn.rollback()
+    if found is not None:
+        _refuse_live(found, wall_now, name)
+
+
+def _what(name: str) -> str:
+    return "batch run" if name == LOCK_NAME else f"{name} run"
+
+
+def _refuse_live(found: Holder, wall_now: dt.datetime, name: str) -> None:
+    if is_live(found, wall_now):
+        raise BatchRunning(f"another {_what(name)} is in progress: {found.describe()}")
 
 
 def attach_run(conn: Connection, run_id: int) -> None:

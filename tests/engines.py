@@ -43,7 +43,9 @@ class Databases:
     def blank(self) -> str:
         name = f"{PREFIX}{next(self._names)}"
         if self.engine == "sqlite":
-            return f"sqlite:///{self.directory / (name + '.db')}"
+            path = self.directory / (name + ".db")
+            path.touch()  # an empty file is an empty SQLite database; ils refuses a missing one
+            return f"sqlite:///{path}"
         self._execute(f'CREATE DATABASE "{name}"')
         self._created.append(name)
         return self._url(name)

@@ -148,7 +148,7 @@ def test_a_failed_run_is_resumed_then_tonight_runs_too(lib, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setitem(runner.STEPS, "allocate", broken)
-    with pytest.raises(BatchFailed, match="failed in step allocate: disk full.*run `ils batch run` again to resume"):
+    with pytest.raises(BatchFailed, match=r"failed in step allocate \(its changes were undone, earlier steps are kept\): RuntimeError: disk full.*run `ils batch run` again to resume"):
         lib.night("2026-11-26 03:00")
     monkeypatch.setitem(runner.STEPS, "allocate", real_allocate)
     tomorrow = lib.request("hold", "1002", "B2", pickup="central", received="2026-11-26 12:00")
