@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import shutil
 import sys
+import traceback
 import uuid
 from pathlib import Path
 
@@ -61,7 +62,7 @@ class IlsGroup(click.Group):
             raise click.ClickException(str(exc)) from exc
         except Exception as exc:  # noqa: BLE001 - the one place every failure reaches the terminal
             if ctx.params.get("verbose"):
-                log.error("the command failed:", exc_info=exc)
+                click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
             raise click.ClickException(_one_line(exc)) from exc
 
 
@@ -150,7 +151,7 @@ def main(verbose):
 def init(profile, db_url, config_path):
     """Create the database schema and record which library's rules it follows."""
     url = database_url(db_url, read_settings(config_path))
-    with faults.translated(db.display_url(url)):
+    with faults.translated(db.location(url)):
         result = initialise(url, profile)
     state = "created" if result.schema_before is None else f"at {result.schema_after}"
     click.echo(f"database {db.display_url(url)} {state}, profile {profile}")
@@ -167,7 +168,7 @@ def db_group():
 def db_upgrade(db_url, config_path):
     """Migrate the database schema to this version of ils."""
     url = database_url(db_url, read_settings(config_path))
-    with faults.translated(db.display_url(url)):
+    with faults.translated(db.location(url)):
         before, after = db.upgrade(db.open_engine(url))
     if before == after:
         log.info("schema already at %s", after)
@@ -184,7 +185,7 @@ def db_status(db_url, config_path, fmt):
     url = database_url(db_url, read_settings(config_path))
     engine = db.open_engine(url)
     try:
-        with faults.translated(db.display_url(url)), engine.connect() as conn:
+        with faults.translated(db.location(url)), engine.connect() as conn:
             current = db.current_revision(conn)
             profile = db.get_setting(conn, "profile") if current else None
     finally:

@@ -48,6 +48,15 @@ def display_url(url: str) -> str:
         return url.split("@")[-1]
 
 
+def location(url: str) -> str:
+    """Where the database is, as staff would look for it: an SQLite file's full path, or the server URL less its password."""
+    try:
+        path = sqlite_path(url)
+    except Exception:  # noqa: BLE001 - an unreadable URL is refused elsewhere, with its reason
+        path = None
+    return str(path.resolve()) if path is not None else display_url(url)
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file of an SQLite URL (None for PostgreSQL and for an in-memory database)."""
     parsed = make_url(normalise_url(url))
@@ -215,7 +224,7 @@ def connect(url: str, *, check: bool = True, busy_timeout: float = BUSY_TIMEOUT)
     """
     engine = open_engine(url, busy_timeout=busy_timeout)
     try:
-        with faults.translated(display_url(url)):
+        with faults.translated(location(url)):
             with engine.connect() as conn:
                 if check:
                     check_version(conn)

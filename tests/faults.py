@@ -28,17 +28,24 @@ def _umount(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def full_folder(path: Path, *, keep: dict[str, bytes] | None = None, size_kb: int = 256):
-    """`path` as a folder on a disk with no space left; `keep` files are written first (they stay readable)."""
+def small_disk(path: Path, *, size_kb: int = 256):
+    """`path` as a folder on a disk of its own, `size_kb` large (a tmpfs)."""
     path.mkdir(parents=True, exist_ok=True)
     _mount("-t", "tmpfs", "-o", f"size={size_kb}k,nr_inodes=256", "tmpfs", str(path))
     try:
+        yield path
+    finally:
+        _umount(path)
+
+
+@contextlib.contextmanager
+def full_folder(path: Path, *, keep: dict[str, bytes] | None = None, size_kb: int = 256):
+    """`path` as a folder on a disk with no space left; `keep` files are written first (they stay readable)."""
+    with small_disk(path, size_kb=size_kb):
         for name, data in (keep or {}).items():
             (path / name).write_bytes(data)
         fill(path)
         yield path
-    finally:
-        _umount(path)
 
 
 def fill(path: Path) -> None:
