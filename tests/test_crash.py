@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -44,12 +43,20 @@ def prepared(databases, tmp_path_factory) -> str:
     return url
 
 
-def _batch(url: str, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli", "batch", "run", "--db", url, "--now", NIGHT.isoformat()],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+def _batch(url: str, cwd: Path, *, kill_at: int = 0, count_to: Path | None = None) -> subprocess.CompletedProcess:
+    """`ils batch run` in a child that kills itself at its `kill_at`th SQL statement (tests/crash_child.py)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(REPO), str(REPO / "tests"))),
+           "ILS_KILL_AT_STATEMENT": str(kill_at)}
+    if count_to is not None:
+        env["ILS_COUNT_STATEMENTS_TO"] = str(count_to)
+    return subprocess.run(
+        [sys.executable, str(REPO / "tests" / "crash_child.py"), "batch", "run", "--db", url, "--now", NIGHT.isoformat()],
+        cwd=cwd, env=env, capture_output=True, timeout=600, check=False,
     )
+
+
+def _killed(result: subprocess.CompletedProcess) -> bool:
+    return result.returncode == -signal.SIGKILL
 
 
 def _dump(url: str) -> dict:
@@ -106,47 +113,45 @@ def _finished_steps(url: str) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def reference(databases, prepared, tmp_path_factory) -> tuple[dict, float]:
+def reference(databases, prepared, tmp_path_factory) -> tuple[dict, int]:
+    """The uninterrupted night's final tables, and how many SQL statements it sent."""
     url = databases.copy(prepared)
-    started = time.perf_counter()
-    batch = _batch(url, tmp_path_factory.mktemp("reference"))
-    out, err = batch.communicate(timeout=300)
-    assert batch.returncode == 0, err.decode()
+    where = tmp_path_factory.mktemp("reference")
+    batch = _batch(url, where, count_to=where / "statements")
+    assert batch.returncode == 0, batch.stderr.decode()
     dump = _dump(url)
     states = {dict(row)["state"] for row in dump["pending_requests"]}
     assert states == {"'accepted'", "'applied'", "'rejected'"}, "the reference night judged every request"
-    return dump, time.perf_counter() - started
+    return dump, int((where / "statements").read_text())
+
+
+def kill_points(statements: int) -> list[int]:
+    """The 3rd statement (before the run is recorded), then KILL_POINTS spread evenly over the night."""
+    return [3] + [statements * (point + 1) // (KILL_POINTS + 1) for point in range(KILL_POINTS)]
 
 
 def test_a_night_killed_anywhere_and_run_again_ends_as_an_uninterrupted_one(databases, prepared, reference, tmp_path):
-    expected, duration = reference
+    expected, statements = reference
     outcomes = []
-    for point in range(KILL_POINTS):
+    for point in kill_points(statements):
         url = databases.copy(prepared)
-        delay = duration * (point + 1) / (KILL_POINTS + 1)
-        batch = _batch(url, tmp_path)
-        time.sleep(delay)
-        batch.send_signal(signal.SIGKILL)
-        batch.wait()
+        killed = _batch(url, tmp_path, kill_at=point)
+        assert _killed(killed), f"statement {point} of {statements}: {killed.stderr.decode()}"
         outcomes.append(_finished_steps(url))
         again = _batch(url, tmp_path)
-        _, err = again.communicate(timeout=300)
-        assert again.returncode == 0, err.decode()
-        assert _dump(url) == expected, f"killed after {delay:.2f}s: final state differs"
+        assert again.returncode == 0, again.stderr.decode()
+        assert _dump(url) == expected, f"killed at statement {point} of {statements}: final state differs"
     # the kills landed before the run started, between steps and inside them
-    assert any(runs == 0 for runs, _ in outcomes)
-    assert any(runs == 1 and 0 < steps < len(STEPS) for runs, steps in outcomes)
+    assert any(runs == 0 for runs, _ in outcomes), outcomes
+    assert any(runs == 1 and 0 < steps < len(STEPS) for runs, steps in outcomes), outcomes
 
 
 def test_a_run_killed_twice_still_converges(databases, prepared, reference, tmp_path):
-    expected, duration = reference
+    expected, statements = reference
     url = databases.copy(prepared)
     for fraction in (0.6, 0.5):
-        batch = _batch(url, tmp_path)
-        time.sleep(duration * fraction)
-        batch.send_signal(signal.SIGKILL)
-        batch.wait()
+        killed = _batch(url, tmp_path, kill_at=int(statements * fraction))
+        assert _killed(killed), killed.stderr.decode()
     final = _batch(url, tmp_path)
-    _, err = final.communicate(timeout=300)
-    assert final.returncode == 0, err.decode()
+    assert final.returncode == 0, final.stderr.decode()
     assert _dump(url) == expected
