@@ -136,7 +136,9 @@ def main(verbose):
 @config_option
 def init(profile, db_url, config_path):
     """Create the database schema and record which library's rules it follows."""
-    url = database_url(db_url, read_settings(config_path))
+    settings = read_settings(config_path)
+    files.use(files.privacy_for(settings.files))  # the new database file gets the [files] group
+    url = database_url(db_url, settings)
     result = initialise(url, profile)
     state = "created" if result.schema_before is None else f"at {result.schema_after}"
     click.echo(f"database {db.open_engine(url).url.render_as_string(hide_password=True)} {state}, profile {profile}")
@@ -737,7 +739,7 @@ def report(name, branch, fmt, day, csv_encoding, output, db_url, config_path, no
         sheet = make_sheet(ctx, name, branch, the_day)
         data = encoded(sheet, fmt, csv_encoding or settings.csv_encoding)
     if output:
-        output.write_bytes(data)
+        files.write_private(output, data)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -6,11 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import MetaData, inspect
+from sqlalchemy import Engine, MetaData, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError
 
-from ils import db
+from ils import db, files
 from ils.config import PROFILE_SETTING
 from ils.errors import ConfigError, IlsError
 from ils.imports import files_in, import_files
@@ -36,6 +36,7 @@ def initialise(url: str, profile: str) -> Initialised:
     """Create the schema (or migrate it) and record the profile; refuses to switch libraries."""
     load_policy(profile)  # fail on a bad profile before touching the database
     engine = db.open_engine(url)
+    _create_sqlite_file(engine)  # before the first connection would create it
     try:
         before, after = db.upgrade(engine)
         with engine.begin() as conn:
@@ -48,6 +49,25 @@ def initialise(url: str, profile: str) -> Initialised:
     finally:
         engine.dispose()
     return Initialised(url=url, profile=profile, schema_before=before, schema_after=after)
+
+
+def _create_sqlite_file(engine: Engine) -> None:
+    """Create a new SQLite database file private (docs/files.md).
+
+    SQLite would create it with the umask's mode; its -wal and -shm files then take
+    the database file's mode, so creating this one file privately keeps all three private.
+    """
+    if engine.url.get_backend_name() != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    path = Path(engine.url.database)
+    if path.exists():
+        return
+    try:
+        files.create_private(path)
+    except FileExistsError:
+        pass  # created meanwhile by someone else: SQLite opens it as it is
+    except OSError as exc:
+        raise IlsError(f"cannot create the database file {path}: {exc.strerror}") from None
 
 
 def sample_dir() -> Path:
