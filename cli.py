@@ -138,7 +138,7 @@ def main(verbose):
     Turns web and OPAC requests into holds overnight, keeps the queues, and serves
     the counter. Logs go to stderr; commands are quiet on success unless -v.
     """
-    # Patron data is written owner-only whatever the caller's umask (docs/operations.md).
+    # Patron data is written owner-only whatever the caller's umask (docs/files.md).
     files.use(files.OWNER_ONLY)
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -150,7 +150,9 @@ def main(verbose):
 @config_option
 def init(profile, db_url, config_path):
     """Create the database schema and record which library's rules it follows."""
-    url = database_url(db_url, read_settings(config_path))
+    settings = read_settings(config_path)
+    files.use(files.privacy_for(settings.files))  # the new database file gets the [files] group
+    url = database_url(db_url, settings)
     with faults.translated(db.location(url)):
         result = initialise(url, profile)
     state = "created" if result.schema_before is None else f"at {result.schema_after}"
@@ -755,7 +757,7 @@ def report(name, branch, fmt, day, csv_encoding, output, db_url, config_path, no
         sheet = make_sheet(ctx, name, branch, the_day)
         data = encoded(sheet, fmt, csv_encoding or settings.csv_encoding)
     if output:
-        output.write_bytes(data)
+        files.write_private(output, data)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -35,7 +35,7 @@ class Initialised:
 def initialise(url: str, profile: str) -> Initialised:
     """Create the schema (or migrate it) and record the profile; refuses to switch libraries."""
     load_policy(profile)  # fail on a bad profile before touching the database
-    engine = db.open_engine(url, create=True)
+    engine = db.open_engine(url, create=True)  # the only way a new database file is made (privately)
     try:
         before, after = db.upgrade(engine)
         with engine.begin() as conn:

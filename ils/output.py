@@ -6,7 +6,8 @@ import csv
 import datetime as dt
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import TextIO
 
 from tabulate import tabulate
@@ -14,6 +15,9 @@ from tabulate import tabulate
 from ils.clock import LIBRARY_TZ
 
 FORMATS = ("table", "json", "csv")
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV
+# injection"): `=HYPERLINK(...)` in an imported title would become a live link.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _plain(value):
@@ -23,6 +27,25 @@ def _plain(value):
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+def spreadsheet_text(value):
+    """A CSV cell Excel and LibreOffice show as text: text that could start a formula gets a leading '.
+
+    Numbers stay numbers: `-3` written from an int cannot be a formula, and a spreadsheet
+    should still add up the column (docs/reports.md). Any other value is written as its text.
+    """
+    if value is None or isinstance(value, (int, float, Decimal)):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def write_csv(stream: TextIO, header: Sequence[str], rows: Iterable[Sequence], line_end: str = "\n") -> None:
+    """The one CSV writer (reports and every --csv): a header, then the rows, every cell made spreadsheet-safe."""
+    writer = csv.writer(stream, lineterminator=line_end)
+    writer.writerow([spreadsheet_text(cell) for cell in header])
+    writer.writerows([spreadsheet_text(cell) for cell in row] for row in rows)
 
 
 def render(
@@ -37,9 +60,7 @@ def render(
     if fmt == "json":
         stream.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
     elif fmt == "csv":
-        writer = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
+        write_csv(stream, columns, ([record[c] for c in columns] for record in records))
     elif fmt == "table":
         if records:
             # tabulate measures East Asian wide characters with wcwidth, so Japanese

@@ -75,7 +75,7 @@ def test_request_commands_write_pending_rows(runner, tmp_path, db_url):
     runner.invoke(cli.main, ["init", "--profile", "murakami", "--db", db])
     base = ["--db", db, "--now", "2026-11-25T10:00"]
     result = runner.invoke(cli.main, ["request", "hold", "--card", "10000001", "--title", "B1", "--title", "B2",
-                                      "--pickup", "BM/吉浦", "--series", "--receipt-mail", *base])
+                                      "--pickup", "BM-吉浦", "--series", "--receipt-mail", *base])
     assert result.exit_code == 0, result.output
     runner.invoke(cli.main, ["request", "cancel", "--card", "10000001", "--hold", "bib:B9", "--channel", "mobile", *base])
     runner.invoke(cli.main, ["request", "renew", "--card", "10000001", "--barcode", "1000000002", *base])
@@ -139,7 +139,7 @@ def test_demo_builds_the_sample_city_runs_its_night_and_can_be_run_again(runner,
     assert "allocate: allocated" in out
     reports = tmp_path / "demo-reports" / "2026-11-26"
     branches = [p.name for p in reports.iterdir() if p.is_dir()]
-    assert len(branches) == 14 and "BM_桜台" in branches and "central" in branches  # BM/桜台 as a folder
+    assert len(branches) == 14 and "BM-桜台" in branches and "central" in branches
     assert all(len(list((reports / b).glob("*.txt"))) == 7 for b in branches)
 
 

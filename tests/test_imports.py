@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 
 import pytest
 from sqlalchemy import func, select
 
-from ils import schema
+import cli
+from ils import db, schema
 from ils.errors import ImportFailed
 from ils.imports import files_in, import_files
 
@@ -28,7 +30,7 @@ def test_the_example_files_import_in_order(conn_for, examples):
     results = _import_examples(conn, policy, examples)
     assert [r.kind for r in results] == ["branches", "calendar", "routes", "titles", "copies", "patrons", "loans", "holds"]
     assert _count(conn, schema.branches) == 4
-    station = conn.execute(select(schema.branches).where(schema.branches.c.code == "BM/吉浦")).one()
+    station = conn.execute(select(schema.branches).where(schema.branches.c.code == "BM-吉浦")).one()
     central = conn.execute(select(schema.branches.c.id).where(schema.branches.c.code == "central")).scalar()
     assert station.parent_id == central and station.kind == "station"
     # the loan put its copy on loan; the allocated hold kept its copy on the shelf
@@ -161,3 +163,108 @@ def test_murakami_queue_puts_counter_holds_of_the_day_first(conn_for, examples):
     h = schema.holds
     classes = dict(conn.execute(select(h.c.channel, h.c.queue_class)).all())
     assert classes == {"web": 1, "counter": 0}
+
+
+# Values the database could not store, and codes that could not name a folder ---------------
+
+
+def _refused_through_the_cli(runner, db_url, path, kind):
+    """`ils import KIND PATH` on a fresh database: the problem lines, and the one import_runs row it left."""
+    result = runner.invoke(cli.main, ["init", "--profile", "kitami", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli.main, ["import", kind, str(path), "--db", db_url])
+    assert result.exit_code == 1, result.output
+    engine = db.open_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            [run] = conn.execute(select(schema.import_runs)).all()
+    finally:
+        engine.dispose()
+    *problems, last = result.stderr.splitlines()
+    assert last == f"Error: {path}: {len(problems)} problem(s) in 1 row(s); nothing was imported"
+    assert (run.kind, run.source, run.status, run.rows_read, run.rows_written) == (kind, str(path), "refused", 1, 0)
+    assert json.loads(run.problems) == problems
+    return problems
+
+
+INTEGER_ROWS = {  # one row of each file with an integer column, {} where the number goes
+    "sort_order": ("branches", "code,name,kind,sort_order\nx,X館,library,{}\n"),
+    "cost": ("routes", "from,to,cost\ncentral,higashi,{}\n"),
+    "volume": ("titles", "bib_id,title,material_type,series_id,volume\nB1,本,book,S1,{}\n"),
+    "renewals": ("loans", "barcode,card,loaned_on,due_on,renewals\n1001,2001,2026-11-01,2026-11-15,{}\n"),
+    "series_position": ("holds", "card,bib_id,pickup,status,queued_at,series_group,series_position\n"
+                                 "2001,B1,central,waiting,2026-11-20T10:00:00+09:00,S1,{}\n"),
+}
+OUT_OF_RANGE = [
+    ("sort_order", str(10**30), f"{10**30} is more than 2147483647"),
+    ("sort_order", str(-(10**30)), f"{-(10**30)} is less than -2147483648"),
+    ("cost", str(10**30), f"{10**30} is more than 2147483647"),
+    ("cost", "-1", "-1 is less than 0"),
+    ("volume", str(10**30), f"{10**30} is more than 2147483647"),
+    ("volume", "2147483648", "2147483648 is more than 2147483647"),
+    ("volume", "-1", "-1 is less than 0"),
+    ("renewals", str(10**30), f"{10**30} is more than 2147483647"),
+    ("renewals", "-1", "-1 is less than 0"),
+    ("series_position", str(10**30), f"{10**30} is more than 2147483647"),
+    ("series_position", "0", "0 is less than 1"),
+    ("volume", "9" * 5000, f"'{'9' * 40}…' is not a whole number"),
+]
+
+
+@pytest.mark.parametrize("column, value, reason", OUT_OF_RANGE)
+def test_an_integer_out_of_range_is_a_problem_on_its_line_and_the_attempt_is_recorded(
+        runner, db_url, tmp_path, column, value, reason):
+    kind, text = INTEGER_ROWS[column]
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(text.format(value), encoding="utf-8")
+    assert _refused_through_the_cli(runner, db_url, path, kind) == [f"{path}:2: {column}: {reason}"]
+
+
+def test_the_integer_bounds_fit_both_engines(runner, db_url, tmp_path):
+    path = tmp_path / "branches.csv"
+    path.write_text("code,name,kind,sort_order\nfirst,一,library,-2147483648\nlast,二,library,2147483647\n",
+                    encoding="utf-8")
+    runner.invoke(cli.main, ["init", "--profile", "kitami", "--db", db_url])
+    result = runner.invoke(cli.main, ["import", "branches", str(path), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    engine = db.open_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            b = schema.branches
+            stored = dict(conn.execute(select(b.c.code, b.c.sort_order)).all())
+    finally:
+        engine.dispose()
+    assert stored == {"first": -(2**31), "last": 2**31 - 1}
+
+
+@pytest.mark.parametrize("code, reason", [
+    (".", "'.' cannot name a folder"),
+    ("..", "'..' cannot name a folder"),
+    ("BM/吉浦", "'BM/吉浦' contains a path separator (/ or \\)"),
+    ("..\\..\\etc", "'..\\\\..\\\\etc' contains a path separator (/ or \\)"),
+    ("BM\t吉浦", "'BM\\t吉浦' contains a control character (U+0009)"),
+    ("BM\x1b[31m", "'BM\\x1b[31m' contains a control character (U+001B)"),
+    ("BM\x7f", "'BM\\x7f' contains a control character (U+007F)"),
+    ("B\x85M", "'B\\x85M' contains a control character (U+0085)"),  # C1: NEL inside (strip() takes it at the ends)
+    (" ", "required value is blank"),
+])
+def test_a_branch_code_that_cannot_name_a_folder_is_refused(runner, db_url, tmp_path, code, reason):
+    path = tmp_path / "branches.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([("code", "name", "kind"), (code, "移動図書館", "library")])
+    assert _refused_through_the_cli(runner, db_url, path, "branches") == [f"{path}:2: code: {reason}"]
+
+
+def test_an_instant_with_no_utc_equivalent_is_a_problem_not_a_crash(conn_for, examples, tmp_path):
+    conn, policy = conn_for()
+    holds = tmp_path / "holds.csv"
+    holds.write_text("card,bib_id,pickup,status,queued_at\n"
+                     "10000001,B0000002,central,waiting,0001-01-01T00:00+09:00\n"
+                     "10000001,B0000003,central,waiting,9999-12-31T23:59-09:00\n", encoding="utf-8")
+    with pytest.raises(ImportFailed) as caught:
+        import_files(conn, [("holds", holds)], policy, NIGHT)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{holds}:2: queued_at: '0001-01-01T00:00+09:00' is out of range",
+        f"{holds}:3: queued_at: '9999-12-31T23:59-09:00' is out of range",
+    ]
+    assert conn.execute(select(schema.import_runs.c.status)).scalar_one() == "refused"

@@ -144,3 +144,18 @@ def test_report_command(runner, night, tmp_path):
         f"{n}.{e}" for n in ("pull", "transit", "holdshelf", "expired", "phone", "problems", "summary")
         for e in ("txt", "csv", "html"))
     assert {p.name for p in (out / "2026-11-26").glob("summary.*")} == {"summary.txt", "summary.csv", "summary.html"}
+
+
+def test_a_branch_code_from_before_the_import_rule_still_writes_inside_the_days_folder(new_library, tmp_path):
+    from ils.reports.write import ReportSettings, write_all
+
+    lib = new_library("kitami")
+    for code in ("..", ".", "BM/吉浦", "a b"):  # straight into the database, as an old version could have
+        lib.branch(code)
+    ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 03:30"))
+    write_all(ctx, DAY, ReportSettings(formats=("csv",)), tmp_path)
+    day = tmp_path / "reports" / "2026-11-26"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["2026-11-26"]
+    assert sorted(p.name for p in day.iterdir() if p.is_dir()) == ["BM_吉浦", "_.", "_..", "a_b"]
+    assert {p.name for p in day.glob("*.csv")} == {"summary.csv"}  # "." did not write its lists here

@@ -191,7 +191,7 @@ def test_branches_parents_and_stations(files):
         if b["parent"]:
             assert files.kind(b["parent"]) == "library"
         if b["kind"] == "station":
-            assert b["code"].startswith("BM/") and b["parent"] == "central"
+            assert b["code"].startswith("BM-") and b["parent"] == "central"
             assert len(b["closed_weekdays"].split(",")) == 6, "a stop is visited one weekday"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 
 from ils.clock import parse_instant
@@ -22,6 +23,24 @@ def text(max_length: int) -> Parser:
             raise ValueError(f"longer than {max_length} characters")
         if _BREAKS.search(value):
             raise ValueError("contains a line break or NUL")
+        return value
+
+    return parse
+
+
+def folder_name(max_length: int) -> Parser:
+    """Text that also names a folder (a branch code: reports/<day>/<code>/): no way out of its parent."""
+    as_text = text(max_length)
+
+    def parse(value: str) -> str:
+        value = as_text(value)
+        if value in (".", ".."):
+            raise ValueError(f"{value!r} cannot name a folder")
+        if "/" in value or "\\" in value:
+            raise ValueError(f"{value!r} contains a path separator (/ or \\)")
+        control = next((ch for ch in value if unicodedata.category(ch) == "Cc"), None)
+        if control is not None:
+            raise ValueError(f"{value!r} contains a control character (U+{ord(control):04X})")
         return value
 
     return parse
@@ -58,19 +77,35 @@ def date(value: str) -> dt.date:
 
 def instant(value: str) -> dt.datetime:
     try:
-        return parse_instant(value)
+        parsed = parse_instant(value)
+        parsed.astimezone(dt.timezone.utc)  # stored in UTC: 0001-01-01 in Tokyo has no UTC
     except ValueError:
         raise ValueError(f"{value!r} is not an ISO 8601 timestamp") from None
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of range") from None
+    return parsed
 
 
-def integer(minimum: int | None = None) -> Parser:
+# Every integer column is a PostgreSQL `integer` (32 bits; SQLite's are 64): a number
+# outside these bounds is a problem on its line, not an overflow from the driver.
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
+_SHOWN_DIGITS = 40
+
+
+def integer(minimum: int = INTEGER_MIN, maximum: int = INTEGER_MAX) -> Parser:
+    """A whole number from `minimum` to `maximum`, both within what every engine stores."""
+    minimum, maximum = max(minimum, INTEGER_MIN), min(maximum, INTEGER_MAX)
+
     def parse(value: str) -> int:
+        shown = value if len(value) <= _SHOWN_DIGITS else f"{value[:_SHOWN_DIGITS]}…"
         try:
             number = int(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a whole number") from None
-        if minimum is not None and number < minimum:
-            raise ValueError(f"{number} is less than {minimum}")
+        except ValueError:  # also a number of more than 4300 digits
+            raise ValueError(f"{shown!r} is not a whole number") from None
+        if number < minimum:
+            raise ValueError(f"{shown} is less than {minimum}")
+        if number > maximum:
+            raise ValueError(f"{shown} is more than {maximum}")
         return number
 
     return parse

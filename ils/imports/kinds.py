@@ -50,7 +50,9 @@ class ImportContext:
 
 
 CATEGORY_ALIASES = {"禁帯": "reference_only", "課題": "contest", "期禁": "current_issue", "一般": "normal"}
-BRANCH_CODE = f.text(32)
+BRANCH_CODE = f.text(32)  # a reference to a branch: the lookup says whether it exists
+# Where a code is defined it must also be usable as the name of its reports folder.
+NEW_BRANCH_CODE = f.folder_name(32)
 
 
 def ndc_classes(value: str) -> tuple[str, ...]:
@@ -61,14 +63,18 @@ def ndc_classes(value: str) -> tuple[str, ...]:
     return tuple(classes)
 
 
+# The widths of the branches' columns: a value that parses but would not fit is refused here.
+_AS_STORED_WEEKDAYS, _AS_STORED_YEAR_END = f.text(32), f.text(16)
+
+
 def _weekdays(value: str) -> str:
     parse_weekdays(value)
-    return value.strip().lower().replace(" ", ",")
+    return _AS_STORED_WEEKDAYS(value.strip().lower().replace(" ", ","))
 
 
 def _year_end(value: str) -> str:
     parse_year_end(value)
-    return value.strip()
+    return _AS_STORED_YEAR_END(value.strip())
 
 
 class Kind:
@@ -113,7 +119,7 @@ class Branches(Kind):
     name = "branches"
     key = "code"
     columns = (
-        Column("code", BRANCH_CODE, required=True),
+        Column("code", NEW_BRANCH_CODE, required=True),
         Column("name", f.text(100), required=True),
         Column("kind", f.one_of(schema.BRANCH_KINDS), required=True),
         Column("parent", BRANCH_CODE),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from tabulate import tabulate
 from wcwidth import wcswidth
 
 from ils.mail.compose import jdate
+from ils.output import write_csv
 from ils.reports import Report
 from ils.resources import report_templates_path
 
@@ -70,13 +70,16 @@ def as_text(sheet: Sheet) -> str:
     return "\f".join(pages)
 
 
+def _csv_value(value):
+    # Numbers stay numbers so that Excel can add up a column; everything else as printed.
+    return value if isinstance(value, (int, float)) else _cell(value)
+
+
 def as_csv(sheet: Sheet, encoding: str = "utf-8-sig") -> bytes:
-    """CSV that Japanese Excel opens without mojibake: UTF-8 with a BOM, or CP932."""
+    """CSV that Japanese Excel opens without mojibake (UTF-8 with a BOM, or CP932) and cannot run as formulas."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([header for _, header in sheet.report.columns])
-    for row in sheet.rows:
-        writer.writerow([_cell(row.get(key)) for key, _ in sheet.report.columns])
+    rows = ([_csv_value(row.get(key)) for key, _ in sheet.report.columns] for row in sheet.rows)
+    write_csv(buffer, [header for _, header in sheet.report.columns], rows, line_end="\r\n")
     return buffer.getvalue().encode(encoding, errors="replace")
 
 

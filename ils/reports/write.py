@@ -14,6 +14,7 @@ from ils import schema
 from ils.context import Context
 from ils.config import section_settings
 from ils.errors import IlsError
+from ils.files import private_dir, write_private
 from ils.reports import REPORTS
 from ils.reports.formats import FORMATS, Sheet, as_csv
 
@@ -76,19 +77,29 @@ def encoded(sheet: Sheet, fmt: str, csv_encoding: str = "utf-8-sig") -> bytes:
 
 
 def _folder_name(code: str) -> str:
-    """A branch code as a folder name: BM/吉浦 becomes BM_吉浦."""
-    return re.sub(r"[\\/:*?\"<>|\s]", "_", code)
+    """A branch code as a folder name inside the day's folder, whatever the code.
+
+    Import refuses codes that cannot be a folder name (docs/import-formats.md); this
+    second guard is for a database filled before that rule or by hand, so that no code
+    ever writes outside the day's folder. It also spares Windows staff names their
+    file shares cannot show (a:b, "a b").
+    """
+    name = re.sub(r"[\\/:*?\"<>|\s\x00-\x1f\x7f]", "_", code)
+    return name if name.strip(".") else f"_{name}"
 
 
 def write_all(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) -> int:
-    """Every report of every branch, and the system's night summary, under <directory>/<day>/."""
-    folder = (base / settings.directory / day.isoformat()).resolve()
+    """Every report of every branch, and the system's night summary, under <directory>/<day>/.
+
+    Folders and files are private to the owner (and the [files] group): see docs/reports.md.
+    """
+    folder = private_dir(private_dir(Path(base) / settings.directory).resolve() / day.isoformat())
     written = 0
 
     def write(where: Path, name: str, sheet: Sheet) -> int:
-        where.mkdir(parents=True, exist_ok=True)
+        private_dir(where)
         for fmt in settings.formats:
-            (where / f"{name}.{FORMATS[fmt][0]}").write_bytes(encoded(sheet, fmt, settings.csv_encoding))
+            write_private(where / f"{name}.{FORMATS[fmt][0]}", encoded(sheet, fmt, settings.csv_encoding))
         return len(settings.formats)
 
     for name in REPORTS:

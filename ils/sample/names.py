@@ -43,7 +43,7 @@ TOWN_SUFFIXES = (
     ("津", "tsu"), ("川", "kawa"),
 )
 
-# Bookmobile stops (ステーション), code "BM/<name>".
+# Bookmobile stops (ステーション), code "BM-<name>" (a code names a reports folder: no "/").
 STATION_NAMES = (
     "桜台", "川端", "若葉台", "緑町", "浜通り", "旭ヶ丘", "中島", "新田", "柳町", "大橋",
     "霧ヶ丘", "本郷", "北浜", "南台", "西原", "東町", "栄町", "宮前", "八幡", "寿町",

@@ -280,7 +280,7 @@ class RequestDay:
         return {
             "unknown_card": {"card_number": "99999999"},
             "unknown_bib": {"target": "B9999999"},
-            "unknown_pickup": {"pickup_branch": station.replace("BM/", "BM/存在しない")},
+            "unknown_pickup": {"pickup_branch": station.replace("BM-", "BM-存在しない")},
             "duplicate_client_ref": {},
             "sql_injection": {"target": SQL_INJECTION, "pickup_branch": "central' OR '1'='1"},
             "very_long_field": {"target": ("予約" * LONG_FIELD_CHARS)[:LONG_FIELD_CHARS]},

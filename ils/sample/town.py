@@ -109,7 +109,7 @@ def _station(i: int, count: int) -> Branch:
     closed = ",".join(d for k, d in enumerate(WEEKDAYS) if k != visit_day)
     angle = 2 * math.pi * i / count
     name = N.STATION_NAMES[i]
-    return Branch(f"BM/{name}", f"移動図書館 {name}ステーション", "station", "central",
+    return Branch(f"BM-{name}", f"移動図書館 {name}ステーション", "station", "central",
                   12 * math.cos(angle), 12 * math.sin(angle), closed_weekdays=closed,
                   national_holidays="closed", stock=0.0)
 
