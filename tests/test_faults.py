@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 import cli
 from faults import fill, full_folder, read_only_folder, small_disk
-from ils import db, schema
+from ils import db
 
 NIGHT = "2026-11-26T03:00"
 DAY = "2026-11-26T10:00"
