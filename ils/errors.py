@@ -117,3 +117,9 @@ class RenewalRefused(IlsError):
     def __init__(self, message: str, reason: str):
         self.reason = reason
         super().__init__(message)
+
+
+class MailFolderUnwritable(IlsError):
+    """The folder the .eml files go to cannot take one (disk full, read-only); the mail waits in the queue."""
+
+    code = "mail_folder_unwritable"
