@@ -23,6 +23,7 @@ from ils import lock, schema
 from ils.context import Context
 from ils.errors import BatchRunning
 from ils.mail.deliver import FileTransport, send_due
+from ils.mail.render import render
 from ils.mail.settings import MailSettings
 from mailserver import MailServer
 from scenario import D, at
@@ -254,8 +255,6 @@ def test_a_long_send_keeps_its_lock_alive_and_a_second_sender_is_refused(lib, tm
     clock = Clock(at("2026-11-26 10:00"))
     transport = TenMinutesAMessage(lib, tmp_path, clock)
     ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00"))
-    from ils.mail.render import render
-
     render(ctx, MailSettings())
     counts = send_due(ctx, MailSettings(), transport, clock)
     assert counts["sent"] == 5 and clock.now - at("2026-11-26 10:00") > 3 * lock.STALE_AFTER
@@ -264,3 +263,28 @@ def test_a_long_send_keeps_its_lock_alive_and_a_second_sender_is_refused(lib, tm
     assert isinstance(transport.second_sender, BatchRunning)
     assert "another mail run is in progress" in str(transport.second_sender)
     assert not (tmp_path / "second").exists() and len(list((tmp_path / "out").glob("*.eml"))) == 5
+
+
+class TakenOverAfterOne(FileTransport):
+    """A transport during whose first message another sender takes the mail lock (as if this one had hung past STALE_AFTER)."""
+
+    connected = True
+
+    def __init__(self, lib, folder):
+        super().__init__(folder)
+        self.lib = lib
+
+    def send(self, message):
+        super().send(message)
+        t = schema.batch_lock
+        with self.lib.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.name == "mail").values(owner="elsewhere:1"))
+
+
+def test_a_sender_that_lost_its_lock_stops_before_the_next_message(lib, tmp_path):
+    ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00"))
+    render(ctx, MailSettings())
+    with pytest.raises(BatchRunning, match="took over the mail lock"):
+        send_due(ctx, MailSettings(), TakenOverAfterOne(lib, tmp_path / "out"), lambda: at("2026-11-26 10:00"))
+    assert states(lib) == ["sent"] + ["queued"] * 4
+    assert outbox(lib, 2).attempts == 0
