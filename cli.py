@@ -661,7 +661,8 @@ def _report_mail(counts, fmt):
         render([{"what": k, "count": v} for k, v in sorted(counts.items()) if v], fmt)
     if counts.get("unconfirmed"):
         raise click.ClickException(
-            f"{counts['unconfirmed']} message(s) were being handed to the mail server when a previous run stopped: "
+            f"{counts['unconfirmed']} message(s) may or may not have reached the mail server (no answer came after "
+            "the message was sent, or a run stopped while sending): "
             "check the server's log for their Message-IDs (`ils mail list --state unconfirmed`) "
             "and `ils mail resend ID` any it did not receive"
         )

@@ -162,3 +162,9 @@ class CannotWrite(IlsError):
     """A file or folder could not be written: it does not exist, or may not be written."""
 
     code = "cannot_write"
+
+
+class MailFolderUnwritable(IlsError):
+    """The folder the .eml files go to cannot take one (disk full, read-only); the mail waits in the queue."""
+
+    code = "mail_folder_unwritable"

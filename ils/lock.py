@@ -107,9 +107,11 @@ def attach_run(conn: Connection, run_id: int) -> None:
     conn.execute(update(t).where(t.c.name == LOCK_NAME, t.c.owner == owner_id()).values(run_id=run_id))
 
 
-def heartbeat(conn: Connection, wall_now: dt.datetime) -> None:
+def heartbeat(conn: Connection, wall_now: dt.datetime, name: str = LOCK_NAME) -> bool:
+    """Tell later runs this one is alive; False if the lock is no longer this process's."""
     t = schema.batch_lock
-    conn.execute(update(t).where(t.c.name == LOCK_NAME, t.c.owner == owner_id()).values(heartbeat_at=wall_now))
+    beat = update(t).where(t.c.name == name, t.c.owner == owner_id()).values(heartbeat_at=wall_now)
+    return conn.execute(beat).rowcount == 1
 
 
 def release(conn: Connection, name: str = LOCK_NAME) -> None:

@@ -1,13 +1,16 @@
-"""Delivery to a real SMTP server (aiosmtpd on loopback): once, retried on 4xx, failed on 5xx, never twice."""
+"""Delivery to a real SMTP server (aiosmtpd on loopback): once, retried on 4xx or a failure before the data, failed on
+5xx, unconfirmed (for a person) when no answer comes after the data, never twice."""
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,9 +19,14 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 import cli
-from ils import schema
+from ils import lock, schema
+from ils.context import Context
+from ils.errors import BatchRunning
+from ils.mail.deliver import FileTransport, send_due
+from ils.mail.render import render
+from ils.mail.settings import MailSettings
 from mailserver import MailServer
-from scenario import D
+from scenario import D, at
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,6 +55,13 @@ def states(lib) -> list[str]:
     rows = lib.conn.execute(select(schema.mail_outbox.c.state).order_by(schema.mail_outbox.c.id)).scalars().all()
     lib.conn.rollback()
     return rows
+
+
+def outbox(lib, outbox_id: int):
+    o = schema.mail_outbox
+    row = lib.conn.execute(select(o.c.state, o.c.attempts, o.c.last_error, o.c.message_id).where(o.c.id == outbox_id)).one()
+    lib.conn.rollback()
+    return row
 
 
 def test_each_mail_arrives_once(lib, tmp_path):
@@ -138,3 +153,138 @@ def test_the_demo_leaves_mail_a_mail_client_can_open(runner, tmp_path):
         subjects.add(message["Subject"])
     assert "【北見市立図書館】ご予約をお受けできませんでした" in subjects
     assert any(s.startswith("【北見市立図書館】新着図書案内") for s in subjects)
+
+
+# At most once: before the server's 354 a failure is safe to retry; after the data, only a 2xx, 4xx or 5xx is an answer.
+
+
+def test_a_relay_that_answers_after_the_client_gave_up_gets_the_message_once(lib, tmp_path):
+    with MailServer() as server:
+        config = server.config(tmp_path / "ils.toml", "data_timeout_seconds = 0.3\n")
+        release = server.recorder.hold_reply = threading.Event()
+        first = ils(lib, config, "run")  # the relay takes message 1 and keeps its 250 back until released
+        release.set()
+        assert server.recorder.arrived.wait(timeout=60)
+        assert first.exit_code == 1 and "check the server's log" in first.stderr
+        assert states(lib) == ["unconfirmed"] + ["queued"] * 4  # the session is gone: the rest wait
+        assert "no answer from the server after the message was sent" in outbox(lib, 1).last_error
+        again = ils(lib, config, "send", now="2026-11-26T10:05")
+        assert again.exit_code == 0, again.output
+        ids = server.recorder.message_ids()
+    assert ids.count(outbox(lib, 1).message_id) == 1 and len(ids) == len(set(ids)) == 5
+    assert states(lib) == ["unconfirmed"] + ["sent"] * 4
+
+
+def test_a_relay_that_hangs_up_after_the_data_leaves_the_message_unconfirmed(lib, tmp_path):
+    with MailServer() as server:
+        config = server.config(tmp_path / "ils.toml")
+        server.recorder.hang_up = "DATA"
+        first = ils(lib, config, "run")
+        assert first.exit_code == 1 and "ils mail resend ID" in first.stderr
+        assert states(lib) == ["unconfirmed"] + ["queued"] * 4
+        server.recorder.hang_up = None
+        assert ils(lib, config, "send", now="2026-11-26T10:05").exit_code == 0
+        ids = server.recorder.message_ids()
+    assert len(ids) == len(set(ids)) == 5
+    assert states(lib) == ["unconfirmed"] + ["sent"] * 4
+    listed = json.loads(ils(lib, config, "list", "--state", "unconfirmed", "--json").stdout)
+    assert [row["id"] for row in listed] == [1]
+
+
+def test_a_relay_that_hangs_up_before_the_data_gets_the_message_later_once(lib, tmp_path):
+    with MailServer() as server:
+        config = server.config(tmp_path / "ils.toml")
+        server.recorder.hang_up = "RCPT"
+        first = ils(lib, config, "run")
+        assert first.exit_code == 0, first.output  # nothing for a person to check: it is simply retried
+        assert states(lib) == ["queued"] * 5
+        lost = outbox(lib, 1)
+        assert lost.attempts == 1 and lost.last_error.startswith("connection lost before the message was sent")
+        assert outbox(lib, 2).attempts == 0  # not tried: the run stopped with the session
+        server.recorder.hang_up = None
+        assert ils(lib, config, "send", now="2026-11-26T10:04").exit_code == 0
+        assert states(lib) == ["queued"] + ["sent"] * 4  # message 1 waits its 5 minutes
+        assert ils(lib, config, "send", now="2026-11-26T10:05").exit_code == 0
+        ids = server.recorder.message_ids()
+    assert len(ids) == len(set(ids)) == 5
+    assert states(lib) == ["sent"] * 5
+
+
+class TenMinutesAMessage:
+    """A transport whose every message takes ten minutes of the injected clock; while the third is
+    going out, a second sender starts on its own connection."""
+
+    def __init__(self, lib, tmp_path, clock):
+        self.files = FileTransport(tmp_path / "out")
+        self.lib, self.tmp_path, self.clock = lib, tmp_path, clock
+        self.connected = True
+        self.heartbeats, self.second_sender = [], None
+
+    def __enter__(self):
+        self.files.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def send(self, message):
+        self.files.send(message)
+        self.clock.now += dt.timedelta(minutes=10)
+        with self.lib.engine.connect() as conn:
+            self.heartbeats.append(lock.holder(conn, "mail").heartbeat_at)
+            if len(self.heartbeats) == 3:
+                self.second_sender = self._second(conn)
+
+    def _second(self, conn):
+        ctx = Context(conn=conn, policy=self.lib.policy, now=at("2026-11-26 10:30"))
+        try:
+            return send_due(ctx, MailSettings(), FileTransport(self.tmp_path / "second"), self.clock)
+        except BatchRunning as exc:
+            return exc
+
+
+class Clock:
+    def __init__(self, start):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_long_send_keeps_its_lock_alive_and_a_second_sender_is_refused(lib, tmp_path):
+    clock = Clock(at("2026-11-26 10:00"))
+    transport = TenMinutesAMessage(lib, tmp_path, clock)
+    ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00"))
+    render(ctx, MailSettings())
+    counts = send_due(ctx, MailSettings(), transport, clock)
+    assert counts["sent"] == 5 and clock.now - at("2026-11-26 10:00") > 3 * lock.STALE_AFTER
+    # the heartbeat was beaten as each message was taken, ten minutes apart
+    assert transport.heartbeats == [at("2026-11-26 10:00") + dt.timedelta(minutes=10 * n) for n in range(5)]
+    assert isinstance(transport.second_sender, BatchRunning)
+    assert "another mail run is in progress" in str(transport.second_sender)
+    assert not (tmp_path / "second").exists() and len(list((tmp_path / "out").glob("*.eml"))) == 5
+
+
+class TakenOverAfterOne(FileTransport):
+    """A transport during whose first message another sender takes the mail lock (as if this one had hung past STALE_AFTER)."""
+
+    connected = True
+
+    def __init__(self, lib, folder):
+        super().__init__(folder)
+        self.lib = lib
+
+    def send(self, message):
+        super().send(message)
+        t = schema.batch_lock
+        with self.lib.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.name == "mail").values(owner="elsewhere:1"))
+
+
+def test_a_sender_that_lost_its_lock_stops_before_the_next_message(lib, tmp_path):
+    ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00"))
+    render(ctx, MailSettings())
+    with pytest.raises(BatchRunning, match="took over the mail lock"):
+        send_due(ctx, MailSettings(), TakenOverAfterOne(lib, tmp_path / "out"), lambda: at("2026-11-26 10:00"))
+    assert states(lib) == ["sent"] + ["queued"] * 4
+    assert outbox(lib, 2).attempts == 0

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import hashlib
+import re
+from email.charset import BASE64, Charset
 from email.header import Header
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
@@ -15,6 +18,11 @@ from ils.clock import LIBRARY_TZ
 from ils.resources import templates_path
 
 WEEKDAYS_JA = "月火水木金土日"
+# CRLF line ends (RFC 5321 2.3.8) and headers folded at 78. compat32 because it keeps a
+# Header's own charset (ISO-2022-JP subjects for old phones), where the newer policies
+# re-encode every header as UTF-8; no ">From " mangling, which is for mbox files only.
+WIRE = email.policy.compat32.clone(linesep="\r\n", mangle_from_=False)
+MAX_LINE_OCTETS = 998  # RFC 5322 2.1.1, without the CRLF
 
 
 def jdate(day: dt.date | str | None) -> str:
@@ -97,16 +105,49 @@ def build_message(
     date: dt.datetime,
     charset: str = "utf-8",
 ) -> str:
-    """An RFC 5322 message: encoded Subject and names, Message-ID, Date in JST.
+    """An RFC 5322 message exactly as it goes on the wire (CRLF line ends, no line over 998
+    octets, headers folded at 78), whatever the templates rendered.
 
-    UTF-8 bodies go base64; ISO-2022-JP (the profile option for old Japanese phones)
-    goes 7bit as those phones expect.
+    UTF-8 bodies go base64 (lines of 76). ISO-2022-JP (the profile option for old Japanese
+    phones) goes 7bit as those phones expect, or base64 if a line would pass 998 octets; a
+    message with a character ISO-2022-JP cannot carry (髙, ①, ～) goes in UTF-8 instead.
     """
-    text = body.replace("\r\n", "\n")
-    message = MIMEText(text, "plain", charset)
-    message["Subject"] = Header(_header_safe(subject), charset)
-    message["From"] = formataddr((_header_safe(sender_name), _header_safe(sender)), charset=charset)
-    message["To"] = formataddr((_header_safe(to_name), _header_safe(to_addr)), charset=charset)
+    text = re.sub(r"\r\n?", "\n", body)
+    subject, sender_name, to_name = (_header_safe(s) for s in (subject, sender_name, to_name))
+    charset = _charset_for(charset, text, subject, sender_name, to_name)
+    message = MIMEText(text, "plain", _body_charset(charset, text))
+    message["Subject"] = Header(subject, "us-ascii" if subject.isascii() else charset, header_name="Subject")
+    message["From"] = _address("From", sender_name, sender, charset)
+    message["To"] = _address("To", to_name, to_addr, charset)
     message["Date"] = format_datetime(date.astimezone(LIBRARY_TZ))
     message["Message-ID"] = _header_safe(message_id)
-    return message.as_string()
+    return message.as_bytes(policy=WIRE).decode("ascii")
+
+
+def _charset_for(wanted: str, *texts: str) -> str:
+    """The profile's charset, or UTF-8 when it cannot carry every character of the message."""
+    try:
+        for text in texts:
+            text.encode(wanted)
+    except UnicodeEncodeError:
+        return "utf-8"
+    return wanted
+
+
+def _body_charset(name: str, text: str) -> Charset:
+    charset = Charset(name)
+    if charset.body_encoding is None:  # 7bit: each line goes as it is, so it must fit
+        longest = max(len(line) for line in text.encode(charset.output_codec).split(b"\n"))
+        if longest > MAX_LINE_OCTETS:
+            charset.body_encoding = BASE64
+    return charset
+
+
+def _address(field: str, name: str, address: str, charset: str) -> Header | str:
+    """`Name <address>`, the name encoded in the message's charset and folded like the subject."""
+    address = _header_safe(address)
+    if name.isascii():
+        return formataddr((name, address))
+    header = Header(name, charset, header_name=field)
+    header.append(f"<{address}>", "us-ascii")
+    return header

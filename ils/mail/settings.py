@@ -26,6 +26,10 @@ class MailSettings(BaseModel):
     password_env: str | None = None  # the name of an environment variable holding the password
     sender: str | None = None  # overrides the profile's library.mail_from
     timeout_seconds: float = Field(default=30, gt=0)
+    # The wait for the answer once the message itself is sent (RFC 5321 4.5.3.2.6 allows a
+    # relay 10 minutes); no answer by then leaves the message `unconfirmed`. At most 10
+    # minutes, so one message never outlasts the sender's lock (lock.STALE_AFTER).
+    data_timeout_seconds: float = Field(default=300, gt=0, le=600)
     max_attempts: int = Field(default=6, ge=1)
     retry_minutes: int = Field(default=5, ge=1)  # doubled after each temporary failure
 
