@@ -39,7 +39,7 @@ from ils.mail.settings import mail_settings
 from ils.installation import DEMO_NIGHT, build_demo, initialise
 from ils.output import render
 from ils.policy import available_profiles, load_policy
-from ils.requests import counts_by_state, import_request_file, submit
+from ils.requests import counts_by_state, import_request_file, submit_keyed
 from ils.summary import summarise
 
 log = logging.getLogger("ils")
@@ -256,7 +256,7 @@ def _request_common(f):
 def _submit(db_url, config_path, now, requests):
     with open_context(db_url, config_path, now) as ctx:
         with ctx.writing():
-            ids = submit(ctx.conn, requests, now=now)
+            ids = submit_keyed(ctx.conn, requests, now=now, policy=ctx.policy)
     render([{"request_id": i} for i in ids], "table")
 
 

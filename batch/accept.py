@@ -24,7 +24,7 @@ def run(ctx: Context) -> dict:
     rows = pending_rows(ctx, "hold")
     counts.read += len(rows)
     patrons = patrons_by_card(ctx, [row.card_number for row in rows], lock=True)
-    verdicts, requests = _parse(rows, patrons)
+    verdicts, requests = _parse(ctx, rows, patrons)
     requests.sort(key=lambda r: (r.received_at, r.request_id))
     decided, holds = _judge(ctx, requests, patrons)
     verdicts += decided
@@ -33,11 +33,11 @@ def run(ctx: Context) -> dict:
     return counts.as_dict()
 
 
-def _parse(rows, patrons) -> tuple[list[Verdict], list[HoldRequest]]:
+def _parse(ctx: Context, rows, patrons) -> tuple[list[Verdict], list[HoldRequest]]:
     verdicts, requests = [], []
     for row in rows:
         try:
-            requests.append(parse_hold_row(row))
+            requests.append(parse_hold_row(row, ctx.policy))
         except Unparseable as exc:
             patron = patron_id_for(patrons, row.card_number)
             verdicts.append(Verdict(row.id, "rejected", exc.reason, patron, "request_rejected"))

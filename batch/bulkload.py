@@ -22,7 +22,7 @@ from ils.imports import files_in, import_files
 from ils.imports.kinds import ndc_classes
 from ils.policy import Policy
 from ils.queue import queue_place
-from ils.requests import REQUEST_FIELDS, normalise
+from ils.requests import REQUEST_FIELDS, normalise, spooled_entry
 from ils.sample.files import write_kind
 from ils.sample.generator import SampleSpec, generate
 
@@ -128,8 +128,8 @@ def _plans(branch: dict, policy: Policy, now: dt.datetime, subscriptions: list):
                day(r["pickup_deadline"]) if r["pickup_deadline"] else None, "import", now)
 
     def requests(r) -> Iterator[tuple]:
-        row = normalise(r)  # the very rows ils.requests.submit stores
-        yield (*[row[f] for f in REQUEST_FIELDS], now)
+        row = normalise(r)  # the very rows ils.requests.import_request_file stores
+        yield (*[row[f] for f in REQUEST_FIELDS], spooled_entry(row, now))
 
     return [
         ("titles", "titles", ("id", "bib_id", "title", "author", "publisher", "material_type", "category", "ndc",

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from ils import db, schema
 from ils.context import Context
 from ils.holds import Transition, later_volume_titles, log_transitions, queue_titles
-from ils.rules import Unparseable, parse_received_at
+from ils.rules import Unparseable, ascii_number, parse_received_at
 
 from batch.pending import StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, write_verdicts
 
@@ -35,7 +35,7 @@ def run(ctx: Context) -> dict:
     rows = pending_rows(ctx, "cancel")
     counts.read = len(rows)
     patrons = patrons_by_card(ctx, [row.card_number for row in rows])
-    verdicts, requests = _parse(rows, patrons)
+    verdicts, requests = _parse(ctx, rows, patrons)
     requests.sort(key=lambda r: (r.received_at, r.request_id))
     holds = _holds(ctx, requests, patrons)
     cancelled: list[dict] = []
@@ -47,15 +47,16 @@ def run(ctx: Context) -> dict:
     return counts.as_dict()
 
 
-def _parse(rows, patrons):
+def _parse(ctx: Context, rows, patrons):
     verdicts, requests = [], []
     for row in rows:
         card = (row.card_number or "").strip()
         target = (row.target or "").strip()
         try:
-            received = parse_received_at(row.received_at)
-            if target.isdigit() and len(target) <= 18:
-                requests.append(CancelRequest(row.id, card, received, int(target), None))
+            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
+            hold_id = ascii_number(target, digits=18)
+            if hold_id is not None:
+                requests.append(CancelRequest(row.id, card, received, hold_id, None))
             elif target.startswith(BIB_PREFIX) and 0 < len(target) - len(BIB_PREFIX) <= 32:
                 requests.append(CancelRequest(row.id, card, received, None, target[len(BIB_PREFIX):]))
             else:

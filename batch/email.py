@@ -25,7 +25,8 @@ def run(ctx: Context) -> dict:
     for row in rows:
         patron_id = patron_id_for(patrons, row.card_number)
         try:
-            ordered.append((parse_received_at(row.received_at), row.id, row, patron_id))
+            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
+            ordered.append((received, row.id, row, patron_id))
         except Unparseable as exc:
             verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id, "email_refused"))
     for _, _, row, patron_id in sorted(ordered, key=lambda item: item[:2]):

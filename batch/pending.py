@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, extract, select
 
 from ils import db, schema
 from ils.context import Context
@@ -49,15 +51,37 @@ def pending_rows(ctx: Context, kind: str) -> list:
     """Rows of one kind still pending and entered by the run's `now`, oldest first.
 
     A row entered after `now` belongs to a later run, so replaying a missed night with
-    --now sees exactly the rows that night would have seen.
+    --now sees exactly the rows that night would have seen. Each row's `entered_at` is an
+    instant, or None where the database holds one no datetime can carry (the step then
+    rejects the row instead of failing on it).
     """
     r = schema.pending_requests
+    # Read as seconds, not as a datetime: the driver would fail the whole read on one
+    # -infinity (PostgreSQL) or one unreadable text (SQLite stores anything).
+    entered = extract("epoch", r.c.entered_at).label("entered_epoch")
+    columns = [column for column in r.c if column.name != "entered_at"]
     query = (
-        select(r)
-        .where(r.c.state == "pending", r.c.kind == kind, r.c.entered_at <= ctx.now)
+        select(*columns, entered)
+        .where(r.c.state == "pending", r.c.kind == kind, entered_by_now(ctx))
         .order_by(r.c.id)
     )
-    return list(ctx.conn.execute(query))
+    return [_with_entry_time(row) for row in ctx.conn.execute(query)]
+
+
+def entered_by_now(ctx: Context):
+    """Entered at or before the run's `now`, or at no time the database can count (SQLite)."""
+    r = schema.pending_requests
+    return (r.c.entered_at <= ctx.now) | extract("epoch", r.c.entered_at).is_(None)
+
+
+def _with_entry_time(row) -> SimpleNamespace:
+    fields = dict(row._mapping)
+    seconds = fields.pop("entered_epoch")
+    try:
+        fields["entered_at"] = dt.datetime.fromtimestamp(float(seconds), dt.timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):  # NULL, ±infinity, before year 1
+        fields["entered_at"] = None
+    return SimpleNamespace(**fields)
 
 
 def patrons_by_card(ctx: Context, cards, *, lock: bool = False) -> dict:
@@ -114,7 +138,7 @@ def reject_unknown_kinds(ctx: Context, counts: StepCounts) -> None:
     r = schema.pending_requests
     query = select(r.c.id, r.c.card_number).where(
         r.c.state == "pending",
-        r.c.entered_at <= ctx.now,
+        entered_by_now(ctx),
         (r.c.kind.is_(None)) | (r.c.kind.not_in(schema.REQUEST_KINDS)),
     )
     rows = list(ctx.conn.execute(query))

@@ -36,7 +36,7 @@ def run(ctx: Context) -> dict:
     for row in rows:
         barcode = (row.target or "").strip()
         try:
-            received = parse_received_at(row.received_at)
+            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
             if not barcode or len(barcode) > 32:
                 raise Unparseable("malformed")
             requests.append(RenewRequest(row.id, (row.card_number or "").strip(), received, barcode))

@@ -71,6 +71,14 @@ class Holds(Section):
     cancelled_visible_days: int = Field(default=0, ge=0)
 
 
+class Requests(Section):
+    """What the batch takes from the front end's pending rows (docs/integration.md)."""
+
+    # How many days before it is keyed a staff-keyed paper form may have been received
+    # (seed 001: 申込書での予約も受付日時で入力); web, mobile and OPAC rows are entered when made.
+    paper_backdate_days: int = Field(ge=0, le=366)
+
+
 class Queue(Section):
     order: Literal["receipt", "counter_same_day_first"] = "receipt"
 
@@ -172,6 +180,7 @@ class Policy(Section):
     calendar: Calendar = Calendar()
     eligibility: Eligibility = Eligibility()
     holds: Holds
+    requests: Requests
     queue: Queue = Queue()
     series: Series
     pickup: Pickup

@@ -17,7 +17,9 @@ _REASONS = [
     Reason("malformed", "the request is missing a field or has one the batch cannot read",
            "お申し込みの内容を読み取れませんでした"),
     Reason("unknown_kind", "unknown request kind", "お申し込みの種類が不明です"),
-    Reason("bad_received_at", "the receipt time is not a valid timestamp", "受付日時が正しくありません"),
+    Reason("bad_received_at",
+           "the time the request was received is missing, unreadable, in the future, or earlier than allowed",
+           "お申し込みの受付日時が正しく記録されていませんでした。お手数ですが、もう一度お申し込みいただくか、図書館へお問い合わせください"),
     Reason("duplicate", "the same submission was received before", "同じお申し込みを既に受け付けています"),
     # The patron
     Reason("unknown_card", "no patron has this card number", "利用者番号が登録されていません"),

@@ -12,11 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from ils import schema
+from ils.clock import LIBRARY_TZ
 from ils.db import write_transaction
 from ils.errors import RequestInvalid
 from ils.imports import record_attempt
 from ils.imports.reader import UnreadableFile, open_csv
 from ils.lock import refuse_if_running
+from ils.policy import Policy
+from ils.rules import RECEIPT_CLOCK_SKEW, WEB_ENTRY_DELAY, Unparseable, earliest_receipt, read_receipt_time
 
 REQUEST_FIELDS = (
     "kind",
@@ -34,6 +37,9 @@ REQUEST_FIELDS = (
 # Guards the table, not the rules: the batch judges content. A front end bug that
 # posts megabytes is refused here rather than stored.
 MAX_FIELD_CHARS = 65536
+# A file hands over a front end's spool: a row received within this long before the
+# import is entered as of its receipt time, as the front end would have written it then.
+SPOOL_WINDOW = dt.timedelta(days=1)
 
 
 def _as_text(name: str, value) -> str | None:
@@ -50,6 +56,8 @@ def _as_text(name: str, value) -> str | None:
         raise RequestInvalid(f"field {name!r} is not valid Unicode text (wrong encoding?)") from None
     if len(text) > MAX_FIELD_CHARS:
         raise RequestInvalid(f"field {name!r} is longer than {MAX_FIELD_CHARS} characters")
+    if "\x00" in text:  # PostgreSQL's text cannot hold it; refused on SQLite too, alike
+        raise RequestInvalid(f"field {name!r} contains a NUL character, which the table cannot store")
     return text
 
 
@@ -61,22 +69,67 @@ def normalise(request: dict) -> dict:
     return {name: _as_text(name, request.get(name)) for name in REQUEST_FIELDS}
 
 
-def submit(conn: Connection, requests: Iterable[dict], *, now: dt.datetime | None = None) -> list[int]:
+def submit(conn: Connection, requests: Iterable[dict], *, now: dt.datetime | None = None,
+           spooled: bool = False) -> list[int]:
     """Store requests as pending rows; returns their ids. The caller owns the transaction.
 
     Refused with BatchRunning while a batch run holds the lock (seed 004: 午前3時から
     午前4時の間は予約できません). `now` stamps entered_at (the database's clock otherwise),
-    so a replayed night sees the rows it would have seen.
+    so a replayed night sees the rows it would have seen; `spooled` rows are entered as
+    of their receipt time where that lies within SPOOL_WINDOW before `now`.
     """
     refuse_if_running(conn, dt.datetime.now(tz=dt.timezone.utc))
     t = schema.pending_requests
     rows = [normalise(request) for request in requests]
     if now is not None:
-        rows = [{**row, "entered_at": now} for row in rows]
+        rows = [{**row, "entered_at": spooled_entry(row, now) if spooled else now} for row in rows]
     if not rows:
         return []
     result = conn.execute(t.insert().returning(t.c.id, sort_by_parameter_order=True), rows)
     return [row.id for row in result]
+
+
+def spooled_entry(row: dict, now: dt.datetime) -> dt.datetime:
+    """When a row handed over in a file entered the front end: its receipt time if that is
+    readable and within SPOOL_WINDOW before `now`, else `now` (the batch judges it there)."""
+    try:
+        received = read_receipt_time(row.get("received_at"))
+    except Unparseable:
+        return now
+    return received if now - SPOOL_WINDOW <= received <= now else now
+
+
+def submit_keyed(conn: Connection, requests: list[dict], *, now: dt.datetime, policy: Policy) -> list[int]:
+    """Store requests keyed by staff (`ils request ...`), refusing at once a receipt time
+    the batch would reject, since the person who typed it is there to correct it."""
+    for request in requests:
+        check_keyed_receipt(request.get("received_at"), request.get("channel"), now, policy)
+    return submit(conn, requests, now=now)
+
+
+def check_keyed_receipt(value: str | None, channel: str | None, entered: dt.datetime, policy: Policy) -> None:
+    """RequestInvalid, saying why, for a receipt time the batch would reject (ils.rules.parse_received_at)."""
+    try:
+        received = read_receipt_time(value)
+    except Unparseable:
+        raise RequestInvalid(
+            f"receipt time {value!r} is not a date and time; write e.g. 2026-11-25T10:15 "
+            "(library time) or 2026-11-25T10:15:03+09:00"
+        ) from None
+    keyed = f"{entered.astimezone(LIBRARY_TZ):%Y-%m-%d %H:%M}"
+    if received > entered + RECEIPT_CLOCK_SKEW:
+        raise RequestInvalid(f"receipt time {value} is after the request is entered ({keyed}); it cannot be in the future")
+    if received >= earliest_receipt(entered, (channel or "").strip(), policy):
+        return
+    if (channel or "").strip() == "paper":
+        raise RequestInvalid(
+            f"receipt time {value} is more than {policy.requests.paper_backdate_days} days before the form "
+            f"is keyed ({keyed}), the profile's [requests] paper_backdate_days; the batch would refuse it"
+        )
+    raise RequestInvalid(
+        f"receipt time {value} is more than {WEB_ENTRY_DELAY.seconds // 60} minutes before the request is "
+        f"entered ({keyed}); only a paper form (--channel paper) may carry an earlier receipt time"
+    )
 
 
 @dataclass(frozen=True)
@@ -148,7 +201,7 @@ def import_request_file(conn: Connection, path: Path, now) -> list[int]:
         record_attempt(conn, "requests", path, now, rows_read=0, rows_written=0, problems=str(exc).splitlines()[1:])
         raise
     with write_transaction(conn):
-        ids = submit(conn, (item.request for item in lines), now=now)
+        ids = submit(conn, (item.request for item in lines), now=now, spooled=True)
     record_attempt(conn, "requests", path, now, rows_read=len(lines), rows_written=len(ids))
     return ids
 

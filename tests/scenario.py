@@ -14,7 +14,7 @@ from ils.clock import parse_instant
 from ils.context import Context
 from ils.policy import load_policy
 from ils.queue import queue_place
-from ils.requests import submit
+from ils.requests import spooled_entry, submit
 
 D = dt.date
 OLD = D(2020, 1, 1)
@@ -126,8 +126,11 @@ class Library:
         return rid
 
     def raw_request(self, **fields) -> int:
+        """A row with exactly these fields, handed over at 23:00 as in a front end's spool
+        file: entered when received, if that was within the day (ils.requests.spooled_entry)."""
+        entered = spooled_entry(fields, at("2026-11-25 23:00"))
         with self.conn.begin():
-            [rid] = submit(self.conn, [fields], now=at("2026-11-25 23:00"))
+            [rid] = submit(self.conn, [fields], now=entered)
         return rid
 
     # The night ------------------------------------------------------------------------

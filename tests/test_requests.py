@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from ils import schema
 from ils.errors import RequestInvalid
+from ils.imports import files_in, import_files
+from ils.installation import sample_dir
 from ils.requests import import_request_file, submit
 
 from conftest import NIGHT
@@ -58,3 +60,49 @@ def test_a_csv_request_file_is_read_too(conn_for, tmp_path):
     assert len(import_request_file(conn, path, NIGHT)) == 1
     row = conn.execute(select(schema.pending_requests)).one()
     assert (row.kind, row.pickup_branch, row.contact_method) == ("hold", "central", None)
+
+
+def test_a_nul_character_is_refused_on_every_engine_alike(conn_for):
+    conn, _ = conn_for()
+    with pytest.raises(RequestInvalid, match="'target' contains a NUL character"):
+        submit(conn, [{"kind": "hold", "target": "B1\x00"}])
+    conn.rollback()
+    assert conn.execute(select(schema.pending_requests)).all() == []
+
+
+def test_a_file_hands_over_the_front_ends_day_each_row_entered_as_received(conn_for, tmp_path):
+    """A spool: rows received within the day before the import are entered then; others at the import."""
+    conn, _ = conn_for()
+    rows = [
+        {"kind": "hold", "channel": "web", "received_at": "2026-11-25T04:30:00+09:00"},
+        {"kind": "hold", "channel": "web", "received_at": "2026-11-25T03:00:00+09:00"},  # just within the day
+        {"kind": "hold", "channel": "web", "received_at": "2026-11-25T02:59:59+09:00"},  # older: the batch judges
+        {"kind": "hold", "channel": "web", "received_at": "0001-01-01"},
+        {"kind": "hold", "channel": "web", "received_at": "2026-11-26T03:00:01+09:00"},  # after the import
+        {"kind": "hold", "channel": "paper", "received_at": "2026-11-20T09:40"},
+    ]
+    path = tmp_path / "day.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    import_request_file(conn, path, NIGHT)
+    t = schema.pending_requests
+    entered = conn.execute(select(t.c.entered_at).order_by(t.c.id)).scalars().all()
+    assert [e.isoformat() for e in entered] == [
+        "2026-11-24T19:30:00+00:00", "2026-11-24T18:00:00+00:00", *["2026-11-25T18:00:00+00:00"] * 4]
+
+
+def test_a_day_imported_at_night_keeps_its_receipt_times_and_only_the_bad_date_is_refused(new_library):
+    lib = new_library("murakami")
+    import_files(lib.conn, files_in(sample_dir()), lib.policy, NIGHT)
+    import_request_file(lib.conn, sample_dir() / "requests.jsonl", NIGHT)
+    report = lib.night()
+    rejected = {}
+    for step in report.steps[:4]:
+        for reason, n in (step.counts or {}).get("rejected_by_reason", {}).items():
+            rejected[reason] = rejected.get(reason, 0) + n
+    # the sample's hostile bad dates, and no honest row, are refused for their receipt time
+    assert rejected.get("bad_received_at") == _bad_dates(sample_dir() / "requests.jsonl") > 0
+
+
+def _bad_dates(path) -> int:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return sum(1 for row in rows if str(row.get("received_at", "")).startswith("2026-13-45"))
