@@ -77,6 +77,16 @@ class Requests(Section):
     # How many days before it is keyed a staff-keyed paper form may have been received
     # (seed 001: 申込書での予約も受付日時で入力); web, mobile and OPAC rows are entered when made.
     paper_backdate_days: int = Field(ge=0, le=366)
+    # When hold requests are registered: [opening, closing] of the library's open days, or
+    # empty for a library whose batch takes every request it finds (ils/registration.py).
+    registration_hours: tuple[HHMM, ...] = ()
+
+    @field_validator("registration_hours")
+    @classmethod
+    def _opening_before_closing(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if value and (len(value) != 2 or value[0] >= value[1]):
+            raise ValueError("registration_hours is [opening, closing], opening first, or empty")
+        return value
 
 
 class Queue(Section):

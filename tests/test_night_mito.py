@@ -123,3 +123,59 @@ def test_the_ready_digest_goes_the_next_open_day_with_the_deadline(mito):
     # Readied Sunday: Monday is closed, so the digest goes Tuesday.
     assert notice_day(at("2026-11-29 11:00"), calendar, mito.policy) == D(2026, 12, 1)
     assert pickup_deadline(at("2026-11-29 11:00"), "email", calendar, mito.policy) == D(2026, 12, 8)
+
+
+def _accepted_order(lib, bib) -> list[int]:
+    """The request ids of a title's holds, in queue order."""
+    from sqlalchemy import select
+
+    from ils import schema
+
+    h, t = schema.holds, schema.titles
+    query = (select(h.c.request_id).join(t, t.c.id == h.c.title_id).where(t.c.bib_id == bib)
+             .order_by(h.c.queue_day, h.c.queue_class, h.c.queued_at, h.c.id))
+    ids = list(lib.conn.execute(query).scalars())
+    lib.conn.rollback()
+    return ids
+
+
+def test_a_request_made_while_closed_waits_for_the_seven_oclock_run(mito):
+    """002: 「AM7:00から閉館までは10分間隔で予約登録処理を行い予約完了となります。閉館時間中の予約申込みは
+    AM7:00の時点に一括で登録処理を行います。」"""
+    mito.patron("3003")
+    mito.title("B1")
+    mito.copy("B1", "chuo", state="on_loan")
+    evening = mito.request("hold", "3001", "B1", pickup="chuo", received="2026-11-25 21:00")
+    dawn = mito.request("hold", "3003", "B1", pickup="chuo", received="2026-11-26 06:50")
+    report = mito.night("2026-11-26 03:00")
+    assert mito.verdict(evening) == ("pending", None)  # still 仮予約 after the night
+    assert dict(report.steps[0].counts)["left_pending"] == 1
+    morning = mito.request("hold", "3002", "B1", pickup="chuo", received="2026-11-26 07:05")
+    mito.night("2026-11-26 07:00", mode="intraday")
+    assert mito.verdict(evening) == ("accepted", None)  # 一括で登録処理
+    assert mito.verdict(dawn) == ("accepted", None)
+    assert mito.verdict(morning) == ("pending", None)
+    mito.night("2026-11-26 07:10", mode="intraday")
+    assert mito.verdict(morning) == ("accepted", None)
+    assert _accepted_order(mito, "B1") == [evening, dawn, morning]  # in receipt order
+
+
+def test_a_request_on_a_closed_monday_waits_for_tuesday_seven_oclock(mito):
+    """002: 閉館時間中の予約申込み — Mito's Mondays are closed (profile calendar), all day."""
+    mito.title("B1")
+    mito.copy("B1", "chuo", state="on_loan")
+    monday = mito.request("hold", "3001", "B1", pickup="chuo", received="2026-11-30 10:00")
+    mito.night("2026-11-30 10:10", mode="intraday")
+    mito.night("2026-12-01 03:00")
+    assert mito.verdict(monday) == ("pending", None)
+    mito.night("2026-12-01 07:00", mode="intraday")
+    assert mito.verdict(monday) == ("accepted", None)
+
+
+def test_a_request_made_before_closing_and_missed_by_the_day_is_taken_by_the_night(mito):
+    """002: 「AM7:00から閉館までは10分間隔で予約登録処理」 — made within the hours, so due; the night takes it."""
+    mito.title("B1")
+    mito.copy("B1", "chuo", state="on_loan")
+    late = mito.request("hold", "3001", "B1", pickup="chuo", received="2026-11-25 18:55")
+    mito.night("2026-11-26 03:00")
+    assert mito.verdict(late) == ("accepted", None)
