@@ -89,6 +89,14 @@ class Requests(Section):
         return value
 
 
+class Allocation(Section):
+    """Binding copies to holds (batch/allocate.py)."""
+
+    # Holds from these channels get an open-shelf copy only from the next open day of the
+    # copy's branch after the request (seed 002: 申込みの翌開館日以降); others at once.
+    onshelf_from_next_open_day_channels: tuple[Literal[schema.CHANNELS], ...] = ()
+
+
 class Queue(Section):
     order: Literal["receipt", "counter_same_day_first"] = "receipt"
 
@@ -192,6 +200,7 @@ class Policy(Section):
     holds: Holds
     requests: Requests
     queue: Queue = Queue()
+    allocation: Allocation = Allocation()
     series: Series
     pickup: Pickup
     notices: Notices

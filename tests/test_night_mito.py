@@ -101,7 +101,8 @@ def test_an_intraday_run_serves_only_the_new_requests_and_the_night_sweeps_the_r
     mito.copy("B1", "chuo")
     mito.copy("B2", "chuo")
     mito.hold("3002", "B2", "chuo")  # waiting beside a free copy, untouched today
-    rid = mito.request("hold", "3001", "B1", pickup="chuo", received="2026-11-25 10:03")
+    # A paper form keyed at the counter: a web hold's shelf search waits for the next open day.
+    rid = mito.request("hold", "3001", "B1", pickup="chuo", received="2026-11-25 10:03", channel="paper")
     report = mito.night("2026-11-25 10:10", mode="intraday")
     assert [s.step for s in report.steps] == ["accept", "cancel", "renew", "email", "allocate"]
     assert mito.verdict(rid) == ("accepted", None)
@@ -179,3 +180,36 @@ def test_a_request_made_before_closing_and_missed_by_the_day_is_taken_by_the_nig
     late = mito.request("hold", "3001", "B1", pickup="chuo", received="2026-11-25 18:55")
     mito.night("2026-11-26 03:00")
     assert mito.verdict(late) == ("accepted", None)
+
+
+def test_a_web_hold_on_a_copy_on_the_shelf_is_searched_from_the_next_open_day(mito):
+    """002: 「インターネットやモバイルサイト(携帯電話)から予約された書架状態の本をお探しするのは申込みの
+    翌開館日以降となり、場合によっては、他の方が先に借りられることもあります。」"""
+    from ils.context import Context
+    from ils.counter import place_holds
+    from scenario import at
+
+    mito.title("WEB").title("DESK")
+    mito.copy("WEB", "tobu")
+    mito.copy("DESK", "tobu")
+    web = mito.request("hold", "3001", "WEB", pickup="chuo", received="2026-11-28 10:00")  # a Saturday
+    place_holds(Context(conn=mito.conn, policy=mito.policy, now=at("2026-11-28 10:00")), "3002", ["DESK"], "chuo",
+                staff="s001")
+    mito.night("2026-11-28 10:10", mode="intraday")
+    assert mito.verdict(web) == ("accepted", None)
+    assert mito.status("3001", "WEB") == "waiting"  # 予約完了, but not on the pull list today
+    assert mito.status("3002", "DESK") == "allocated"  # the counter pulls at once
+    mito.night("2026-11-29 03:00")  # Sunday, tobu's next open day
+    assert mito.status("3001", "WEB") == "allocated"
+
+
+def test_the_shelf_search_waits_for_the_copys_branch_to_open(mito):
+    """002: 申込みの翌開館日以降 — the next open day of the branch whose shelf holds the copy."""
+    mito.title("WEB")
+    mito.copy("WEB", "tobu")
+    mito.request("hold", "3001", "WEB", pickup="chuo", received="2026-11-29 10:00")  # Sunday; Monday is closed
+    mito.night("2026-11-29 10:10", mode="intraday")
+    mito.night("2026-11-30 03:00")
+    assert mito.status("3001", "WEB") == "waiting"
+    mito.night("2026-12-01 03:00")  # Tuesday
+    assert mito.status("3001", "WEB") == "allocated"
