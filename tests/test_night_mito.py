@@ -213,3 +213,20 @@ def test_the_shelf_search_waits_for_the_copys_branch_to_open(mito):
     assert mito.status("3001", "WEB") == "waiting"
     mito.night("2026-12-01 03:00")  # Tuesday
     assert mito.status("3001", "WEB") == "allocated"
+
+
+def test_while_the_web_hold_waits_for_its_shelf_search_the_counter_may_take_the_copy(mito):
+    """002: 「…翌開館日以降となり、場合によっては、他の方が先に借りられることもあります。」"""
+    from ils.context import Context
+    from ils.counter import place_holds
+    from scenario import at
+
+    mito.title("ONE")
+    mito.copy("ONE", "tobu")
+    mito.request("hold", "3001", "ONE", pickup="chuo", received="2026-11-28 10:00")
+    mito.night("2026-11-28 10:10", mode="intraday")
+    place_holds(Context(conn=mito.conn, policy=mito.policy, now=at("2026-11-28 11:00")), "3002", ["ONE"], "tobu",
+                staff="s001")
+    mito.night("2026-11-28 11:10", mode="intraday")
+    assert mito.status("3002", "ONE") == "allocated"
+    assert mito.status("3001", "ONE") == "waiting"
