@@ -11,6 +11,7 @@ from ils.context import Context
 from ils.facts import branch_facts, patron_facts, title_facts
 from ils.holds import Transition, log_transitions, queue_titles
 from ils.queue import queue_place
+from ils.registration import is_due, library_calendar
 from ils.rules import HoldCase, HoldRequest, Unparseable, judge_hold, parse_hold_row, resolve_contact
 
 from batch.pending import StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, reject_unknown_kinds, write_verdicts
@@ -25,6 +26,7 @@ def run(ctx: Context) -> dict:
     counts.read += len(rows)
     patrons = patrons_by_card(ctx, [row.card_number for row in rows], lock=True)
     verdicts, requests = _parse(ctx, rows, patrons)
+    requests = _due(ctx, requests, counts)
     requests.sort(key=lambda r: (r.received_at, r.request_id))
     decided, holds = _judge(ctx, requests, patrons)
     verdicts += decided
@@ -42,6 +44,18 @@ def _parse(ctx: Context, rows, patrons) -> tuple[list[Verdict], list[HoldRequest
             patron = patron_id_for(patrons, row.card_number)
             verdicts.append(Verdict(row.id, "rejected", exc.reason, patron, "request_rejected"))
     return verdicts, requests
+
+
+def _due(ctx: Context, requests: list[HoldRequest], counts: StepCounts) -> list[HoldRequest]:
+    """The requests this run registers; one made while the library is closed stays pending (仮予約)
+    until its registration time (seed 002: 閉館時間中の予約申込みはAM7:00の時点に一括で登録処理)."""
+    if not ctx.policy.requests.registration_hours:
+        return requests
+    calendar = library_calendar(ctx.policy)
+    due = [req for req in requests if is_due(req.received_at, ctx.now, ctx.policy, calendar)]
+    if len(due) < len(requests):
+        counts.states["left_pending"] += len(requests) - len(due)
+    return due
 
 
 def _first_submissions(ctx: Context, requests: list[HoldRequest]) -> dict[str, int]:

@@ -77,16 +77,39 @@ def _allocate_chunk(ctx: Context, title_ids: list[int], routes: Routes, counts: 
         calendar = ctx.calendars.get(branch_id)
         return calendar is not None and calendar.is_open(today)
 
+    shelf_searched_for = _shelf_search(ctx)
     allocated, ready = [], []
     for title_id, rows in holds.items():
         if title_id not in copies:
             continue
-        waiting = [WaitingHold(r.id, r.pickup_branch_id, (r.queue_day, r.queue_class, r.queued_at, r.id)) for r in rows]
-        for a in allocate_title(waiting, copies[title_id], can_pull_from, routes):
+        waiting = [_waiting(ctx, r) for r in rows]
+        for a in allocate_title(waiting, copies[title_id], can_pull_from, routes, shelf_searched_for):
             (ready if a.ready_now else allocated).append(a)
     _write(ctx, allocated, ready, by_hold)
     counts.update(allocated=len(allocated), ready=len(ready))
     return [a.hold_id for a in allocated + ready if by_hold[a.hold_id].series_group is not None]
+
+
+def _waiting(ctx: Context, row) -> WaitingHold:
+    later = row.channel in ctx.policy.allocation.onshelf_from_next_open_day_channels
+    return WaitingHold(row.id, row.pickup_branch_id, (row.queue_day, row.queue_class, row.queued_at, row.id),
+                       shelf_search_after=row.queue_day if later else None)
+
+
+def _shelf_search(ctx: Context):
+    """Whether a branch's shelves are searched today for a hold: at once, or (seed 002: 書架状態の本を
+    お探しするのは申込みの翌開館日以降) from the branch's next open day after the request."""
+    first_day: dict = {}
+
+    def searched(branch_id: int, hold: WaitingHold) -> bool:
+        if hold.shelf_search_after is None:
+            return True
+        key = (branch_id, hold.shelf_search_after)
+        if key not in first_day:
+            first_day[key] = ctx.calendars[branch_id].open_day_after(hold.shelf_search_after)
+        return ctx.today >= first_day[key]
+
+    return searched
 
 
 # On PostgreSQL the holds and copies a chunk reads are locked until the step commits,
@@ -99,7 +122,7 @@ def _waiting_holds(ctx: Context, title_ids: list[int]) -> dict[int, list]:
     h = schema.holds
     query = (
         select(h.c.id, h.c.title_id, h.c.patron_id, h.c.pickup_branch_id, h.c.contact_method, h.c.series_group,
-               h.c.queue_day, h.c.queue_class, h.c.queued_at)
+               h.c.channel, h.c.queue_day, h.c.queue_class, h.c.queued_at)
         .where(h.c.title_id.in_(title_ids), h.c.status == "waiting")
         .order_by(h.c.title_id, h.c.queue_day, h.c.queue_class, h.c.queued_at, h.c.id)
         .with_for_update(skip_locked=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -11,6 +12,9 @@ class WaitingHold:
     id: int
     pickup_branch_id: int
     queue_key: tuple
+    # Set for a hold whose on-shelf copy is searched only from the next open day of the
+    # copy's branch after this day, the day of the request (seed 002: 翌開館日以降).
+    shelf_search_after: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -48,19 +52,22 @@ def allocate_title(
     copies: Iterable[FreeCopy],
     can_pull_from: Callable[[int], bool],
     routes: Routes,
+    shelf_searched_for: Callable[[int, WaitingHold], bool] = lambda branch_id, hold: True,
 ) -> list[Allocation]:
     """Serve the holds in queue order, each with the free copy nearest its pickup branch.
 
     A copy at the pickup branch comes first, then the least travel, then the lowest copy
     id so the result never depends on row order. Shelves of a branch closed today cannot
-    be pulled; a copy already on the pickup branch's hold shelf needs no pulling.
+    be pulled; a copy already on the pickup branch's hold shelf needs no pulling. An
+    open-shelf copy is searched for a hold only when `shelf_searched_for` says so.
     """
     free = list(copies)
     result = []
     for hold in sorted(holds, key=lambda h: h.queue_key):
         usable = [
             c for c in free
-            if can_pull_from(c.location_branch_id)
+            if (can_pull_from(c.location_branch_id)
+                and (c.on_hold_shelf or shelf_searched_for(c.location_branch_id, hold)))
             or (c.on_hold_shelf and c.location_branch_id == hold.pickup_branch_id)
         ]
         if not usable:

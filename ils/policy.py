@@ -77,6 +77,24 @@ class Requests(Section):
     # How many days before it is keyed a staff-keyed paper form may have been received
     # (seed 001: 申込書での予約も受付日時で入力); web, mobile and OPAC rows are entered when made.
     paper_backdate_days: int = Field(ge=0, le=366)
+    # When hold requests are registered: [opening, closing] of the library's open days, or
+    # empty for a library whose batch takes every request it finds (ils/registration.py).
+    registration_hours: tuple[HHMM, ...] = ()
+
+    @field_validator("registration_hours")
+    @classmethod
+    def _opening_before_closing(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if value and (len(value) != 2 or value[0] >= value[1]):
+            raise ValueError("registration_hours is [opening, closing], opening first, or empty")
+        return value
+
+
+class Allocation(Section):
+    """Binding copies to holds (batch/allocate.py)."""
+
+    # Holds from these channels get an open-shelf copy only from the next open day of the
+    # copy's branch after the request (seed 002: 申込みの翌開館日以降); others at once.
+    onshelf_from_next_open_day_channels: tuple[Literal[schema.CHANNELS], ...] = ()
 
 
 class Queue(Section):
@@ -182,6 +200,7 @@ class Policy(Section):
     holds: Holds
     requests: Requests
     queue: Queue = Queue()
+    allocation: Allocation = Allocation()
     series: Series
     pickup: Pickup
     notices: Notices

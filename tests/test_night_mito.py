@@ -101,7 +101,8 @@ def test_an_intraday_run_serves_only_the_new_requests_and_the_night_sweeps_the_r
     mito.copy("B1", "chuo")
     mito.copy("B2", "chuo")
     mito.hold("3002", "B2", "chuo")  # waiting beside a free copy, untouched today
-    rid = mito.request("hold", "3001", "B1", pickup="chuo", received="2026-11-25 10:03")
+    # A paper form keyed at the counter: a web hold's shelf search waits for the next open day.
+    rid = mito.request("hold", "3001", "B1", pickup="chuo", received="2026-11-25 10:03", channel="paper")
     report = mito.night("2026-11-25 10:10", mode="intraday")
     assert [s.step for s in report.steps] == ["accept", "cancel", "renew", "email", "allocate"]
     assert mito.verdict(rid) == ("accepted", None)
@@ -123,3 +124,109 @@ def test_the_ready_digest_goes_the_next_open_day_with_the_deadline(mito):
     # Readied Sunday: Monday is closed, so the digest goes Tuesday.
     assert notice_day(at("2026-11-29 11:00"), calendar, mito.policy) == D(2026, 12, 1)
     assert pickup_deadline(at("2026-11-29 11:00"), "email", calendar, mito.policy) == D(2026, 12, 8)
+
+
+def _accepted_order(lib, bib) -> list[int]:
+    """The request ids of a title's holds, in queue order."""
+    from sqlalchemy import select
+
+    from ils import schema
+
+    h, t = schema.holds, schema.titles
+    query = (select(h.c.request_id).join(t, t.c.id == h.c.title_id).where(t.c.bib_id == bib)
+             .order_by(h.c.queue_day, h.c.queue_class, h.c.queued_at, h.c.id))
+    ids = list(lib.conn.execute(query).scalars())
+    lib.conn.rollback()
+    return ids
+
+
+def test_a_request_made_while_closed_waits_for_the_seven_oclock_run(mito):
+    """002: 「AM7:00から閉館までは10分間隔で予約登録処理を行い予約完了となります。閉館時間中の予約申込みは
+    AM7:00の時点に一括で登録処理を行います。」"""
+    mito.patron("3003")
+    mito.title("B1")
+    mito.copy("B1", "chuo", state="on_loan")
+    evening = mito.request("hold", "3001", "B1", pickup="chuo", received="2026-11-25 21:00")
+    dawn = mito.request("hold", "3003", "B1", pickup="chuo", received="2026-11-26 06:50")
+    report = mito.night("2026-11-26 03:00")
+    assert mito.verdict(evening) == ("pending", None)  # still 仮予約 after the night
+    assert dict(report.steps[0].counts)["left_pending"] == 1
+    morning = mito.request("hold", "3002", "B1", pickup="chuo", received="2026-11-26 07:05")
+    mito.night("2026-11-26 07:00", mode="intraday")
+    assert mito.verdict(evening) == ("accepted", None)  # 一括で登録処理
+    assert mito.verdict(dawn) == ("accepted", None)
+    assert mito.verdict(morning) == ("pending", None)
+    mito.night("2026-11-26 07:10", mode="intraday")
+    assert mito.verdict(morning) == ("accepted", None)
+    assert _accepted_order(mito, "B1") == [evening, dawn, morning]  # in receipt order
+
+
+def test_a_request_on_a_closed_monday_waits_for_tuesday_seven_oclock(mito):
+    """002: 閉館時間中の予約申込み — Mito's Mondays are closed (profile calendar), all day."""
+    mito.title("B1")
+    mito.copy("B1", "chuo", state="on_loan")
+    monday = mito.request("hold", "3001", "B1", pickup="chuo", received="2026-11-30 10:00")
+    mito.night("2026-11-30 10:10", mode="intraday")
+    mito.night("2026-12-01 03:00")
+    assert mito.verdict(monday) == ("pending", None)
+    mito.night("2026-12-01 07:00", mode="intraday")
+    assert mito.verdict(monday) == ("accepted", None)
+
+
+def test_a_request_made_before_closing_and_missed_by_the_day_is_taken_by_the_night(mito):
+    """002: 「AM7:00から閉館までは10分間隔で予約登録処理」 — made within the hours, so due; the night takes it."""
+    mito.title("B1")
+    mito.copy("B1", "chuo", state="on_loan")
+    late = mito.request("hold", "3001", "B1", pickup="chuo", received="2026-11-25 18:55")
+    mito.night("2026-11-26 03:00")
+    assert mito.verdict(late) == ("accepted", None)
+
+
+def test_a_web_hold_on_a_copy_on_the_shelf_is_searched_from_the_next_open_day(mito):
+    """002: 「インターネットやモバイルサイト(携帯電話)から予約された書架状態の本をお探しするのは申込みの
+    翌開館日以降となり、場合によっては、他の方が先に借りられることもあります。」"""
+    from ils.context import Context
+    from ils.counter import place_holds
+    from scenario import at
+
+    mito.title("WEB").title("DESK")
+    mito.copy("WEB", "tobu")
+    mito.copy("DESK", "tobu")
+    web = mito.request("hold", "3001", "WEB", pickup="chuo", received="2026-11-28 10:00")  # a Saturday
+    place_holds(Context(conn=mito.conn, policy=mito.policy, now=at("2026-11-28 10:00")), "3002", ["DESK"], "chuo",
+                staff="s001")
+    mito.night("2026-11-28 10:10", mode="intraday")
+    assert mito.verdict(web) == ("accepted", None)
+    assert mito.status("3001", "WEB") == "waiting"  # 予約完了, but not on the pull list today
+    assert mito.status("3002", "DESK") == "allocated"  # the counter pulls at once
+    mito.night("2026-11-29 03:00")  # Sunday, tobu's next open day
+    assert mito.status("3001", "WEB") == "allocated"
+
+
+def test_the_shelf_search_waits_for_the_copys_branch_to_open(mito):
+    """002: 申込みの翌開館日以降 — the next open day of the branch whose shelf holds the copy."""
+    mito.title("WEB")
+    mito.copy("WEB", "tobu")
+    mito.request("hold", "3001", "WEB", pickup="chuo", received="2026-11-29 10:00")  # Sunday; Monday is closed
+    mito.night("2026-11-29 10:10", mode="intraday")
+    mito.night("2026-11-30 03:00")
+    assert mito.status("3001", "WEB") == "waiting"
+    mito.night("2026-12-01 03:00")  # Tuesday
+    assert mito.status("3001", "WEB") == "allocated"
+
+
+def test_while_the_web_hold_waits_for_its_shelf_search_the_counter_may_take_the_copy(mito):
+    """002: 「…翌開館日以降となり、場合によっては、他の方が先に借りられることもあります。」"""
+    from ils.context import Context
+    from ils.counter import place_holds
+    from scenario import at
+
+    mito.title("ONE")
+    mito.copy("ONE", "tobu")
+    mito.request("hold", "3001", "ONE", pickup="chuo", received="2026-11-28 10:00")
+    mito.night("2026-11-28 10:10", mode="intraday")
+    place_holds(Context(conn=mito.conn, policy=mito.policy, now=at("2026-11-28 11:00")), "3002", ["ONE"], "tobu",
+                staff="s001")
+    mito.night("2026-11-28 11:10", mode="intraday")
+    assert mito.status("3002", "ONE") == "allocated"
+    assert mito.status("3001", "ONE") == "waiting"

@@ -85,7 +85,7 @@ def test_phone_contact_needs_a_registered_number(murakami):
     assert lib.verdict(rid) == ("rejected", "contact_unavailable")  # 登録してある場合のみ表示
 
 
-def test_the_pickup_week_runs_from_the_day_the_copy_was_secured(murakami):
+def test_a_copy_secured_at_night_is_told_that_morning_and_kept_a_week(murakami):
     lib = murakami
     lib.title("B1")
     copy = lib.copy("B1", "chuo", state="on_hold_shelf")
@@ -95,3 +95,27 @@ def test_the_pickup_week_runs_from_the_day_the_copy_was_secured(murakami):
     served = lib.holds_of("5001")["B1"]
     assert (served["status"], served["ready_on"], served["pickup_deadline"]) == ("ready", D(2026, 11, 26), D(2026, 12, 3))
     assert lib.label("5001", "B1") == "貸出可能"
+
+
+def test_the_pickup_week_runs_from_the_notice_when_it_goes_the_morning_after(murakami):
+    """004: 「予約資料は、貸出の用意ができた連絡をしてから1週間お取り置きいたします」 — chosen over
+    「資料確保日から1週間以内」 (see the profile's [pickup]); a 自主確認 patron, never contacted,
+    keeps the week from the 資料確保日."""
+    from ils.circulation import check_in
+    from ils.context import Context
+    from scenario import at
+
+    lib = murakami
+    lib.title("B1").title("B2")
+    first = lib.copy("B1", "chuo", state="on_loan")
+    second = lib.copy("B2", "chuo", state="on_loan")
+    lib.hold("5001", "B1", "chuo", contact="email")
+    lib.hold("5002", "B2", "chuo", contact="none")
+    # Returned Wednesday 11-25 at 15:00, after the day's 10:00 send: the mail goes Thursday.
+    ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-25 15:00"))
+    check_in(ctx, first, lib.ids[("branch", "chuo")], staff="s001")
+    check_in(ctx, second, lib.ids[("branch", "chuo")], staff="s001")
+    told = lib.holds_of("5001")["B1"]
+    assert (told["status"], told["ready_on"]) == ("ready", D(2026, 11, 25))  # 資料確保日
+    assert told["pickup_deadline"] == D(2026, 12, 3)  # a week from the notice of 11-26, not 12-02
+    assert lib.holds_of("5002")["B2"]["pickup_deadline"] == D(2026, 12, 2)  # 自主確認: from the 資料確保日

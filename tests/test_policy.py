@@ -87,7 +87,8 @@ def test_murakami_seed_004():
     assert p.holds.pickup_at_stations is True  # BM/吉浦
     assert p.queue.order == "counter_same_day_first"  # 窓口での貸出・予約が優先
     assert (p.series.ordered, p.series.gate) == (True, "picked_up")  # 一冊ずつ用意確保
-    assert (p.pickup.start, p.pickup.days) == ("ready", 7)  # 資料確保日から1週間以内
+    assert (p.pickup.start, p.pickup.days) == ("notice", 7)  # 連絡をしてから1週間 (資料確保日 for 自主確認)
+    assert p.pickup.start_without_contact == "ready"
     assert (p.passwords.initial, p.passwords.reset) == ("birth_yyyymmdd", "initial")
     assert (p.passwords.charset, p.passwords.min_length, p.passwords.max_length) == ("digits", 4, 4)
     assert p.passwords.temporary_must_change is True
