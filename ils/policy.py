@@ -32,8 +32,11 @@ class Library(Section):
     name: str
     name_en: str
     mail_from: str
+    # Shown at the foot of every notice (seed 001: 予約連絡のメールには、図書館ホームページや
+    # 携帯サイトのURLを記載しています); a branch's own phone (branches.csv) comes first.
     phone: str | None = None
     web_url: str | None = None
+    mobile_url: str | None = None
     timezone: Literal["Asia/Tokyo"] = "Asia/Tokyo"
 
 

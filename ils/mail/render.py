@@ -87,7 +87,7 @@ def _due_notices(ctx: Context) -> tuple[list[Due], list[tuple[int, str]]]:
             routed.append((row.id, delivery))
             continue
         due.append(Due(row.id, row.patron_id, row.kind, row.email, row.name,
-                       compose.language_of(row.language), _variables(row)))
+                       compose.language_of(row.language), _variables(row, ctx.policy.library.phone)))
     return due, routed
 
 
@@ -95,12 +95,15 @@ def _notice_query(ctx: Context):
     e, p, h, r, lo, c = (schema.notice_events, schema.patrons, schema.holds, schema.pending_requests,
                          schema.loans, schema.copies)
     held, asked, lent, b = schema.titles.alias("held"), schema.titles.alias("asked"), schema.titles.alias("lent"), schema.branches
+    # The branch a request named, for a request that made no hold (a refused hold request).
+    named = schema.branches.alias("named")
     return (
         select(
             e.c.id, e.c.patron_id, e.c.kind, e.c.occurred_at, e.c.payload,
             p.c.name, p.c.email, p.c.contact_method, p.c.language,
             h.c.contact_method.label("hold_contact"), h.c.pickup_branch_id, h.c.pickup_deadline,
             b.c.name.label("pickup"), held.c.title.label("hold_title"),
+            b.c.phone.label("pickup_phone"), named.c.name.label("named_branch"), named.c.phone.label("named_phone"),
             r.c.kind.label("request_kind"), asked.c.title.label("asked_title"),
             lo.c.due_on, lent.c.title.label("loan_title"),
         )
@@ -108,6 +111,7 @@ def _notice_query(ctx: Context):
         .outerjoin(h, h.c.id == e.c.hold_id).outerjoin(held, held.c.id == h.c.title_id)
         .outerjoin(b, b.c.id == h.c.pickup_branch_id)
         .outerjoin(r, r.c.id == e.c.request_id).outerjoin(asked, asked.c.bib_id == r.c.target)
+        .outerjoin(named, named.c.code == r.c.pickup_branch)
         .outerjoin(lo, lo.c.id == e.c.loan_id).outerjoin(c, c.c.id == lo.c.copy_id)
         .outerjoin(lent, lent.c.id == c.c.title_id)
         .where(e.c.delivery.is_(None), e.c.occurred_at <= ctx.now)
@@ -137,7 +141,10 @@ def route(row, ctx: Context) -> str:
     return "mailed"
 
 
-def _variables(row) -> dict:
+def _variables(row, library_phone: str | None) -> dict:
+    """What a notice template reads; `branch` and `branch_phone` say whom to call (seed 001:
+    図書館にご連絡ください): the hold's pickup branch, else the branch the request named,
+    with the library's own number where the branch has none."""
     payload = json.loads(row.payload) if row.payload else {}
     reason = REASONS.get(payload.get("reason", ""))
     language = compose.language_of(row.language)
@@ -151,6 +158,8 @@ def _variables(row) -> dict:
         "reason_code": payload.get("reason"),
         "address": payload.get("address"),
         "request_kind": row.request_kind,
+        "branch": row.pickup or row.named_branch,
+        "branch_phone": (row.pickup_phone if row.pickup else row.named_phone) or library_phone,
     }
 
 
