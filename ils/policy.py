@@ -143,11 +143,22 @@ class Email(Section):
     reject_consecutive_dots: bool = True
     reject_dot_before_at: bool = True
     blocked_domains: tuple[str, ...] = ()
+    # Files of domains under data/ (one a line), e.g. free_mail_domains.txt: a list a
+    # librarian keeps up to date without touching the profile.
+    blocked_domain_lists: tuple[str, ...] = ()
 
     @field_validator("blocked_domains")
     @classmethod
     def _lowercase(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(domain.lower() for domain in value)
+
+    @field_validator("blocked_domain_lists")
+    @classmethod
+    def _exists(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not data_path(name).is_file():
+                raise ValueError(f"no file {name!r} under {data_path()}")
+        return value
 
 
 class Newsletter(Section):
