@@ -107,6 +107,9 @@ class Notices(Section):
     accepted_mail: bool = False
     receipt_mail_offered: bool = False
     email_registered_mail: Literal["none", "immediately", "next_morning"] = "none"
+    # The confirmation's subject: 登録完了 for a first address and 変更完了 for a new one
+    # (by_case), or 変更完了 always (Kitsuki's 「メールアドレス変更完了のお知らせ」).
+    email_registered_subject: Literal["by_case", "always_change"] = "by_case"
     charset: Literal["utf-8", "iso-2022-jp"] = "utf-8"
 
 
@@ -146,6 +149,9 @@ class Email(Section):
     # Files of domains under data/ (one a line), e.g. free_mail_domains.txt: a list a
     # librarian keeps up to date without touching the profile.
     blocked_domain_lists: tuple[str, ...] = ()
+    # A registered address makes email the patron's contact method (seed 003: 登録完了後、
+    # 図書館からの連絡方法はメールになります).
+    registration_sets_contact: bool = False
 
     @field_validator("blocked_domains")
     @classmethod

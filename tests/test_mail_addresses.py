@@ -49,3 +49,47 @@ def test_a_profile_naming_a_list_that_is_not_there_does_not_load(tmp_path):
     profile.write_text('extends = "kitsuki"\n[email]\nblocked_domain_lists = ["no_such_list.txt"]\n')
     with pytest.raises(PolicyError, match="no_such_list.txt"):
         load_policy(str(profile))
+
+
+def _contact(lib, card):
+    from sqlalchemy import select
+
+    from ils import schema
+
+    p = schema.patrons
+    method = lib.conn.execute(select(p.c.contact_method).where(p.c.card_number == card)).scalar_one()
+    lib.conn.rollback()
+    return method
+
+
+def test_a_kitsuki_address_makes_mail_the_contact_and_its_confirmation_says_change(kitsuki, tmp_path):
+    """003: 「登録したメールアドレスに「メールアドレス変更完了のお知らせ」というメールが届いたら
+    登録完了です。なお、登録完了後、図書館からの連絡方法はメールになります。」"""
+    from test_mail import mail_run
+
+    lib = kitsuki
+    lib.patron("4010", email=None, contact="phone")
+    lib.request("email_change", "4010", "kitsuki.hanako@example.jp", received="2026-11-25 20:00")
+    lib.night("2026-11-26 03:00")
+    assert _contact(lib, "4010") == "email"
+    [confirmation] = mail_run(lib, "2026-11-26 10:00", tmp_path / "out")
+    assert confirmation["Subject"] == "【杵築市立図書館】メールアドレス変更完了のお知らせ"
+    assert confirmation["To"].addresses[0].addr_spec == "kitsuki.hanako@example.jp"
+
+
+def test_murakami_keeps_the_chosen_contact_and_names_a_first_address_registered_and_a_new_one_changed(
+        new_library, tmp_path):
+    """004: 「翌日の午前中に、図書館から「登録完了メール」が送信されます」; 「予約連絡方法は、電話、
+    メール、自主確認から選んでください。」 — the method stays the patron's choice."""
+    from test_mail import mail_run
+
+    lib = new_library("murakami")
+    lib.branch("chuo").patron("5001", email=None, contact="phone").patron("5002", email="old@example.jp")
+    lib.request("email_change", "5001", "first@example.jp", received="2026-11-25 20:00")
+    lib.request("email_change", "5002", "new@example.jp", received="2026-11-25 20:00")
+    lib.night("2026-11-26 03:00")
+    assert _contact(lib, "5001") == "phone"
+    mails = mail_run(lib, "2026-11-26 10:00", tmp_path / "out")
+    subjects = {m["To"].addresses[0].addr_spec: m["Subject"] for m in mails}
+    assert subjects == {"first@example.jp": "【村上市立図書館】メールアドレス登録完了のお知らせ",
+                        "new@example.jp": "【村上市立図書館】メールアドレス変更完了のお知らせ"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -80,15 +81,21 @@ def _due_notices(ctx: Context) -> tuple[list[Due], list[tuple[int, str]]]:
     due, routed = [], []
     for row in ctx.conn.execute(_notice_query(ctx)):
         calendar = ctx.calendars.get(row.pickup_branch_id, library) if row.kind in HOLD_KINDS else library
-        if due_at(row.kind, row.occurred_at, calendar, ctx.policy) > ctx.now:
+        if due_at(row.kind, row.occurred_at, calendar, ctx.policy, _registered_at(row)) > ctx.now:
             continue
         delivery = route(row, ctx)
         if delivery != "mailed":
             routed.append((row.id, delivery))
             continue
         due.append(Due(row.id, row.patron_id, row.kind, row.email, row.name,
-                       compose.language_of(row.language), _variables(row, ctx.policy.library.phone)))
+                       compose.language_of(row.language), _variables(row, ctx.policy)))
     return due, routed
+
+
+def _registered_at(row) -> dt.datetime | None:
+    """When the patron made the email change this notice confirms (batch/email.py records it)."""
+    received = json.loads(row.payload).get("received_at") if row.kind == "email_changed" and row.payload else None
+    return dt.datetime.fromisoformat(received) if received else None
 
 
 def _notice_query(ctx: Context):
@@ -141,7 +148,7 @@ def route(row, ctx: Context) -> str:
     return "mailed"
 
 
-def _variables(row, library_phone: str | None) -> dict:
+def _variables(row, policy) -> dict:
     """What a notice template reads; `branch` and `branch_phone` say whom to call (seed 001:
     図書館にご連絡ください): the hold's pickup branch, else the branch the request named,
     with the library's own number where the branch has none."""
@@ -159,7 +166,9 @@ def _variables(row, library_phone: str | None) -> dict:
         "address": payload.get("address"),
         "request_kind": row.request_kind,
         "branch": row.pickup or row.named_branch,
-        "branch_phone": (row.pickup_phone if row.pickup else row.named_phone) or library_phone,
+        "branch_phone": (row.pickup_phone if row.pickup else row.named_phone) or policy.library.phone,
+        # A new address in place of one (変更), or the first (登録); Kitsuki names both 変更.
+        "changed": bool(payload.get("previous")) or policy.notices.email_registered_subject == "always_change",
     }
 
 
