@@ -454,11 +454,15 @@ def _at_counter(db_url, config_path, now, fmt, branch, action, *args, **kwargs):
 @main.command()
 @click.option("--card", required=True, help="The borrower's card number.")
 @click.option("--barcode", required=True, help="The copy's barcode.")
+@click.option("--override", "overrides", multiple=True,
+              help="A lending rule to set aside (ready_notice_unsent: lend before the ready mail has gone).")
+@click.option("--reason", help="Why the rule is set aside (required with --override; audited).")
 @counter_options
-def checkout(card, barcode, staff, branch, db_url, config_path, now, fmt):
-    """Lend a copy (貸出). A copy on the hold shelf goes only to its patron; a pulled copy may
-    go to a walk-in and its hold queues again."""
-    _at_counter(db_url, config_path, now, fmt, branch, check_out, card, barcode, staff=staff)
+def checkout(card, barcode, overrides, reason, staff, branch, db_url, config_path, now, fmt):
+    """Lend a copy (貸出). A copy on the hold shelf goes only to its patron (at Kitsuki only once
+    its ready mail has gone); a pulled copy may go to a walk-in and its hold queues again."""
+    _at_counter(db_url, config_path, now, fmt, branch, check_out, card, barcode, staff=staff,
+                overrides=frozenset(overrides), override_reason=reason)
 
 
 @main.command()

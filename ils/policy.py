@@ -118,6 +118,9 @@ class Loans(Section):
 
     days: int = Field(default=14, ge=1)
     due_on_closed_day: Literal["keep", "next_open"] = "next_open"
+    # A ready copy is lent only once its ready mail has been sent (seed 003: 資料の貸出は、
+    # 資料用意のおしらせ送信後となります); the counter may override, audited.
+    lend_after_ready_mail: bool = False
 
 
 class Renewal(Section):
