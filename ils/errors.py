@@ -174,3 +174,9 @@ class ReadyNoticeUnsent(CopyUnavailable):
     """A ready copy cannot be lent before its ready mail has gone (Kitsuki); staff may override."""
 
     code = "ready_notice_unsent"
+
+
+class MailboxUnreadable(IlsError):
+    """The mbox file or Maildir folder the bounces come back to cannot be read."""
+
+    code = "mailbox_unreadable"
