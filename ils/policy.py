@@ -140,7 +140,10 @@ class Passwords(Section):
     initial: Literal["none", "birth_mmdd", "birth_yyyymmdd", "random"]
     reset: Literal["clear", "initial", "random"]
     temporary_must_change: bool = True
-    self_service: Literal["none", "card_birth_phone"] = "none"
+    # card_birth_phone: Kitakyushu's 本パスワード申請; card_email: Kitsuki's 「パスワードを忘れた時」,
+    # a one-time code mailed to the registered address, good for reset_code_minutes.
+    self_service: Literal["none", "card_birth_phone", "card_email"] = "none"
+    reset_code_minutes: int = Field(default=60, ge=5, le=24 * 60)
     lockout_after: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=30, ge=1)
 

@@ -441,6 +441,20 @@ mail_bounces = Table(
     Index(None, "address", "cleared_at"),
 )
 
+password_resets = Table(
+    "password_resets",
+    metadata,
+    # Kitsuki's 「パスワードを忘れた時」: a one-time code mailed to the registered address;
+    # only its hash is kept, and it is good once, until expires_at.
+    Column("id", Integer, primary_key=True),
+    Column("patron_id", Integer, ForeignKey("patrons.id"), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("expires_at", Instant, nullable=False),
+    Column("used_at", Instant),
+    Index(None, "patron_id", "used_at"),
+)
+
 newsletter_subscriptions = Table(
     "newsletter_subscriptions",
     metadata,

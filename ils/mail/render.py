@@ -191,20 +191,26 @@ def _groups(ctx: Context, items: list[Due]) -> list[list[Due]]:
 
 def _queue(ctx: Context, settings: MailSettings, group: list[Due]) -> int:
     first = group[0]
+    rendered = [compose.notice_item(i.kind, first.language, i.variables) for i in group]
+    if len(group) == 1:
+        return queue_rendered(ctx, settings, first, rendered, f"notice:{first.event_id}")
+    return queue_rendered(ctx, settings, first, rendered, f"digest:{first.patron_id}:{first.event_id}")
+
+
+def queue_rendered(ctx: Context, settings: MailSettings, first: Due, rendered: list[tuple[str, str]],
+                   key: str) -> int | None:
+    """Wrap rendered items (subject, paragraph) in the mail template and put the message in the outbox."""
     library = ctx.policy.library
     language = first.language
-    rendered = [compose.notice_item(i.kind, language, i.variables) for i in group]
     library_vars = library.model_dump()
-    if len(group) == 1:
+    if len(rendered) == 1:
         subject = rendered[0][0]
-        key = f"notice:{first.event_id}"
     else:
         subject = compose.digest_subject(language, {"library": library_vars})
-        key = f"digest:{first.patron_id}:{first.event_id}"
     name = library.name if language == "ja" else library.name_en
     subject = f"【{name}】{subject}" if language == "ja" else f"[{name}] {subject}"
     body = compose.mail_body(language, {"library": library_vars, "patron": {"name": first.name},
-                                        "items": [{"text": text} for _, text in rendered], "digest": len(group) > 1})
+                                        "items": [{"text": text} for _, text in rendered], "digest": len(rendered) > 1})
     sender = settings.sender or library.mail_from
     mid = compose.message_id(key, sender)
     raw = compose.build_message(sender=sender, sender_name=name, to_addr=first.address, to_name=first.name,
