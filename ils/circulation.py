@@ -256,8 +256,10 @@ def _mail_before_lending(ctx: Context, patron, copy, staff: str, overrides, over
     if not ctx.policy.loans.lend_after_ready_mail:
         return
     bound = _hold_on_copy(ctx, copy.id)
-    if bound is None or bound.patron_id != patron.id or bound.status != "ready" or not _ready_mail_waiting(ctx, bound.id):
+    if bound is None or bound.patron_id != patron.id or bound.status != "ready":
         return
+    if (bound.contact_method or patron.contact_method) != "email" or not _ready_mail_waiting(ctx, bound.id):
+        return  # told by phone or not at all: there is no mail to wait for
     if "ready_notice_unsent" not in overrides:
         raise ReadyNoticeUnsent(
             f"copy {copy.barcode} is ready for hold {bound.id}, but its ready mail (用意ができました) has not "

@@ -27,11 +27,11 @@ def ils(runner, lib, *args, now):
                          env={"ILS_STAFF": "s007", "ILS_BRANCH": "kitsuki"})
 
 
-def _returned_for(runner, lib, card, bib, barcode):
+def _returned_for(runner, lib, card, bib, barcode, contact="email"):
     """A copy on loan comes back at 09:00 and is caught for the patron's hold: ready, mail not yet sent."""
     copy = lib.copy(bib, "kitsuki", barcode=barcode)
     lib.loan(copy, "4009", due_on=D(2026, 12, 1))
-    lib.hold(card, bib, "kitsuki", queued_at="2026-11-20 10:00")
+    lib.hold(card, bib, "kitsuki", queued_at="2026-11-20 10:00", contact=contact)
     result = ils(runner, lib, "checkin", "--barcode", copy, now="2026-11-26T09:00")
     assert json.loads(result.stdout)[0]["action"] == "hold_shelf"
     return copy
@@ -72,4 +72,12 @@ def test_other_libraries_lend_a_ready_copy_at_once(runner, new_library):
     lib.title("B1")
     copy = _returned_for(runner, lib, "4001", "B1", "301")
     lent = ils(runner, lib, "checkout", "--card", "4001", "--barcode", copy, now="2026-11-26T09:30")
+    assert lent.exit_code == 0, lent.output
+
+
+def test_a_ready_hold_with_no_mail_to_wait_for_is_lent_at_once(runner, kitsuki):
+    """A patron imported with contact by phone (Kitsuki offers only mail on the web) gets no mail."""
+    kitsuki.patron("4003", email=None, contact="phone")
+    copy = _returned_for(runner, kitsuki, "4003", "B1", "303", contact="phone")
+    lent = ils(runner, kitsuki, "checkout", "--card", "4003", "--barcode", copy, now="2026-11-26T09:30")
     assert lent.exit_code == 0, lent.output
