@@ -207,9 +207,11 @@ def self_service(ctx: Context, card: str, birth_date: dt.date, phone: str, new: 
             raise PasswordRejected("no phone number is registered; ask at the counter for a temporary password")
         if patron.locked_until is not None and patron.locked_until > ctx.now:
             raise PasswordRejected("too many failed attempts; try again later")
-        if patron.birth_date != birth_date or digits(patron.phone) != digits(phone):
-            _failed(ctx, patron, ctx.policy.passwords)
-            raise PasswordRejected("the birth date or phone number does not match the library's record")
+        matches = patron.birth_date == birth_date and digits(patron.phone) == digits(phone)
+        if not matches:
+            _failed(ctx, patron, ctx.policy.passwords)  # committed with the block: the lockout counts it
+    if not matches:
+        raise PasswordRejected("the birth date or phone number does not match the library's record")
     _set_real(ctx, card, new)
 
 
