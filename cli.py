@@ -32,6 +32,7 @@ from ils.config import database_url, read_settings
 from ils.context import open_context
 from ils.errors import CannotWrite, ImportFailed
 from ils.imports import KINDS, files_in, import_files
+from ils.mail.bounces import read_bounces
 from ils.mail.deliver import outbox_rows, requeue, send_due, transport_for
 from ils.mail.newsletter import queue_newsletter
 from ils.mail.render import render as render_due
@@ -454,11 +455,15 @@ def _at_counter(db_url, config_path, now, fmt, branch, action, *args, **kwargs):
 @main.command()
 @click.option("--card", required=True, help="The borrower's card number.")
 @click.option("--barcode", required=True, help="The copy's barcode.")
+@click.option("--override", "overrides", multiple=True,
+              help="A lending rule to set aside (ready_notice_unsent: lend before the ready mail has gone).")
+@click.option("--reason", help="Why the rule is set aside (required with --override; audited).")
 @counter_options
-def checkout(card, barcode, staff, branch, db_url, config_path, now, fmt):
-    """Lend a copy (貸出). A copy on the hold shelf goes only to its patron; a pulled copy may
-    go to a walk-in and its hold queues again."""
-    _at_counter(db_url, config_path, now, fmt, branch, check_out, card, barcode, staff=staff)
+def checkout(card, barcode, overrides, reason, staff, branch, db_url, config_path, now, fmt):
+    """Lend a copy (貸出). A copy on the hold shelf goes only to its patron (at Kitsuki only once
+    its ready mail has gone); a pulled copy may go to a walk-in and its hold queues again."""
+    _at_counter(db_url, config_path, now, fmt, branch, check_out, card, barcode, staff=staff,
+                overrides=frozenset(overrides), override_reason=reason)
 
 
 @main.command()
@@ -724,6 +729,24 @@ def mail_resend(message, reason, staff, db_url, config_path, now, fmt):
     """Queue an unconfirmed or failed message again, once you know the server did not take it."""
     with open_context(db_url, config_path, now) as ctx:
         render([requeue(ctx, message, staff=staff, why=reason)], fmt)
+
+
+@mail.command("bounces")
+@click.option("--mbox", type=click.Path(dir_okay=False, path_type=Path),
+              help="An mbox file the relay returns bounces to.")
+@click.option("--maildir", type=click.Path(file_okay=False, path_type=Path),
+              help="A Maildir folder the relay returns bounces to.")
+@store_options
+@output_options
+def mail_bounces(mbox, maildir, db_url, config_path, now, fmt):
+    """Read delivery-status notifications (bounces, RFC 3464) from a mailbox: mark each message
+    and address that failed (the contact-problem report lists the patron) and clear an address
+    a later message reached. Reading the same mailbox again changes nothing."""
+    if (mbox is None) == (maildir is None):
+        raise click.UsageError("give one of --mbox PATH or --maildir PATH")
+    with open_context(db_url, config_path, now) as ctx:
+        counts = read_bounces(ctx, mbox or maildir, "mbox" if mbox else "maildir")
+    render([{"what": k, "count": v} for k, v in sorted(counts.items())], fmt)
 
 
 # Branch reports ---------------------------------------------------------------

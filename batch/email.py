@@ -29,7 +29,7 @@ def run(ctx: Context) -> dict:
             ordered.append((received, row.id, row, patron_id))
         except Unparseable as exc:
             verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id, "email_refused"))
-    for _, _, row, patron_id in sorted(ordered, key=lambda item: item[:2]):
+    for received, _, row, patron_id in sorted(ordered, key=lambda item: item[:2]):
         address = (row.target or "").strip()
         if patron_id is None:
             verdicts.append(Verdict(row.id, "rejected", "unknown_card", None, None))
@@ -39,8 +39,10 @@ def run(ctx: Context) -> dict:
             verdicts.append(Verdict(row.id, "rejected", problem, patron_id, "email_refused"))
             continue
         changes[patron_id] = address or None  # the latest change of the night wins
+        previous = patrons[row.card_number.strip()].email
         verdicts.append(Verdict(row.id, "applied", None, patron_id, "email_changed",
-                                details={"address": address or None}))
+                                details={"address": address or None, "previous": previous,
+                                         "received_at": received.isoformat()}))
     _write(ctx, changes, verdicts, counts)
     log.info("email: %d read, %s", counts.read, dict(counts.states))
     return counts.as_dict()
@@ -58,4 +60,14 @@ def _write(ctx: Context, changes: dict, verdicts: list[Verdict], counts: StepCou
             ctx.conn.execute(
                 p.update().where(p.c.id.in_(chunk), p.c.contact_method == "email").values(contact_method="none")
             )
+    if ctx.policy.email.registration_sets_contact:
+        _contact_by_email(ctx, [pid for pid, addr in changes.items() if addr])
     write_verdicts(ctx, verdicts, counts)
+
+
+def _contact_by_email(ctx: Context, registered: list[int]) -> None:
+    """Seed 003: 登録完了後、図書館からの連絡方法はメールになります."""
+    p = schema.patrons
+    for chunk in db.chunks(registered):
+        ctx.conn.execute(p.update().where(p.c.id.in_(chunk), p.c.contact_method != "email")
+                         .values(contact_method="email"))

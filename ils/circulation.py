@@ -10,7 +10,8 @@ from sqlalchemy import select
 from ils import schema
 from ils.context import Context
 from ils.facts import patron_by_card
-from ils.errors import Conflict, CopyUnavailable, PatronBlocked, UnknownCopy
+from ils.audit import audit
+from ils.errors import Conflict, CopyUnavailable, IlsError, PatronBlocked, ReadyNoticeUnsent, UnknownCopy
 from ils.holds import ReadyHold, Transition, later_volume_titles, log_transitions, make_ready, queue_titles
 from ils.series import apply_gates
 
@@ -218,9 +219,16 @@ def reshelve(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
         return _serve_or_shelve(ctx, copy, branch_id, staff)
 
 
-def check_out(ctx: Context, card: str, barcode: str, branch_id: int, staff: str) -> Outcome:
-    """Lend a copy (貸出). A copy on the hold shelf goes only to its patron; a copy on a pull
-    list may go to a walk-in, and its hold goes back in the queue (seed 000: 来館者優先)."""
+# Rules of lending staff may set aside, with a reason that goes to the audit log.
+CHECKOUT_OVERRIDABLE = frozenset({"ready_notice_unsent"})
+
+
+def check_out(ctx: Context, card: str, barcode: str, branch_id: int, staff: str, *,
+              overrides: frozenset[str] = frozenset(), override_reason: str | None = None) -> Outcome:
+    """Lend a copy (貸出). A copy on the hold shelf goes only to its patron, and where the
+    profile says so only once its ready mail has gone; a copy on a pull list may go to a
+    walk-in, and its hold goes back in the queue (seed 000: 来館者優先)."""
+    _check_overrides(overrides, override_reason)
     with ctx.writing():
         patron = patron_by_card(ctx.conn, card)
         if patron.status != "active":
@@ -228,9 +236,54 @@ def check_out(ctx: Context, card: str, barcode: str, branch_id: int, staff: str)
         copy = _copy(ctx, barcode)
         if copy.state in ("on_loan", "in_transit", "missing", "long_overdue", "withdrawn"):
             raise CopyUnavailable(f"copy {copy.barcode} is {copy.state}; check it in first")
+        _mail_before_lending(ctx, patron, copy, staff, overrides, override_reason)
         notes = _release_for(ctx, patron, copy, staff)
         due = _lend(ctx, patron, copy, branch_id)
         return Outcome("checked_out", copy.barcode, copy.title, "; ".join(["lent", *notes]), due_on=due)
+
+
+def _check_overrides(overrides: frozenset[str], override_reason: str | None) -> None:
+    unknown = set(overrides) - CHECKOUT_OVERRIDABLE
+    if unknown:
+        raise IlsError(f"cannot override {', '.join(sorted(unknown))}; overridable: {', '.join(sorted(CHECKOUT_OVERRIDABLE))}")
+    if overrides and not (override_reason or "").strip():
+        raise IlsError("an override needs --reason (it is written to the audit log)")
+
+
+def _mail_before_lending(ctx: Context, patron, copy, staff: str, overrides, override_reason) -> None:
+    """Seed 003: 資料の貸出は、資料用意のおしらせ送信後となります — refuse a ready copy whose
+    ready mail is still to go, unless staff override it (audited)."""
+    if not ctx.policy.loans.lend_after_ready_mail:
+        return
+    bound = _hold_on_copy(ctx, copy.id)
+    if bound is None or bound.patron_id != patron.id or bound.status != "ready":
+        return
+    if (bound.contact_method or patron.contact_method) != "email" or not _ready_mail_waiting(ctx, bound.id):
+        return  # told by phone or not at all: there is no mail to wait for
+    if "ready_notice_unsent" not in overrides:
+        raise ReadyNoticeUnsent(
+            f"copy {copy.barcode} is ready for hold {bound.id}, but its ready mail (用意ができました) has not "
+            "been sent yet; the library lends only after it (資料の貸出は、資料用意のおしらせ送信後). "
+            "Staff may lend it with --override ready_notice_unsent --reason TEXT"
+        )
+    audit(ctx, staff, "checkout_override", patron.id, target=copy.barcode, reason=override_reason,
+          detail={"rule": "ready_notice_unsent", "hold_id": bound.id})
+
+
+def _ready_mail_waiting(ctx: Context, hold_id: int) -> bool:
+    """Whether the hold's latest ready notice is a mail not yet sent: not yet rendered, or in
+    the outbox unsent. A notice by phone, with no contact, or to a problem address has no
+    mail to wait for, and neither has a mail that failed for good."""
+    e, o = schema.notice_events, schema.mail_outbox
+    row = ctx.conn.execute(
+        select(e.c.delivery, o.c.state).outerjoin(o, o.c.id == e.c.outbox_id)
+        .where(e.c.hold_id == hold_id, e.c.kind == "hold_ready").order_by(e.c.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        return False
+    if row.delivery is None:
+        return True
+    return row.delivery == "mailed" and row.state in ("queued", "sending", "unconfirmed")
 
 
 def _release_for(ctx: Context, patron, copy, actor: str) -> list[str]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from email_validator import EmailNotValidError, validate_email
 
-from ils.policy import Policy
+from ils.policy import Email, Policy
+from ils.resources import data_path
 
 MAX_ADDRESS_CHARS = 254
 
@@ -28,6 +31,19 @@ def address_problem(address: str, policy: Policy) -> str | None:
         validate_email(address, check_deliverability=False)
     except EmailNotValidError:
         return "email_invalid"
-    if domain.lower() in rules.blocked_domains:
+    if domain_blocked(domain, rules):
         return "email_domain_blocked"
     return None
+
+
+def domain_blocked(domain: str, rules: Email) -> bool:
+    """Whether the profile refuses this domain, by its own list or a list file under data/."""
+    domain = domain.lower().rstrip(".")
+    return domain in rules.blocked_domains or any(domain in domain_list(name) for name in rules.blocked_domain_lists)
+
+
+@lru_cache(maxsize=8)
+def domain_list(name: str) -> frozenset[str]:
+    """The domains of data/<name>: one a line, lower case, `#` comments and blank lines skipped."""
+    lines = data_path(name).read_text(encoding="utf-8").splitlines()
+    return frozenset(line.split("#", 1)[0].strip().lower() for line in lines) - {""}

@@ -168,3 +168,15 @@ class MailFolderUnwritable(IlsError):
     """The folder the .eml files go to cannot take one (disk full, read-only); the mail waits in the queue."""
 
     code = "mail_folder_unwritable"
+
+
+class ReadyNoticeUnsent(CopyUnavailable):
+    """A ready copy cannot be lent before its ready mail has gone (Kitsuki); staff may override."""
+
+    code = "ready_notice_unsent"
+
+
+class MailboxUnreadable(IlsError):
+    """The mbox file or Maildir folder the bounces come back to cannot be read."""
+
+    code = "mailbox_unreadable"

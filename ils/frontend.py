@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 
 from ils.context import Context
-from ils.passwords import Login, change_password, self_service, set_first_password, verify_login
+from ils.passwords import (Login, change_password, forgotten, reset_with_code, self_service, set_first_password,
+                           verify_login)
 from ils.patron_view import patron_holds
 from ils.requests import submit
 
@@ -46,6 +47,18 @@ def register_password(ctx: Context, card: str, new: str) -> None:
 def password_by_birth_date_and_phone(ctx: Context, card: str, birth_date: dt.date, phone: str, new: str) -> None:
     """Kitakyushu's 本パスワード申請 with card, birth date and registered phone number."""
     self_service(ctx, card, birth_date, phone, new)
+
+
+def forgot_password(ctx: Context, card: str, email: str) -> None:
+    """Kitsuki's 「パスワードを忘れた時」, first half: a one-time code is mailed to the registered
+    address if card and address match. Returns nothing either way: show the same words,
+    e.g. 「ご登録のメールアドレスに確認コードをお送りしました(ご登録の内容と一致した場合)」."""
+    forgotten(ctx, card, email)
+
+
+def reset_forgotten_password(ctx: Context, card: str, code: str, new: str) -> None:
+    """Second half: the mailed code and a new password (PasswordRejected says what was wrong)."""
+    reset_with_code(ctx, card, code, new)
 
 
 def my_holds(ctx: Context, card: str) -> list[dict]:

@@ -32,8 +32,11 @@ class Library(Section):
     name: str
     name_en: str
     mail_from: str
+    # Shown at the foot of every notice (seed 001: 予約連絡のメールには、図書館ホームページや
+    # 携帯サイトのURLを記載しています); a branch's own phone (branches.csv) comes first.
     phone: str | None = None
     web_url: str | None = None
+    mobile_url: str | None = None
     timezone: Literal["Asia/Tokyo"] = "Asia/Tokyo"
 
 
@@ -122,6 +125,9 @@ class Notices(Section):
     accepted_mail: bool = False
     receipt_mail_offered: bool = False
     email_registered_mail: Literal["none", "immediately", "next_morning"] = "none"
+    # The confirmation's subject: 登録完了 for a first address and 変更完了 for a new one
+    # (by_case), or 変更完了 always (Kitsuki's 「メールアドレス変更完了のお知らせ」).
+    email_registered_subject: Literal["by_case", "always_change"] = "by_case"
     charset: Literal["utf-8", "iso-2022-jp"] = "utf-8"
 
 
@@ -130,6 +136,9 @@ class Loans(Section):
 
     days: int = Field(default=14, ge=1)
     due_on_closed_day: Literal["keep", "next_open"] = "next_open"
+    # A ready copy is lent only once its ready mail has been sent (seed 003: 資料の貸出は、
+    # 資料用意のおしらせ送信後となります); the counter may override, audited.
+    lend_after_ready_mail: bool = False
 
 
 class Renewal(Section):
@@ -149,7 +158,10 @@ class Passwords(Section):
     initial: Literal["none", "birth_mmdd", "birth_yyyymmdd", "random"]
     reset: Literal["clear", "initial", "random"]
     temporary_must_change: bool = True
-    self_service: Literal["none", "card_birth_phone"] = "none"
+    # card_birth_phone: Kitakyushu's 本パスワード申請; card_email: Kitsuki's 「パスワードを忘れた時」,
+    # a one-time code mailed to the registered address, good for reset_code_minutes.
+    self_service: Literal["none", "card_birth_phone", "card_email"] = "none"
+    reset_code_minutes: int = Field(default=60, ge=5, le=24 * 60)
     lockout_after: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=30, ge=1)
 
@@ -158,11 +170,25 @@ class Email(Section):
     reject_consecutive_dots: bool = True
     reject_dot_before_at: bool = True
     blocked_domains: tuple[str, ...] = ()
+    # Files of domains under data/ (one a line), e.g. free_mail_domains.txt: a list a
+    # librarian keeps up to date without touching the profile.
+    blocked_domain_lists: tuple[str, ...] = ()
+    # A registered address makes email the patron's contact method (seed 003: 登録完了後、
+    # 図書館からの連絡方法はメールになります).
+    registration_sets_contact: bool = False
 
     @field_validator("blocked_domains")
     @classmethod
     def _lowercase(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(domain.lower() for domain in value)
+
+    @field_validator("blocked_domain_lists")
+    @classmethod
+    def _exists(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not data_path(name).is_file():
+                raise ValueError(f"no file {name!r} under {data_path()}")
+        return value
 
 
 class Newsletter(Section):

@@ -422,6 +422,39 @@ mail_outbox = Table(
     Index(None, "state", "not_before"),
 )
 
+mail_bounces = Table(
+    "mail_bounces",
+    metadata,
+    # What the relay reported back about a message (RFC 3464 delivery-status notifications,
+    # `ils mail bounces`): a `failed` report marks the message and its address until a later
+    # delivery to the address clears it (cleared_at); the patron is on the contact-problem list.
+    Column("id", Integer, primary_key=True),
+    Column("dedupe_key", String(128), nullable=False, unique=True),  # one row per report and recipient
+    Column("outbox_id", Integer, ForeignKey("mail_outbox.id")),
+    Column("patron_id", Integer, ForeignKey("patrons.id")),
+    Column("address", String(254), nullable=False),
+    Column("action", String(12), nullable=False),
+    Column("status", String(16)),
+    Column("diagnostic", Text),
+    Column("reported_at", Instant, nullable=False),
+    Column("cleared_at", Instant),
+    Index(None, "address", "cleared_at"),
+)
+
+password_resets = Table(
+    "password_resets",
+    metadata,
+    # Kitsuki's 「パスワードを忘れた時」: a one-time code mailed to the registered address;
+    # only its hash is kept, and it is good once, until expires_at.
+    Column("id", Integer, primary_key=True),
+    Column("patron_id", Integer, ForeignKey("patrons.id"), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("expires_at", Instant, nullable=False),
+    Column("used_at", Instant),
+    Index(None, "patron_id", "used_at"),
+)
+
 newsletter_subscriptions = Table(
     "newsletter_subscriptions",
     metadata,

@@ -151,9 +151,22 @@ def test_murakami_confirms_a_new_address_the_next_morning(tmp_path, new_library)
     lib.request("email_change", "5001", "new@example.jp", received="2026-11-25 20:00")
     lib.night("2026-11-26 03:00")
     out = tmp_path / "out"
-    assert mail_run(lib, "2026-11-26 10:00", out) == []
-    [done] = mail_run(lib, "2026-11-27 10:00", out)  # 翌日の午前中に「登録完了メール」
+    assert mail_run(lib, "2026-11-26 09:59", out) == []
+    # 004: 「翌日の午前中に、図書館から「登録完了メール」が送信されます」 — registered on the 25th
+    # at 20:00, applied at 03:00 on the 26th, confirmed that morning: the day after, not two.
+    [done] = mail_run(lib, "2026-11-26 10:00", out)
     assert done["To"].addresses[0].addr_spec == "new@example.jp"
+    assert done["Subject"] == "【村上市立図書館】メールアドレス変更完了のお知らせ"
+
+
+def test_murakamis_confirmation_of_a_change_made_after_midnight_waits_for_the_next_day(tmp_path, new_library):
+    lib = new_library("murakami")
+    lib.branch("chuo").patron("5001", email=None, contact="phone")
+    lib.request("email_change", "5001", "new@example.jp", received="2026-11-26 00:30")
+    lib.night("2026-11-26 03:00")
+    out = tmp_path / "out"
+    assert mail_run(lib, "2026-11-26 10:00", out) == []
+    [done] = mail_run(lib, "2026-11-27 10:00", out)  # 翌日の午前中
     assert done["Subject"] == "【村上市立図書館】メールアドレス登録完了のお知らせ"
 
 

@@ -150,3 +150,13 @@ def test_kitsuki_issues_a_temporary_password_that_may_be_kept(make):
     assert issued.mode == "random" and issued.shown_once
     login = verify_login(ctx, "7001", issued.shown_once)
     assert login.ok and not login.must_change  # 仮パスワードのままでもご利用いただけます
+
+
+def test_kitakyushu_self_service_locks_the_card_after_five_mismatches(make):
+    lib = make("kitakyushu")
+    ctx = ctx_for(lib)
+    for _ in range(5):
+        with pytest.raises(PasswordRejected, match="does not match"):
+            self_service(ctx, "7001", D(1970, 4, 2), "0120112233", "Secret123")
+    with pytest.raises(PasswordRejected, match="too many failed attempts"):
+        self_service(ctx, "7001", D(1970, 4, 1), "0120112233", "Secret123")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -80,27 +81,36 @@ def _due_notices(ctx: Context) -> tuple[list[Due], list[tuple[int, str]]]:
     due, routed = [], []
     for row in ctx.conn.execute(_notice_query(ctx)):
         calendar = ctx.calendars.get(row.pickup_branch_id, library) if row.kind in HOLD_KINDS else library
-        if due_at(row.kind, row.occurred_at, calendar, ctx.policy) > ctx.now:
+        if due_at(row.kind, row.occurred_at, calendar, ctx.policy, _registered_at(row)) > ctx.now:
             continue
         delivery = route(row, ctx)
         if delivery != "mailed":
             routed.append((row.id, delivery))
             continue
         due.append(Due(row.id, row.patron_id, row.kind, row.email, row.name,
-                       compose.language_of(row.language), _variables(row)))
+                       compose.language_of(row.language), _variables(row, ctx.policy)))
     return due, routed
+
+
+def _registered_at(row) -> dt.datetime | None:
+    """When the patron made the email change this notice confirms (batch/email.py records it)."""
+    received = json.loads(row.payload).get("received_at") if row.kind == "email_changed" and row.payload else None
+    return dt.datetime.fromisoformat(received) if received else None
 
 
 def _notice_query(ctx: Context):
     e, p, h, r, lo, c = (schema.notice_events, schema.patrons, schema.holds, schema.pending_requests,
                          schema.loans, schema.copies)
     held, asked, lent, b = schema.titles.alias("held"), schema.titles.alias("asked"), schema.titles.alias("lent"), schema.branches
+    # The branch a request named, for a request that made no hold (a refused hold request).
+    named = schema.branches.alias("named")
     return (
         select(
             e.c.id, e.c.patron_id, e.c.kind, e.c.occurred_at, e.c.payload,
             p.c.name, p.c.email, p.c.contact_method, p.c.language,
             h.c.contact_method.label("hold_contact"), h.c.pickup_branch_id, h.c.pickup_deadline,
             b.c.name.label("pickup"), held.c.title.label("hold_title"),
+            b.c.phone.label("pickup_phone"), named.c.name.label("named_branch"), named.c.phone.label("named_phone"),
             r.c.kind.label("request_kind"), asked.c.title.label("asked_title"),
             lo.c.due_on, lent.c.title.label("loan_title"),
         )
@@ -108,6 +118,7 @@ def _notice_query(ctx: Context):
         .outerjoin(h, h.c.id == e.c.hold_id).outerjoin(held, held.c.id == h.c.title_id)
         .outerjoin(b, b.c.id == h.c.pickup_branch_id)
         .outerjoin(r, r.c.id == e.c.request_id).outerjoin(asked, asked.c.bib_id == r.c.target)
+        .outerjoin(named, named.c.code == r.c.pickup_branch)
         .outerjoin(lo, lo.c.id == e.c.loan_id).outerjoin(c, c.c.id == lo.c.copy_id)
         .outerjoin(lent, lent.c.id == c.c.title_id)
         .where(e.c.delivery.is_(None), e.c.occurred_at <= ctx.now)
@@ -137,7 +148,10 @@ def route(row, ctx: Context) -> str:
     return "mailed"
 
 
-def _variables(row) -> dict:
+def _variables(row, policy) -> dict:
+    """What a notice template reads; `branch` and `branch_phone` say whom to call (seed 001:
+    図書館にご連絡ください): the hold's pickup branch, else the branch the request named,
+    with the library's own number where the branch has none."""
     payload = json.loads(row.payload) if row.payload else {}
     reason = REASONS.get(payload.get("reason", ""))
     language = compose.language_of(row.language)
@@ -151,6 +165,10 @@ def _variables(row) -> dict:
         "reason_code": payload.get("reason"),
         "address": payload.get("address"),
         "request_kind": row.request_kind,
+        "branch": row.pickup or row.named_branch,
+        "branch_phone": (row.pickup_phone if row.pickup else row.named_phone) or policy.library.phone,
+        # A new address in place of one (変更), or the first (登録); Kitsuki names both 変更.
+        "changed": bool(payload.get("previous")) or policy.notices.email_registered_subject == "always_change",
     }
 
 
@@ -173,20 +191,26 @@ def _groups(ctx: Context, items: list[Due]) -> list[list[Due]]:
 
 def _queue(ctx: Context, settings: MailSettings, group: list[Due]) -> int:
     first = group[0]
+    rendered = [compose.notice_item(i.kind, first.language, i.variables) for i in group]
+    if len(group) == 1:
+        return queue_rendered(ctx, settings, first, rendered, f"notice:{first.event_id}")
+    return queue_rendered(ctx, settings, first, rendered, f"digest:{first.patron_id}:{first.event_id}")
+
+
+def queue_rendered(ctx: Context, settings: MailSettings, first: Due, rendered: list[tuple[str, str]],
+                   key: str) -> int | None:
+    """Wrap rendered items (subject, paragraph) in the mail template and put the message in the outbox."""
     library = ctx.policy.library
     language = first.language
-    rendered = [compose.notice_item(i.kind, language, i.variables) for i in group]
     library_vars = library.model_dump()
-    if len(group) == 1:
+    if len(rendered) == 1:
         subject = rendered[0][0]
-        key = f"notice:{first.event_id}"
     else:
         subject = compose.digest_subject(language, {"library": library_vars})
-        key = f"digest:{first.patron_id}:{first.event_id}"
     name = library.name if language == "ja" else library.name_en
     subject = f"【{name}】{subject}" if language == "ja" else f"[{name}] {subject}"
     body = compose.mail_body(language, {"library": library_vars, "patron": {"name": first.name},
-                                        "items": [{"text": text} for _, text in rendered], "digest": len(group) > 1})
+                                        "items": [{"text": text} for _, text in rendered], "digest": len(rendered) > 1})
     sender = settings.sender or library.mail_from
     mid = compose.message_id(key, sender)
     raw = compose.build_message(sender=sender, sender_name=name, to_addr=first.address, to_name=first.name,

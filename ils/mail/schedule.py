@@ -34,13 +34,17 @@ def next_send(instant: dt.datetime, calendar: BranchCalendar, policy: Policy) ->
     return _at(calendar.open_on_or_after(tomorrow) if notices.open_days_only else tomorrow, slots[0])
 
 
-def due_at(kind: str, occurred_at: dt.datetime, calendar: BranchCalendar, policy: Policy) -> dt.datetime:
-    """When a notice of this kind, recorded at `occurred_at`, should be sent."""
+def due_at(kind: str, occurred_at: dt.datetime, calendar: BranchCalendar, policy: Policy,
+           registered_at: dt.datetime | None = None) -> dt.datetime:
+    """When a notice of this kind, recorded at `occurred_at`, should be sent; `registered_at`
+    is when the patron made the change an email_changed notice confirms."""
     if kind == "request_received":
         return occurred_at  # at submission (seeds 003, 004)
     if kind == "email_changed" and policy.notices.email_registered_mail == "next_morning":
-        # seed 004: 翌日の午前中に、図書館から「登録完了メール」が送信される
-        local = occurred_at.astimezone(LIBRARY_TZ)
+        # seed 004: 翌日の午前中に、図書館から「登録完了メール」が送信される — the day after the
+        # patron registered, not after the night that applied it (a change at 20:00 is
+        # applied at 03:00 and confirmed that morning).
+        local = (registered_at or occurred_at).astimezone(LIBRARY_TZ)
         midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), tzinfo=LIBRARY_TZ)
-        return next_send(midnight, calendar, policy)
+        return max(next_send(midnight, calendar, policy), next_send(occurred_at, calendar, policy))
     return next_send(occurred_at, calendar, policy)

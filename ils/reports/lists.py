@@ -149,7 +149,25 @@ def contact_problems(ctx: Context, branch_ids: list[int], day: dt.date) -> list[
         words = "送信失敗" if row["state"] == "failed" else "送信未確認"
         rows.append({"branch_id": row["branch_id"], "card": row["card"], "name": row["name"], "email": row["email"],
                      "notice": row["notice"], "problem": f"{words}: {row['last_error'] or ''}".strip()})
-    return rows
+    return rows + _bounced(ctx, branch_ids)
+
+
+def _bounced(ctx: Context, branch_ids: list[int]) -> list[dict]:
+    """Patrons whose registered address bounced (seed 001: 送信したEメールがエラーとなって返って
+    くることがあります), until a later delivery to it clears it (`ils mail bounces`)."""
+    b, p, o = schema.mail_bounces, schema.patrons, schema.mail_outbox
+    query = (
+        select(p.c.home_branch_id.label("branch_id"), p.c.card_number.label("card"), p.c.name, p.c.email,
+               o.c.kind.label("notice"), b.c.status, b.c.diagnostic)
+        .join(p, p.c.id == b.c.patron_id).outerjoin(o, o.c.id == b.c.outbox_id)
+        .where(b.c.action == "failed", b.c.cleared_at.is_(None), func.lower(p.c.email) == b.c.address,
+               p.c.home_branch_id.in_(branch_ids))
+        .order_by(p.c.card_number, b.c.id)
+    )
+    return [{"branch_id": row["branch_id"], "card": row["card"], "name": row["name"], "email": row["email"],
+             "notice": row["notice"] or "",
+             "problem": f"エラーで返送: {row['status'] or ''} {row['diagnostic'] or ''}".strip()}
+            for row in _rows(ctx, query)]
 
 
 def _address_words(address: str | None, ctx: Context) -> str:

@@ -1,0 +1,83 @@
+"""Kitsuki's counter lends a ready copy only after its ready mail has gone (seed 003)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+import cli
+from ils import schema
+from scenario import D
+from test_mail import mail_run
+
+
+@pytest.fixture
+def kitsuki(new_library):
+    lib = new_library("kitsuki")
+    lib.branch("kitsuki").branch("yamaga")
+    lib.patron("4001", email="ichiro@example.jp").patron("4002", email="jiro@example.jp").patron("4009")
+    lib.title("B1").title("B2")
+    yield lib
+
+
+def ils(runner, lib, *args, now):
+    return runner.invoke(cli.main, [*args, "--db", lib.url, "--now", now, "--json"],
+                         env={"ILS_STAFF": "s007", "ILS_BRANCH": "kitsuki"})
+
+
+def _returned_for(runner, lib, card, bib, barcode, contact="email"):
+    """A copy on loan comes back at 09:00 and is caught for the patron's hold: ready, mail not yet sent."""
+    copy = lib.copy(bib, "kitsuki", barcode=barcode)
+    lib.loan(copy, "4009", due_on=D(2026, 12, 1))
+    lib.hold(card, bib, "kitsuki", queued_at="2026-11-20 10:00", contact=contact)
+    result = ils(runner, lib, "checkin", "--barcode", copy, now="2026-11-26T09:00")
+    assert json.loads(result.stdout)[0]["action"] == "hold_shelf"
+    return copy
+
+
+def test_a_ready_copy_is_lent_only_after_its_ready_mail_has_gone(runner, kitsuki, tmp_path):
+    """003: 「資料の貸出は、資料用意のおしらせ送信後となります。」「メールが届いていない状態で、
+    「ご利用状況の確認」画面で予約資料が「受け取り可」となっていても貸出できない場合がございます」"""
+    copy = _returned_for(runner, kitsuki, "4001", "B1", "301")
+    early = ils(runner, kitsuki, "checkout", "--card", "4001", "--barcode", copy, now="2026-11-26T09:30")
+    assert early.exit_code == 1
+    assert "its ready mail (用意ができました) has not been sent yet" in early.stderr
+    assert kitsuki.status("4001", "B1") == "ready"
+    [mail] = mail_run(kitsuki, "2026-11-26 10:00", tmp_path / "out")
+    assert mail["Subject"] == "【杵築市立図書館】予約資料のご用意ができました"
+    lent = ils(runner, kitsuki, "checkout", "--card", "4001", "--barcode", copy, now="2026-11-26T10:30")
+    assert lent.exit_code == 0, lent.output
+    assert kitsuki.status("4001", "B1") == "fulfilled"
+
+
+def test_the_counter_may_lend_before_the_mail_with_an_audited_override(runner, kitsuki):
+    copy = _returned_for(runner, kitsuki, "4002", "B2", "302")
+    bare = ils(runner, kitsuki, "checkout", "--card", "4002", "--barcode", copy,
+               "--override", "ready_notice_unsent", now="2026-11-26T09:30")
+    assert bare.exit_code == 1 and "an override needs --reason" in bare.stderr
+    lent = ils(runner, kitsuki, "checkout", "--card", "4002", "--barcode", copy, "--override", "ready_notice_unsent",
+               "--reason", "patron came in person before the mail", now="2026-11-26T09:30")
+    assert lent.exit_code == 0, lent.output
+    a = schema.staff_audit
+    [(action, reason)] = kitsuki.conn.execute(select(a.c.action, a.c.reason)).all()
+    kitsuki.conn.rollback()
+    assert (action, reason) == ("checkout_override", "patron came in person before the mail")
+
+
+def test_other_libraries_lend_a_ready_copy_at_once(runner, new_library):
+    lib = new_library("kitami")
+    lib.branch("kitsuki").patron("4001", email="ichiro@example.jp").patron("4009")
+    lib.title("B1")
+    copy = _returned_for(runner, lib, "4001", "B1", "301")
+    lent = ils(runner, lib, "checkout", "--card", "4001", "--barcode", copy, now="2026-11-26T09:30")
+    assert lent.exit_code == 0, lent.output
+
+
+def test_a_ready_hold_with_no_mail_to_wait_for_is_lent_at_once(runner, kitsuki):
+    """A patron imported with contact by phone (Kitsuki offers only mail on the web) gets no mail."""
+    kitsuki.patron("4003", email=None, contact="phone")
+    copy = _returned_for(runner, kitsuki, "4003", "B1", "303", contact="phone")
+    lent = ils(runner, kitsuki, "checkout", "--card", "4003", "--barcode", copy, now="2026-11-26T09:30")
+    assert lent.exit_code == 0, lent.output
