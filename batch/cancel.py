@@ -1,4 +1,4 @@
-"""Step: apply cancel requests (取消申込) while the hold still waits; refuse once it is in transit or ready."""
+"""Step: apply cancel requests (取消申込) in the statuses the profile lets a patron cancel from; refuse past them."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ from batch.pending import StepCounts, Verdict, patron_id_for, patrons_by_card, p
 
 log = logging.getLogger(__name__)
 
-CANCELLABLE = ("waiting", "series_waiting", "allocated")
-TOO_LATE = ("in_transit", "ready")
 BIB_PREFIX = "bib:"
 
 
@@ -97,10 +95,12 @@ def _judge(ctx, req: CancelRequest, patron, holds: dict, cancelled: list) -> Ver
     hold = holds.get(req.hold_id) if req.hold_id is not None else holds.get((patron.id, req.bib_id))
     if hold is None or hold["patron_id"] != patron.id:
         return Verdict(req.request_id, "rejected", "unknown_hold", patron.id, "cancel_refused")
-    if hold["status"] in TOO_LATE:
-        return Verdict(req.request_id, "rejected", "cancel_too_late", patron.id, "cancel_refused", hold_id=hold["id"])
-    if hold["status"] not in CANCELLABLE:
+    if hold["status"] not in schema.ACTIVE_HOLD_STATUSES:
         return Verdict(req.request_id, "rejected", "already_closed", patron.id, "cancel_refused", hold_id=hold["id"])
+    # Past the profile's statuses the patron must contact the library (seed 001:
+    # ご自身では取消・変更ができなくなりますので、図書館にご連絡ください).
+    if hold["status"] not in ctx.policy.requests.web_cancel_statuses:
+        return Verdict(req.request_id, "rejected", "cancel_too_late", patron.id, "cancel_refused", hold_id=hold["id"])
     cancelled.append({"hold": hold["id"], "from": hold["status"], "title": hold["title_id"],
                       "freed_copy": hold["copy_id"] is not None, "request": req.request_id})
     hold["status"] = "cancelled"

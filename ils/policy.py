@@ -18,6 +18,7 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 MaterialType = Literal[schema.MATERIAL_TYPES]
 Category = Literal[schema.HANDLING_CATEGORIES]
 ContactMethod = Literal[schema.CONTACT_METHODS]
+ActiveHoldStatus = Literal[schema.ACTIVE_HOLD_STATUSES]
 HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
 
@@ -77,6 +78,21 @@ class Requests(Section):
     # How many days before it is keyed a staff-keyed paper form may have been received
     # (seed 001: 申込書での予約も受付日時で入力); web, mobile and OPAC rows are entered when made.
     paper_backdate_days: int = Field(ge=0, le=366)
+    # The hold statuses from which a patron may cancel (取消申込) or change the pickup
+    # branch (受取館の変更) from the web; past them the batch refuses and the patron is told
+    # to contact the library (seed 001). An empty pickup list: the library offers no change.
+    web_cancel_statuses: tuple[ActiveHoldStatus, ...] = ("waiting", "series_waiting", "allocated")
+    pickup_change_statuses: tuple[ActiveHoldStatus, ...] = ()
+    # Library-time [start, end) in which the front end takes no request (seed 004: 午前3時から
+    # 午前4時の間は予約できません); empty where the library never closes its web service.
+    closed_window: tuple[HHMM, HHMM] | tuple[()] = ()
+
+    @field_validator("closed_window")
+    @classmethod
+    def _window_has_length(cls, value: tuple) -> tuple:
+        if value and value[0] == value[1]:
+            raise ValueError("closed_window needs a start and a different end, e.g. [\"03:00\", \"04:00\"]")
+        return value
 
 
 class Queue(Section):

@@ -48,8 +48,8 @@ _REASONS = [
     Reason("series_invalid", "series group and position do not fit together", "シリーズ予約の指定が正しくありません"),
     # Cancellations
     Reason("unknown_hold", "no such hold for this patron", "取り消す予約が見つかりません"),
-    Reason("cancel_too_late", "the hold is already in transit or ready; the patron must contact the library",
-           "ご用意済み・取寄中の予約は取り消せません。図書館へご連絡ください"),
+    Reason("cancel_too_late", "the hold is past the statuses a patron may cancel from the web; the patron must contact the library",
+           "この状態の予約はご自身では取り消せません。図書館へご連絡ください"),
     Reason("already_closed", "the hold was already cancelled, expired or collected", "既に終了した予約です"),
     # Renewals
     Reason("unknown_loan", "no loan of this copy to this patron", "延長する貸出が見つかりません"),
