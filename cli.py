@@ -294,6 +294,16 @@ def request_cancel(hold_ref, card, channel, received_at, client_ref, db_url, con
     _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "cancel"), "target": hold_ref}])
 
 
+@request.command("pickup")
+@click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")
+@click.option("--pickup", required=True, help="The new pickup branch code (受取館).")
+@_request_common
+def request_pickup(hold_ref, pickup, card, channel, received_at, client_ref, db_url, config_path, now):
+    """Request a change of a hold's pickup branch (受取館の変更)."""
+    row = {**_base(card, channel, received_at, client_ref, now, "pickup_change"), "target": hold_ref, "pickup_branch": pickup}
+    _submit(db_url, config_path, now, [row])
+
+
 @request.command("renew")
 @click.option("--barcode", required=True, help="Barcode of the borrowed copy.")
 @_request_common

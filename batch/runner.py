@@ -19,13 +19,14 @@ from ils.context import Context
 from ils.db import write_transaction
 from ils.errors import BatchFailed, IlsError
 
-from batch import accept, allocate, cancel, email, expire, renew, reports
+from batch import accept, allocate, cancel, email, expire, pickup_change, renew, reports
 
 log = logging.getLogger(__name__)
 
 STEPS: dict[str, Callable[[Context], dict]] = {
     "accept": accept.run,
     "cancel": cancel.run,
+    "pickup_change": pickup_change.run,
     "renew": renew.run,
     "email": email.run,
     "expire": expire.run,
@@ -34,7 +35,7 @@ STEPS: dict[str, Callable[[Context], dict]] = {
 }
 # Mito accepts requests every ten minutes in the day (seed 002); such a run serves the
 # new work only and leaves expiry, the full allocation sweep and the reports to the night.
-INTRADAY_STEPS = ("accept", "cancel", "renew", "email", "allocate")
+INTRADAY_STEPS = ("accept", "cancel", "pickup_change", "renew", "email", "allocate")
 # Steps with effects outside the database, which a dry run must not have.
 NOT_IN_DRY_RUN = ("reports",)
 

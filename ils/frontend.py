@@ -17,7 +17,8 @@ from ils.requests import submit
 
 
 def submit_request(ctx: Context, request: dict) -> int:
-    """Store one pending request (the fields of docs/integration.md); returns its id.
+    """Store one pending request (the fields of docs/integration.md); returns its id. Every
+    kind goes this way: hold, cancel, pickup_change (受取館の変更), renew, email_change.
 
     Raises BatchRunning while the nightly batch runs — show its message, e.g. Murakami's
     午前3時から午前4時の間は予約できません — and RequestInvalid for a field the table refuses.

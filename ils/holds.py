@@ -27,6 +27,8 @@ NOTICE_KINDS = (
     "email_refused",
     "hold_ready",
     "hold_expired",
+    "pickup_changed",
+    "pickup_change_refused",
 )
 
 

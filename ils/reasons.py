@@ -50,6 +50,11 @@ _REASONS = [
     Reason("unknown_hold", "no such hold for this patron", "取り消す予約が見つかりません"),
     Reason("cancel_too_late", "the hold is past the statuses a patron may cancel from the web; the patron must contact the library",
            "この状態の予約はご自身では取り消せません。図書館へご連絡ください"),
+    # Pickup changes (受取館の変更, seed 001)
+    Reason("pickup_change_not_offered", "the library does not offer changing the pickup branch from the web",
+           "受取館の変更はインターネットでは受け付けておりません。図書館へご連絡ください"),
+    Reason("pickup_change_too_late", "the hold is past the statuses whose pickup branch a patron may change; the patron must contact the library",
+           "この状態の予約はご自身では受取館を変更できません。図書館へご連絡ください"),
     Reason("already_closed", "the hold was already cancelled, expired or collected", "既に終了した予約です"),
     # Renewals
     Reason("unknown_loan", "no loan of this copy to this patron", "延長する貸出が見つかりません"),
