@@ -304,6 +304,15 @@ def request_pickup(hold_ref, pickup, card, channel, received_at, client_ref, db_
     _submit(db_url, config_path, now, [row])
 
 
+@request.command("contact")
+@click.option("--method", required=True, type=click.Choice(["email", "phone", "none"]),
+              help="The new contact method (連絡方法): email, phone, or none (自主確認).")
+@_request_common
+def request_contact(method, card, channel, received_at, client_ref, db_url, config_path, now):
+    """Request a change of the patron's contact method (連絡方法の変更)."""
+    _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "contact_change"), "target": method}])
+
+
 @request.command("renew")
 @click.option("--barcode", required=True, help="Barcode of the borrowed copy.")
 @_request_common

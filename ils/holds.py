@@ -29,6 +29,8 @@ NOTICE_KINDS = (
     "hold_expired",
     "pickup_changed",
     "pickup_change_refused",
+    "contact_changed",
+    "contact_change_refused",
 )
 
 

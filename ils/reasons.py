@@ -56,6 +56,8 @@ _REASONS = [
     Reason("pickup_change_too_late", "the hold is past the statuses whose pickup branch a patron may change; the patron must contact the library",
            "この状態の予約はご自身では受取館を変更できません。図書館へご連絡ください"),
     Reason("already_closed", "the hold was already cancelled, expired or collected", "既に終了した予約です"),
+    # Contact-method changes (連絡方法の変更, seed 002)
+    Reason("contact_change_not_offered", "the library offers one contact method only", "連絡方法は変更できません"),
     # Renewals
     Reason("unknown_loan", "no loan of this copy to this patron", "延長する貸出が見つかりません"),
     Reason("renewed_already", "the loan has already been renewed as often as allowed", "既に延長済みです(延長は1回までです)"),

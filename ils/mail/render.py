@@ -151,6 +151,7 @@ def _variables(row) -> dict:
         "reason_code": payload.get("reason"),
         "address": payload.get("address"),
         "request_kind": row.request_kind,
+        "contact_method": payload.get("contact_method"),
     }
 
 
