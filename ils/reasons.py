@@ -20,6 +20,8 @@ _REASONS = [
     Reason("bad_received_at",
            "the time the request was received is missing, unreadable, in the future, or earlier than allowed",
            "お申し込みの受付日時が正しく記録されていませんでした。お手数ですが、もう一度お申し込みいただくか、図書館へお問い合わせください"),
+    Reason("requests_closed", "the web service takes no requests at this hour (the library's closed window)",
+           "この時間帯はお申し込みを受け付けておりません。時間をおいてお申し込みください"),
     Reason("duplicate", "the same submission was received before", "同じお申し込みを既に受け付けています"),
     # The patron
     Reason("unknown_card", "no patron has this card number", "利用者番号が登録されていません"),
