@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from scenario import D
+from ils import frontend
+from ils.context import Context
+from scenario import D, at
 
 
 def _library(new_library, profile):
@@ -80,3 +82,15 @@ def test_kitami_and_kitsuki_cancel_until_the_copy_leaves_its_shelf(new_library, 
     holds = _holds_in_every_status(lib)
     verdicts = _cancel_all(lib, holds)
     assert verdicts == {"waiting": APPLIED, "allocated": APPLIED, "in_transit": TOO_LATE, "ready": TOO_LATE}
+
+
+def test_murakami_shows_torikeshi_moshikomi_for_a_pending_cancel_of_an_allocated_hold(new_library):
+    # 004: 「取消申込 図書館で予約取消を受付するまでは、取消申込と表示されます。」
+    lib = _library(new_library, "murakami")
+    holds = _holds_in_every_status(lib)
+    for hold in holds.values():
+        lib.request("cancel", "7001", str(hold))
+    ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-25 12:00"))
+    shown = {h["bib_id"]: h["status"] for h in frontend.my_holds(ctx, "7001")}
+    # every status but 利用可能 may be cancelled from the web, so each shows the request
+    assert shown == {"WAIT": "取消申込", "PULL": "取消申込", "VAN": "取消申込", "SHELF": "貸出可能"}
