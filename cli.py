@@ -313,6 +313,17 @@ def request_contact(method, card, channel, received_at, client_ref, db_url, conf
     _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "contact_change"), "target": method}])
 
 
+@request.command("newsletter")
+@click.option("--subscribe/--unsubscribe", default=True, help="Subscribe to the subjects, or unsubscribe from them.")
+@click.option("--subject", "subjects", multiple=True, required=True,
+              help="An NDC class 0-9; repeat for several. With --unsubscribe, `all` for every subject.")
+@_request_common
+def request_newsletter(subscribe, subjects, card, channel, received_at, client_ref, db_url, config_path, now):
+    """Request a newsletter subscription change (メールマガジンの登録, Kitami's 新着図書案内)."""
+    target = f"{'subscribe' if subscribe else 'unsubscribe'}:{','.join(subjects)}"
+    _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "newsletter"), "target": target}])
+
+
 @request.command("renew")
 @click.option("--barcode", required=True, help="Barcode of the borrowed copy.")
 @_request_common

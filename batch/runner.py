@@ -19,7 +19,9 @@ from ils.context import Context
 from ils.db import write_transaction
 from ils.errors import BatchFailed, IlsError
 
-from batch import accept, allocate, cancel, contact_change, email, expire, pickup_change, renew, reports
+from batch import (
+    accept, allocate, cancel, contact_change, email, expire, newsletter_subscription, pickup_change, renew, reports,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +32,14 @@ STEPS: dict[str, Callable[[Context], dict]] = {
     "renew": renew.run,
     "email": email.run,
     "contact_change": contact_change.run,
+    "newsletter_subscription": newsletter_subscription.run,
     "expire": expire.run,
     "allocate": allocate.run,
     "reports": reports.run,
 }
 # Mito accepts requests every ten minutes in the day (seed 002); such a run serves the
 # new work only and leaves expiry, the full allocation sweep and the reports to the night.
-INTRADAY_STEPS = ("accept", "cancel", "pickup_change", "renew", "email", "contact_change", "allocate")
+INTRADAY_STEPS = ("accept", "cancel", "pickup_change", "renew", "email", "contact_change", "newsletter_subscription", "allocate")
 # Steps with effects outside the database, which a dry run must not have.
 NOT_IN_DRY_RUN = ("reports",)
 

@@ -31,6 +31,8 @@ NOTICE_KINDS = (
     "pickup_change_refused",
     "contact_changed",
     "contact_change_refused",
+    "newsletter_changed",
+    "newsletter_refused",
 )
 
 

@@ -60,6 +60,8 @@ _REASONS = [
     Reason("already_closed", "the hold was already cancelled, expired or collected", "既に終了した予約です"),
     # Contact-method changes (連絡方法の変更, seed 002)
     Reason("contact_change_not_offered", "the library offers one contact method only", "連絡方法は変更できません"),
+    # Newsletter (メールマガジン, seed 000)
+    Reason("newsletter_not_offered", "the library sends no newsletter", "メールマガジンの配信は行っておりません"),
     # Renewals
     Reason("unknown_loan", "no loan of this copy to this patron", "延長する貸出が見つかりません"),
     Reason("renewed_already", "the loan has already been renewed as often as allowed", "既に延長済みです(延長は1回までです)"),

@@ -141,7 +141,7 @@ HOLD_STATUSES = (
 )
 ACTIVE_HOLD_STATUSES = ("waiting", "series_waiting", "allocated", "in_transit", "ready")
 HOLDS_WITH_COPY = ("allocated", "in_transit", "ready")
-REQUEST_KINDS = ("hold", "cancel", "renew", "email_change", "pickup_change", "contact_change")
+REQUEST_KINDS = ("hold", "cancel", "renew", "email_change", "pickup_change", "contact_change", "newsletter")
 # sending: handed to the mail server; unconfirmed: the sender died before the server's
 # answer was recorded (the message is not sent again; a person checks the server's log).
 MAIL_STATES = ("queued", "sending", "sent", "failed", "unconfirmed")

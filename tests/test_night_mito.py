@@ -103,7 +103,7 @@ def test_an_intraday_run_serves_only_the_new_requests_and_the_night_sweeps_the_r
     mito.hold("3002", "B2", "chuo")  # waiting beside a free copy, untouched today
     rid = mito.request("hold", "3001", "B1", pickup="chuo", received="2026-11-25 10:03")
     report = mito.night("2026-11-25 10:10", mode="intraday")
-    assert [s.step for s in report.steps] == ["accept", "cancel", "pickup_change", "renew", "email", "contact_change", "allocate"]
+    assert [s.step for s in report.steps] == ["accept", "cancel", "pickup_change", "renew", "email", "contact_change", "newsletter_subscription", "allocate"]
     assert mito.verdict(rid) == ("accepted", None)
     assert mito.status("3001", "B1") == "allocated"
     assert dict(report.steps[-1].counts)["titles_examined"] == 1  # only the title that changed
