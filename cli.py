@@ -33,6 +33,7 @@ from ils.context import open_context
 from ils.errors import CannotWrite, ImportFailed
 from ils.imports import KINDS, files_in, import_files
 from ils.mail.deliver import outbox_rows, requeue, send_due, transport_for
+from ils.events import list_events, record_event
 from ils.mail.newsletter import queue_newsletter
 from ils.mail.render import render as render_due
 from ils.mail.settings import mail_settings
@@ -316,7 +317,7 @@ def request_contact(method, card, channel, received_at, client_ref, db_url, conf
 @request.command("newsletter")
 @click.option("--subscribe/--unsubscribe", default=True, help="Subscribe to the subjects, or unsubscribe from them.")
 @click.option("--subject", "subjects", multiple=True, required=True,
-              help="An NDC class 0-9; repeat for several. With --unsubscribe, `all` for every subject.")
+              help="An NDC class 0-9, or `events` for 行事案内; repeat for several. With --unsubscribe, `all` for everything.")
 @_request_common
 def request_newsletter(subscribe, subjects, card, channel, received_at, client_ref, db_url, config_path, now):
     """Request a newsletter subscription change (メールマガジンの登録, Kitami's 新着図書案内)."""
@@ -539,6 +540,32 @@ def pull_confirm(barcode, staff, branch, db_url, config_path, now, fmt):
 def pull_missing(barcode, staff, branch, db_url, config_path, now, fmt):
     """The copy is not on the shelf: mark it missing; its hold waits for another copy."""
     _at_counter(db_url, config_path, now, fmt, branch, report_missing, barcode, staff=staff)
+
+
+@main.group()
+def events():
+    """The library's events (行事), announced in the newsletter to patrons who asked (行事案内)."""
+
+
+@events.command("add")
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="The day the event is held.")
+@click.option("--title", required=True, help="What the event is, as patrons read it (e.g. おはなし会).")
+@click.option("--place", help="Where it is held (e.g. 中央図書館 2階).")
+@store_options
+@output_options
+def events_add(day, title, place, db_url, config_path, now, fmt):
+    """Record an event; the next newsletter issue announces it to its subscribers."""
+    with open_context(db_url, config_path, now) as ctx:
+        render([{"event": record_event(ctx, day.date(), title, place)}], fmt)
+
+
+@events.command("list")
+@store_options
+@output_options
+def events_list(db_url, config_path, now, fmt):
+    """Events to come, soonest first."""
+    with open_context(db_url, config_path, now) as ctx:
+        render(list_events(ctx), fmt, columns=["id", "held_on", "title", "place", "recorded_at"])
 
 
 @main.group()

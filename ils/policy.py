@@ -165,6 +165,8 @@ class Email(Section):
 
 class Newsletter(Section):
     enabled: bool = False
+    # What an issue carries: new arrivals by NDC subject (新着図書案内), event announcements (行事案内).
+    kinds: tuple[Literal["new_arrivals", "events"], ...] = ("new_arrivals",)
     weekday: Weekday = "tue"
     time: HHMM = "10:00"
 

@@ -430,6 +430,25 @@ newsletter_subscriptions = Table(
     Column("ndc_class", String(1), primary_key=True),
 )
 
+library_events = Table(
+    "library_events",
+    metadata,
+    # Kitami's 行事案内: events staff record (`ils events add`), announced in the next newsletter.
+    Column("id", Integer, primary_key=True),
+    Column("held_on", Date, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("place", String(100)),
+    Column("recorded_at", Instant, nullable=False),
+    Index(None, "recorded_at"),
+)
+
+event_subscriptions = Table(
+    "event_subscriptions",
+    metadata,
+    # The patrons who asked for the event announcements (行事案内) in their newsletter.
+    Column("patron_id", Integer, ForeignKey("patrons.id"), primary_key=True),
+)
+
 batch_runs = Table(
     "batch_runs",
     metadata,
