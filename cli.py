@@ -34,6 +34,7 @@ from ils.errors import CannotWrite, ImportFailed
 from ils.imports import KINDS, files_in, import_files
 from ils.mail.bounces import read_bounces
 from ils.mail.deliver import outbox_rows, requeue, send_due, transport_for
+from ils.events import list_events, record_event
 from ils.mail.newsletter import queue_newsletter
 from ils.mail.render import render as render_due
 from ils.mail.settings import mail_settings
@@ -295,6 +296,36 @@ def request_cancel(hold_ref, card, channel, received_at, client_ref, db_url, con
     _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "cancel"), "target": hold_ref}])
 
 
+@request.command("pickup")
+@click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")
+@click.option("--pickup", required=True, help="The new pickup branch code (受取館).")
+@_request_common
+def request_pickup(hold_ref, pickup, card, channel, received_at, client_ref, db_url, config_path, now):
+    """Request a change of a hold's pickup branch (受取館の変更)."""
+    row = {**_base(card, channel, received_at, client_ref, now, "pickup_change"), "target": hold_ref, "pickup_branch": pickup}
+    _submit(db_url, config_path, now, [row])
+
+
+@request.command("contact")
+@click.option("--method", required=True, type=click.Choice(["email", "phone", "none"]),
+              help="The new contact method (連絡方法): email, phone, or none (自主確認).")
+@_request_common
+def request_contact(method, card, channel, received_at, client_ref, db_url, config_path, now):
+    """Request a change of the patron's contact method (連絡方法の変更)."""
+    _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "contact_change"), "target": method}])
+
+
+@request.command("newsletter")
+@click.option("--subscribe/--unsubscribe", default=True, help="Subscribe to the subjects, or unsubscribe from them.")
+@click.option("--subject", "subjects", multiple=True, required=True,
+              help="An NDC class 0-9, or `events` for 行事案内; repeat for several. With --unsubscribe, `all` for everything.")
+@_request_common
+def request_newsletter(subscribe, subjects, card, channel, received_at, client_ref, db_url, config_path, now):
+    """Request a newsletter subscription change (メールマガジンの登録, Kitami's 新着図書案内)."""
+    target = f"{'subscribe' if subscribe else 'unsubscribe'}:{','.join(subjects)}"
+    _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "newsletter"), "target": target}])
+
+
 @request.command("renew")
 @click.option("--barcode", required=True, help="Barcode of the borrowed copy.")
 @_request_common
@@ -514,6 +545,32 @@ def pull_confirm(barcode, staff, branch, db_url, config_path, now, fmt):
 def pull_missing(barcode, staff, branch, db_url, config_path, now, fmt):
     """The copy is not on the shelf: mark it missing; its hold waits for another copy."""
     _at_counter(db_url, config_path, now, fmt, branch, report_missing, barcode, staff=staff)
+
+
+@main.group()
+def events():
+    """The library's events (行事), announced in the newsletter to patrons who asked (行事案内)."""
+
+
+@events.command("add")
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="The day the event is held.")
+@click.option("--title", required=True, help="What the event is, as patrons read it (e.g. おはなし会).")
+@click.option("--place", help="Where it is held (e.g. 中央図書館 2階).")
+@store_options
+@output_options
+def events_add(day, title, place, db_url, config_path, now, fmt):
+    """Record an event; the next newsletter issue announces it to its subscribers."""
+    with open_context(db_url, config_path, now) as ctx:
+        render([{"event": record_event(ctx, day.date(), title, place)}], fmt)
+
+
+@events.command("list")
+@store_options
+@output_options
+def events_list(db_url, config_path, now, fmt):
+    """Events to come, soonest first."""
+    with open_context(db_url, config_path, now) as ctx:
+        render(list_events(ctx), fmt, columns=["id", "held_on", "title", "place", "recorded_at"])
 
 
 @main.group()

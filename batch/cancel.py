@@ -1,33 +1,20 @@
-"""Step: apply cancel requests (取消申込) while the hold still waits; refuse once it is in transit or ready."""
+"""Step: apply cancel requests (取消申込) in the statuses the profile lets a patron cancel from; refuse past them."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam
 
-from ils import db, schema
+from ils import schema
 from ils.context import Context
 from ils.holds import Transition, later_volume_titles, log_transitions, queue_titles
-from ils.rules import Unparseable, ascii_number, parse_received_at
 
-from batch.pending import StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, write_verdicts
+from batch.pending import (
+    HoldRef, StepCounts, Verdict, hold_of, holds_named, parse_hold_refs, patrons_by_card, pending_rows, write_verdicts,
+)
 
 log = logging.getLogger(__name__)
-
-CANCELLABLE = ("waiting", "series_waiting", "allocated")
-TOO_LATE = ("in_transit", "ready")
-BIB_PREFIX = "bib:"
-
-
-@dataclass(frozen=True)
-class CancelRequest:
-    request_id: int
-    card_number: str
-    received_at: object
-    hold_id: int | None
-    bib_id: str | None
 
 
 def run(ctx: Context) -> dict:
@@ -35,9 +22,8 @@ def run(ctx: Context) -> dict:
     rows = pending_rows(ctx, "cancel")
     counts.read = len(rows)
     patrons = patrons_by_card(ctx, [row.card_number for row in rows])
-    verdicts, requests = _parse(ctx, rows, patrons)
-    requests.sort(key=lambda r: (r.received_at, r.request_id))
-    holds = _holds(ctx, requests, patrons)
+    verdicts, requests = parse_hold_refs(ctx, rows, patrons, "cancel_refused")
+    holds = holds_named(ctx, requests, patrons)
     cancelled: list[dict] = []
     for req in requests:
         patron = patrons.get(req.card_number)
@@ -47,60 +33,18 @@ def run(ctx: Context) -> dict:
     return counts.as_dict()
 
 
-def _parse(ctx: Context, rows, patrons):
-    verdicts, requests = [], []
-    for row in rows:
-        card = (row.card_number or "").strip()
-        target = (row.target or "").strip()
-        try:
-            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
-            hold_id = ascii_number(target, digits=18)
-            if hold_id is not None:
-                requests.append(CancelRequest(row.id, card, received, hold_id, None))
-            elif target.startswith(BIB_PREFIX) and 0 < len(target) - len(BIB_PREFIX) <= 32:
-                requests.append(CancelRequest(row.id, card, received, None, target[len(BIB_PREFIX):]))
-            else:
-                raise Unparseable("malformed")
-        except Unparseable as exc:
-            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id_for(patrons, card), "cancel_refused"))
-    return verdicts, requests
-
-
-def _holds(ctx: Context, requests: list[CancelRequest], patrons: dict) -> dict:
-    """The holds the requests name, by id and by (patron id, bib id), newest first."""
-    h, t = schema.holds, schema.titles
-    columns = (h.c.id, h.c.patron_id, h.c.title_id, h.c.status, h.c.copy_id, h.c.series_group, t.c.bib_id)
-    # FOR UPDATE (PostgreSQL): a counter scan changing one of these holds right now is
-    # waited for, and its result judged, so a hold caught at check-in is not also cancelled.
-    base = select(*columns).join(t, t.c.id == h.c.title_id).with_for_update(of=h)
-    found: dict = {}
-    ids = sorted({r.hold_id for r in requests if r.hold_id is not None})
-    for chunk in db.chunks(ids):
-        for row in ctx.conn.execute(base.where(h.c.id.in_(chunk))):
-            found[row.id] = dict(row._mapping)
-    patron_ids = sorted({patrons[r.card_number].id for r in requests if r.bib_id and r.card_number in patrons})
-    bibs = {r.bib_id for r in requests if r.bib_id}
-    for chunk in db.chunks(patron_ids):
-        query = base.where(h.c.patron_id.in_(chunk), t.c.bib_id.in_(sorted(bibs))).order_by(h.c.id)
-        for row in ctx.conn.execute(query):
-            found[row.id] = dict(row._mapping)
-            key = (row.patron_id, row.bib_id)
-            # prefer an active hold over a closed one on the same title
-            if key not in found or found[key]["status"] not in schema.ACTIVE_HOLD_STATUSES:
-                found[key] = found[row.id]
-    return found
-
-
-def _judge(ctx, req: CancelRequest, patron, holds: dict, cancelled: list) -> Verdict:
+def _judge(ctx, req: HoldRef, patron, holds: dict, cancelled: list) -> Verdict:
     if patron is None:
         return Verdict(req.request_id, "rejected", "unknown_card", None, None)
-    hold = holds.get(req.hold_id) if req.hold_id is not None else holds.get((patron.id, req.bib_id))
-    if hold is None or hold["patron_id"] != patron.id:
+    hold = hold_of(req, patron, holds)
+    if hold is None:
         return Verdict(req.request_id, "rejected", "unknown_hold", patron.id, "cancel_refused")
-    if hold["status"] in TOO_LATE:
-        return Verdict(req.request_id, "rejected", "cancel_too_late", patron.id, "cancel_refused", hold_id=hold["id"])
-    if hold["status"] not in CANCELLABLE:
+    if hold["status"] not in schema.ACTIVE_HOLD_STATUSES:
         return Verdict(req.request_id, "rejected", "already_closed", patron.id, "cancel_refused", hold_id=hold["id"])
+    # Past the profile's statuses the patron must contact the library (seed 001:
+    # ご自身では取消・変更ができなくなりますので、図書館にご連絡ください).
+    if hold["status"] not in ctx.policy.requests.web_cancel_statuses:
+        return Verdict(req.request_id, "rejected", "cancel_too_late", patron.id, "cancel_refused", hold_id=hold["id"])
     cancelled.append({"hold": hold["id"], "from": hold["status"], "title": hold["title_id"],
                       "freed_copy": hold["copy_id"] is not None, "request": req.request_id})
     hold["status"] = "cancelled"

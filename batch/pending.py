@@ -12,8 +12,10 @@ from sqlalchemy import bindparam, extract, select
 from ils import db, schema
 from ils.context import Context
 from ils.holds import Notice, record_notices
+from ils.rules import Unparseable, ascii_number, parse_received_at
 
 MAX_CARD_CHARS = 32
+BIB_PREFIX = "bib:"
 
 
 @dataclass(frozen=True)
@@ -154,3 +156,82 @@ def reject_unknown_kinds(ctx: Context, counts: StepCounts) -> None:
 def patron_id_for(patrons: dict, card: str | None) -> int | None:
     row = patrons.get((card or "").strip())
     return row.id if row is not None else None
+
+
+@dataclass(frozen=True)
+class HoldRef:
+    """A request about one of the patron's holds (cancel, pickup change): a hold id, or bib:BIB_ID."""
+
+    request_id: int
+    card_number: str
+    received_at: object
+    hold_id: int | None
+    bib_id: str | None
+    row: object = None
+
+
+def parse_hold_refs(ctx: Context, rows, patrons: dict, refused: str) -> tuple[list[Verdict], list[HoldRef]]:
+    """The rows' targets as HoldRefs, oldest receipt first; a row that cannot be read is
+    rejected with the notice `refused`."""
+    verdicts, refs = [], []
+    for row in rows:
+        card = (row.card_number or "").strip()
+        target = (row.target or "").strip()
+        try:
+            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
+            hold_id = ascii_number(target, digits=18)
+            if hold_id is not None:
+                refs.append(HoldRef(row.id, card, received, hold_id, None, row))
+            elif target.startswith(BIB_PREFIX) and 0 < len(target) - len(BIB_PREFIX) <= 32:
+                refs.append(HoldRef(row.id, card, received, None, target[len(BIB_PREFIX):], row))
+            else:
+                raise Unparseable("malformed")
+        except Unparseable as exc:
+            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id_for(patrons, card), refused))
+    refs.sort(key=lambda r: (r.received_at, r.request_id))
+    return verdicts, refs
+
+
+def holds_named(ctx: Context, refs: list[HoldRef], patrons: dict) -> dict:
+    """The holds the requests name, by id and by (patron id, bib id), an active one first."""
+    h, t = schema.holds, schema.titles
+    columns = (h.c.id, h.c.patron_id, h.c.title_id, h.c.status, h.c.copy_id, h.c.series_group,
+               h.c.pickup_branch_id, t.c.bib_id)
+    # FOR UPDATE (PostgreSQL): a counter scan changing one of these holds right now is
+    # waited for, and its result judged, so a hold caught at check-in is not also cancelled.
+    base = select(*columns).join(t, t.c.id == h.c.title_id).with_for_update(of=h)
+    found: dict = {}
+    ids = sorted({r.hold_id for r in refs if r.hold_id is not None})
+    for chunk in db.chunks(ids):
+        for row in ctx.conn.execute(base.where(h.c.id.in_(chunk))):
+            found[row.id] = dict(row._mapping)
+    patron_ids = sorted({patrons[r.card_number].id for r in refs if r.bib_id and r.card_number in patrons})
+    bibs = {r.bib_id for r in refs if r.bib_id}
+    for chunk in db.chunks(patron_ids):
+        query = base.where(h.c.patron_id.in_(chunk), t.c.bib_id.in_(sorted(bibs))).order_by(h.c.id)
+        for row in ctx.conn.execute(query):
+            found[row.id] = dict(row._mapping)
+            key = (row.patron_id, row.bib_id)
+            # prefer an active hold over a closed one on the same title
+            if key not in found or found[key]["status"] not in schema.ACTIVE_HOLD_STATUSES:
+                found[key] = found[row.id]
+    return found
+
+
+def hold_of(ref: HoldRef, patron, holds: dict) -> dict | None:
+    """The patron's hold a request names, or None (no such hold, or another patron's)."""
+    hold = holds.get(ref.hold_id) if ref.hold_id is not None else holds.get((patron.id, ref.bib_id))
+    return hold if hold is not None and hold["patron_id"] == patron.id else None
+
+
+def patron_refusal(patron, policy) -> str | None:
+    """Why a patron may not change anything from the web: unknown card, blocked, or not
+    registered for the web service where the profile asks for it (until ils/rules.py has
+    one eligibility check for every request kind)."""
+    if patron is None:
+        return "unknown_card"
+    if patron.status != "active":
+        return "patron_blocked"
+    if policy.eligibility.require_web_registration and not patron.web_registered:
+        return "not_eligible"
+    return None

@@ -19,22 +19,27 @@ from ils.context import Context
 from ils.db import write_transaction
 from ils.errors import BatchFailed, IlsError
 
-from batch import accept, allocate, cancel, email, expire, renew, reports
+from batch import (
+    accept, allocate, cancel, contact_change, email, expire, newsletter_subscription, pickup_change, renew, reports,
+)
 
 log = logging.getLogger(__name__)
 
 STEPS: dict[str, Callable[[Context], dict]] = {
     "accept": accept.run,
     "cancel": cancel.run,
+    "pickup_change": pickup_change.run,
     "renew": renew.run,
     "email": email.run,
+    "contact_change": contact_change.run,
+    "newsletter_subscription": newsletter_subscription.run,
     "expire": expire.run,
     "allocate": allocate.run,
     "reports": reports.run,
 }
 # Mito accepts requests every ten minutes in the day (seed 002); such a run serves the
 # new work only and leaves expiry, the full allocation sweep and the reports to the night.
-INTRADAY_STEPS = ("accept", "cancel", "renew", "email", "allocate")
+INTRADAY_STEPS = ("accept", "cancel", "pickup_change", "renew", "email", "contact_change", "newsletter_subscription", "allocate")
 # Steps with effects outside the database, which a dry run must not have.
 NOT_IN_DRY_RUN = ("reports",)
 

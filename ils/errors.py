@@ -63,6 +63,12 @@ class BatchRunning(IlsError):
     code = "batch_running"
 
 
+class RequestsClosed(IlsError):
+    """The library takes no web requests at this hour (the profile's [requests] closed_window)."""
+
+    code = "requests_closed"
+
+
 class BatchFailed(IlsError):
     """A step of the batch raised; the run can be resumed once the cause is fixed."""
 

@@ -14,15 +14,19 @@ from ils.context import Context
 from ils.passwords import (Login, change_password, forgotten, reset_with_code, self_service, set_first_password,
                            verify_login)
 from ils.patron_view import patron_holds
-from ils.requests import submit
+from ils.requests import refuse_if_closed, submit
 
 
 def submit_request(ctx: Context, request: dict) -> int:
-    """Store one pending request (the fields of docs/integration.md); returns its id.
+    """Store one pending request (the fields of docs/integration.md); returns its id. Every
+    kind goes this way: hold, cancel, pickup_change (受取館の変更), renew, email_change.
 
-    Raises BatchRunning while the nightly batch runs — show its message, e.g. Murakami's
-    午前3時から午前4時の間は予約できません — and RequestInvalid for a field the table refuses.
+    Raises RequestsClosed in the profile's closed window (Murakami: 午前3時から午前4時の間は
+    予約できません), whatever the batch is doing; BatchRunning while the nightly batch runs;
+    RequestInvalid for a field the table refuses. The patron's text for RequestsClosed is
+    `ils.reasons.reason("requests_closed")`.
     """
+    refuse_if_closed(ctx.policy, ctx.now)
     with ctx.writing():
         [request_id] = submit(ctx.conn, [request], now=ctx.now)
     return request_id

@@ -27,6 +27,12 @@ NOTICE_KINDS = (
     "email_refused",
     "hold_ready",
     "hold_expired",
+    "pickup_changed",
+    "pickup_change_refused",
+    "contact_changed",
+    "contact_change_refused",
+    "newsletter_changed",
+    "newsletter_refused",
 )
 
 

@@ -93,7 +93,10 @@ def patron_holds(ctx: Context, card: str) -> list[dict]:
     rows = _pending_holds(ctx, p.card_number)
     for row in ctx.conn.execute(query):
         label = getattr(labels, row.status)
-        if row.status in ("waiting", "series_waiting") and ({str(row.id), f"bib:{row.bib_id}"} & cancelling):
+        # A pending cancel shows 取消申込 on every hold the batch may still cancel (seed 004:
+        # 図書館で予約取消を受付するまでは、取消申込と表示されます), an allocated one included.
+        cancellable = row.status in ctx.policy.requests.web_cancel_statuses
+        if cancellable and ({str(row.id), f"bib:{row.bib_id}"} & cancelling):
             label = labels.cancel_requested
         rows.append({
             "hold": row.id, "bib_id": row.bib_id, "title": row.title, "status": label,

@@ -18,6 +18,7 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 MaterialType = Literal[schema.MATERIAL_TYPES]
 Category = Literal[schema.HANDLING_CATEGORIES]
 ContactMethod = Literal[schema.CONTACT_METHODS]
+ActiveHoldStatus = Literal[schema.ACTIVE_HOLD_STATUSES]
 HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
 
@@ -89,6 +90,22 @@ class Requests(Section):
     def _opening_before_closing(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if value and (len(value) != 2 or value[0] >= value[1]):
             raise ValueError("registration_hours is [opening, closing], opening first, or empty")
+        return value
+
+    # The hold statuses from which a patron may cancel (取消申込) or change the pickup
+    # branch (受取館の変更) from the web; past them the batch refuses and the patron is told
+    # to contact the library (seed 001). An empty pickup list: the library offers no change.
+    web_cancel_statuses: tuple[ActiveHoldStatus, ...] = ("waiting", "series_waiting", "allocated")
+    pickup_change_statuses: tuple[ActiveHoldStatus, ...] = ()
+    # Library-time [start, end) in which the front end takes no request (seed 004: 午前3時から
+    # 午前4時の間は予約できません); empty where the library never closes its web service.
+    closed_window: tuple[HHMM, HHMM] | tuple[()] = ()
+
+    @field_validator("closed_window")
+    @classmethod
+    def _window_has_length(cls, value: tuple) -> tuple:
+        if value and value[0] == value[1]:
+            raise ValueError("closed_window needs a start and a different end, e.g. [\"03:00\", \"04:00\"]")
         return value
 
 
@@ -193,6 +210,8 @@ class Email(Section):
 
 class Newsletter(Section):
     enabled: bool = False
+    # What an issue carries: new arrivals by NDC subject (新着図書案内), event announcements (行事案内).
+    kinds: tuple[Literal["new_arrivals", "events"], ...] = ("new_arrivals",)
     weekday: Weekday = "tue"
     time: HHMM = "10:00"
 

@@ -20,6 +20,8 @@ _REASONS = [
     Reason("bad_received_at",
            "the time the request was received is missing, unreadable, in the future, or earlier than allowed",
            "お申し込みの受付日時が正しく記録されていませんでした。お手数ですが、もう一度お申し込みいただくか、図書館へお問い合わせください"),
+    Reason("requests_closed", "the web service takes no requests at this hour (the library's closed window)",
+           "この時間帯はお申し込みを受け付けておりません。時間をおいてお申し込みください"),
     Reason("duplicate", "the same submission was received before", "同じお申し込みを既に受け付けています"),
     # The patron
     Reason("unknown_card", "no patron has this card number", "利用者番号が登録されていません"),
@@ -48,9 +50,18 @@ _REASONS = [
     Reason("series_invalid", "series group and position do not fit together", "シリーズ予約の指定が正しくありません"),
     # Cancellations
     Reason("unknown_hold", "no such hold for this patron", "取り消す予約が見つかりません"),
-    Reason("cancel_too_late", "the hold is already in transit or ready; the patron must contact the library",
-           "ご用意済み・取寄中の予約は取り消せません。図書館へご連絡ください"),
+    Reason("cancel_too_late", "the hold is past the statuses a patron may cancel from the web; the patron must contact the library",
+           "この状態の予約はご自身では取り消せません。図書館へご連絡ください"),
+    # Pickup changes (受取館の変更, seed 001)
+    Reason("pickup_change_not_offered", "the library does not offer changing the pickup branch from the web",
+           "受取館の変更はインターネットでは受け付けておりません。図書館へご連絡ください"),
+    Reason("pickup_change_too_late", "the hold is past the statuses whose pickup branch a patron may change; the patron must contact the library",
+           "この状態の予約はご自身では受取館を変更できません。図書館へご連絡ください"),
     Reason("already_closed", "the hold was already cancelled, expired or collected", "既に終了した予約です"),
+    # Contact-method changes (連絡方法の変更, seed 002)
+    Reason("contact_change_not_offered", "the library offers one contact method only", "連絡方法は変更できません"),
+    # Newsletter (メールマガジン, seed 000)
+    Reason("newsletter_not_offered", "the library sends no newsletter", "メールマガジンの配信は行っておりません"),
     # Renewals
     Reason("unknown_loan", "no loan of this copy to this patron", "延長する貸出が見つかりません"),
     Reason("renewed_already", "the loan has already been renewed as often as allowed", "既に延長済みです(延長は1回までです)"),

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from ils import schema
 from ils.clock import LIBRARY_TZ
 from ils.db import write_transaction
-from ils.errors import RequestInvalid
+from ils.errors import RequestInvalid, RequestsClosed
 from ils.imports import record_attempt
 from ils.imports.reader import UnreadableFile, open_csv
 from ils.lock import refuse_if_running
@@ -99,9 +99,27 @@ def spooled_entry(row: dict, now: dt.datetime) -> dt.datetime:
     return received if now - SPOOL_WINDOW <= received <= now else now
 
 
+def refuse_if_closed(policy: Policy, now: dt.datetime) -> None:
+    """RequestsClosed at an hour in the profile's closed window, whatever the batch is doing
+    (seed 004: 午前3時から午前4時の間は予約できません)."""
+    window = policy.requests.closed_window
+    if not window:
+        return
+    start, end = window
+    clock = f"{now.astimezone(LIBRARY_TZ):%H:%M}"
+    closed = start <= clock < end if start < end else (clock >= start or clock < end)  # past midnight
+    if closed:
+        raise RequestsClosed(
+            f"requests are not taken from {start} to {end} (the profile's [requests] closed_window); "
+            f"it is {clock}: try again from {end}"
+        )
+
+
 def submit_keyed(conn: Connection, requests: list[dict], *, now: dt.datetime, policy: Policy) -> list[int]:
     """Store requests keyed by staff (`ils request ...`), refusing at once a receipt time
-    the batch would reject, since the person who typed it is there to correct it."""
+    the batch would reject, since the person who typed it is there to correct it, and any
+    request in the profile's closed window, as the front end is refused."""
+    refuse_if_closed(policy, now)
     for request in requests:
         check_keyed_receipt(request.get("received_at"), request.get("channel"), now, policy)
     return submit(conn, requests, now=now)

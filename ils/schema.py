@@ -141,7 +141,7 @@ HOLD_STATUSES = (
 )
 ACTIVE_HOLD_STATUSES = ("waiting", "series_waiting", "allocated", "in_transit", "ready")
 HOLDS_WITH_COPY = ("allocated", "in_transit", "ready")
-REQUEST_KINDS = ("hold", "cancel", "renew", "email_change")
+REQUEST_KINDS = ("hold", "cancel", "renew", "email_change", "pickup_change", "contact_change", "newsletter")
 # sending: handed to the mail server; unconfirmed: the sender died before the server's
 # answer was recorded (the message is not sent again; a person checks the server's log).
 MAIL_STATES = ("queued", "sending", "sent", "failed", "unconfirmed")
@@ -461,6 +461,25 @@ newsletter_subscriptions = Table(
     # Kitami's 新着図書案内: the NDC classes (0-9) a patron asked for.
     Column("patron_id", Integer, ForeignKey("patrons.id"), primary_key=True),
     Column("ndc_class", String(1), primary_key=True),
+)
+
+library_events = Table(
+    "library_events",
+    metadata,
+    # Kitami's 行事案内: events staff record (`ils events add`), announced in the next newsletter.
+    Column("id", Integer, primary_key=True),
+    Column("held_on", Date, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("place", String(100)),
+    Column("recorded_at", Instant, nullable=False),
+    Index(None, "recorded_at"),
+)
+
+event_subscriptions = Table(
+    "event_subscriptions",
+    metadata,
+    # The patrons who asked for the event announcements (行事案内) in their newsletter.
+    Column("patron_id", Integer, ForeignKey("patrons.id"), primary_key=True),
 )
 
 batch_runs = Table(

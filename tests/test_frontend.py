@@ -37,7 +37,8 @@ def test_a_request_shows_as_yoyaku_moshikomi_until_the_batch_accepts_it(lib):
 
 
 def test_requests_are_refused_with_a_message_during_the_batch(lib):
-    ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 03:10"))
+    # a long night still running after Murakami's closed window (03:00-04:00) has ended
+    ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 04:10"))
     with lib.conn.begin():
         lock.acquire(lib.conn, dt.datetime.now(tz=dt.timezone.utc))
     with pytest.raises(BatchRunning, match="please try again later"):

@@ -1,4 +1,4 @@
-"""Kitami's weekly new-arrivals newsletter (新着図書案内), by NDC subject, for subscribed patrons."""
+"""Kitami's weekly newsletter: new arrivals (新着図書案内) by NDC subject, and event announcements (行事案内)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ils import schema
 from ils.clock import LIBRARY_TZ
 from ils.context import Context
 from ils.email import address_problem
+from ils.events import events_to_announce
 from ils.mail import compose
 from ils.mail.render import queue_message
 from ils.mail.settings import MailSettings
@@ -23,6 +24,7 @@ NDC_CLASSES = {
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_TITLES_PER_SUBJECT = 30
+EVENTS = "events"  # the topic of 行事案内, beside the NDC classes
 
 
 def this_weeks_slot(ctx: Context) -> dt.datetime | None:
@@ -46,14 +48,20 @@ def queue_newsletter(ctx: Context, settings: MailSettings) -> int:
     slot = this_weeks_slot(ctx)
     if slot is None:
         return 0
-    arrivals = _arrivals(ctx, slot.date())
+    kinds = ctx.policy.newsletter.kinds
+    arrivals = _arrivals(ctx, slot.date()) if "new_arrivals" in kinds else {}
+    events = events_to_announce(ctx, slot) if "events" in kinds else []
+    chosen = _subscribers(ctx)
+    for patron in _event_subscribers(ctx):
+        chosen.setdefault(patron, set()).add(EVENTS)
     queued = 0
     with ctx.writing():
-        for patron, classes in _subscribers(ctx).items():
-            subjects = [_subject(c, arrivals[c]) for c in sorted(classes) if arrivals.get(c)]
-            if not subjects or address_problem(patron.email, ctx.policy):
+        for patron, topics in sorted(chosen.items(), key=lambda item: item[0].id):
+            subjects = [_subject(c, arrivals[c]) for c in sorted(topics - {EVENTS}) if arrivals.get(c)]
+            announced = events if EVENTS in topics else []
+            if not (subjects or announced) or address_problem(patron.email, ctx.policy):
                 continue
-            if queue_message(ctx, **_message(ctx, settings, patron, subjects, slot)) is not None:
+            if queue_message(ctx, **_message(ctx, settings, patron, subjects, announced, slot)) is not None:
                 queued += 1
     return queued
 
@@ -96,16 +104,27 @@ def _subscribers(ctx: Context) -> dict[Subscriber, set[str]]:
     return chosen
 
 
+def _event_subscribers(ctx: Context) -> set[Subscriber]:
+    s, p = schema.event_subscriptions, schema.patrons
+    query = (
+        select(p.c.id, p.c.name, p.c.email, p.c.language)
+        .join(s, s.c.patron_id == p.c.id)
+        .where(p.c.status == "active", p.c.email.is_not(None))
+    )
+    return {Subscriber(row.id, row.name, row.email, row.language) for row in ctx.conn.execute(query)}
+
+
 def _subject(ndc_class: str, titles: list[dict]) -> dict:
     ja, en = NDC_CLASSES[ndc_class]
     return {"name": ja, "name_en": en, "titles": titles}
 
 
-def _message(ctx: Context, settings: MailSettings, patron, subjects: list[dict], slot: dt.datetime) -> dict:
+def _message(ctx: Context, settings: MailSettings, patron, subjects: list[dict], events: list[dict],
+             slot: dt.datetime) -> dict:
     language = compose.language_of(patron.language)
     library = ctx.policy.library
     variables = {"library": library.model_dump(), "patron": {"name": patron.name}, "subjects": subjects,
-                 "week_of": slot.date()}
+                 "events": events, "week_of": slot.date()}
     name = f"{language}/newsletter.txt.j2"
     subject = compose.render_block(name, "subject", variables).strip()
     subject = f"【{library.name}】{subject}" if language == "ja" else f"[{library.name_en}] {subject}"

@@ -169,6 +169,7 @@ def _variables(row, policy) -> dict:
         "branch_phone": (row.pickup_phone if row.pickup else row.named_phone) or policy.library.phone,
         # A new address in place of one (変更), or the first (登録); Kitsuki names both 変更.
         "changed": bool(payload.get("previous")) or policy.notices.email_registered_subject == "always_change",
+        "contact_method": payload.get("contact_method"),
     }
 
 
