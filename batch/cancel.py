@@ -12,7 +12,8 @@ from ils.context import Context
 from ils.holds import Transition, later_volume_titles, log_transitions, queue_titles
 from ils.rules import Unparseable, parse_received_at
 
-from batch.pending import StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, write_verdicts
+from batch.pending import (StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, refuse_ineligible,
+                           write_verdicts)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,9 @@ def run(ctx: Context) -> dict:
     rows = pending_rows(ctx, "cancel")
     counts.read = len(rows)
     patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    refused, rows = refuse_ineligible(ctx, rows, patrons, "cancel_refused")
     verdicts, requests = _parse(rows, patrons)
+    verdicts += refused
     requests.sort(key=lambda r: (r.received_at, r.request_id))
     holds = _holds(ctx, requests, patrons)
     cancelled: list[dict] = []

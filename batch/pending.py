@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select
 from ils import db, schema
 from ils.context import Context
 from ils.holds import Notice, record_notices
+from ils.rules import web_ineligible
 
 MAX_CARD_CHARS = 32
 
@@ -130,3 +131,20 @@ def reject_unknown_kinds(ctx: Context, counts: StepCounts) -> None:
 def patron_id_for(patrons: dict, card: str | None) -> int | None:
     row = patrons.get((card or "").strip())
     return row.id if row is not None else None
+
+
+def refuse_ineligible(ctx: Context, rows: list, patrons: dict, notice: str) -> tuple[list[Verdict], list]:
+    """Rows from a patron the web service is not for (not enrolled; Kitsuki's 中学生以上) are
+    rejected not_eligible, whatever their kind, as hold requests are. A paper form keyed by
+    staff is not the web: staff checked the card."""
+    refused, kept = [], []
+    for row in rows:
+        patron = patrons.get((row.card_number or "").strip())
+        web = (row.channel or "").strip() != "paper"
+        why = patron is not None and web and web_ineligible(
+            ctx.policy, web_registered=bool(patron.web_registered), birth_date=patron.birth_date, today=ctx.today)
+        if why:
+            refused.append(Verdict(row.id, "rejected", why, patron.id, notice))
+        else:
+            kept.append(row)
+    return refused, kept
