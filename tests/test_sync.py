@@ -15,6 +15,7 @@ import cli
 from ils import db, schema
 from ils.changes import Change, changes_since, record_changes
 from ils.context import Context
+from ils.enrolment import enrol
 from ils.imports import import_files
 from ils.imports.ownership import conflict_rows
 from scenario import D, at
@@ -36,6 +37,7 @@ def kitami(new_library, tmp_path):
         lib.conn, [(n, files.path(n)) for n in names], lib.policy, at(now))
     lib.files = files
     lib.imported("patrons", "loans")
+    lib.ids[("patron", "1001")] = _patron(lib).id
     yield lib
 
 
@@ -250,3 +252,33 @@ def test_on_postgresql_the_export_waits_for_an_entry_still_being_written(kitami,
         writer.close()
         watcher.close()
         engine.dispose()
+
+
+def test_the_counter_and_staff_changes_are_journaled_too(kitami, runner, tmp_path):
+    kitami.title("B2")
+    kitami.copy("B2", "central", state="on_loan")
+    base = ["--db", kitami.url, "--now", "2026-11-25T10:00", "--staff", "s05"]
+    for command in (["renew", "--barcode", "C1"], ["password", "reset", "--card", "1001"],
+                    ["hold", "place", "--card", "1001", "--title", "B2", "--pickup", "central"]):
+        result = runner.invoke(cli.main, [*command, *base])
+        assert result.exit_code == 0, result.output
+    hold_id = kitami.holds_of("1001")["B2"]["id"]
+    assert runner.invoke(cli.main, ["hold", "cancel", str(hold_id), *base]).exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(_export(kitami, runner, tmp_path, "--since", "0").decode())))
+    assert [(r["kind"], r["barcode"] or r["bib_id"], r["field"], r["old_value"], r["new_value"], r["actor"])
+            for r in rows] == [
+        ("renewal", "C1", "due_on", "2026-11-30", "2026-12-08", "s05"),  # Kitami: 14 days counting today
+        ("renewal", "C1", "renewals", "0", "1", "s05"),
+        ("password", "", "password_state", "none", "none", "s05"),  # Kitami erases it: the state, never a secret
+        ("hold_placed", "B2", "status", "", "waiting", "s05"),
+        ("hold_cancelled", "B2", "status", "waiting", "cancelled", "s05"),
+    ]
+
+
+def test_an_enrolment_survives_an_ils_export_that_still_says_not_registered(kitami):
+    kitami.files.patrons("1001,北見花子,1980-05-05,0157-00-0000,old@example.jp,email,yes",
+                         "1002,北見次郎,1990-01-01,,,none,no")
+    kitami.imported("patrons", now="2026-11-25 20:30")
+    enrol(Context(conn=kitami.conn, policy=kitami.policy, now=at("2026-11-26 10:00")), "1002", staff="s01")
+    result = kitami.imported("patrons", now="2026-11-27 02:30")
+    assert _patron(kitami, "1002").web_registered is True and result[0].conflicts == []
