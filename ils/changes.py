@@ -1,4 +1,4 @@
-"""The change journal: every change the back office makes to a field the ILS also holds, written by one function."""
+"""The change journal: every change the back office makes to a field the ILS also holds, written by one function, exported for the ILS."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 import cli
 from ils import db, schema
-from ils.changes import Change, changes_since, record_changes
+from ils.changes import EXPORT_COLUMNS, Change, changes_since, record_changes
 from ils.context import Context
 from ils.enrolment import enrol
 from ils.imports import import_files
@@ -179,6 +179,9 @@ def test_the_export_carries_the_nights_changes_and_the_ils_acknowledges_them_by_
     assert rows[0]["at"] == "2026-11-26T03:00:00+09:00"
     ids = [int(r["id"]) for r in rows]
     assert ids == sorted(ids)
+    by_time = _export(kitami, runner, tmp_path, "--since", "2026-11-26T02:59", "--format", "jsonl")
+    assert len(by_time.decode().splitlines()) == 3  # a time is for looking: it acknowledges nothing
+    assert {state for *_, state in _journal(kitami)} == {"pending"}
     # The ILS applied the first two; asking after the second returns the third only, and
     # the ILS now owns the loan's fields again.
     again = _export(kitami, runner, tmp_path, "--since", str(ids[1]), "--format", "jsonl")
@@ -202,8 +205,6 @@ def test_the_export_in_cp932_refuses_a_character_cp932_cannot_hold(kitami, runne
 
 
 def test_the_example_export_file_has_the_columns_the_export_writes(examples):
-    from ils.changes import EXPORT_COLUMNS
-
     header = (examples / "changes.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header.split(",") == list(EXPORT_COLUMNS)
 
@@ -282,3 +283,42 @@ def test_an_enrolment_survives_an_ils_export_that_still_says_not_registered(kita
     enrol(Context(conn=kitami.conn, policy=kitami.policy, now=at("2026-11-26 10:00")), "1002", staff="s01")
     result = kitami.imported("patrons", now="2026-11-27 02:30")
     assert _patron(kitami, "1002").web_registered is True and result[0].conflicts == []
+
+
+def test_the_whole_loop_through_the_command_line_as_cron_runs_it(runner, make_db, tmp_path):
+    """02:30 import, 03:00 night, 04:00 export; the ILS applies the changes and exports them
+    back; the next night's import settles them and the next export has nothing new."""
+    url = make_db("kitami")
+    ils_out = tmp_path / "ils-out"
+    ils_out.mkdir()
+    (ils_out / "branches.csv").write_text("code,name,kind\ncentral,中央図書館,library\n", encoding="utf-8")
+    (ils_out / "titles.csv").write_text("bib_id,title,material_type,catalogued_on\nB1,北の本,book,2020-01-01\n",
+                                        encoding="utf-8")
+    (ils_out / "copies.csv").write_text("barcode,bib_id,owning_branch\nC1,B1,central\n", encoding="utf-8")
+    files = Files(ils_out)
+    files.patrons("1001,北見花子,1980-05-05,0157-00-0000,old@example.jp,email,yes")
+    files.loans("C1,1001,2026-11-16,2026-11-30,0,central")
+
+    def ils(*args, now):
+        result = runner.invoke(cli.main, [*args, "--db", url, "--now", now])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    ils("import", "all", str(ils_out), now="2026-11-25T02:30")
+    ils("request", "renew", "--card", "1001", "--barcode", "C1", now="2026-11-25T21:00")
+    ils("request", "email", "--card", "1001", "--address", "new@example.jp", now="2026-11-25T21:05")
+    ils("batch", "run", now="2026-11-26T03:00")
+    export = tmp_path / "changes.csv"
+    ils("export", "changes", "--since", "0", "--output", str(export), now="2026-11-26T04:00")
+    entries = list(csv.DictReader(io.StringIO(export.read_text(encoding="utf-8"))))
+    assert [(e["field"], e["new_value"]) for e in entries] == [
+        ("due_on", "2026-12-08"), ("renewals", "1"), ("email", "new@example.jp")]
+    # the ILS has not applied them yet: its unchanged files change nothing, and report nothing
+    assert ils("import", "all", str(ils_out), now="2026-11-26T05:00") == ""
+    # the ILS applies them, exports its rows, and next asks after the last id it applied
+    files.patrons("1001,北見花子,1980-05-05,0157-00-0000,new@example.jp,email,yes")
+    files.loans("C1,1001,2026-11-16,2026-12-08,1,central")
+    assert ils("import", "all", str(ils_out), now="2026-11-27T02:30") == ""
+    again = ils("export", "changes", "--since", entries[-1]["id"], now="2026-11-27T04:00")
+    assert again.splitlines() == [",".join(EXPORT_COLUMNS)]
+    assert ils("import", "conflicts", "--json", now="2026-11-27T04:00").strip() == "[]"
