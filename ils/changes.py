@@ -67,11 +67,17 @@ def record_changes(conn: Connection, changes: Iterable[Change], *, at: dt.dateti
     return len(rows)
 
 
+def _hold_event(t) -> str | None:
+    """hold_placed for a new hold (from no status); hold_cancelled, _filled, _expired for a closing one."""
+    event = HOLD_EVENTS.get(t.to_status)
+    placed = t.from_status is None
+    return event if (event == "hold_placed") == placed else None
+
+
 def record_hold_transitions(conn: Connection, transitions, *, at: dt.datetime, actor: str,
                             run_id: int | None = None) -> None:
     """Journal the transitions that make or close a hold (see HOLD_EVENTS)."""
-    wanted = [t for t in transitions if t.to_status in HOLD_EVENTS and (t.from_status is None) == (
-        HOLD_EVENTS[t.to_status] == "hold_placed")]
+    wanted = [t for t in transitions if _hold_event(t)]
     if not wanted:
         return
     h = schema.holds
@@ -80,7 +86,7 @@ def record_hold_transitions(conn: Connection, transitions, *, at: dt.datetime, a
         patrons.update(dict(conn.execute(select(h.c.id, h.c.patron_id).where(h.c.id.in_(chunk))).all()))
     record_changes(
         conn,
-        (Change(HOLD_EVENTS[t.to_status], patrons[t.hold_id], "status", t.from_status, t.to_status, hold_id=t.hold_id)
+        (Change(_hold_event(t), patrons[t.hold_id], "status", t.from_status, t.to_status, hold_id=t.hold_id)
          for t in wanted),
         at=at, actor=actor, run_id=run_id,
     )

@@ -322,3 +322,14 @@ def test_the_whole_loop_through_the_command_line_as_cron_runs_it(runner, make_db
     again = ils("export", "changes", "--since", entries[-1]["id"], now="2026-11-27T04:00")
     assert again.splitlines() == [",".join(EXPORT_COLUMNS)]
     assert ils("import", "conflicts", "--json", now="2026-11-27T04:00").strip() == "[]"
+
+
+def test_only_the_making_and_closing_of_a_hold_reach_the_ils():
+    from ils.changes import _hold_event
+    from ils.holds import Transition
+
+    steps = [(None, "waiting"), (None, "series_waiting"), ("series_waiting", "waiting"), ("waiting", "allocated"),
+             ("allocated", "in_transit"), ("in_transit", "ready"), ("ready", "fulfilled"), ("ready", "expired"),
+             ("waiting", "cancelled")]
+    assert [_hold_event(Transition(1, a, b)) for a, b in steps] == [
+        "hold_placed", "hold_placed", None, None, None, None, "hold_filled", "hold_expired", "hold_cancelled"]
