@@ -25,6 +25,16 @@ class Pending:
     latest_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class Where:
+    """An imported row, as a conflict names it."""
+
+    record: str  # patron or loan
+    key: str  # card number or barcode
+    line: int
+    changed_at: dt.datetime | None  # the ILS's own change time, if its export has one
+
+
 def keep_registration(ctx, rows: list[dict], known: dict) -> None:
     """A blank web_registered leaves a known patron's enrolment as it is; a new patron is not enrolled."""
     blank = [known[r["card_number"]] for r in rows if r["web_registered"] is None and r["card_number"] in known]
@@ -47,24 +57,31 @@ def keep_back_office_changes(ctx, record: str, rows: list[dict], lines: list[int
     pending = _pending(ctx.conn, record, known)
     current = _current(ctx.conn, record, known, fields) if pending else {}
     for row, line, record_id in zip(rows, lines, ids):
-        changed_at = row.pop("changed_at", None)
+        where = Where(record, key_of(row), line, row.pop("changed_at", None))
         for field in fields:
             entry = pending.get((record_id, field))
             if entry is not None:
-                _settle(ctx, record, row, line, field, entry, current[record_id][field], changed_at, key_of(row))
+                _settle(ctx, where, row, field, entry, current[record_id][field])
 
 
-def _settle(ctx, record, row, line, field, entry: Pending, ours, changed_at, key) -> None:
+def _settle(ctx, where: Where, row: dict, field: str, entry: Pending, ours) -> None:
+    """The table of docs/integration.md, "What wins when both changed", for one field."""
     theirs = as_text(row[field])
     if theirs == as_text(ours):
         _mark(ctx, entry.ids, "applied")  # the ILS's export shows the change: it has it
-    elif theirs == entry.ils_knew:
+        return
+    if theirs == entry.ils_knew:
         row[field] = ours  # the ILS has not applied it yet: not a conflict, only a lag
-    elif changed_at is not None and changed_at > entry.latest_at:
-        _conflict(ctx, record, key, line, field, theirs, ours, changed_at, entry, "ils")
+        return
+    ils_wins = where.changed_at is not None and where.changed_at > entry.latest_at
+    _report(ctx, {
+        "line": where.line, "record": where.record, "record_key": where.key, "field": field,
+        "ils_value": theirs, "back_office_value": as_text(ours), "ils_changed_at": where.changed_at,
+        "change_id": entry.ids[-1], "winner": "ils" if ils_wins else "back_office",
+    })
+    if ils_wins:
         _mark(ctx, entry.ids, "overridden")
     else:
-        _conflict(ctx, record, key, line, field, theirs, ours, changed_at, entry, "back_office")
         row[field] = ours
 
 
@@ -104,24 +121,17 @@ def _mark(ctx, change_ids, state: str) -> None:
                      .values(ils_state=state, ils_state_at=ctx.now))
 
 
-def _conflict(ctx, record, key, line, field, theirs, ours, changed_at, entry: Pending, winner: str) -> None:
-    """One row staff can list, and one line for the import's result (once per change and ILS value)."""
+def _report(ctx, conflict: dict) -> None:
+    """One line for the import's result, and one row staff can list (once per change, ILS value and winner)."""
     c = schema.sync_conflicts
-    change_id = entry.ids[-1]
+    theirs = conflict["ils_value"]
     seen = ctx.conn.execute(select(c.c.id).where(
-        c.c.change_id == change_id, c.c.winner == winner,
+        c.c.change_id == conflict["change_id"], c.c.winner == conflict["winner"],
         c.c.ils_value.is_(None) if theirs is None else c.c.ils_value == theirs,
     )).first()
     if seen is None:
-        ctx.conn.execute(c.insert().values(
-            at=ctx.now, source=str(ctx.state.get("source", "")), line=line, record=record, record_key=key,
-            field=field, ils_value=theirs, back_office_value=as_text(ours), ils_changed_at=changed_at,
-            change_id=change_id, winner=winner,
-        ))
-    ctx.state.setdefault("conflicts", []).append(conflict_line(
-        {"line": line, "record": record, "record_key": key, "field": field, "ils_value": theirs,
-         "back_office_value": as_text(ours), "change_id": change_id, "winner": winner},
-    ))
+        ctx.conn.execute(c.insert().values(at=ctx.now, source=str(ctx.state.get("source", "")), **conflict))
+    ctx.state.setdefault("conflicts", []).append(conflict_line(conflict))
 
 
 def conflict_line(row: dict) -> str:
