@@ -19,6 +19,7 @@ from ils.audit import audit_rows
 from ils.branches import branch_id
 from ils.circulation import check_in, check_out, confirm_pull, receive_transit, report_missing, reshelve
 from ils.counter import cancel_hold, place_holds
+from ils.enrolment import enrol
 from ils.passwords import reset
 from ils.patron_view import patron_details, patron_holds, patron_id_of, patron_loans
 from ils.renewal import renew_at_counter
@@ -27,11 +28,13 @@ from ils.reports.formats import FORMATS
 from ils.reports.write import encoded, make_sheet, report_settings, write_all
 from ils.worklists import pull_list
 from ils.calendar import NoOpenDay
+from ils.changes import changes_since, export_bytes, parse_since
 from ils.clock import library_date, parse_instant, system_now
 from ils.config import database_url, read_settings
 from ils.context import open_context
 from ils.errors import CannotWrite, ImportFailed
 from ils.imports import KINDS, files_in, import_files
+from ils.imports.ownership import conflict_rows
 from ils.mail.bounces import read_bounces
 from ils.mail.deliver import outbox_rows, requeue, send_due, transport_for
 from ils.events import list_events, record_event
@@ -203,17 +206,27 @@ def db_status(db_url, config_path, fmt):
 
 
 @main.command("import")
-@click.argument("kind", type=click.Choice([*KINDS, "all"]))
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("kind", type=click.Choice([*KINDS, "all", "conflicts"]))
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--encoding", type=click.Choice(["auto", "utf-8", "cp932"]), default="auto", show_default=True,
               help="Text encoding of the files; auto reads UTF-8 and falls back to CP932 (Shift_JIS).")
+@click.option("--limit", default=100, show_default=True, help="KIND conflicts: how many, newest first.")
 @store_options
-def import_cmd(kind, path, encoding, db_url, config_path, now):
+@output_options
+def import_cmd(kind, path, encoding, limit, db_url, config_path, now, fmt):
     """Import library data from CSV (KIND all: every known file in the directory PATH).
 
     A file with any invalid row is refused whole; the problems are listed as
-    file:line: column: reason. See docs/import-formats.md.
+    file:line: column: reason. A field both the ILS and the back office changed is
+    printed as one `conflict:` line; KIND conflicts (no PATH) lists them all.
+    See docs/import-formats.md and docs/integration.md.
     """
+    if kind == "conflicts":
+        with open_context(db_url, config_path, now) as ctx:
+            render(conflict_rows(ctx.conn, limit), fmt)
+        return
+    if path is None:
+        raise click.UsageError(f"ils import {kind} needs the PATH of the file (or, for all, the folder)")
     files = files_in(path) if kind == "all" else [(kind, path)]
     with open_context(db_url, config_path, now) as ctx:
         results = import_files(ctx.conn, files, ctx.policy, now, encoding, progress=_terminal_progress())
@@ -221,6 +234,8 @@ def import_cmd(kind, path, encoding, db_url, config_path, now):
         click.echo(err=True)
     for r in results:
         log.info("%s: %d rows imported from %s (%s)", r.kind, r.rows_written, r.path, r.encoding)
+        for line in r.conflicts:
+            click.echo(f"conflict: {line}")
 
 
 def _terminal_progress():
@@ -236,6 +251,37 @@ def _terminal_progress():
         click.echo(f"\r{kind}: {rows:,} rows", nl=False, err=True)
 
     return show
+
+
+# Changes for the ILS -----------------------------------------------------------
+
+
+@main.group("export")
+def export_group():
+    """What the back office changed, for the library's main system (ILS) to apply."""
+
+
+@export_group.command("changes")
+@click.option("--since", required=True,
+              help="The last journal id the ILS applied (0 for everything; acknowledges the entries up to it), "
+              "or a time (ISO 8601) to look without acknowledging.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option("--encoding", type=click.Choice(["utf-8", "cp932"]), default="utf-8", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@store_options
+def export_changes(since, fmt, encoding, output, db_url, config_path, now):
+    """Every change the back office made after --since (renewals, address and contact changes,
+    enrolments, password states, holds), each with a stable id and time. See docs/export-formats.md."""
+    if output is not None:
+        _existing_folder(output.parent, "--output")
+    with open_context(db_url, config_path, now) as ctx:
+        data = export_bytes(changes_since(ctx, parse_since(since)), fmt, encoding)
+    if output:
+        files.write_private(output, data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
 
 
 # Requests, as the front end writes them ------------------------------------
@@ -666,6 +712,24 @@ def patron_holds_cmd(card, db_url, config_path, now, fmt):
     """The patron's holds: status as the patron reads it, queue rank (an estimate), pickup, deadline."""
     with open_context(db_url, config_path, now) as ctx:
         render(patron_holds(ctx, card), fmt)
+
+
+@patron.command("enrol")
+@click.option("--card", required=True, help="The patron's card number.")
+@click.option("--reason", help="Why, e.g. the application form's number (audited).")
+@store_options
+@staff_option
+@output_options
+def patron_enrol(card, reason, staff, db_url, config_path, now, fmt):
+    """Enrol a patron for the web service as the profile says (the application form, a
+    counter-issued password: none for the patron to set, the birth-date initial value, or a
+    temporary one shown this once); audited, and sent to the ILS in the change export."""
+    with open_context(db_url, config_path, now) as ctx:
+        done = enrol(ctx, card, staff=staff, why=reason)
+    row = {"card": done.card, "web_registered": True, "password": done.password}
+    if done.shown_once:
+        row["temporary_password"] = done.shown_once
+    render([row], fmt)
 
 
 @main.group()

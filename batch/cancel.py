@@ -11,7 +11,8 @@ from ils.context import Context
 from ils.holds import Transition, later_volume_titles, log_transitions, queue_titles
 
 from batch.pending import (
-    HoldRef, StepCounts, Verdict, hold_of, holds_named, parse_hold_refs, patrons_by_card, pending_rows, write_verdicts,
+    HoldRef, StepCounts, Verdict, hold_of, holds_named, parse_hold_refs, patrons_by_card, pending_rows, refuse_ineligible,
+    write_verdicts,
 )
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,9 @@ def run(ctx: Context) -> dict:
     rows = pending_rows(ctx, "cancel")
     counts.read = len(rows)
     patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    refused, rows = refuse_ineligible(ctx, rows, patrons, "cancel_refused")
     verdicts, requests = parse_hold_refs(ctx, rows, patrons, "cancel_refused")
+    verdicts += refused
     holds = holds_named(ctx, requests, patrons)
     cancelled: list[dict] = []
     for req in requests:

@@ -7,6 +7,7 @@ import logging
 from sqlalchemy import bindparam
 
 from ils import schema
+from ils.changes import Change, record_changes
 from ils.context import Context
 from ils.rules import Unparseable, can_receive, parse_received_at
 
@@ -31,12 +32,13 @@ def run(ctx: Context) -> dict:
     for _, _, row in sorted(ordered, key=lambda item: item[:2]):
         verdicts.append(_judge(ctx, row, patrons.get((row.card_number or "").strip()), changes))
     _write(ctx, changes, verdicts, counts)
+    _journal(ctx, changes, {row.id: row.contact_method for row in patrons.values()})
     log.info("contact_change: %d read, %s", counts.read, dict(counts.states))
     return counts.as_dict()
 
 
 def _judge(ctx: Context, row, patron, changes: dict) -> Verdict:
-    refusal = patron_refusal(patron, ctx.policy)
+    refusal = patron_refusal(patron, ctx.policy, ctx.today)
     if refusal:
         return Verdict(row.id, "rejected", refusal, patron.id if patron else None, REFUSED if patron else None)
     offered = ctx.policy.holds.contact_methods
@@ -59,3 +61,9 @@ def _write(ctx: Context, changes: dict, verdicts: list[Verdict], counts: StepCou
         stmt = p.update().where(p.c.id == bindparam("patron")).values(contact_method=bindparam("method"))
         ctx.conn.execute(stmt, [{"patron": pid, "method": method} for pid, method in changes.items()])
     write_verdicts(ctx, verdicts, counts)
+
+
+def _journal(ctx: Context, changes: dict, before: dict) -> None:
+    """The ILS holds the contact method too: each change goes into the journal for its export (docs/integration.md)."""
+    journal = [Change("contact_change", pid, "contact_method", before[pid], method) for pid, method in changes.items()]
+    record_changes(ctx.conn, journal, at=ctx.now, actor="batch", run_id=ctx.run_id)

@@ -7,11 +7,13 @@ import logging
 from sqlalchemy import bindparam
 
 from ils import db, schema
+from ils.changes import Change, record_changes
 from ils.context import Context
 from ils.email import address_problem
 from ils.rules import Unparseable, parse_received_at
 
-from batch.pending import StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, write_verdicts
+from batch.pending import (StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, refuse_ineligible,
+                           write_verdicts)
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +23,8 @@ def run(ctx: Context) -> dict:
     rows = pending_rows(ctx, "email_change")
     counts.read = len(rows)
     patrons = patrons_by_card(ctx, [row.card_number for row in rows])
-    verdicts, changes, ordered = [], {}, []
+    verdicts, rows = refuse_ineligible(ctx, rows, patrons, "email_refused")
+    changes, ordered = {}, []
     for row in rows:
         patron_id = patron_id_for(patrons, row.card_number)
         try:
@@ -44,6 +47,7 @@ def run(ctx: Context) -> dict:
                                 details={"address": address or None, "previous": previous,
                                          "received_at": received.isoformat()}))
     _write(ctx, changes, verdicts, counts)
+    _journal(ctx, changes, {row.id: row for row in patrons.values()})
     log.info("email: %d read, %s", counts.read, dict(counts.states))
     return counts.as_dict()
 
@@ -71,3 +75,16 @@ def _contact_by_email(ctx: Context, registered: list[int]) -> None:
     for chunk in db.chunks(registered):
         ctx.conn.execute(p.update().where(p.c.id.in_(chunk), p.c.contact_method != "email")
                          .values(contact_method="email"))
+
+
+def _journal(ctx: Context, changes: dict, before: dict) -> None:
+    """The new addresses (and contact methods the deletion changed) go into the journal for the ILS."""
+    journal = []
+    for patron_id, address in changes.items():
+        was = before[patron_id]
+        journal.append(Change("email_change", patron_id, "email", was.email, address))
+        if address is None and was.contact_method == "email":
+            journal.append(Change("contact_change", patron_id, "contact_method", "email", "none"))
+        elif address and ctx.policy.email.registration_sets_contact:
+            journal.append(Change("contact_change", patron_id, "contact_method", was.contact_method, "email"))
+    record_changes(ctx.conn, journal, at=ctx.now, actor="batch", run_id=ctx.run_id)

@@ -13,6 +13,7 @@ from ils import db, schema
 from ils.context import Context
 from ils.holds import Notice, record_notices
 from ils.rules import Unparseable, ascii_number, parse_received_at
+from ils.rules import web_ineligible
 
 MAX_CARD_CHARS = 32
 BIB_PREFIX = "bib:"
@@ -224,14 +225,28 @@ def hold_of(ref: HoldRef, patron, holds: dict) -> dict | None:
     return hold if hold is not None and hold["patron_id"] == patron.id else None
 
 
-def patron_refusal(patron, policy) -> str | None:
-    """Why a patron may not change anything from the web: unknown card, blocked, or not
-    registered for the web service where the profile asks for it (until ils/rules.py has
-    one eligibility check for every request kind)."""
+def patron_refusal(patron, policy, today) -> str | None:
+    """Why a patron may not change anything from the web: unknown card, blocked, or the web
+    service is not for them (ils.rules.web_ineligible: not enrolled, Kitsuki's 中学生以上)."""
     if patron is None:
         return "unknown_card"
     if patron.status != "active":
         return "patron_blocked"
-    if policy.eligibility.require_web_registration and not patron.web_registered:
-        return "not_eligible"
-    return None
+    return web_ineligible(policy, web_registered=bool(patron.web_registered), birth_date=patron.birth_date, today=today)
+
+
+def refuse_ineligible(ctx: Context, rows: list, patrons: dict, notice: str) -> tuple[list[Verdict], list]:
+    """Rows from a patron the web service is not for (not enrolled; Kitsuki's 中学生以上) are
+    rejected not_eligible, whatever their kind, as hold requests are. A paper form keyed by
+    staff is not the web: staff checked the card."""
+    refused, kept = [], []
+    for row in rows:
+        patron = patrons.get((row.card_number or "").strip())
+        web = (row.channel or "").strip() != "paper"
+        why = patron is not None and web and web_ineligible(
+            ctx.policy, web_registered=bool(patron.web_registered), birth_date=patron.birth_date, today=ctx.today)
+        if why:
+            refused.append(Verdict(row.id, "rejected", why, patron.id, notice))
+        else:
+            kept.append(row)
+    return refused, kept

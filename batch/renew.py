@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 
 from ils import db, schema
+from ils.changes import record_changes
 from ils.clock import library_date
 from ils.context import Context
-from ils.renewal import LoanFacts, judge_renewal
+from ils.renewal import LoanFacts, judge_renewal, renewal_changes
 from ils.rules import Unparseable, parse_received_at
 
-from batch.pending import StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, write_verdicts
+from batch.pending import (StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, refuse_ineligible,
+                           write_verdicts)
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,8 @@ def run(ctx: Context) -> dict:
     rows = pending_rows(ctx, "renew")
     counts.read = len(rows)
     patrons = patrons_by_card(ctx, [row.card_number for row in rows])
-    verdicts, requests = [], []
+    verdicts, rows = refuse_ineligible(ctx, rows, patrons, "renew_refused")
+    requests = []
     for row in rows:
         barcode = (row.target or "").strip()
         try:
@@ -46,6 +49,7 @@ def run(ctx: Context) -> dict:
     loans = _open_loans(ctx, [r.barcode for r in requests])
     overdue_patrons = _patrons_with_overdue(ctx, [p.id for p in patrons.values()])
     held_titles = _titles_held(ctx, {loan["title_id"] for loan in loans.values()})
+    before = {loan["id"]: (loan["due_on"], loan["renewals"]) for loan in loans.values()}
     renewed = []
     for req in requests:
         verdict = _judge(ctx, req, patrons.get(req.card_number), loans.get(req.barcode), overdue_patrons, held_titles)
@@ -53,6 +57,7 @@ def run(ctx: Context) -> dict:
             renewed.append(verdict)
         verdicts.append(verdict)
     _write(ctx, renewed, verdicts, counts)
+    _journal(ctx, renewed, before)
     log.info("renew: %d read, %s", counts.read, dict(counts.states))
     return counts.as_dict()
 
@@ -127,3 +132,14 @@ def _write(ctx: Context, renewed: list[Verdict], verdicts: list[Verdict], counts
         )
     write_verdicts(ctx, verdicts, counts)
 
+
+
+def _journal(ctx: Context, renewed: list[Verdict], before: dict) -> None:
+    """Each renewal's new due date and count go into the journal for the ILS."""
+    entries, state = [], dict(before)
+    for v in renewed:
+        due, count = state[v.loan_id]
+        new_due = dt.date.fromisoformat(v.details["due_on"])
+        entries.append((v.patron_id, v.loan_id, due, count, new_due))
+        state[v.loan_id] = (new_due, count + 1)
+    record_changes(ctx.conn, renewal_changes(entries), at=ctx.now, actor="batch", run_id=ctx.run_id)

@@ -1,4 +1,4 @@
-"""The Python API the web/OPAC front end calls: requests, logins, passwords, the patron's holds.
+"""The Python API the web/OPAC front end calls: requests, logins, passwords and enrolment, the patron's loans and holds.
 
 Open a context once per request with `ils.context.open_context(url, config, now)`; every
 function below works on it and commits its own change. Errors are `ils.errors.IlsError`
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ils.context import Context
+from ils.my_page import hold_check, loans_with_renewal
 from ils.passwords import (Login, change_password, forgotten, reset_with_code, self_service, set_first_password,
                            verify_login)
 from ils.patron_view import patron_holds
@@ -39,17 +40,22 @@ def log_in(ctx: Context, card: str, password: str) -> Login:
 
 
 def new_password(ctx: Context, card: str, old: str, new: str) -> None:
-    """Replace the current password (temporary or real) with a real one, by the profile's rules."""
+    """Replace the current password (temporary or real) with a real one, by the profile's rules.
+
+    Murakami's first log-in (the birth-date temporary password changed for one's own) and a
+    change of a counter-issued password enrol the patron for the web service."""
     change_password(ctx, card, old, new)
 
 
 def register_password(ctx: Context, card: str, new: str) -> None:
-    """Kitami: set a password on a card that has none (new, or erased by staff)."""
+    """Kitami: set a password on a card that has none (new, or erased by staff); this is the
+    patron's registration for the web service (マイページサービスに登録)."""
     set_first_password(ctx, card, new)
 
 
 def password_by_birth_date_and_phone(ctx: Context, card: str, birth_date: dt.date, phone: str, new: str) -> None:
-    """Kitakyushu's 本パスワード申請 with card, birth date and registered phone number."""
+    """Kitakyushu's 本パスワード申請 with card, birth date and registered phone number; enrols
+    the patron for the web service."""
     self_service(ctx, card, birth_date, phone, new)
 
 
@@ -69,3 +75,16 @@ def my_holds(ctx: Context, card: str) -> list[dict]:
     """The patron's holds with the library's status labels (予約申込, 確保待ち, 準備中, 他館確保,
     貸出可能, 取消申込...), queue rank, pickup branch and deadline."""
     return patron_holds(ctx, card)
+
+
+def my_loans(ctx: Context, card: str) -> list[dict]:
+    """The patron's open loans: title, due date, renewals, and `renewable` with `why_not` (a
+    reason code) and `why_not_text` (Japanese) when 延長 should not be offered. Writes nothing."""
+    return loans_with_renewal(ctx, card)
+
+
+def can_hold(ctx: Context, card: str, bib_id: str, pickup: str, contact: str | None = None,
+             channel: str = "web") -> dict:
+    """Would the night accept this hold? `ok`, and `reason`/`reason_text` if not, by the batch's
+    own checks, judged now. Writes nothing; the request itself goes through submit_request."""
+    return hold_check(ctx, card, bib_id, pickup, contact=contact, channel=channel)

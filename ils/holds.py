@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from ils import db, schema
+from ils.changes import record_hold_transitions
 from ils.context import Context
 from ils.errors import Conflict
 from ils.pickup import pickup_deadline
@@ -58,7 +59,8 @@ class Notice:
 def log_transitions(
     conn: Connection, transitions: Iterable[Transition], *, at: dt.datetime, run_id: int | None, actor: str
 ) -> list[int]:
-    """Write one history row per transition; returns their ids in order."""
+    """Write one history row per transition (and journal the ones the ILS hears of); returns their ids in order."""
+    transitions = list(transitions)
     rows = [
         {"hold_id": t.hold_id, "at": at, "from_status": t.from_status, "to_status": t.to_status,
          "run_id": run_id, "actor": actor, "note": t.note}
@@ -68,7 +70,9 @@ def log_transitions(
         return []
     h = schema.hold_history
     result = conn.execute(h.insert().returning(h.c.id, sort_by_parameter_order=True), rows)
-    return [row.id for row in result]
+    ids = [row.id for row in result]
+    record_hold_transitions(conn, transitions, at=at, actor=actor, run_id=run_id)
+    return ids
 
 
 def record_notices(conn: Connection, notices: Iterable[Notice], *, at: dt.datetime, run_id: int | None) -> None:

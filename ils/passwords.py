@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ils import schema
+from ils.changes import Change, record_changes
 from ils.audit import audit
 from ils.context import Context
 from ils.facts import patron_by_card
@@ -85,8 +86,12 @@ def random_temporary(rules: Passwords) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
-def _store(ctx: Context, patron_id: int, password: str | None, state: str) -> None:
+def _store(ctx: Context, patron_id: int, password: str | None, state: str, actor: str = "web") -> None:
     p = schema.patrons
+    was = ctx.conn.execute(select(p.c.password_state).where(p.c.id == patron_id)).scalar_one()
+    # The ILS learns the state (never the password): a reset is an event even to the same state.
+    record_changes(ctx.conn, [Change("password", patron_id, "password_state", was, state, always=True)],
+                   at=ctx.now, actor=actor)
     ctx.conn.execute(p.update().where(p.c.id == patron_id).values(
         password_hash=hash_password(password) if password else None, password_state=state,
         password_changed_at=ctx.now, failed_logins=0, locked_until=None,
@@ -111,18 +116,27 @@ def reset(ctx: Context, card: str, *, staff: str, why: str | None = None) -> Res
     rules = ctx.policy.passwords
     with ctx.writing():
         patron = patron_by_card(ctx.conn, card)
-        shown = None
-        if rules.reset == "clear":
-            _store(ctx, patron.id, None, "none")
-        elif rules.reset == "initial":
-            _store(ctx, patron.id, initial_password(patron.birth_date, rules), "temporary")
-        else:
-            shown = random_temporary(rules)
-            _store(ctx, patron.id, shown, "temporary")
+        shown = issue_password(ctx, patron, staff)
         state = "none" if rules.reset == "clear" else "temporary"
         audit(ctx, staff, "password_reset", patron.id, target=patron.card_number, reason=why,
               detail={"mode": rules.reset})
     return Reset(patron.card_number, rules.reset, state, shown)
+
+
+def issue_password(ctx: Context, patron, staff: str) -> str | None:
+    """Give the patron the password the profile issues at the counter, in the caller's
+    transaction: none (the patron sets one on the web), the birth-date initial value, or a
+    random temporary one, which is returned to be shown this once."""
+    rules = ctx.policy.passwords
+    if rules.reset == "clear":
+        _store(ctx, patron.id, None, "none", staff)
+        return None
+    if rules.reset == "initial":
+        _store(ctx, patron.id, initial_password(patron.birth_date, rules), "temporary", staff)
+        return None
+    shown = random_temporary(rules)
+    _store(ctx, patron.id, shown, "temporary", staff)
+    return shown
 
 
 @dataclass(frozen=True)
@@ -219,8 +233,14 @@ def _set_real(ctx: Context, card: str, new: str) -> None:
     problem = rule_problem(new, ctx.policy.passwords)
     if problem:
         raise PasswordRejected(f"the new password {problem}")
+    from ils.enrolment import enrol_on_web  # enrolment issues passwords: imported here, not at the top
+
     with ctx.writing():
-        _store(ctx, patron_by_card(ctx.conn, card).id, new, "real")
+        patron = patron_by_card(ctx.conn, card)
+        _store(ctx, patron.id, new, "real")
+        # A password the patron chose on the web (registration, 本パスワード申請, the first
+        # log-in's change) is their enrolment in the web service.
+        enrol_on_web(ctx, patron)
 
 
 # A one-time code typed from a phone's screen: no 0/O or 1/I to confuse.

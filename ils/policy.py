@@ -55,6 +55,9 @@ class Eligibility(Section):
 
     web_min_school_grade: int | None = Field(default=None, ge=1, le=12)
     require_web_registration: bool = True
+    # Where a patron enrols for the web service: "web" (choosing a password there enrols
+    # them) or "counter" only (staff, `ils patron enrol`).
+    enrolment: Literal["web", "counter"] = "web"
 
 
 class Holds(Section):

@@ -70,6 +70,8 @@ _REASONS = [
     Reason("held_by_others", "another patron has a hold on this title", "他の方の予約が入っているため延長できません"),
     Reason("inter_library", "inter-library loans cannot be renewed", "相互貸借資料は延長できません"),
     Reason("not_extended", "renewing now would not move the due date", "延長しても返却期限日が変わりません"),
+    Reason("renew_pending", "a renewal of this loan is already waiting for the night's batch",
+           "延長申込を受け付けています(夜間に処理します)"),
     # Email changes
     Reason("email_invalid", "the address is not a valid email address", "メールアドレスの形式が正しくありません"),
     Reason("email_undeliverable", "mail cannot be sent to this address (consecutive dots or a dot before @)",

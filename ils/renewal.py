@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ils import schema
 from ils.calendar import BranchCalendar
+from ils.changes import Change, record_changes
 from ils.context import Context
 from ils.errors import RenewalRefused, UnknownCopy
 from ils.policy import Policy
@@ -63,6 +64,15 @@ def judge_renewal(
     return None, due
 
 
+def renewal_changes(renewed) -> list[Change]:
+    """Journal entries for renewals given as (patron id, loan id, old due, old count, new due)."""
+    changes = []
+    for patron_id, loan_id, old_due, old_count, new_due in renewed:
+        changes.append(Change("renewal", patron_id, "due_on", old_due, new_due, loan_id=loan_id))
+        changes.append(Change("renewal", patron_id, "renewals", old_count, old_count + 1, loan_id=loan_id))
+    return changes
+
+
 def renew_at_counter(ctx: Context, barcode: str, *, staff: str) -> dict:
     """Renew a loan at the counter (or by phone), by the same rules as a web request, today."""
     lo, c, h = schema.loans, schema.copies, schema.holds
@@ -87,4 +97,6 @@ def renew_at_counter(ctx: Context, barcode: str, *, staff: str) -> dict:
         if why:
             raise RenewalRefused(f"{barcode}: {reason_text(why).en}", why)
         ctx.conn.execute(lo.update().where(lo.c.id == loan.id).values(due_on=due, renewals=loan.renewals + 1))
+        record_changes(ctx.conn, renewal_changes([(loan.patron_id, loan.id, loan.due_on, loan.renewals, due)]),
+                       at=ctx.now, actor=staff)
         return {"barcode": barcode, "due_on": due, "renewals": loan.renewals + 1, "renewed_by": staff}

@@ -252,17 +252,22 @@ def patron_blocked(c: HoldCase):
     return "patron_blocked" if c.patron.status != "active" else None
 
 
+def web_ineligible(policy: Policy, *, web_registered: bool, birth_date: dt.date | None, today: dt.date) -> str | None:
+    """Why a patron may not use the web service at all (every request kind), or None."""
+    rules = policy.eligibility
+    if rules.require_web_registration and not web_registered:
+        return "not_eligible"
+    if rules.web_min_school_grade is not None:
+        if birth_date is None or school_grade(birth_date, today) < rules.web_min_school_grade:
+            return "not_eligible"
+    return None
+
+
 def not_eligible(c: HoldCase):
     if not c.request.from_web:
         return None  # a paper form or the counter: staff checked the card
-    rules = c.policy.eligibility
-    if rules.require_web_registration and not c.patron.web_registered:
-        return "not_eligible"
-    if rules.web_min_school_grade is not None:
-        birth = c.patron.birth_date
-        if birth is None or school_grade(birth, c.today) < rules.web_min_school_grade:
-            return "not_eligible"
-    return None
+    return web_ineligible(c.policy, web_registered=c.patron.web_registered, birth_date=c.patron.birth_date,
+                          today=c.today)
 
 
 def unknown_title(c: HoldCase):

@@ -546,6 +546,58 @@ import_runs = Table(
 )
 
 
+# The back office's changes to what the ILS also holds (docs/integration.md, "Who owns
+# each field"): one row per field changed, exported to the ILS by `ils export changes`.
+JOURNAL_RECORDS = ("patron", "loan", "hold")
+# pending: the ILS has not seen it; applied: the ILS acknowledged it or its export shows
+# it; overridden: a later change in the ILS won.
+JOURNAL_ILS_STATES = ("pending", "applied", "overridden")
+CONFLICT_WINNERS = ("ils", "back_office")
+
+change_journal = Table(
+    "change_journal",
+    metadata,
+    Column("id", Integer, primary_key=True),  # monotonic: the ILS asks for entries after the last it applied
+    Column("at", Instant, nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("record", String(8), nullable=False),
+    Column("patron_id", Integer, ForeignKey("patrons.id"), nullable=False),
+    Column("loan_id", Integer, ForeignKey("loans.id")),
+    Column("hold_id", Integer, ForeignKey("holds.id")),
+    Column("field", String(32), nullable=False),
+    Column("old_value", Text),
+    Column("new_value", Text),
+    Column("actor", String(64), nullable=False),
+    Column("run_id", Integer),
+    Column("ils_state", String(12), nullable=False, server_default=text("'pending'")),
+    Column("ils_state_at", Instant),
+    one_of("record", JOURNAL_RECORDS),
+    one_of("ils_state", JOURNAL_ILS_STATES),
+    Index(None, "patron_id", "field"),
+    Index(None, "loan_id", "field"),
+    Index(None, "ils_state", "id"),
+)
+
+sync_conflicts = Table(
+    "sync_conflicts",
+    metadata,
+    # A field both the ILS and the back office changed, found by an import: who won, and why.
+    Column("id", Integer, primary_key=True),
+    Column("at", Instant, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("record", String(8), nullable=False),
+    Column("record_key", String(64), nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("ils_value", Text),
+    Column("back_office_value", Text),
+    Column("ils_changed_at", Instant),
+    Column("change_id", Integer, ForeignKey("change_journal.id"), nullable=False),
+    Column("winner", String(12), nullable=False),
+    one_of("winner", CONFLICT_WINNERS),
+)
+
+
 def bound_to_active_hold(copy_id_column):
     """SQL: the copy serves an active hold (allocated, in transit or ready)."""
     bound = holds.alias("bound")

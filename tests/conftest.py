@@ -56,14 +56,19 @@ def make_db(databases):
 @pytest.fixture
 def conn_for(make_db):
     """An open connection and the policy, for a database of the given profile."""
-    engines = []
+    engines, connections = [], []
 
     def open_(profile: str = "kitami"):
         engine = db.open_engine(make_db(profile))
         engines.append(engine)
-        return engine.connect(), load_policy(profile)
+        connections.append(engine.connect())
+        return connections[-1], load_policy(profile)
 
     yield open_
+    # Closed, not left to the garbage collector: a connection finalised in the middle of
+    # CPython 3.11's ast.parse makes it fail ("AST constructor recursion depth mismatch").
+    for conn in connections:
+        conn.close()
     for engine in engines:
         engine.dispose()
 

@@ -127,9 +127,15 @@ def ensure_postgresql() -> str | None:
 
 def postgresql_reachable() -> str | None:
     """None if the server answers, else why not."""
+    # Disposed at once: a pooled connection left for the garbage collector may be
+    # finalised in the middle of CPython 3.11's ast.parse (pytest's assertion rewriting),
+    # which then fails with "AST constructor recursion depth mismatch".
+    engine = create_engine(PG_SERVER)
     try:
-        with create_engine(PG_SERVER).connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any failure means: not reachable
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    finally:
+        engine.dispose()
     return None

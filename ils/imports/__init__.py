@@ -41,6 +41,7 @@ class FileResult:
     rows_read: int = 0
     rows_written: int = 0
     problems: list[Problem] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # fields both sides changed (ils/imports/ownership.py)
 
 
 class _Refused(Exception):
@@ -96,6 +97,7 @@ def files_in(directory: Path) -> list[tuple[str, Path]]:
 
 def _load(ctx: ImportContext, kind: Kind, path: Path, encoding: str) -> FileResult:
     result = FileResult(kind=kind.name, path=path)
+    ctx.state["source"] = path
     try:
         source = open_csv(path, encoding)
     except FileNotFoundError:
@@ -128,6 +130,7 @@ def _load(ctx: ImportContext, kind: Kind, path: Path, encoding: str) -> FileResu
         ctx.progress(kind.name, result.rows_read)
     for line, problem in kind.finish(ctx):
         result.problems.append(Problem(path, line, problem.column, str(problem)))
+    result.conflicts = [f"{path}: {text}" for text in ctx.state.get("conflicts", [])]
     return result
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from ils import db, schema
 from ils.calendar import parse_weekdays, parse_year_end
 from ils.imports import fields as f
+from ils.imports.ownership import keep_back_office_changes, keep_registration
 from ils.policy import Policy
 from ils.queue import queue_place
 
@@ -305,14 +306,19 @@ class Patrons(Kind):
         Column("contact_method", f.one_of(schema.CONTACT_METHODS), default="none"),
         Column("home_branch", BRANCH_CODE),
         Column("status", f.one_of(schema.PATRON_STATUSES), default="active"),
-        Column("web_registered", f.yes_no, default=False),
+        Column("web_registered", f.yes_no),  # blank: unchanged (no for a new patron)
         Column("language", f.one_of(("ja", "en")), default="ja"),
         Column("registered_on", f.date),
         Column("newsletter", ndc_classes, default=()),
+        Column("changed_at", f.instant),  # when the ILS last changed the row (docs/integration.md)
     )
 
     def write(self, ctx, records, lines):
         subscriptions = {r["card_number"]: r.pop("newsletter") for r in records}
+        known = ctx.ids(schema.patrons, "card_number", set(subscriptions))
+        keep_registration(ctx, records, known)
+        keep_back_office_changes(ctx, "patron", records, lines, [known.get(r["card_number"]) for r in records],
+                                 key_of=lambda r: r["card_number"])
         db.upsert(ctx.conn, schema.patrons, records, ["card_number"])
         ids = ctx.ids(schema.patrons, "card_number", set(subscriptions))
         s = schema.newsletter_subscriptions
@@ -361,6 +367,7 @@ class Loans(Kind):
         Column("renewals", f.integer(0), default=0),
         Column("inter_library", f.yes_no, default=False),
         Column("branch", BRANCH_CODE),
+        Column("changed_at", f.instant),  # when the ILS last changed the loan (docs/integration.md)
     )
 
     def resolve(self, ctx, rows):
@@ -392,6 +399,8 @@ class Loans(Kind):
                         "due_on": v["due_on"],
                         "renewals": v["renewals"],
                         "inter_library": v["inter_library"],
+                        "barcode": v["barcode"],
+                        "changed_at": v.get("changed_at"),
                     }
                 )
         return out
@@ -407,8 +416,11 @@ class Loans(Kind):
 
     def write(self, ctx, records, lines):
         lo, c = schema.loans, schema.copies
+        keep_back_office_changes(ctx, "loan", records, lines, [r["loan_id"] for r in records],
+                                 key_of=lambda r: r["barcode"])
         new, existing = [], []
         for r in records:
+            r.pop("barcode")
             loan_id = r.pop("loan_id")
             (existing if loan_id else new).append({**r, "id": loan_id} if loan_id else r)
         if new:

@@ -1,7 +1,7 @@
 """Mail bounces: delivery-status notifications read back from the relay (ils mail bounces).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ import ils.schema
 
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
