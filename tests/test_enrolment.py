@@ -48,8 +48,8 @@ def test_an_enrolled_patrons_first_web_hold_is_accepted_and_an_unenrolled_ones_i
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [{"card": "2001", "web_registered": True,
                                           "password": "the birth-date initial value"}]
-    enrolled = mito.request("hold", "2001", "B1", pickup="chuo", received="2026-11-25 21:00")
-    not_enrolled = mito.request("hold", "2002", "B1", pickup="chuo", received="2026-11-25 21:00")
+    enrolled = mito.request("hold", "2001", "B1", pickup="chuo", received="2026-11-25 10:00")
+    not_enrolled = mito.request("hold", "2002", "B1", pickup="chuo", received="2026-11-25 10:00")
     mito.night()
     assert mito.verdict(enrolled) == ("accepted", None)
     assert mito.verdict(not_enrolled) == ("rejected", "not_eligible")
