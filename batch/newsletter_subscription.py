@@ -8,6 +8,7 @@ from collections import defaultdict
 from sqlalchemy import select
 
 from ils import db, schema
+from ils.changes import Change, newsletter_text, record_changes
 from ils.context import Context
 from ils.email import address_problem
 from ils.mail.newsletter import EVENTS, NDC_CLASSES
@@ -36,10 +37,16 @@ def run(ctx: Context) -> dict:
     ordered.sort(key=lambda item: item[:2])
     wanted = _current(ctx, {patrons[r.card_number.strip()].id for _, _, r, _ in ordered
                             if (r.card_number or "").strip() in patrons})
+    before = {pid: newsletter_text(topics - {EVENTS}) for pid, topics in wanted.items()}
     changed: set[int] = set()
     for _, _, row, (action, topics) in ordered:
         verdicts.append(_judge(ctx, row, patrons.get((row.card_number or "").strip()), action, topics, wanted, changed))
     _write(ctx, {pid: wanted[pid] for pid in changed}, verdicts, counts)
+    # The ILS exports the subject classes too (patrons.csv `newsletter`): journaled, so the
+    # morning's import does not undo the patron's choice (docs/integration.md). 行事案内 is ours alone.
+    record_changes(ctx.conn, [Change("newsletter_change", pid, "newsletter", before.get(pid, ""),
+                                     newsletter_text(wanted[pid] - {EVENTS})) for pid in sorted(changed)],
+                   at=ctx.now, actor="batch", run_id=ctx.run_id)
     log.info("newsletter_subscription: %d read, %s", counts.read, dict(counts.states))
     return counts.as_dict()
 

@@ -52,6 +52,11 @@ def as_text(value) -> str | None:
     return str(value)
 
 
+def newsletter_text(classes) -> str:
+    """A patron's newsletter subject classes as the journal and patrons.csv hold them: `4,9`, or empty for none."""
+    return ",".join(sorted(classes))
+
+
 def record_changes(conn: Connection, changes: Iterable[Change], *, at: dt.datetime, actor: str,
                    run_id: int | None = None) -> int:
     """Write one journal row per change that really changed something, in the caller's transaction."""

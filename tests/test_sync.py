@@ -324,3 +324,22 @@ def test_only_the_making_and_closing_of_a_hold_reach_the_ils():
              ("waiting", "cancelled")]
     assert [_hold_event(Transition(1, a, b)) for a, b in steps] == [
         "hold_placed", "hold_placed", None, None, None, None, "hold_filled", "hold_expired", "hold_cancelled"]
+
+
+def test_a_web_newsletter_subscription_survives_a_reimport_and_reaches_the_export(kitami):
+    """Seed 000: メールマガジンの登録ができます — chosen on the web, so the ILS's file of the evening
+    before (no classes) must not undo it; the choice goes to the ILS like an address change."""
+    kitami.request("newsletter", "1001", "subscribe:9,4", received="2026-11-25 21:00")
+    kitami.night("2026-11-26 03:00")
+    result = kitami.imported("patrons", now="2026-11-27 02:30")
+    s = schema.newsletter_subscriptions
+    classes = sorted(kitami.conn.execute(select(s.c.ndc_class).where(s.c.patron_id == _patron(kitami).id)).scalars())
+    kitami.conn.rollback()
+    assert classes == ["4", "9"]
+    assert [r.conflicts for r in result] == [[]]
+    assert [(kind, field, old, new, state) for _, kind, field, old, new, state in _journal(kitami)] == [
+        ("newsletter_change", "newsletter", "", "4,9", "pending")]
+    kitami.files.patrons("1001,北見花子,1980-05-05,0157-00-0000,old@example.jp,email,yes,9",
+                         header=PATRONS_HEADER + ",newsletter")
+    kitami.imported("patrons", now="2026-11-28 02:30")  # the ILS changed it otherwise since: reported, ours kept
+    assert [c["field"] for c in conflict_rows(kitami.conn)] == ["newsletter"]

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from ils import db, schema
+from ils.changes import newsletter_text
 from ils.calendar import parse_weekdays, parse_year_end
 from ils.imports import fields as f
 from ils.imports.ownership import keep_back_office_changes, keep_registration
@@ -314,11 +315,13 @@ class Patrons(Kind):
     )
 
     def write(self, ctx, records, lines):
-        subscriptions = {r["card_number"]: r.pop("newsletter") for r in records}
-        known = ctx.ids(schema.patrons, "card_number", set(subscriptions))
+        for r in records:  # compared, and kept, as the journal holds them (a subscription from the web)
+            r["newsletter"] = newsletter_text(r["newsletter"])
+        known = ctx.ids(schema.patrons, "card_number", {r["card_number"] for r in records})
         keep_registration(ctx, records, known)
         keep_back_office_changes(ctx, "patron", records, lines, [known.get(r["card_number"]) for r in records],
                                  key_of=lambda r: r["card_number"])
+        subscriptions = {r["card_number"]: [c for c in r.pop("newsletter").split(",") if c] for r in records}
         db.upsert(ctx.conn, schema.patrons, records, ["card_number"])
         ids = ctx.ids(schema.patrons, "card_number", set(subscriptions))
         s = schema.newsletter_subscriptions

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ils import db, schema
-from ils.changes import as_text
+from ils.changes import as_text, newsletter_text
 
 # The fields of an imported row the back office may have changed since the ILS exported
 # it (docs/integration.md, "Who owns each field"). Every other column is the ILS's.
-PATRON_FIELDS = ("email", "contact_method", "web_registered")
+PATRON_FIELDS = ("email", "contact_method", "web_registered", "newsletter")
 LOAN_FIELDS = ("due_on", "renewals")
 
 
@@ -108,10 +108,24 @@ def _pending(conn, record: str, record_ids: list[int]) -> dict[tuple[int, str], 
 
 def _current(conn, record: str, record_ids: list[int], fields) -> dict[int, dict]:
     table = schema.patrons if record == "patron" else schema.loans
+    columns = [f for f in fields if f != "newsletter"]
     found = {}
     for chunk in db.chunks(sorted(record_ids)):
-        query = select(table.c.id, *(table.c[f] for f in fields)).where(table.c.id.in_(chunk))
+        query = select(table.c.id, *(table.c[f] for f in columns)).where(table.c.id.in_(chunk))
         found.update({row.id: dict(row._mapping) for row in conn.execute(query)})
+    if "newsletter" in fields:
+        for patron_id, classes in _subscriptions(conn, record_ids).items():
+            found.setdefault(patron_id, {})["newsletter"] = newsletter_text(classes)
+    return found
+
+
+def _subscriptions(conn, patron_ids: list[int]) -> dict[int, list[str]]:
+    """The subject classes each patron subscribes to (none: an empty list), as a field of the patron."""
+    s = schema.newsletter_subscriptions
+    found: dict[int, list[str]] = {i: [] for i in patron_ids}
+    for chunk in db.chunks(sorted(patron_ids)):
+        for row in conn.execute(select(s.c.patron_id, s.c.ndc_class).where(s.c.patron_id.in_(chunk))):
+            found[row.patron_id].append(row.ndc_class)
     return found
 
 
