@@ -149,7 +149,9 @@ def test_a_night_killed_anywhere_and_run_again_ends_as_an_uninterrupted_one(data
 def test_a_run_killed_twice_still_converges(databases, prepared, reference, tmp_path):
     expected, statements = reference
     url = databases.copy(prepared)
-    for fraction in (0.6, 0.5):
+    # The first kill undoes its step, so the resumed run still sends at least the other 70%
+    # of the night's statements: its kill at 35% lands inside it, on any engine.
+    for fraction in (0.3, 0.35):
         killed = _batch(url, tmp_path, kill_at=int(statements * fraction))
         assert _killed(killed), killed.stderr.decode()
     final = _batch(url, tmp_path)
