@@ -38,7 +38,7 @@ def run(ctx: Context) -> dict:
 
 
 def _judge(ctx: Context, row, patron, changes: dict) -> Verdict:
-    refusal = patron_refusal(patron, ctx.policy, ctx.today)
+    refusal = patron_refusal(ctx, patron, row.channel)
     if refusal:
         return Verdict(row.id, "rejected", refusal, patron.id if patron else None, REFUSED if patron else None)
     offered = ctx.policy.holds.contact_methods

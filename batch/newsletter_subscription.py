@@ -76,7 +76,7 @@ def _current(ctx: Context, patron_ids: set[int]) -> dict[int, set[str]]:
 
 
 def _judge(ctx: Context, row, patron, action: str, topics: frozenset, wanted: dict, changed: set) -> Verdict:
-    refusal = patron_refusal(patron, ctx.policy, ctx.today)
+    refusal = patron_refusal(ctx, patron, row.channel)
     if refusal:
         return Verdict(row.id, "rejected", refusal, patron.id if patron else None, REFUSED if patron else None)
     if not ctx.policy.newsletter.enabled or not _offered(ctx, topics):

@@ -225,26 +225,32 @@ def hold_of(ref: HoldRef, patron, holds: dict) -> dict | None:
     return hold if hold is not None and hold["patron_id"] == patron.id else None
 
 
-def patron_refusal(patron, policy, today) -> str | None:
-    """Why a patron may not change anything from the web: unknown card, blocked, or the web
-    service is not for them (ils.rules.web_ineligible: not enrolled, Kitsuki's 中学生以上)."""
+def patron_refusal(ctx: Context, patron, channel: str | None) -> str | None:
+    """Why a patron may not change anything this way: unknown card, blocked, or the web
+    service is not for them (ineligible_for_web)."""
     if patron is None:
         return "unknown_card"
     if patron.status != "active":
         return "patron_blocked"
-    return web_ineligible(policy, web_registered=bool(patron.web_registered), birth_date=patron.birth_date, today=today)
+    return ineligible_for_web(ctx, patron, channel)
+
+
+def ineligible_for_web(ctx: Context, patron, channel: str | None) -> str | None:
+    """not_eligible for a patron the web service is not for (not enrolled; Kitsuki's 中学生以上),
+    whatever the request's kind, as for hold requests. A paper form keyed by staff is not the
+    web: staff checked the card."""
+    if (channel or "").strip() == "paper":
+        return None
+    return web_ineligible(ctx.policy, web_registered=bool(patron.web_registered), birth_date=patron.birth_date,
+                          today=ctx.today)
 
 
 def refuse_ineligible(ctx: Context, rows: list, patrons: dict, notice: str) -> tuple[list[Verdict], list]:
-    """Rows from a patron the web service is not for (not enrolled; Kitsuki's 中学生以上) are
-    rejected not_eligible, whatever their kind, as hold requests are. A paper form keyed by
-    staff is not the web: staff checked the card."""
+    """Rows whose patron may not use the web service, rejected (ineligible_for_web); the rest to judge."""
     refused, kept = [], []
     for row in rows:
         patron = patrons.get((row.card_number or "").strip())
-        web = (row.channel or "").strip() != "paper"
-        why = patron is not None and web and web_ineligible(
-            ctx.policy, web_registered=bool(patron.web_registered), birth_date=patron.birth_date, today=ctx.today)
+        why = patron is not None and ineligible_for_web(ctx, patron, row.channel)
         if why:
             refused.append(Verdict(row.id, "rejected", why, patron.id, notice))
         else:

@@ -47,7 +47,7 @@ def branch_problem(branch: BranchFacts | None, ctx: Context) -> str | None:
 
 
 def _judge(ctx: Context, req: HoldRef, patron, holds: dict, branches: dict, changes: dict) -> Verdict:
-    refusal = patron_refusal(patron, ctx.policy, ctx.today)
+    refusal = patron_refusal(ctx, patron, req.row.channel)
     if refusal:
         return Verdict(req.request_id, "rejected", refusal, patron.id if patron else None, REFUSED if patron else None)
     allowed = ctx.policy.requests.pickup_change_statuses

@@ -131,6 +131,20 @@ def test_every_web_request_kind_needs_the_web_service_not_only_holds(new_library
     assert kitsuki.status("4002", "B2") == "waiting"
 
 
+def test_the_newer_request_kinds_follow_the_same_rule_and_a_paper_form_is_not_checked(new_library):
+    kitakyushu = _library(new_library, "kitakyushu")
+    kitakyushu.branch("east")
+    kitakyushu.patron("5001", web=False, contact="email")
+    hold = kitakyushu.hold("5001", "B2", "chuo")
+    web_contact = kitakyushu.request("contact_change", "5001", "phone", received="2026-11-25 21:00")
+    web_pickup = kitakyushu.request("pickup_change", "5001", str(hold), pickup="east", received="2026-11-25 21:00")
+    paper_contact = kitakyushu.request("contact_change", "5001", "phone", channel="paper",
+                                       received="2026-11-25 21:05")
+    kitakyushu.night()
+    assert [kitakyushu.verdict(r) for r in (web_contact, web_pickup)] == [("rejected", "not_eligible")] * 2
+    assert kitakyushu.verdict(paper_contact) == ("applied", None)  # staff keyed the form: they checked the card
+
+
 def test_my_loans_offers_renewal_only_where_the_night_would_apply_it_and_writes_nothing(new_library):
     kitami = _library(new_library, "kitami")
     kitami.patron("3001").patron("3002")
