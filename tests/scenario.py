@@ -181,3 +181,15 @@ class Library:
         self.conn.rollback()
         return row.due_on, row.renewals
 
+
+
+def two_title_library(new_library) -> Library:
+    """Kitami with one branch, patrons 1001 and 1002, B1 on the shelf and B2 on loan: the
+    smallest library a night of odd requests needs."""
+    lib = new_library("kitami")
+    lib.branch("central")
+    lib.patron("1001").patron("1002")
+    lib.title("B1").title("B2")
+    lib.copy("B1", "central")
+    lib.copy("B2", "central", state="on_loan")
+    return lib

@@ -6,17 +6,12 @@ import pytest
 from sqlalchemy import func, select
 
 from ils import schema
+from scenario import two_title_library
 
 
 @pytest.fixture
-def lib(tmp_path, new_library):
-    lib = new_library("kitami")
-    lib.branch("central")
-    lib.patron("1001").patron("1002")
-    lib.title("B1").title("B2")
-    lib.copy("B1", "central")
-    lib.copy("B2", "central", state="on_loan")
-    yield lib
+def lib(new_library):
+    return two_title_library(new_library)
 
 
 HOSTILE = [

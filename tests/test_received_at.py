@@ -5,18 +5,12 @@ from __future__ import annotations
 import pytest
 
 from ils import schema
-from scenario import D, at
+from scenario import D, at, two_title_library
 
 
 @pytest.fixture
 def lib(new_library):
-    lib = new_library("kitami")
-    lib.branch("central")
-    lib.patron("1001").patron("1002")
-    lib.title("B1").title("B2")
-    lib.copy("B1", "central")
-    lib.copy("B2", "central", state="on_loan")
-    yield lib
+    return two_title_library(new_library)
 
 
 def front_end_row(lib, entered="2026-11-25 11:00", **fields) -> int:
