@@ -12,40 +12,40 @@ from pathlib import Path
 
 import click
 
-from batch.demo import run_demo_day
+from ils.tools.demo import run_demo_day
 from batch.runner import STEPS, count_rows, recent_runs, run_steps, run_until_current
-from ils import db, faults, files
-from ils.audit import audit_rows
-from ils.branches import branch_id
-from ils.circulation import check_in, check_out, confirm_pull, receive_transit, report_missing, reshelve
-from ils.counter import cancel_hold, place_holds
-from ils.enrolment import enrol
-from ils.passwords import reset
-from ils.patron_view import patron_details, patron_holds, patron_id_of, patron_loans
-from ils.renewal import renew_at_counter
+from ils.infra import db, faults, files
+from ils.infra.audit import audit_rows
+from ils.library.branches import branch_id
+from ils.circulation.copies import check_in, check_out, confirm_pull, receive_transit, report_missing, reshelve
+from ils.holds.counter import cancel_hold, place_holds
+from ils.patrons.enrolment import enrol
+from ils.patrons.passwords import reset
+from ils.patrons.view import patron_details, patron_holds, patron_id_of, patron_loans
+from ils.circulation.renewal import renew_at_counter
 from ils.reports import REPORTS
 from ils.reports.formats import FORMATS
 from ils.reports.write import encoded, make_sheet, report_settings, write_all
-from ils.worklists import pull_list
-from ils.calendar import NoOpenDay
-from ils.changes import changes_since, export_bytes, parse_since
-from ils.clock import library_date, parse_instant, system_now
-from ils.config import database_url, read_settings
-from ils.context import open_context
+from ils.circulation.worklists import pull_list
+from ils.library.calendar import NoOpenDay
+from ils.exchange.journal import changes_since, export_bytes, parse_since
+from ils.library.clock import library_date, parse_instant, system_now
+from ils.infra.config import database_url, read_settings
+from ils.infra.context import open_context
 from ils.errors import CannotWrite, ImportFailed
-from ils.imports import KINDS, files_in, import_files
-from ils.imports.ownership import conflict_rows
+from ils.exchange.imports import KINDS, files_in, import_files
+from ils.exchange.imports.ownership import conflict_rows
 from ils.mail.bounces import read_bounces
 from ils.mail.deliver import outbox_rows, requeue, send_due, transport_for
-from ils.events import list_events, record_event
+from ils.library.events import list_events, record_event
 from ils.mail.newsletter import queue_newsletter
 from ils.mail.render import render as render_due
 from ils.mail.settings import mail_settings
-from ils.installation import DEMO_NIGHT, build_demo, initialise
-from ils.output import render
-from ils.policy import available_profiles, load_policy
-from ils.requests import counts_by_state, import_request_file, submit_keyed
-from ils.summary import summarise
+from ils.infra.installation import DEMO_NIGHT, build_demo, initialise
+from ils.infra.output import render
+from ils.library.policy import available_profiles, load_policy
+from ils.frontend.requests import counts_by_state, import_request_file, submit_keyed
+from ils.infra.summary import summarise
 
 log = logging.getLogger("ils")
 MAX_PROBLEMS_SHOWN = 50
@@ -89,7 +89,7 @@ def db_option(f):
         "db_url",
         envvar="ILS_DATABASE_URL",
         help="Database URL (sqlite:///path, postgresql+psycopg://...) or SQLite file path. "
-        "Default: $ILS_DATABASE_URL, the config file, then ./ils.db.",
+        "Default: $ILS_DATABASE_URL, the config file, then ./ils.infra.db.",
     )(f)
 
 
@@ -497,7 +497,7 @@ def bench_night(preset, profile, workdir, seed, intraday, engine, pg_server, fmt
     WORKDIR, on PostgreSQL loaded by COPY into a database ils_bench_PRESET_SEED_PROFILE.
     Each benchmark runs the night on a fresh copy, in a child process, then an intraday run.
     """
-    from batch.benchmark import benchmark, figure_rows
+    from ils.tools.bench import benchmark, figure_rows
 
     progress = (lambda message: click.echo(f"... {message}", err=True)) if sys.stderr.isatty() else None
     figures = benchmark(preset, profile, workdir, seed=seed, intraday=intraday,
@@ -1024,7 +1024,7 @@ def sample():
 @click.option("--seed", type=int, help="Random seed (default: the sample's fixed seed).")
 def sample_generate(out, preset, seed):
     """Write the import files of a generated library system."""
-    from ils.sample import generator
+    from ils.tools.sample import generator
 
     spec = generator.SampleSpec.preset(preset)
     if seed is not None:

@@ -13,15 +13,22 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
-from ils import faults, lock, schema
-from ils.clock import LIBRARY_TZ
-from ils.context import Context
-from ils.db import write_transaction
+from ils.infra import faults, lock, schema
+from ils.library.clock import LIBRARY_TZ
+from ils.infra.context import Context
+from ils.infra.db import write_transaction
 from ils.errors import BatchFailed, IlsError
 
-from batch import (
-    accept, allocate, cancel, contact_change, email, expire, newsletter_subscription, pickup_change, renew, reports,
-)
+from batch import s01_accept as accept
+from batch import s02_cancel as cancel
+from batch import s03_pickup_change as pickup_change
+from batch import s04_renew as renew
+from batch import s05_email_change as email
+from batch import s06_contact_change as contact_change
+from batch import s07_newsletter_subscription as newsletter_subscription
+from batch import s08_expire as expire
+from batch import s09_allocate as allocate
+from batch import s10_reports as reports
 
 log = logging.getLogger(__name__)
 

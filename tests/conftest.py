@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from engines import ENGINES, PG_SERVER, Databases, ensure_postgresql
 from scenario import Library
 
-from ils import db
-from ils.policy import load_policy
+from ils.infra import db
+from ils.library.policy import load_policy
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "examples"
 NIGHT = dt.datetime.fromisoformat("2026-11-26T03:00:00+09:00")
@@ -100,7 +100,7 @@ def examples() -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch, tmp_path):
-    """No test reads the developer's ils.toml, $ILS_DATABASE_URL or ./ils.db."""
+    """No test reads the developer's ils.toml, $ILS_DATABASE_URL or ./ils.infra.db."""
     monkeypatch.delenv("ILS_DATABASE_URL", raising=False)
     monkeypatch.delenv("ILS_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)

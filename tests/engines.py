@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ils.installation import initialise
+from ils.infra.installation import initialise
 
 ENGINES = tuple(e.strip() for e in os.environ.get("ILS_TEST_ENGINES", "sqlite,postgresql").split(",") if e.strip())
 PG_SERVER = os.environ.get("ILS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -9,12 +9,12 @@ import json
 from sqlalchemy import select
 
 from batch.runner import run_batch
-from ils import db, schema
-from ils.clock import parse_instant
-from ils.context import Context
-from ils.policy import load_policy
-from ils.queue import queue_place
-from ils.requests import spooled_entry, submit
+from ils.infra import db, schema
+from ils.library.clock import parse_instant
+from ils.infra.context import Context
+from ils.library.policy import load_policy
+from ils.holds.queue import queue_place
+from ils.frontend.requests import spooled_entry, submit
 
 D = dt.date
 OLD = D(2020, 1, 1)
@@ -127,7 +127,7 @@ class Library:
 
     def raw_request(self, **fields) -> int:
         """A row with exactly these fields, handed over at 23:00 as in a front end's spool
-        file: entered when received, if that was within the day (ils.requests.spooled_entry)."""
+        file: entered when received, if that was within the day (ils.frontend.requests.spooled_entry)."""
         entered = spooled_entry(fields, at("2026-11-25 23:00"))
         with self.conn.begin():
             [rid] = submit(self.conn, [fields], now=entered)

@@ -6,12 +6,12 @@ import pytest
 from conftest import NIGHT
 from sqlalchemy import select
 
-from batch import bulkload
-from ils import db, schema
-from ils.imports import files_in, import_files
-from ils.policy import load_policy
-from ils.requests import import_request_file
-from ils.sample.generator import SampleSpec, write_files
+from ils.tools import bulkload
+from ils.infra import db, schema
+from ils.exchange.imports import files_in, import_files
+from ils.library.policy import load_policy
+from ils.frontend.requests import import_request_file
+from ils.tools.sample.generator import SampleSpec, write_files
 
 PROFILE = "kitami"
 COMPARED = ("branches", "titles", "copies", "patrons", "newsletter_subscriptions", "loans", "holds", "pending_requests")

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from ils.calendar import BranchCalendar, CalendarRules, NoOpenDay, parse_weekdays, parse_year_end
+from ils.library.calendar import BranchCalendar, CalendarRules, NoOpenDay, parse_weekdays, parse_year_end
 
 D = dt.date
 MONDAY_RULE = CalendarRules(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 import cli
-from ils import schema
+from ils.infra import schema
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 

@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 import cli
-from ils import frontend, schema
-from ils.context import Context
+from ils.frontend import api as frontend
+from ils.infra import schema
+from ils.infra.context import Context
 from ils.errors import RequestsClosed
-from ils.reasons import reason
+from ils.frontend.reasons import reason
 from scenario import at
 
 # 004: 「午前3時から午前4時の間は予約できません。」

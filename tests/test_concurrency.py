@@ -18,14 +18,14 @@ import pytest
 from scenario import Library, at
 from sqlalchemy import func, select, text
 
-import ils.circulation as circulation
+import ils.circulation.copies as circulation
 from batch import runner
-from ils import db, lock, schema
-from ils.circulation import check_in
-from ils.context import Context
-from ils.counter import place_holds
+from ils.infra import db, lock, schema
+from ils.circulation.copies import check_in
+from ils.infra.context import Context
+from ils.holds.counter import place_holds
 from ils.errors import BatchRunning, Conflict, HoldRefused
-from ils.frontend import submit_request
+from ils.frontend.api import submit_request
 
 WATCHDOG = 20.0
 NIGHT = "2026-11-26 03:00"

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import create_engine, select
 
 import cli
-from ils import schema
-from ils.context import Context
+from ils.infra import schema
+from ils.infra.context import Context
 from ils.mail.deliver import FileTransport, send_due
 from ils.mail.render import render
 from ils.mail.settings import MailSettings

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 import cli
-from ils import schema
+from ils.infra import schema
 from scenario import D
 from test_mail import mail_run
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from ils import schema
-from ils.imports import files_in, import_files
+from ils.infra import schema
+from ils.exchange.imports import files_in, import_files
 from batch.runner import STEPS
-from ils.policy import load_policy
-from ils.requests import import_request_file
-from ils.sample.generator import SampleSpec, write_files
+from ils.library.policy import load_policy
+from ils.frontend.requests import import_request_file
+from ils.tools.sample.generator import SampleSpec, write_files
 
 from conftest import NIGHT
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import cli
-from ils.output import FORMULA_STARTS, spreadsheet_text
+from ils.infra.output import FORMULA_STARTS, spreadsheet_text
 
 FORMULA_TITLE = '=HYPERLINK("http://x","y")'
 FORMULA_SHELF_MARK = "-2+3+cmd|' /C calc'!A0"

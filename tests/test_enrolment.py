@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 import cli
-from ils import frontend, schema
-from ils.context import Context
-from ils.enrolment import NotEligible, enrol
+from ils.frontend import api as frontend
+from ils.infra import schema
+from ils.infra.context import Context
+from ils.patrons.enrolment import NotEligible, enrol
 from scenario import D, at
 
 

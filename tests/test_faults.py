@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 import cli
 from engines import ENGINES, PG_SERVER
 from faults import fill, full_folder, read_only_folder, small_disk
-from ils import db
+from ils.infra import db
 
 NIGHT = "2026-11-26T03:00"
 DAY = "2026-11-26T10:00"
@@ -203,7 +203,7 @@ def test_a_database_on_a_full_disk(command, library, engine_name, runner, tmp_pa
 @pytest.mark.parametrize("command", [*COMMANDS, "summary", "import", "db upgrade", "db status"])
 @pytest.mark.parametrize("where", ["missing file", "missing folder"])
 def test_a_mistyped_db_path_creates_nothing(command, where, runner, tmp_path, examples):
-    target = tmp_path / ("ils-typo.db" if where == "missing file" else "no-such-folder/ils.db")
+    target = tmp_path / ("ils-typo.db" if where == "missing file" else "no-such-folder/ils.infra.db")
     args = {
         "summary": ["summary"], "import": ["import", "all", str(examples)],
         "db upgrade": ["db", "upgrade"], "db status": ["db", "status"],
@@ -222,7 +222,7 @@ def test_init_still_creates_the_database_it_is_asked_for(runner, tmp_path):
 
 
 def test_init_into_a_missing_folder_creates_nothing(runner, tmp_path):
-    target = tmp_path / "no-such-folder" / "ils.db"
+    target = tmp_path / "no-such-folder" / "ils.infra.db"
     result = runner.invoke(cli.main, ["init", "--profile", "kitami", "--db", str(target)])
     assert_one_error_line(result, "does not exist")
     assert not target.parent.exists()

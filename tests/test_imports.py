@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 import cli
-from ils import db, schema
+from ils.infra import db, schema
 from ils.errors import ImportFailed
-from ils.imports import files_in, import_files
+from ils.exchange.imports import files_in, import_files
 
 from conftest import NIGHT
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ils.email import address_problem, domain_list
+from ils.patrons.addresses import address_problem, domain_list
 from ils.errors import PolicyError
-from ils.policy import load_policy
+from ils.library.policy import load_policy
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_a_profile_naming_a_list_that_is_not_there_does_not_load(tmp_path):
 def _contact(lib, card):
     from sqlalchemy import select
 
-    from ils import schema
+    from ils.infra import schema
 
     p = schema.patrons
     method = lib.conn.execute(select(p.c.contact_method).where(p.c.card_number == card)).scalar_one()

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 
 import cli
-from ils import schema
-from ils.context import Context
+from ils.infra import schema
+from ils.infra.context import Context
 from ils.reports.lists import contact_problems
 from scenario import D, at
 from test_mail import mail_run

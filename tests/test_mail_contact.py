@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ils.mail import compose
-from ils.resources import templates_path
+from ils.infra.resources import templates_path
 from scenario import D
 from test_mail import mail_run
 

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 import cli
-from ils import lock, schema
-from ils.context import Context
+from ils.infra import lock, schema
+from ils.infra.context import Context
 from ils.errors import BatchRunning
 from ils.mail.deliver import FileTransport, send_due
 from ils.mail.render import render

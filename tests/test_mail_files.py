@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 import cli
 from faults import full_folder, read_only_folder
-from ils import files, schema
-from ils.context import Context
+from ils.infra import files, schema
+from ils.infra.context import Context
 from ils.mail.deliver import FileTransport, send_due
 from ils.mail.render import render
 from ils.mail.settings import MailSettings

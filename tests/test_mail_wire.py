@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 import cli
-from ils import schema
+from ils.infra import schema
 from ils.mail import compose
 from ils.mail.deliver import Outgoing, SmtpTransport
 from ils.mail.settings import MailSettings

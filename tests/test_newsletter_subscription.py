@@ -8,9 +8,9 @@ import email.policy
 from sqlalchemy import create_engine, select
 
 import cli
-from ils import schema
-from ils.context import Context
-from ils.events import record_event
+from ils.infra import schema
+from ils.infra.context import Context
+from ils.library.events import record_event
 from ils.mail.deliver import FileTransport, send_due
 from ils.mail.newsletter import queue_newsletter
 from ils.mail.settings import MailSettings

@@ -172,8 +172,8 @@ def test_the_nearest_open_shelf_serves_a_hold(kitami):
 
 
 def test_a_deadline_that_falls_on_a_closed_day_moves_to_the_next_open_day(kitami):
-    from ils.calendar import BranchCalendar, CalendarRules
-    from ils.pickup import pickup_deadline
+    from ils.library.calendar import BranchCalendar, CalendarRules
+    from ils.holds.pickup import pickup_deadline
     from scenario import at
 
     mondays = CalendarRules(closed_weekdays=frozenset({0}))
@@ -188,7 +188,7 @@ def test_a_deadline_that_falls_on_a_closed_day_moves_to_the_next_open_day(kitami
 def test_deleting_the_address_of_a_patron_contacted_by_email_leaves_no_contact(kitami):
     from sqlalchemy import select
 
-    from ils import schema
+    from ils.infra import schema
 
     rid = kitami.request("email_change", "1001", "")
     kitami.night()

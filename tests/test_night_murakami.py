@@ -101,8 +101,8 @@ def test_the_pickup_week_runs_from_the_notice_when_it_goes_the_morning_after(mur
     """004: 「予約資料は、貸出の用意ができた連絡をしてから1週間お取り置きいたします」 — chosen over
     「資料確保日から1週間以内」 (see the profile's [pickup]); a 自主確認 patron, never contacted,
     keeps the week from the 資料確保日."""
-    from ils.circulation import check_in
-    from ils.context import Context
+    from ils.circulation.copies import check_in
+    from ils.infra.context import Context
     from scenario import at
 
     lib = murakami

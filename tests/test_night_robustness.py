@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from ils import schema
+from ils.infra import schema
 from scenario import two_title_library
 
 
@@ -131,7 +131,7 @@ def test_rows_entered_after_the_nights_now_wait_for_the_next_run(lib):
 def test_requests_are_refused_while_the_batch_holds_the_lock(lib):
     import datetime as dt
 
-    from ils import lock
+    from ils.infra import lock
     from ils.errors import BatchRunning
 
     with lib.conn.begin():
@@ -143,7 +143,7 @@ def test_requests_are_refused_while_the_batch_holds_the_lock(lib):
 def test_a_failed_run_is_resumed_then_tonight_runs_too(lib, monkeypatch):
     from batch import runner
     from batch.runner import run_until_current
-    from ils.context import Context
+    from ils.infra.context import Context
     from ils.errors import BatchFailed
     from scenario import at
 
@@ -169,7 +169,7 @@ def test_a_failed_run_is_resumed_then_tonight_runs_too(lib, monkeypatch):
 def test_a_second_run_refuses_while_one_holds_the_lock_but_takes_over_a_dead_ones(lib):
     import datetime as dt
 
-    from ils import lock, schema
+    from ils.infra import lock, schema
     from ils.errors import BatchRunning
 
     now = dt.datetime.now(tz=dt.timezone.utc)

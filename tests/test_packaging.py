@@ -18,13 +18,16 @@ def test_every_python_package_in_the_tree_is_shipped():
         ".".join(init.parent.relative_to(ROOT).parts)
         for top in ("ils", "batch")
         for init in (ROOT / top).rglob("__init__.py")
+    } | {  # tools/ is installed as ils.tools
+        ".".join(("ils", *init.parent.relative_to(ROOT).parts))
+        for init in (ROOT / "tools").rglob("__init__.py")
     }
     assert found <= listed, f"add to pyproject.toml packages: {sorted(found - listed)}"
 
 
 def test_data_directories_are_mapped_into_the_package():
     config = _config()
-    for name in ("sql", "data", "templates_mail", "templates_reports"):
+    for name in ("sql", "data", "templates_mail", "templates_reports", "tools"):
         assert config["package-dir"][f"ils.{name}"] == name
     patterns = config["package-data"]["ils.data"]
     for sub in ("profiles", "examples", "sample"):

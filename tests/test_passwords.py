@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 import cli
-from ils import schema
-from ils.context import Context
-from ils.passwords import (
+from ils.infra import schema
+from ils.infra.context import Context
+from ils.patrons.passwords import (
     PasswordRejected,
     change_password,
     hash_password,

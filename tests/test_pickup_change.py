@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import create_engine, select
 
 import cli
-from ils import frontend, schema
-from ils.context import Context
+from ils.frontend import api as frontend
+from ils.infra import schema
+from ils.infra.context import Context
 from scenario import D, at
 
 # 001: 「予約状態が「予約中です」の場合は、予約の取消・受取館の変更ができます。予約状態が「取寄・準備中です」

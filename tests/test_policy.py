@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ils.errors import PolicyError
-from ils.policy import available_profiles, load_policy
+from ils.library.policy import available_profiles, load_policy
 
 
 def test_the_five_seed_libraries_have_profiles():
@@ -98,7 +98,7 @@ def test_murakami_seed_004():
 
 def test_every_profile_value_cites_its_seed():
     """Every section's values follow a comment citing the seed line (or saying the seed is silent)."""
-    from ils.policy import profiles_dir
+    from ils.library.policy import profiles_dir
 
     for path in profiles_dir().glob("*.toml"):
         lines = path.read_text(encoding="utf-8").splitlines()

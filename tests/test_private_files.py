@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import cli
-from ils import db, files
-from ils.installation import initialise
+from ils.infra import db, files
+from ils.infra.installation import initialise
 
 
 @pytest.fixture

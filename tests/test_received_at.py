@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ils import schema
+from ils.infra import schema
 from scenario import D, at, two_title_library
 
 
@@ -219,7 +219,7 @@ def test_the_cli_stores_a_paper_forms_earlier_receipt_time(runner, make_db):
 
 
 def test_every_profile_says_how_far_back_a_paper_form_may_go():
-    from ils.policy import available_profiles, load_policy
+    from ils.library.policy import available_profiles, load_policy
 
     assert {name: load_policy(name).requests.paper_backdate_days for name in available_profiles()} == {
         "kitakyushu": 14, "kitami": 14, "kitsuki": 14, "mito": 14, "murakami": 14}
@@ -232,7 +232,7 @@ def test_every_profile_says_how_far_back_a_paper_form_may_go():
 ])
 def test_a_bad_paper_backdate_setting_is_named(tmp_path, value, message):
     from ils.errors import PolicyError
-    from ils.policy import load_policy
+    from ils.library.policy import load_policy
 
     path = tmp_path / "mine.toml"
     path.write_text(f'extends = "kitakyushu"\n[requests]\npaper_backdate_days = {value}\n', encoding="utf-8")

@@ -9,8 +9,8 @@ import pytest
 from wcwidth import wcswidth
 
 import cli
-from ils import schema
-from ils.context import Context
+from ils.infra import schema
+from ils.infra.context import Context
 from ils.mail.render import render
 from ils.mail.settings import MailSettings
 from ils.reports.formats import as_csv, as_html, as_text

@@ -7,11 +7,11 @@ import json
 import pytest
 from sqlalchemy import select
 
-from ils import schema
+from ils.infra import schema
 from ils.errors import RequestInvalid
-from ils.imports import files_in, import_files
-from ils.installation import sample_dir
-from ils.requests import import_request_file, submit
+from ils.exchange.imports import files_in, import_files
+from ils.infra.installation import sample_dir
+from ils.frontend.requests import import_request_file, submit
 
 from conftest import NIGHT
 

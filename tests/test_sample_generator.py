@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ils.sample import generator
-from ils.sample.generator import COLUMNS, FILE_NAMES, REQUEST_FIELDS, SampleSpec, generate, write_files
+from ils.tools.sample import generator
+from ils.tools.sample.generator import COLUMNS, FILE_NAMES, REQUEST_FIELDS, SampleSpec, generate, write_files
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "data" / "sample"
@@ -90,7 +90,7 @@ def test_another_seed_writes_another_city(tmp_path):
 
 
 def test_the_committed_sample_is_what_the_default_preset_generates(sample):
-    """Regenerate with `python -m ils.sample.generator --preset sample --out data/sample`."""
+    """Regenerate with `python -m ils.tools.sample.generator --preset sample --out data/sample`."""
     assert sorted(p.name for p in COMMITTED.iterdir()) == sorted(FILE_NAMES.values())
     for name in FILE_NAMES.values():
         assert (COMMITTED / name).read_bytes() == (sample.dir / name).read_bytes(), f"data/sample/{name} is stale"

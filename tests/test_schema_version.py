@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from ils import db, schema
+from ils.infra import db, schema
 from ils.errors import NotInitialised, SchemaVersionError
 
 HEAD = db.head_revision()

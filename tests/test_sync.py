@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 
 import cli
-from ils import db, schema
-from ils.changes import EXPORT_COLUMNS, Change, changes_since, record_changes
-from ils.context import Context
-from ils.enrolment import enrol
+from ils.infra import db, schema
+from ils.exchange.journal import EXPORT_COLUMNS, Change, changes_since, record_changes
+from ils.infra.context import Context
+from ils.patrons.enrolment import enrol
 from ils.errors import Conflict
-from ils.imports import import_files
-from ils.imports.ownership import conflict_rows
+from ils.exchange.imports import import_files
+from ils.exchange.imports.ownership import conflict_rows
 from scenario import D, at
 
 PATRONS_HEADER = "card,name,birth_date,phone,email,contact_method,web_registered"
@@ -316,8 +316,8 @@ def test_the_whole_loop_through_the_command_line_as_cron_runs_it(runner, make_db
 
 
 def test_only_the_making_and_closing_of_a_hold_reach_the_ils():
-    from ils.changes import _hold_event
-    from ils.holds import Transition
+    from ils.exchange.journal import _hold_event
+    from ils.holds.history import Transition
 
     steps = [(None, "waiting"), (None, "series_waiting"), ("series_waiting", "waiting"), ("waiting", "allocated"),
              ("allocated", "in_transit"), ("in_transit", "ready"), ("ready", "fulfilled"), ("ready", "expired"),

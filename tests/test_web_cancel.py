@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ils import frontend
-from ils.context import Context
+from ils.frontend import api as frontend
+from ils.infra.context import Context
 from scenario import D, at
 
 

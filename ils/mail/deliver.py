@@ -13,9 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ils import files, lock, schema
-from ils.audit import audit
-from ils.context import Context
+from ils.infra import files, lock, schema
+from ils.infra.audit import audit
+from ils.infra.context import Context
 from ils.errors import BatchRunning, IlsError, MailFolderUnwritable
 from ils.mail.settings import MailSettings
 

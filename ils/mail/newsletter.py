@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ils import schema
-from ils.clock import LIBRARY_TZ
-from ils.context import Context
-from ils.email import address_problem
-from ils.events import events_to_announce
+from ils.infra import schema
+from ils.library.clock import LIBRARY_TZ
+from ils.infra.context import Context
+from ils.patrons.addresses import address_problem
+from ils.library.events import events_to_announce
 from ils.mail import compose
 from ils.mail.render import queue_message
 from ils.mail.settings import MailSettings

@@ -9,15 +9,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 
-from ils import db, schema
-from ils.calendar import BranchCalendar, CalendarRules
-from ils.context import Context
-from ils.email import address_problem
-from ils.holds import Notice, record_notices
+from ils.infra import db, schema
+from ils.library.calendar import BranchCalendar, CalendarRules
+from ils.infra.context import Context
+from ils.patrons.addresses import address_problem
+from ils.holds.history import Notice, record_notices
 from ils.mail import compose
 from ils.mail.schedule import due_at
 from ils.mail.settings import MailSettings
-from ils.reasons import REASONS
+from ils.frontend.reasons import REASONS
 
 # Kinds told about the hold itself, by the contact method chosen for that hold.
 HOLD_KINDS = ("hold_ready", "hold_expired")
@@ -93,7 +93,7 @@ def _due_notices(ctx: Context) -> tuple[list[Due], list[tuple[int, str]]]:
 
 
 def _registered_at(row) -> dt.datetime | None:
-    """When the patron made the email change this notice confirms (batch/email.py records it)."""
+    """When the patron made the email change this notice confirms (batch/s05_email_change.py records it)."""
     received = json.loads(row.payload).get("received_at") if row.kind == "email_changed" and row.payload else None
     return dt.datetime.fromisoformat(received) if received else None
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ils.calendar import BranchCalendar
-from ils.clock import LIBRARY_TZ
-from ils.policy import Policy
+from ils.library.calendar import BranchCalendar
+from ils.library.clock import LIBRARY_TZ
+from ils.library.policy import Policy
 
 
 def _at(day: dt.date, hhmm: str) -> dt.datetime:

@@ -11,9 +11,9 @@ from tabulate import tabulate
 from wcwidth import wcswidth
 
 from ils.mail.compose import jdate
-from ils.output import write_csv
+from ils.infra.output import write_csv
 from ils.reports import Report
-from ils.resources import report_templates_path
+from ils.infra.resources import report_templates_path
 
 LINES_PER_PAGE = 60  # A4 portrait at 10 points, with margins
 HEADER_LINES = 4

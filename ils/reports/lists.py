@@ -12,10 +12,10 @@ from collections import Counter
 
 from sqlalchemy import and_, func, or_, select
 
-from ils import schema
-from ils.clock import LIBRARY_TZ
-from ils.context import Context
-from ils.email import address_problem
+from ils.infra import schema
+from ils.library.clock import LIBRARY_TZ
+from ils.infra.context import Context
+from ils.patrons.addresses import address_problem
 
 
 def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:

@@ -10,11 +10,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from ils import schema
-from ils.context import Context
-from ils.config import section_settings
+from ils.infra import schema
+from ils.infra.context import Context
+from ils.infra.config import section_settings
 from ils.errors import IlsError
-from ils.files import private_dir, write_private
+from ils.infra.files import private_dir, write_private
 from ils.reports import REPORTS
 from ils.reports.formats import FORMATS, Sheet, as_csv
 

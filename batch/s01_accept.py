@@ -1,0 +1,134 @@
+"""Step: accept pending hold requests (仮予約 → hold) in receipt order, or reject each with a reason."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+
+from ils.infra import db, schema
+from ils.infra.context import Context
+from ils.holds.facts import branch_facts, patron_facts, title_facts
+from ils.holds.history import Transition, log_transitions, queue_titles
+from ils.holds.queue import queue_place
+from ils.holds.registration import is_due, library_calendar
+from ils.holds.acceptance import HoldCase, HoldRequest, Unparseable, judge_hold, parse_hold_row, resolve_contact
+
+from ils.frontend.pending import StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, reject_unknown_kinds, write_verdicts
+
+log = logging.getLogger(__name__)
+
+
+def run(ctx: Context) -> dict:
+    counts = StepCounts()
+    reject_unknown_kinds(ctx, counts)
+    rows = pending_rows(ctx, "hold")
+    counts.read += len(rows)
+    patrons = patrons_by_card(ctx, [row.card_number for row in rows], lock=True)
+    verdicts, requests = _parse(ctx, rows, patrons)
+    requests = _due(ctx, requests, counts)
+    requests.sort(key=lambda r: (r.received_at, r.request_id))
+    decided, holds = _judge(ctx, requests, patrons)
+    verdicts += decided
+    _write(ctx, holds, verdicts, counts)
+    log.info("accept: %d read, %s", counts.read, dict(counts.states))
+    return counts.as_dict()
+
+
+def _parse(ctx: Context, rows, patrons) -> tuple[list[Verdict], list[HoldRequest]]:
+    verdicts, requests = [], []
+    for row in rows:
+        try:
+            requests.append(parse_hold_row(row, ctx.policy))
+        except Unparseable as exc:
+            patron = patron_id_for(patrons, row.card_number)
+            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron, "request_rejected"))
+    return verdicts, requests
+
+
+def _due(ctx: Context, requests: list[HoldRequest], counts: StepCounts) -> list[HoldRequest]:
+    """The requests this run registers; one made while the library is closed stays pending (仮予約)
+    until its registration time (seed 002: 閉館時間中の予約申込みはAM7:00の時点に一括で登録処理)."""
+    if not ctx.policy.requests.registration_hours:
+        return requests
+    calendar = library_calendar(ctx.policy)
+    due = [req for req in requests if is_due(req.received_at, ctx.now, ctx.policy, calendar)]
+    if len(due) < len(requests):
+        counts.states["left_pending"] += len(requests) - len(due)
+    return due
+
+
+def _first_submissions(ctx: Context, requests: list[HoldRequest]) -> dict[str, int]:
+    """For each client_ref in this run, the id of the first row that carried it (ever)."""
+    refs = sorted({r.client_ref for r in requests if r.client_ref})
+    r = schema.pending_requests
+    first = {}
+    for chunk in db.chunks(refs):
+        query = select(r.c.client_ref, func.min(r.c.id)).where(r.c.client_ref.in_(chunk)).group_by(r.c.client_ref)
+        first.update(dict(ctx.conn.execute(query).all()))
+    return first
+
+
+def _judge(ctx: Context, requests: list[HoldRequest], patrons: dict) -> tuple[list[Verdict], list[dict]]:
+    patron_rows = {row.card_number: row for row in patrons.values()}
+    facts = patron_facts(ctx.conn, patron_rows.values(), ctx.today)
+    titles = title_facts(ctx.conn, [r.bib_id for r in requests], count_free_on_shelf=not ctx.policy.holds.onshelf_web_holds)
+    branches = branch_facts(ctx.conn)
+    first = _first_submissions(ctx, requests)
+    verdicts, holds = [], []
+    for req in requests:
+        row = patron_rows.get(req.card_number)
+        patron = facts.get(row.id) if row is not None else None
+        case = HoldCase(req, patron, titles.get(req.bib_id), branches.get(req.pickup_code), ctx.policy, ctx.today)
+        if req.client_ref and first.get(req.client_ref, req.request_id) != req.request_id:
+            reason = "duplicate"
+        else:
+            reason = judge_hold(case)
+        if reason:
+            verdicts.append(Verdict(req.request_id, "rejected", reason, patron.id if patron else None, "request_rejected"))
+            continue
+        holds.append(_new_hold(ctx, case))
+        patron.held_titles.add(case.title.id)
+        patron.holds_by_channel[req.channel] += 1
+    return verdicts, holds
+
+
+def _new_hold(ctx: Context, case: HoldCase) -> dict:
+    req = case.request
+    place = queue_place(req.received_at, req.channel, ctx.policy)
+    ordered = ctx.policy.series.ordered and req.series_group is not None
+    status = "series_waiting" if ordered and req.series_position > 1 else "waiting"
+    return {
+        "patron_id": case.patron.id,
+        "title_id": case.title.id,
+        "pickup_branch_id": case.pickup.id,
+        "contact_method": resolve_contact(req, case.patron, ctx.policy),
+        "channel": req.channel,
+        "status": status,
+        "queued_at": place.queued_at,
+        "queue_day": place.queue_day,
+        "queue_class": place.queue_class,
+        "series_group": req.series_group,
+        "series_position": req.series_position,
+        "request_id": req.request_id,
+        "placed_by": "batch",
+        "created_at": ctx.now,
+    }
+
+
+def _write(ctx: Context, holds: list[dict], verdicts: list[Verdict], counts: StepCounts) -> None:
+    h = schema.holds
+    if holds:
+        result = ctx.conn.execute(h.insert().returning(h.c.id, sort_by_parameter_order=True), holds)
+        ids = [row.id for row in result]
+        log_transitions(
+            ctx.conn,
+            [Transition(i, None, hold["status"], f"request {hold['request_id']}") for i, hold in zip(ids, holds)],
+            at=ctx.now, run_id=ctx.run_id, actor="batch",
+        )
+        queue_titles(ctx.conn, (hold["title_id"] for hold in holds))
+        verdicts += [
+            Verdict(hold["request_id"], "accepted", None, hold["patron_id"], "hold_accepted", hold_id=i)
+            for i, hold in zip(ids, holds)
+        ]
+    write_verdicts(ctx, verdicts, counts)

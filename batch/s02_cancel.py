@@ -1,0 +1,75 @@
+"""Step: apply cancel requests (取消申込) in the statuses the profile lets a patron cancel from; refuse past them."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import bindparam
+
+from ils.infra import schema
+from ils.infra.context import Context
+from ils.holds.history import Transition, later_volume_titles, log_transitions, queue_titles
+
+from ils.frontend.pending import (
+    HoldRef, StepCounts, Verdict, hold_of, holds_named, parse_hold_refs, patrons_by_card, pending_rows, refuse_ineligible,
+    write_verdicts,
+)
+
+log = logging.getLogger(__name__)
+
+
+def run(ctx: Context) -> dict:
+    counts = StepCounts()
+    rows = pending_rows(ctx, "cancel")
+    counts.read = len(rows)
+    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    refused, rows = refuse_ineligible(ctx, rows, patrons, "cancel_refused")
+    verdicts, requests = parse_hold_refs(ctx, rows, patrons, "cancel_refused")
+    verdicts += refused
+    holds = holds_named(ctx, requests, patrons)
+    cancelled: list[dict] = []
+    for req in requests:
+        patron = patrons.get(req.card_number)
+        verdicts.append(_judge(ctx, req, patron, holds, cancelled))
+    _write(ctx, cancelled, verdicts, counts)
+    log.info("cancel: %d read, %s", counts.read, dict(counts.states))
+    return counts.as_dict()
+
+
+def _judge(ctx, req: HoldRef, patron, holds: dict, cancelled: list) -> Verdict:
+    if patron is None:
+        return Verdict(req.request_id, "rejected", "unknown_card", None, None)
+    hold = hold_of(req, patron, holds)
+    if hold is None:
+        return Verdict(req.request_id, "rejected", "unknown_hold", patron.id, "cancel_refused")
+    if hold["status"] not in schema.ACTIVE_HOLD_STATUSES:
+        return Verdict(req.request_id, "rejected", "already_closed", patron.id, "cancel_refused", hold_id=hold["id"])
+    # Past the profile's statuses the patron must contact the library (seed 001:
+    # ご自身では取消・変更ができなくなりますので、図書館にご連絡ください).
+    if hold["status"] not in ctx.policy.requests.web_cancel_statuses:
+        return Verdict(req.request_id, "rejected", "cancel_too_late", patron.id, "cancel_refused", hold_id=hold["id"])
+    cancelled.append({"hold": hold["id"], "from": hold["status"], "title": hold["title_id"],
+                      "freed_copy": hold["copy_id"] is not None, "request": req.request_id})
+    hold["status"] = "cancelled"
+    return Verdict(req.request_id, "applied", None, patron.id, "cancel_applied", hold_id=hold["id"])
+
+
+def _write(ctx: Context, cancelled: list[dict], verdicts: list[Verdict], counts: StepCounts) -> None:
+    if cancelled:
+        h = schema.holds
+        stmt = (
+            h.update()
+            .where(h.c.id == bindparam("hold"), h.c.status == bindparam("was"))
+            .values(status="cancelled", closed_at=ctx.now, close_reason="patron_request")
+        )
+        ctx.conn.execute(stmt, [{"hold": c["hold"], "was": c["from"]} for c in cancelled])
+        log_transitions(
+            ctx.conn,
+            [Transition(c["hold"], c["from"], "cancelled", f"request {c['request']}") for c in cancelled],
+            at=ctx.now, run_id=ctx.run_id, actor="batch",
+        )
+        # A freed copy goes to the next hold on its title; a cancelled volume opens the
+        # gate of the volumes after it (DOMAIN.md, series order).
+        freed = {c["title"] for c in cancelled if c["freed_copy"]}
+        queue_titles(ctx.conn, freed | later_volume_titles(ctx.conn, [c["hold"] for c in cancelled]))
+    write_verdicts(ctx, verdicts, counts)

@@ -1,0 +1,93 @@
+"""Step: apply pickup-branch changes (受取館の変更) in the statuses the profile allows; refuse past them."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import bindparam
+
+from ils.infra import schema
+from ils.infra.context import Context
+from ils.holds.facts import branch_facts
+from ils.holds.history import Transition, log_transitions, queue_titles
+from ils.holds.acceptance import BranchFacts
+
+from ils.frontend.pending import (
+    HoldRef, StepCounts, Verdict, hold_of, holds_named, parse_hold_refs, patron_refusal, patrons_by_card,
+    pending_rows, write_verdicts,
+)
+
+log = logging.getLogger(__name__)
+REFUSED = "pickup_change_refused"
+
+
+def run(ctx: Context) -> dict:
+    counts = StepCounts()
+    rows = pending_rows(ctx, "pickup_change")
+    counts.read = len(rows)
+    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    verdicts, requests = parse_hold_refs(ctx, rows, patrons, REFUSED)
+    holds = holds_named(ctx, requests, patrons)
+    branches = branch_facts(ctx.conn)
+    changes: dict[int, dict] = {}
+    for req in requests:
+        verdicts.append(_judge(ctx, req, patrons.get(req.card_number), holds, branches, changes))
+    _write(ctx, list(changes.values()), verdicts, counts)
+    log.info("pickup_change: %d read, %s", counts.read, dict(counts.states))
+    return counts.as_dict()
+
+
+def branch_problem(branch: BranchFacts | None, ctx: Context) -> str | None:
+    """Why a branch cannot be the pickup point, as for a new hold (ils.holds.acceptance.pickup_not_offered)."""
+    if branch is None:
+        return "unknown_pickup"
+    if not branch.pickup_allowed or (branch.kind == "station" and not ctx.policy.holds.pickup_at_stations):
+        return "pickup_not_offered"
+    return None
+
+
+def _judge(ctx: Context, req: HoldRef, patron, holds: dict, branches: dict, changes: dict) -> Verdict:
+    refusal = patron_refusal(ctx, patron, req.row.channel)
+    if refusal:
+        return Verdict(req.request_id, "rejected", refusal, patron.id if patron else None, REFUSED if patron else None)
+    allowed = ctx.policy.requests.pickup_change_statuses
+    if not allowed:
+        return Verdict(req.request_id, "rejected", "pickup_change_not_offered", patron.id, REFUSED)
+    hold = hold_of(req, patron, holds)
+    if hold is None:
+        return Verdict(req.request_id, "rejected", "unknown_hold", patron.id, REFUSED)
+    if hold["status"] not in schema.ACTIVE_HOLD_STATUSES:
+        return Verdict(req.request_id, "rejected", "already_closed", patron.id, REFUSED, hold_id=hold["id"])
+    # seed 001: 「取寄・準備中です」「ご用意できました」の状態になると、ご自身では取消・変更が
+    # できなくなりますので、図書館にご連絡ください — a copy already bound goes to the old branch.
+    if hold["status"] not in allowed:
+        return Verdict(req.request_id, "rejected", "pickup_change_too_late", patron.id, REFUSED, hold_id=hold["id"])
+    branch = branches.get((req.row.pickup_branch or "").strip())
+    problem = branch_problem(branch, ctx)
+    if problem:
+        return Verdict(req.request_id, "rejected", problem, patron.id, REFUSED, hold_id=hold["id"])
+    # The latest change of the night wins; the hold row is written once.
+    changes[hold["id"]] = {"hold": hold["id"], "status": hold["status"], "title": hold["title_id"],
+                           "branch": branch.id, "code": branch.code, "request": req.request_id}
+    return Verdict(req.request_id, "applied", None, patron.id, "pickup_changed", hold_id=hold["id"],
+                   details={"pickup_branch": branch.code})
+
+
+def _write(ctx: Context, changes: list[dict], verdicts: list[Verdict], counts: StepCounts) -> None:
+    if changes:
+        h = schema.holds
+        stmt = (
+            h.update()
+            .where(h.c.id == bindparam("hold"), h.c.status == bindparam("was"))
+            .values(pickup_branch_id=bindparam("branch"))
+        )
+        ctx.conn.execute(stmt, [{"hold": c["hold"], "was": c["status"], "branch": c["branch"]} for c in changes])
+        log_transitions(
+            ctx.conn,
+            [Transition(c["hold"], c["status"], c["status"], f"pickup {c['code']}, request {c['request']}")
+             for c in changes],
+            at=ctx.now, run_id=ctx.run_id, actor="batch",
+        )
+        # The nearest copy depends on the pickup branch, so the title is allocated again.
+        queue_titles(ctx.conn, {c["title"] for c in changes})
+    write_verdicts(ctx, verdicts, counts)

@@ -1,0 +1,145 @@
+"""Step: apply renew requests (延長申込): once, not overdue, not held by others, not inter-library."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
+
+from ils.infra import db, schema
+from ils.exchange.journal import record_changes
+from ils.library.clock import library_date
+from ils.infra.context import Context
+from ils.circulation.renewal import LoanFacts, judge_renewal, renewal_changes
+from ils.holds.acceptance import Unparseable, parse_received_at
+
+from ils.frontend.pending import (StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, refuse_ineligible,
+                           write_verdicts)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RenewRequest:
+    request_id: int
+    card_number: str
+    received_at: dt.datetime
+    barcode: str
+
+
+def run(ctx: Context) -> dict:
+    counts = StepCounts()
+    rows = pending_rows(ctx, "renew")
+    counts.read = len(rows)
+    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    verdicts, rows = refuse_ineligible(ctx, rows, patrons, "renew_refused")
+    requests = []
+    for row in rows:
+        barcode = (row.target or "").strip()
+        try:
+            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
+            if not barcode or len(barcode) > 32:
+                raise Unparseable("malformed")
+            requests.append(RenewRequest(row.id, (row.card_number or "").strip(), received, barcode))
+        except Unparseable as exc:
+            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id_for(patrons, row.card_number), "renew_refused"))
+    requests.sort(key=lambda r: (r.received_at, r.request_id))
+    loans = _open_loans(ctx, [r.barcode for r in requests])
+    overdue_patrons = _patrons_with_overdue(ctx, [p.id for p in patrons.values()])
+    held_titles = _titles_held(ctx, {loan["title_id"] for loan in loans.values()})
+    before = {loan["id"]: (loan["due_on"], loan["renewals"]) for loan in loans.values()}
+    renewed = []
+    for req in requests:
+        verdict = _judge(ctx, req, patrons.get(req.card_number), loans.get(req.barcode), overdue_patrons, held_titles)
+        if verdict.state == "applied":
+            renewed.append(verdict)
+        verdicts.append(verdict)
+    _write(ctx, renewed, verdicts, counts)
+    _journal(ctx, renewed, before)
+    log.info("renew: %d read, %s", counts.read, dict(counts.states))
+    return counts.as_dict()
+
+
+def _judge(ctx: Context, req: RenewRequest, patron, loan, overdue_patrons, held_titles) -> Verdict:
+    if patron is None:
+        return Verdict(req.request_id, "rejected", "unknown_card", None, None)
+    if loan is None or loan["patron_id"] != patron.id:
+        return Verdict(req.request_id, "rejected", "unknown_loan", patron.id, "renew_refused")
+    facts = LoanFacts(**{k: loan[k] for k in LoanFacts.__dataclass_fields__})
+    # The patron asked on the day of receipt; judge the loan as it stood then.
+    reason, due = judge_renewal(
+        ctx.policy, facts,
+        asked_on=library_date(req.received_at),
+        patron_has_overdue=patron.id in overdue_patrons,
+        others_holding=bool(held_titles.get(loan["title_id"], set()) - {patron.id}),
+        calendar=ctx.calendars.get(loan["branch_id"]),
+    )
+    if reason:
+        return Verdict(req.request_id, "rejected", reason, patron.id, "renew_refused", loan_id=loan["id"])
+    loan["renewals"] += 1
+    loan["due_on"] = due
+    return Verdict(req.request_id, "applied", None, patron.id, "renew_applied", loan_id=loan["id"],
+                   details={"due_on": due.isoformat()})
+
+
+def _open_loans(ctx: Context, barcodes) -> dict[str, dict]:
+    lo, c = schema.loans, schema.copies
+    query = select(lo.c.id, lo.c.patron_id, lo.c.due_on, lo.c.renewals, lo.c.inter_library, lo.c.branch_id,
+                   c.c.barcode, c.c.title_id).join(c, c.c.id == lo.c.copy_id).with_for_update(of=lo)
+    found = {}
+    for chunk in db.chunks(sorted(set(barcodes))):
+        for row in ctx.conn.execute(query.where(c.c.barcode.in_(chunk), lo.c.returned_at.is_(None))):
+            found[row.barcode] = dict(row._mapping)
+    return found
+
+
+def _patrons_with_overdue(ctx: Context, patron_ids) -> set[int]:
+    lo = schema.loans
+    found = set()
+    for chunk in db.chunks(sorted(patron_ids)):
+        query = select(lo.c.patron_id).where(
+            lo.c.patron_id.in_(chunk), lo.c.returned_at.is_(None), lo.c.due_on < ctx.today
+        ).distinct()
+        found.update(ctx.conn.execute(query).scalars())
+    return found
+
+
+def _titles_held(ctx: Context, title_ids) -> dict[int, set]:
+    """The patrons with an active hold, per title."""
+    h = schema.holds
+    held: dict[int, set] = {}
+    for chunk in db.chunks(sorted(title_ids)):
+        query = select(h.c.title_id, h.c.patron_id).where(
+            h.c.title_id.in_(chunk), h.c.status.in_(schema.ACTIVE_HOLD_STATUSES)
+        )
+        for title_id, patron_id in ctx.conn.execute(query):
+            held.setdefault(title_id, set()).add(patron_id)
+    return held
+
+
+def _write(ctx: Context, renewed: list[Verdict], verdicts: list[Verdict], counts: StepCounts) -> None:
+    if renewed:
+        lo = schema.loans
+        stmt = (
+            lo.update()
+            .where(lo.c.id == bindparam("loan"), lo.c.returned_at.is_(None))
+            .values(due_on=bindparam("due"), renewals=lo.c.renewals + 1)
+        )
+        ctx.conn.execute(
+            stmt, [{"loan": v.loan_id, "due": dt.date.fromisoformat(v.details["due_on"])} for v in renewed]
+        )
+    write_verdicts(ctx, verdicts, counts)
+
+
+
+def _journal(ctx: Context, renewed: list[Verdict], before: dict) -> None:
+    """Each renewal's new due date and count go into the journal for the ILS."""
+    entries, state = [], dict(before)
+    for v in renewed:
+        due, count = state[v.loan_id]
+        new_due = dt.date.fromisoformat(v.details["due_on"])
+        entries.append((v.patron_id, v.loan_id, due, count, new_due))
+        state[v.loan_id] = (new_due, count + 1)
+    record_changes(ctx.conn, renewal_changes(entries), at=ctx.now, actor="batch", run_id=ctx.run_id)

@@ -1,0 +1,69 @@
+"""Step: apply changes of the patron's contact method (連絡方法の変更) where the library offers a choice."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import bindparam
+
+from ils.infra import schema
+from ils.exchange.journal import Change, record_changes
+from ils.infra.context import Context
+from ils.holds.acceptance import Unparseable, can_receive, parse_received_at
+
+from ils.frontend.pending import StepCounts, Verdict, patron_id_for, patron_refusal, patrons_by_card, pending_rows, write_verdicts
+
+log = logging.getLogger(__name__)
+REFUSED = "contact_change_refused"
+
+
+def run(ctx: Context) -> dict:
+    counts = StepCounts()
+    rows = pending_rows(ctx, "contact_change")
+    counts.read = len(rows)
+    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    verdicts, ordered, changes = [], [], {}
+    for row in rows:
+        try:
+            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
+            ordered.append((received, row.id, row))
+        except Unparseable as exc:
+            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id_for(patrons, row.card_number), REFUSED))
+    for _, _, row in sorted(ordered, key=lambda item: item[:2]):
+        verdicts.append(_judge(ctx, row, patrons.get((row.card_number or "").strip()), changes))
+    _write(ctx, changes, verdicts, counts)
+    _journal(ctx, changes, {row.id: row.contact_method for row in patrons.values()})
+    log.info("contact_change: %d read, %s", counts.read, dict(counts.states))
+    return counts.as_dict()
+
+
+def _judge(ctx: Context, row, patron, changes: dict) -> Verdict:
+    refusal = patron_refusal(ctx, patron, row.channel)
+    if refusal:
+        return Verdict(row.id, "rejected", refusal, patron.id if patron else None, REFUSED if patron else None)
+    offered = ctx.policy.holds.contact_methods
+    # Only a library that offers a choice lets it be changed (seed 002: 連絡方法の変更;
+    # seed 003 contacts by email only: 登録完了後、図書館からの連絡方法はメールになります).
+    if len(offered) < 2:
+        return Verdict(row.id, "rejected", "contact_change_not_offered", patron.id, REFUSED)
+    method = (row.target or "").strip()
+    if method not in offered:
+        return Verdict(row.id, "rejected", "contact_not_offered", patron.id, REFUSED)
+    if not can_receive(patron, method):
+        return Verdict(row.id, "rejected", "contact_unavailable", patron.id, REFUSED)
+    changes[patron.id] = method  # the latest change of the night wins
+    return Verdict(row.id, "applied", None, patron.id, "contact_changed", details={"contact_method": method})
+
+
+def _write(ctx: Context, changes: dict, verdicts: list[Verdict], counts: StepCounts) -> None:
+    if changes:
+        p = schema.patrons
+        stmt = p.update().where(p.c.id == bindparam("patron")).values(contact_method=bindparam("method"))
+        ctx.conn.execute(stmt, [{"patron": pid, "method": method} for pid, method in changes.items()])
+    write_verdicts(ctx, verdicts, counts)
+
+
+def _journal(ctx: Context, changes: dict, before: dict) -> None:
+    """The ILS holds the contact method too: each change goes into the journal for its export (docs/integration.md)."""
+    journal = [Change("contact_change", pid, "contact_method", before[pid], method) for pid, method in changes.items()]
+    record_changes(ctx.conn, journal, at=ctx.now, actor="batch", run_id=ctx.run_id)

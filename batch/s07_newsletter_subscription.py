@@ -1,0 +1,115 @@
+"""Step: apply newsletter subscriptions from the web (メールマガジンの登録, seed 000): NDC subjects and 行事案内."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from ils.infra import db, schema
+from ils.exchange.journal import Change, newsletter_text, record_changes
+from ils.infra.context import Context
+from ils.patrons.addresses import address_problem
+from ils.mail.newsletter import EVENTS, NDC_CLASSES
+from ils.holds.acceptance import Unparseable, parse_received_at
+
+from ils.frontend.pending import StepCounts, Verdict, patron_id_for, patron_refusal, patrons_by_card, pending_rows, write_verdicts
+
+log = logging.getLogger(__name__)
+REFUSED = "newsletter_refused"
+ACTIONS = ("subscribe", "unsubscribe")
+ALL = "all"
+
+
+def run(ctx: Context) -> dict:
+    counts = StepCounts()
+    rows = pending_rows(ctx, "newsletter")
+    counts.read = len(rows)
+    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    verdicts, ordered = [], []
+    for row in rows:
+        try:
+            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
+            ordered.append((received, row.id, row, parse_target(row.target)))
+        except Unparseable as exc:
+            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id_for(patrons, row.card_number), REFUSED))
+    ordered.sort(key=lambda item: item[:2])
+    wanted = _current(ctx, {patrons[r.card_number.strip()].id for _, _, r, _ in ordered
+                            if (r.card_number or "").strip() in patrons})
+    before = {pid: newsletter_text(topics - {EVENTS}) for pid, topics in wanted.items()}
+    changed: set[int] = set()
+    for _, _, row, (action, topics) in ordered:
+        verdicts.append(_judge(ctx, row, patrons.get((row.card_number or "").strip()), action, topics, wanted, changed))
+    _write(ctx, {pid: wanted[pid] for pid in changed}, verdicts, counts)
+    # The ILS exports the subject classes too (patrons.csv `newsletter`): journaled, so the
+    # morning's import does not undo the patron's choice (docs/integration.md). 行事案内 is ours alone.
+    record_changes(ctx.conn, [Change("newsletter_change", pid, "newsletter", before.get(pid, ""),
+                                     newsletter_text(wanted[pid] - {EVENTS})) for pid in sorted(changed)],
+                   at=ctx.now, actor="batch", run_id=ctx.run_id)
+    log.info("newsletter_subscription: %d read, %s", counts.read, dict(counts.states))
+    return counts.as_dict()
+
+
+def parse_target(target: str | None) -> tuple[str, frozenset[str]]:
+    """`subscribe:9,4,events` or `unsubscribe:9` (NDC classes 0-9, `events` for 行事案内), or `unsubscribe:all`."""
+    action, _, listed = (target or "").strip().partition(":")
+    topics = frozenset(t.strip() for t in listed.split(",") if t.strip())
+    if action not in ACTIONS or not topics:
+        raise Unparseable("malformed")
+    if topics == {ALL} and action == "unsubscribe":
+        return action, topics
+    if not topics <= set(NDC_CLASSES) | {EVENTS}:
+        raise Unparseable("malformed")
+    return action, topics
+
+
+def _current(ctx: Context, patron_ids: set[int]) -> dict[int, set[str]]:
+    s, e = schema.newsletter_subscriptions, schema.event_subscriptions
+    found: dict[int, set[str]] = defaultdict(set)
+    for chunk in db.chunks(sorted(patron_ids)):
+        for row in ctx.conn.execute(select(s.c.patron_id, s.c.ndc_class).where(s.c.patron_id.in_(chunk))):
+            found[row.patron_id].add(row.ndc_class)
+        for patron_id in ctx.conn.execute(select(e.c.patron_id).where(e.c.patron_id.in_(chunk))).scalars():
+            found[patron_id].add(EVENTS)
+    return found
+
+
+def _judge(ctx: Context, row, patron, action: str, topics: frozenset, wanted: dict, changed: set) -> Verdict:
+    refusal = patron_refusal(ctx, patron, row.channel)
+    if refusal:
+        return Verdict(row.id, "rejected", refusal, patron.id if patron else None, REFUSED if patron else None)
+    if not ctx.policy.newsletter.enabled or not _offered(ctx, topics):
+        return Verdict(row.id, "rejected", "newsletter_not_offered", patron.id, REFUSED)
+    if action == "subscribe" and (not patron.email or address_problem(patron.email, ctx.policy)):
+        return Verdict(row.id, "rejected", "contact_unavailable", patron.id, REFUSED)
+    mine = wanted[patron.id]
+    if action == "subscribe":
+        mine.update(topics)
+    elif ALL in topics:
+        mine.clear()
+    else:
+        mine.difference_update(topics)
+    changed.add(patron.id)
+    return Verdict(row.id, "applied", None, patron.id, "newsletter_changed", details={"topics": sorted(mine)})
+
+
+def _offered(ctx: Context, topics: frozenset) -> bool:
+    """The profile's newsletter carries every kind asked for (new arrivals by subject, 行事案内)."""
+    kinds = ctx.policy.newsletter.kinds
+    wants_events, wants_subjects = EVENTS in topics, bool(topics - {EVENTS, ALL})
+    return (not wants_events or "events" in kinds) and (not wants_subjects or "new_arrivals" in kinds)
+
+
+def _write(ctx: Context, subscriptions: dict[int, set[str]], verdicts: list[Verdict], counts: StepCounts) -> None:
+    s, e = schema.newsletter_subscriptions, schema.event_subscriptions
+    for chunk in db.chunks(sorted(subscriptions)):
+        ctx.conn.execute(s.delete().where(s.c.patron_id.in_(chunk)))
+        ctx.conn.execute(e.delete().where(e.c.patron_id.in_(chunk)))
+    subjects = [{"patron_id": pid, "ndc_class": t} for pid, topics in subscriptions.items() for t in sorted(topics - {EVENTS})]
+    events = [{"patron_id": pid} for pid, topics in sorted(subscriptions.items()) if EVENTS in topics]
+    if subjects:
+        ctx.conn.execute(s.insert(), subjects)
+    if events:
+        ctx.conn.execute(e.insert(), events)
+    write_verdicts(ctx, verdicts, counts)

@@ -1,0 +1,50 @@
+"""Step: ready holds past their pickup deadline (取置期限) expire; their copies go back into play."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import bindparam, select
+
+from ils.infra import schema
+from ils.infra.context import Context
+from ils.holds.history import Notice, Transition, later_volume_titles, log_transitions, queue_titles, record_notices
+
+log = logging.getLogger(__name__)
+
+
+def run(ctx: Context) -> dict:
+    """Expire every ready hold whose last pickup day is before today.
+
+    The copy stays on the hold shelf, unbound: the allocate step gives it to the next
+    waiting hold on its title, or it appears on the branch's reshelve list.
+    """
+    h = schema.holds
+    # FOR UPDATE (PostgreSQL): a hold being picked up at this moment is waited for and,
+    # collected, no longer matches; it is neither expired nor told it was.
+    query = select(h.c.id, h.c.patron_id, h.c.title_id, h.c.pickup_deadline).where(
+        h.c.status == "ready", h.c.pickup_deadline < ctx.today
+    ).with_for_update()
+    expired = list(ctx.conn.execute(query))
+    if expired:
+        stmt = (
+            h.update()
+            .where(h.c.id == bindparam("hold"), h.c.status == "ready")
+            .values(status="expired", closed_at=ctx.now, close_reason="pickup_deadline")
+        )
+        ctx.conn.execute(stmt, [{"hold": row.id} for row in expired])
+        log_transitions(
+            ctx.conn,
+            [Transition(row.id, "ready", "expired", f"deadline {row.pickup_deadline}") for row in expired],
+            at=ctx.now, run_id=ctx.run_id, actor="batch",
+        )
+        record_notices(
+            ctx.conn,
+            [Notice(row.patron_id, "hold_expired", f"expired:{row.id}", hold_id=row.id,
+                    details={"pickup_deadline": row.pickup_deadline.isoformat()}) for row in expired],
+            at=ctx.now, run_id=ctx.run_id,
+        )
+        titles = {row.title_id for row in expired} | later_volume_titles(ctx.conn, [row.id for row in expired])
+        queue_titles(ctx.conn, titles)
+    log.info("expire: %d holds past their pickup deadline", len(expired))
+    return {"expired": len(expired)}

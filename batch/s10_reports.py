@@ -1,0 +1,23 @@
+"""Step: every branch's reports for the night, written into the dated reports folder."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ils.infra.context import Context
+from ils.reports.write import report_settings, write_all
+
+log = logging.getLogger(__name__)
+
+
+def run(ctx: Context) -> dict:
+    """Pull lists, transit slips, hold shelves, phone lists... for every branch (docs/reports.md).
+
+    Writing a file again replaces it, so a resumed night simply writes them again.
+    """
+    settings = report_settings(ctx.settings.reports)
+    base = ctx.settings.path.parent if ctx.settings.path else Path.cwd()
+    files = write_all(ctx, ctx.today, settings, base)
+    log.info("reports: %d files under %s", files, base / settings.directory / ctx.today.isoformat())
+    return {"files": files}

@@ -1,0 +1,1 @@
+"""The counter's circulation: copies out and in, pulls and transits, renewals, the day's worklists."""

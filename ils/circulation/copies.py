@@ -1,0 +1,329 @@
+"""The counter's circulation events: check out, check in, pull confirmed or missing, transit received, reshelve."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ils.infra import schema
+from ils.infra.context import Context
+from ils.holds.facts import patron_by_card
+from ils.infra.audit import audit
+from ils.errors import Conflict, CopyUnavailable, IlsError, PatronBlocked, ReadyNoticeUnsent, UnknownCopy
+from ils.holds.history import ReadyHold, Transition, later_volume_titles, log_transitions, make_ready, queue_titles
+from ils.holds.series import apply_gates
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the counter screen (and the slip printer) says after one scan."""
+
+    action: str
+    barcode: str
+    title: str
+    message: str
+    hold_id: int | None = None
+    slip: str | None = None  # 回送票: where the copy travels, and for whom
+    due_on: dt.date | None = None
+    pickup_deadline: dt.date | None = None
+
+    def as_row(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+# Every row a scan changes is read FOR UPDATE NOWAIT (a no-op on SQLite, whose writers
+# queue on the database lock): on PostgreSQL a row the batch is allocating makes the
+# scan fail at once with Conflict (Context.writing) instead of waiting for the step.
+
+
+def _copy(ctx: Context, barcode: str):
+    c, t = schema.copies, schema.titles
+    row = ctx.conn.execute(
+        select(c.c.id, c.c.barcode, c.c.title_id, c.c.state, c.c.location_branch_id, c.c.owning_branch_id, t.c.title)
+        .join(t, t.c.id == c.c.title_id)
+        .where(c.c.barcode == barcode.strip())
+        .with_for_update(of=c, nowait=True)
+    ).first()
+    if row is None:
+        raise UnknownCopy(f"no copy with barcode {barcode!r}")
+    return row
+
+
+def _hold_on_copy(ctx: Context, copy_id: int):
+    h, p = schema.holds, schema.patrons
+    return ctx.conn.execute(
+        select(h, p.c.card_number)
+        .join(p, p.c.id == h.c.patron_id)
+        .where(h.c.copy_id == copy_id, h.c.status.in_(schema.HOLDS_WITH_COPY))
+        .with_for_update(of=h, nowait=True)
+    ).first()
+
+
+def _first_waiting_hold(ctx: Context, title_id: int):
+    h = schema.holds
+    return ctx.conn.execute(
+        select(h)
+        .where(h.c.title_id == title_id, h.c.status == "waiting")
+        .order_by(h.c.queue_day, h.c.queue_class, h.c.queued_at, h.c.id)
+        .limit(1)
+        .with_for_update(nowait=True)
+    ).first()
+
+
+def branch_name(ctx: Context, branch_id: int) -> str:
+    b = schema.branches
+    return ctx.conn.execute(select(b.c.name).where(b.c.id == branch_id)).scalar_one()
+
+
+def _set_copy(ctx: Context, copy, *, expect: str | None = None, **values) -> None:
+    c = schema.copies
+    query = c.update().where(c.c.id == copy.id, c.c.state == (expect or copy.state)).values(**values)
+    if ctx.conn.execute(query).rowcount != 1:
+        raise Conflict(f"copy {copy.barcode} changed while this was being done; scan it again")
+
+
+def _set_hold(ctx: Context, hold, to_status: str, note: str, actor: str, **values) -> None:
+    h = schema.holds
+    query = h.update().where(h.c.id == hold.id, h.c.status == hold.status).values(status=to_status, **values)
+    if ctx.conn.execute(query).rowcount != 1:
+        raise Conflict(f"hold {hold.id} changed while this was being done; try again")
+    log_transitions(ctx.conn, [Transition(hold.id, hold.status, to_status, note)], at=ctx.now, run_id=None, actor=actor)
+
+
+def _ready(ctx: Context, hold, copy, actor: str, note: str) -> dt.date:
+    ready = ReadyHold(hold.id, hold.patron_id, copy.id, hold.pickup_branch_id, hold.contact_method, hold.status)
+    return make_ready(ctx, [ready], actor=actor, note=note)[hold.id]
+
+
+def _send(ctx: Context, hold, copy, branch_id: int, actor: str, note: str) -> Outcome:
+    """The copy leaves for the hold's pickup branch (他館確保 / 取寄中), with a slip line."""
+    _set_hold(ctx, hold, "in_transit", note, actor, copy_id=copy.id, allocated_at=hold.allocated_at or ctx.now)
+    _set_copy(ctx, copy, state="in_transit", location_branch_id=branch_id)
+    to = branch_name(ctx, hold.pickup_branch_id)
+    return Outcome("in_transit", copy.barcode, copy.title, f"send to {to} for hold {hold.id}", hold.id,
+                   slip=f"{to} 行き / 予約 {hold.id} / {copy.barcode} {copy.title}")
+
+
+def _serve_or_shelve(ctx: Context, copy, branch_id: int, actor: str) -> Outcome:
+    """A copy free at this branch: caught for the first waiting hold, else shelved or sent home."""
+    hold = _first_waiting_hold(ctx, copy.title_id)
+    if hold is not None and hold.pickup_branch_id == branch_id:
+        deadline = _ready(ctx, hold, copy, actor, "caught at check-in")
+        return Outcome("hold_shelf", copy.barcode, copy.title, f"put on the hold shelf for hold {hold.id}",
+                       hold.id, pickup_deadline=deadline)
+    if hold is not None:
+        return _send(ctx, hold, copy, branch_id, actor, "caught at check-in")
+    if copy.owning_branch_id != branch_id:
+        _set_copy(ctx, copy, state="in_transit", location_branch_id=branch_id)
+        home = branch_name(ctx, copy.owning_branch_id)
+        return Outcome("return_home", copy.barcode, copy.title, f"send back to {home}",
+                       slip=f"{home} 行き / 返却 / {copy.barcode} {copy.title}")
+    _set_copy(ctx, copy, state="on_shelf", location_branch_id=branch_id)
+    return Outcome("reshelve", copy.barcode, copy.title, "put back on the shelf")
+
+
+def check_in(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
+    """A returned copy (返却): the loan ends, and the copy serves the first waiting hold on its title."""
+    with ctx.writing():
+        copy = _copy(ctx, barcode)
+        lo = schema.loans
+        ctx.conn.execute(lo.update().where(lo.c.copy_id == copy.id, lo.c.returned_at.is_(None)).values(returned_at=ctx.now))
+        hold = _hold_on_copy(ctx, copy.id)
+        if hold is not None:
+            return _arrived(ctx, copy, hold, branch_id, staff)
+        outcome = _serve_or_shelve(ctx, copy, branch_id, staff)
+        if copy.state in ("missing", "long_overdue"):
+            outcome = Outcome(**{**outcome.__dict__, "message": f"found again ({copy.state}); {outcome.message}"})
+        return outcome
+
+
+def _arrived(ctx: Context, copy, hold, branch_id: int, actor: str) -> Outcome:
+    """A copy that already serves a hold was scanned at `branch_id`."""
+    if hold.status == "allocated":
+        return _pulled(ctx, copy, hold, branch_id, actor)
+    if hold.pickup_branch_id != branch_id:
+        to = branch_name(ctx, hold.pickup_branch_id)
+        return Outcome("in_transit", copy.barcode, copy.title, f"on its way to {to} for hold {hold.id}", hold.id,
+                       slip=f"{to} 行き / 予約 {hold.id} / {copy.barcode} {copy.title}")
+    if hold.status == "ready":
+        return Outcome("hold_shelf", copy.barcode, copy.title, f"already on the hold shelf for hold {hold.id}",
+                       hold.id, pickup_deadline=hold.pickup_deadline)
+    deadline = _ready(ctx, hold, copy, actor, "transit received")
+    return Outcome("hold_shelf", copy.barcode, copy.title, f"put on the hold shelf for hold {hold.id}", hold.id,
+                   pickup_deadline=deadline)
+
+
+def receive_transit(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
+    """A copy off the van (回送受取): ready at its pickup branch, or back home on the shelf."""
+    with ctx.writing():
+        copy = _copy(ctx, barcode)
+        if copy.state != "in_transit":
+            raise CopyUnavailable(f"copy {copy.barcode} is not in transit (it is {copy.state})")
+        hold = _hold_on_copy(ctx, copy.id)
+        if hold is not None:
+            if hold.pickup_branch_id != branch_id:
+                raise CopyUnavailable(
+                    f"copy {copy.barcode} travels to {branch_name(ctx, hold.pickup_branch_id)} for hold {hold.id}, not here"
+                )
+            return _arrived(ctx, copy, hold, branch_id, staff)
+        # Travelling home, or its hold was cancelled on the way: whoever receives it
+        # serves the queue, shelves it, or sends it on home.
+        return _serve_or_shelve(ctx, copy, branch_id, staff)
+
+
+def _pulled(ctx: Context, copy, hold, branch_id: int, actor: str) -> Outcome:
+    if copy.location_branch_id != branch_id:
+        raise CopyUnavailable(f"copy {copy.barcode} is on the pull list of {branch_name(ctx, copy.location_branch_id)}")
+    if hold.pickup_branch_id == branch_id:
+        deadline = _ready(ctx, hold, copy, actor, "pulled from the shelf")
+        return Outcome("hold_shelf", copy.barcode, copy.title, f"put on the hold shelf for hold {hold.id}", hold.id,
+                       pickup_deadline=deadline)
+    return _send(ctx, hold, copy, branch_id, actor, "pulled from the shelf")
+
+
+def _on_pull_list(ctx: Context, barcode: str):
+    """The copy and the hold it is allocated to, or CopyUnavailable if it is on no pull list."""
+    copy = _copy(ctx, barcode)
+    hold = _hold_on_copy(ctx, copy.id)
+    if hold is None or hold.status != "allocated":
+        raise CopyUnavailable(f"copy {copy.barcode} is not on a pull list")
+    return copy, hold
+
+
+def confirm_pull(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
+    """Staff took a copy on the pull list (資料確保リスト) off the shelf: ready here, or into the van."""
+    with ctx.writing():
+        copy, hold = _on_pull_list(ctx, barcode)
+        return _pulled(ctx, copy, hold, branch_id, staff)
+
+
+def report_missing(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
+    """A copy on the pull list is not on the shelf: it is marked missing and its hold queues again."""
+    with ctx.writing():
+        copy, hold = _on_pull_list(ctx, barcode)
+        _set_hold(ctx, hold, "waiting", "copy not found on the shelf", staff, copy_id=None, allocated_at=None)
+        _set_copy(ctx, copy, state="missing")
+        queue_titles(ctx.conn, [copy.title_id])
+        return Outcome("missing", copy.barcode, copy.title, f"marked missing; hold {hold.id} waits for another copy",
+                       hold.id)
+
+
+def reshelve(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
+    """A copy left on the hold shelf by an expired or cancelled hold goes back (or home)."""
+    with ctx.writing():
+        copy = _copy(ctx, barcode)
+        if copy.state != "on_hold_shelf" or _hold_on_copy(ctx, copy.id) is not None:
+            raise CopyUnavailable(f"copy {copy.barcode} is not a free copy on the hold shelf")
+        return _serve_or_shelve(ctx, copy, branch_id, staff)
+
+
+# Rules of lending staff may set aside, with a reason that goes to the audit log.
+CHECKOUT_OVERRIDABLE = frozenset({"ready_notice_unsent"})
+
+
+def check_out(ctx: Context, card: str, barcode: str, branch_id: int, staff: str, *,
+              overrides: frozenset[str] = frozenset(), override_reason: str | None = None) -> Outcome:
+    """Lend a copy (貸出). A copy on the hold shelf goes only to its patron, and where the
+    profile says so only once its ready mail has gone; a copy on a pull list may go to a
+    walk-in, and its hold goes back in the queue (seed 000: 来館者優先)."""
+    _check_overrides(overrides, override_reason)
+    with ctx.writing():
+        patron = patron_by_card(ctx.conn, card)
+        if patron.status != "active":
+            raise PatronBlocked(f"card {patron.card_number} is {patron.status}")
+        copy = _copy(ctx, barcode)
+        if copy.state in ("on_loan", "in_transit", "missing", "long_overdue", "withdrawn"):
+            raise CopyUnavailable(f"copy {copy.barcode} is {copy.state}; check it in first")
+        _mail_before_lending(ctx, patron, copy, staff, overrides, override_reason)
+        notes = _release_for(ctx, patron, copy, staff)
+        due = _lend(ctx, patron, copy, branch_id)
+        return Outcome("checked_out", copy.barcode, copy.title, "; ".join(["lent", *notes]), due_on=due)
+
+
+def _check_overrides(overrides: frozenset[str], override_reason: str | None) -> None:
+    unknown = set(overrides) - CHECKOUT_OVERRIDABLE
+    if unknown:
+        raise IlsError(f"cannot override {', '.join(sorted(unknown))}; overridable: {', '.join(sorted(CHECKOUT_OVERRIDABLE))}")
+    if overrides and not (override_reason or "").strip():
+        raise IlsError("an override needs --reason (it is written to the audit log)")
+
+
+def _mail_before_lending(ctx: Context, patron, copy, staff: str, overrides, override_reason) -> None:
+    """Seed 003: 資料の貸出は、資料用意のおしらせ送信後となります — refuse a ready copy whose
+    ready mail is still to go, unless staff override it (audited)."""
+    if not ctx.policy.loans.lend_after_ready_mail:
+        return
+    bound = _hold_on_copy(ctx, copy.id)
+    if bound is None or bound.patron_id != patron.id or bound.status != "ready":
+        return
+    if (bound.contact_method or patron.contact_method) != "email" or not _ready_mail_waiting(ctx, bound.id):
+        return  # told by phone or not at all: there is no mail to wait for
+    if "ready_notice_unsent" not in overrides:
+        raise ReadyNoticeUnsent(
+            f"copy {copy.barcode} is ready for hold {bound.id}, but its ready mail (用意ができました) has not "
+            "been sent yet; the library lends only after it (資料の貸出は、資料用意のおしらせ送信後). "
+            "Staff may lend it with --override ready_notice_unsent --reason TEXT"
+        )
+    audit(ctx, staff, "checkout_override", patron.id, target=copy.barcode, reason=override_reason,
+          detail={"rule": "ready_notice_unsent", "hold_id": bound.id})
+
+
+def _ready_mail_waiting(ctx: Context, hold_id: int) -> bool:
+    """Whether the hold's latest ready notice is a mail not yet sent: not yet rendered, or in
+    the outbox unsent. A notice by phone, with no contact, or to a problem address has no
+    mail to wait for, and neither has a mail that failed for good."""
+    e, o = schema.notice_events, schema.mail_outbox
+    row = ctx.conn.execute(
+        select(e.c.delivery, o.c.state).outerjoin(o, o.c.id == e.c.outbox_id)
+        .where(e.c.hold_id == hold_id, e.c.kind == "hold_ready").order_by(e.c.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        return False
+    if row.delivery is None:
+        return True
+    return row.delivery == "mailed" and row.state in ("queued", "sending", "unconfirmed")
+
+
+def _release_for(ctx: Context, patron, copy, actor: str) -> list[str]:
+    """Settle the holds a loan touches: the copy's own hold and the borrower's hold on the title."""
+    notes = []
+    bound = _hold_on_copy(ctx, copy.id)
+    if bound is not None and bound.patron_id != patron.id:
+        if bound.status == "ready":
+            raise CopyUnavailable(
+                f"copy {copy.barcode} is on the hold shelf for another patron (hold {bound.id}, card {bound.card_number})"
+            )
+        _set_hold(ctx, bound, "waiting", "its copy went to a walk-in", actor, copy_id=None, allocated_at=None)
+        queue_titles(ctx.conn, [copy.title_id])
+        notes.append(f"hold {bound.id} goes back to the queue")
+    h = schema.holds
+    own = ctx.conn.execute(
+        select(h).where(h.c.patron_id == patron.id, h.c.title_id == copy.title_id,
+                        h.c.status.in_(schema.ACTIVE_HOLD_STATUSES))
+        .with_for_update(nowait=True)
+    ).all()
+    for hold in own:
+        freed = hold.copy_id is not None and hold.copy_id != copy.id
+        _set_hold(ctx, hold, "fulfilled", f"lent copy {copy.barcode}", actor, closed_at=ctx.now, close_reason="picked_up")
+        notes.append(f"hold {hold.id} collected")
+        if freed:
+            queue_titles(ctx.conn, [hold.title_id])
+    if own:
+        # the gate of the next volume opens once this one is collected (seed 004)
+        later = later_volume_titles(ctx.conn, [hold.id for hold in own])
+        apply_gates(ctx, sorted(later), actor=actor)
+        queue_titles(ctx.conn, later)
+    return notes
+
+
+def _lend(ctx: Context, patron, copy, branch_id: int) -> dt.date:
+    rules = ctx.policy.loans
+    due = ctx.today + dt.timedelta(days=rules.days)
+    if rules.due_on_closed_day == "next_open":
+        due = ctx.calendars[branch_id].open_on_or_after(due)
+    ctx.conn.execute(schema.loans.insert().values(
+        copy_id=copy.id, patron_id=patron.id, branch_id=branch_id, loaned_on=ctx.today, due_on=due))
+    _set_copy(ctx, copy, state="on_loan", location_branch_id=branch_id)
+    return due

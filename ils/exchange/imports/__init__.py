@@ -1,0 +1,234 @@
+"""Importing the library's data from CSV files: every row checked, a bad file refused whole, every attempt recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Connection
+
+from ils.infra import schema
+from ils.infra.db import write_transaction
+from ils.errors import ImportFailed, IlsError
+from ils.exchange.imports.kinds import KINDS, ImportContext, Kind, RowProblem
+from ils.exchange.imports.reader import UnreadableFile, open_csv
+from ils.library.policy import Policy
+
+CHUNK_ROWS = 2000
+MAX_RECORDED_PROBLEMS = 1000
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    line: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}"
+        return f"{where}: {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+
+
+@dataclass
+class FileResult:
+    kind: str
+    path: Path
+    encoding: str | None = None
+    rows_read: int = 0
+    rows_written: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # fields both sides changed (ils/exchange/imports/ownership.py)
+
+
+class _Refused(Exception):
+    """Raised inside the import transaction to roll it back."""
+
+
+def import_files(
+    conn: Connection,
+    files: list[tuple[str, Path]],
+    policy: Policy,
+    now: dt.datetime,
+    encoding: str = "auto",
+    progress: Callable[[str, int], None] | None = None,
+) -> list[FileResult]:
+    """Import the files in one transaction: all of them, or none if any row is invalid.
+
+    `progress(kind, rows_read)` is called as the rows go by (the CLI shows it on a terminal).
+    """
+    ctx = ImportContext(conn=conn, policy=policy, now=now, progress=progress)
+    results: list[FileResult] = []
+    try:
+        with write_transaction(conn):
+            for kind_name, path in files:
+                ctx.state.clear()
+                results.append(_load(ctx, KINDS[kind_name], Path(path), encoding))
+                if results[-1].problems:
+                    # Later files refer to this one's rows; checking them would only
+                    # repeat its problems as missing references.
+                    raise _Refused
+    except _Refused:
+        pass
+    refused = any(r.problems for r in results)
+    _record(conn, results, now, refused)
+    if refused:
+        bad = results[-1]
+        unchecked = len(files) - len(results)
+        raise ImportFailed(
+            bad.path, bad.problems, bad.rows_read,
+            note=f"; {unchecked} later file(s) not checked" if unchecked else "",
+        )
+    return results
+
+
+def files_in(directory: Path) -> list[tuple[str, Path]]:
+    """The import files present in a directory, in dependency order."""
+    found = [(name, directory / kind.filename) for name, kind in KINDS.items()]
+    found = [(name, path) for name, path in found if path.exists()]
+    if not found:
+        names = ", ".join(kind.filename for kind in KINDS.values())
+        raise IlsError(f"{directory} holds none of the import files ({names})")
+    return found
+
+
+def _load(ctx: ImportContext, kind: Kind, path: Path, encoding: str) -> FileResult:
+    result = FileResult(kind=kind.name, path=path)
+    ctx.state["source"] = path
+    try:
+        source = open_csv(path, encoding)
+    except FileNotFoundError:
+        result.problems.append(Problem(path, 0, None, "file does not exist"))
+        return result
+    except UnreadableFile as exc:
+        result.problems.append(Problem(path, exc.line, None, str(exc)))
+        return result
+    result.encoding = source.encoding
+    if not _header_ok(kind, source.columns, result):
+        return result
+    seen_keys: dict[str, int] = {}
+    chunk: list[tuple[int, dict]] = []
+    try:
+        for line, raw in source.rows:
+            result.rows_read += 1
+            values = _parse(kind, line, raw, result, seen_keys)
+            if values is not None:
+                chunk.append((line, values))
+            if len(chunk) >= CHUNK_ROWS:
+                _flush(ctx, kind, chunk, result)
+                chunk = []
+                if ctx.progress:
+                    ctx.progress(kind.name, result.rows_read)
+    except UnreadableFile as exc:
+        result.problems.append(Problem(path, exc.line, None, str(exc)))
+        return result
+    _flush(ctx, kind, chunk, result)
+    if ctx.progress:
+        ctx.progress(kind.name, result.rows_read)
+    for line, problem in kind.finish(ctx):
+        result.problems.append(Problem(path, line, problem.column, str(problem)))
+    result.conflicts = [f"{path}: {text}" for text in ctx.state.get("conflicts", [])]
+    return result
+
+
+def _header_ok(kind: Kind, columns: list[str], result: FileResult) -> bool:
+    known = {c.name for c in kind.columns}
+    for name in columns:
+        if name not in known:
+            result.problems.append(Problem(result.path, 1, name, "unknown column"))
+    for col in kind.columns:
+        if col.required and col.name not in columns:
+            result.problems.append(Problem(result.path, 1, col.name, "required column is missing"))
+    if len(set(columns)) != len(columns):
+        result.problems.append(Problem(result.path, 1, None, "a column appears twice in the header"))
+    return not result.problems
+
+
+def _parse(kind: Kind, line: int, raw: dict, result: FileResult, seen_keys: dict) -> dict | None:
+    if "__width__" in raw:
+        result.problems.append(Problem(result.path, line, None, raw["__width__"]))
+        return None
+    values, ok = {}, True
+    for col in kind.columns:
+        text = raw.get(col.name, "").strip()
+        if not text:
+            if col.required:
+                result.problems.append(Problem(result.path, line, col.name, "required value is blank"))
+                ok = False
+            values[col.name] = col.default
+            continue
+        try:
+            values[col.name] = col.parse(text)
+        except ValueError as exc:
+            result.problems.append(Problem(result.path, line, col.name, str(exc)))
+            ok = False
+    if ok and kind.key:
+        key = values[kind.key]
+        if key in seen_keys:
+            result.problems.append(
+                Problem(result.path, line, kind.key, f"{key!r} is also on line {seen_keys[key]}")
+            )
+            return None
+        seen_keys[key] = line
+    return values if ok else None
+
+
+def _flush(ctx: ImportContext, kind: Kind, chunk: list[tuple[int, dict]], result: FileResult) -> None:
+    if not chunk:
+        return
+    good, lines = [], []
+    for (line, _), record in zip(chunk, kind.resolve(ctx, chunk)):
+        if isinstance(record, RowProblem):
+            result.problems.append(Problem(result.path, line, record.column, str(record)))
+        else:
+            good.append(record)
+            lines.append(line)
+    if not result.problems and good:
+        kind.write(ctx, good, lines)
+        result.rows_written += len(good)
+
+
+def _record(conn: Connection, results: list[FileResult], now: dt.datetime, refused: bool) -> None:
+    for r in results:
+        record_attempt(
+            conn,
+            r.kind,
+            r.path,
+            now,
+            encoding=r.encoding,
+            rows_read=r.rows_read,
+            rows_written=0 if refused else r.rows_written,
+            problems=[str(p) for p in r.problems],
+            refused=refused,
+        )
+
+
+def record_attempt(
+    conn: Connection,
+    kind: str,
+    path: Path,
+    now: dt.datetime,
+    *,
+    rows_read: int,
+    rows_written: int,
+    problems: list[str] | None = None,
+    encoding: str | None = None,
+    refused: bool | None = None,
+) -> None:
+    """Write one import attempt, accepted or refused, to import_runs."""
+    refused = bool(problems) if refused is None else refused
+    row = {
+        "at": now,
+        "kind": kind,
+        "source": str(path),
+        "encoding": encoding,
+        "rows_read": rows_read,
+        "rows_written": rows_written,
+        "status": "refused" if refused else "imported",
+        "problems": json.dumps(problems[:MAX_RECORDED_PROBLEMS], ensure_ascii=False) if problems else None,
+    }
+    with write_transaction(conn):
+        conn.execute(schema.import_runs.insert(), [row])

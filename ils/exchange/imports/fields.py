@@ -1,0 +1,122 @@
+"""Column parsers for import files: each turns the text of a cell into a value or raises ValueError."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+
+from ils.library.clock import parse_instant
+
+Parser = Callable[[str], object]
+YES = {"yes", "y", "true", "1"}
+NO = {"no", "n", "false", "0"}
+
+
+_BREAKS = re.compile(r"[\r\n\x00]")
+
+
+def text(max_length: int) -> Parser:
+    def parse(value: str) -> str:
+        if len(value) > max_length:
+            raise ValueError(f"longer than {max_length} characters")
+        if _BREAKS.search(value):
+            raise ValueError("contains a line break or NUL")
+        return value
+
+    return parse
+
+
+def folder_name(max_length: int) -> Parser:
+    """Text that also names a folder (a branch code: reports/<day>/<code>/): no way out of its parent."""
+    as_text = text(max_length)
+
+    def parse(value: str) -> str:
+        value = as_text(value)
+        if value in (".", ".."):
+            raise ValueError(f"{value!r} cannot name a folder")
+        if "/" in value or "\\" in value:
+            raise ValueError(f"{value!r} contains a path separator (/ or \\)")
+        control = next((ch for ch in value if unicodedata.category(ch) == "Cc"), None)
+        if control is not None:
+            raise ValueError(f"{value!r} contains a control character (U+{ord(control):04X})")
+        return value
+
+    return parse
+
+
+def one_of(values: Iterable[str], aliases: dict[str, str] | None = None) -> Parser:
+    allowed = tuple(values)
+    aliases = aliases or {}
+
+    def parse(value: str) -> str:
+        value = aliases.get(value, value)
+        if value not in allowed:
+            raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def yes_no(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in YES:
+        return True
+    if lowered in NO:
+        return False
+    raise ValueError(f"{value!r} is not yes or no")
+
+
+def date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def instant(value: str) -> dt.datetime:
+    try:
+        parsed = parse_instant(value)
+        parsed.astimezone(dt.timezone.utc)  # stored in UTC: 0001-01-01 in Tokyo has no UTC
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO 8601 timestamp") from None
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of range") from None
+    return parsed
+
+
+# Every integer column is a PostgreSQL `integer` (32 bits; SQLite's are 64): a number
+# outside these bounds is a problem on its line, not an overflow from the driver.
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
+_SHOWN_DIGITS = 40
+
+
+def integer(minimum: int = INTEGER_MIN, maximum: int = INTEGER_MAX) -> Parser:
+    """A whole number from `minimum` to `maximum`, both within what every engine stores."""
+    minimum, maximum = max(minimum, INTEGER_MIN), min(maximum, INTEGER_MAX)
+
+    def parse(value: str) -> int:
+        shown = value if len(value) <= _SHOWN_DIGITS else f"{value[:_SHOWN_DIGITS]}…"
+        try:
+            number = int(value)
+        except ValueError:  # also a number of more than 4300 digits
+            raise ValueError(f"{shown!r} is not a whole number") from None
+        if number < minimum:
+            raise ValueError(f"{shown} is less than {minimum}")
+        if number > maximum:
+            raise ValueError(f"{shown} is more than {maximum}")
+        return number
+
+    return parse
+
+
+def checked(parser: Parser, check: Callable[[object], None]) -> Parser:
+    """A parser followed by an extra check that raises ValueError."""
+
+    def parse(value: str):
+        result = parser(value)
+        check(result)
+        return result
+
+    return parse

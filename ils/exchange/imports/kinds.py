@@ -1,0 +1,588 @@
+"""What each import file holds: its columns, its key, how a row is checked and how it is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Connection
+
+from ils.infra import db, schema
+from ils.exchange.journal import newsletter_text
+from ils.library.calendar import parse_weekdays, parse_year_end
+from ils.exchange.imports import fields as f
+from ils.exchange.imports.ownership import keep_back_office_changes, keep_registration
+from ils.library.policy import Policy
+from ils.holds.queue import queue_place
+
+
+class RowProblem(ValueError):
+    """One row cannot be imported; `column` names the culprit where there is one."""
+
+    def __init__(self, column: str | None, message: str):
+        self.column = column
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: f.Parser
+    required: bool = False
+    default: object = None
+
+
+@dataclass
+class ImportContext:
+    conn: Connection
+    policy: Policy
+    now: dt.datetime
+    state: dict = field(default_factory=dict)
+    progress: Callable[[str, int], None] | None = None
+
+    def ids(self, table, key_column: str, keys: set) -> dict:
+        """Map natural keys to ids for the keys given (one query per chunk)."""
+        if not keys:
+            return {}
+        col = table.c[key_column]
+        rows = self.conn.execute(select(col, table.c.id).where(col.in_(sorted(keys))))
+        return dict(rows.all())
+
+
+CATEGORY_ALIASES = {"禁帯": "reference_only", "課題": "contest", "期禁": "current_issue", "一般": "normal"}
+BRANCH_CODE = f.text(32)  # a reference to a branch: the lookup says whether it exists
+# Where a code is defined it must also be usable as the name of its reports folder.
+NEW_BRANCH_CODE = f.folder_name(32)
+
+
+def ndc_classes(value: str) -> tuple[str, ...]:
+    """`9,4` (or `9 4`, `9;4`): the NDC classes 0-9 of Kitami's 新着図書案内."""
+    classes = sorted(set(value.replace(",", " ").replace(";", " ").split()))
+    if any(c not in "0123456789" or len(c) != 1 for c in classes):
+        raise ValueError(f"{value!r} is not a list of NDC classes 0-9")
+    return tuple(classes)
+
+
+# The widths of the branches' columns: a value that parses but would not fit is refused here.
+_AS_STORED_WEEKDAYS, _AS_STORED_YEAR_END = f.text(32), f.text(16)
+
+
+def _weekdays(value: str) -> str:
+    parse_weekdays(value)
+    return _AS_STORED_WEEKDAYS(value.strip().lower().replace(" ", ","))
+
+
+def _year_end(value: str) -> str:
+    parse_year_end(value)
+    return _AS_STORED_YEAR_END(value.strip())
+
+
+class Kind:
+    """Base of the import kinds; subclasses set the columns and how rows are written."""
+
+    name: str
+    columns: Sequence[Column]
+    key: str | None = None  # the file's column that must be unique
+    table = None  # written by upsert on `upsert_key` unless write() is overridden
+    upsert_key: tuple[str, ...] = ()
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.csv"
+
+    def resolve(self, ctx: ImportContext, rows: list[tuple[int, dict]]) -> list:
+        """Turn parsed rows into table rows; return a RowProblem in place of a bad one."""
+        return [self.to_record(ctx, values) for _, values in rows]
+
+    def to_record(self, ctx: ImportContext, values: dict) -> dict | RowProblem:
+        return values
+
+    def write(self, ctx: ImportContext, records: list[dict], lines: list[int]) -> None:
+        """Write checked records (with the line each came from)."""
+        db.upsert(ctx.conn, self.table, records, list(self.upsert_key))
+
+    def finish(self, ctx: ImportContext) -> list[tuple[int, RowProblem]]:
+        """Work that needs the whole file written (e.g. links between its rows)."""
+        return []
+
+
+def _lookup(ctx, rows, table, key_column, column):
+    keys = {values[column] for _, values in rows if values.get(column)}
+    return ctx.ids(table, key_column, keys)
+
+
+def _missing(column: str, what: str, value) -> RowProblem:
+    return RowProblem(column, f"no {what} {value!r}")
+
+
+class Branches(Kind):
+    name = "branches"
+    key = "code"
+    columns = (
+        Column("code", NEW_BRANCH_CODE, required=True),
+        Column("name", f.text(100), required=True),
+        Column("kind", f.one_of(schema.BRANCH_KINDS), required=True),
+        Column("parent", BRANCH_CODE),
+        Column("pickup", f.yes_no, default=True),
+        Column("closed_weekdays", _weekdays),
+        Column("national_holidays", f.one_of(("open", "closed"))),
+        Column("closed_weekday_on_holiday", f.one_of(("closed", "open", "next_weekday"))),
+        Column("year_end_closure", _year_end),
+        Column("phone", f.text(32)),
+        Column("sort_order", f.integer(), default=0),
+    )
+
+    def to_record(self, ctx, values):
+        if values["kind"] == "station" and not values.get("parent"):
+            return RowProblem("parent", "a bookmobile station needs the library that serves it")
+        if values.get("parent") == values["code"]:
+            return RowProblem("parent", "a branch cannot be its own parent")
+        return values
+
+    def write(self, ctx, records, lines):
+        links = ctx.state.setdefault("parents", [])
+        rows = []
+        for record, line in zip(records, lines):
+            parent = record.pop("parent")
+            if parent:
+                links.append((line, record["code"], parent))
+            record["pickup_allowed"] = record.pop("pickup")
+            rows.append(record)
+        db.upsert(ctx.conn, schema.branches, rows, ["code"])
+
+    def finish(self, ctx):
+        b = schema.branches
+        links = ctx.state.get("parents", [])
+        codes = {code for _, code, _ in links} | {parent for _, _, parent in links}
+        ids = ctx.ids(b, "code", codes)
+        problems = []
+        for line, code, parent in links:
+            if parent not in ids:
+                problems.append((line, _missing("parent", "branch", parent)))
+                continue
+            ctx.conn.execute(b.update().where(b.c.code == code).values(parent_id=ids[parent]))
+        return problems
+
+
+class CalendarDays(Kind):
+    name = "calendar"
+    table = schema.branch_days
+    upsert_key = ("branch_id", "day")
+    columns = (
+        Column("branch", BRANCH_CODE, required=True),
+        Column("date", f.date, required=True),
+        Column("state", f.one_of(("open", "closed")), required=True),
+        Column("note", f.text(200)),
+    )
+
+    def resolve(self, ctx, rows):
+        branch_ids = _lookup(ctx, rows, schema.branches, "code", "branch")
+        out = []
+        for _, v in rows:
+            if v["branch"] not in branch_ids:
+                out.append(_missing("branch", "branch", v["branch"]))
+                continue
+            out.append(
+                {
+                    "branch_id": branch_ids[v["branch"]],
+                    "day": v["date"],
+                    "is_open": v["state"] == "open",
+                    "note": v.get("note"),
+                }
+            )
+        return out
+
+
+class Routes(Kind):
+    name = "routes"
+    table = schema.routes
+    upsert_key = ("from_branch_id", "to_branch_id")
+    columns = (
+        Column("from", BRANCH_CODE, required=True),
+        Column("to", BRANCH_CODE, required=True),
+        Column("cost", f.integer(0), required=True),
+    )
+
+    def resolve(self, ctx, rows):
+        codes = {v[c] for _, v in rows for c in ("from", "to")}
+        ids = ctx.ids(schema.branches, "code", codes)
+        out = []
+        for _, v in rows:
+            unknown = next((c for c in ("from", "to") if v[c] not in ids), None)
+            if unknown:
+                out.append(_missing(unknown, "branch", v[unknown]))
+            elif v["from"] == v["to"]:
+                out.append(RowProblem("to", "a route needs two different branches"))
+            else:
+                out.append(
+                    {"from_branch_id": ids[v["from"]], "to_branch_id": ids[v["to"]], "cost": v["cost"]}
+                )
+        return out
+
+
+class Titles(Kind):
+    name = "titles"
+    table = schema.titles
+    upsert_key = ("bib_id",)
+    key = "bib_id"
+    columns = (
+        Column("bib_id", f.text(32), required=True),
+        Column("title", f.text(500), required=True),
+        Column("author", f.text(300)),
+        Column("publisher", f.text(200)),
+        Column("material_type", f.one_of(schema.MATERIAL_TYPES), required=True),
+        Column(
+            "category",
+            f.one_of(schema.HANDLING_CATEGORIES, CATEGORY_ALIASES),
+            default="normal",
+        ),
+        Column("ndc", f.text(16)),
+        Column("series_id", f.text(32)),
+        Column("volume", f.integer(0)),
+        Column("volume_label", f.text(32)),
+        Column("catalogued_on", f.date),
+    )
+
+    def to_record(self, ctx, values):
+        if values.get("series_id") and values.get("volume") is None:
+            return RowProblem("volume", "a title in a series needs its volume number")
+        return values
+
+
+class Copies(Kind):
+    name = "copies"
+    table = schema.copies
+    upsert_key = ("barcode",)
+    key = "barcode"
+    columns = (
+        Column("barcode", f.text(32), required=True),
+        Column("bib_id", f.text(32), required=True),
+        Column("owning_branch", BRANCH_CODE, required=True),
+        Column("location_branch", BRANCH_CODE),
+        Column("shelf_mark", f.text(64)),
+        Column("state", f.one_of(schema.COPY_STATES), default="on_shelf"),
+    )
+
+    def resolve(self, ctx, rows):
+        titles = _lookup(ctx, rows, schema.titles, "bib_id", "bib_id")
+        codes = {v[c] for _, v in rows for c in ("owning_branch", "location_branch") if v.get(c)}
+        branches = ctx.ids(schema.branches, "code", codes)
+        out = []
+        for _, v in rows:
+            location = v.get("location_branch") or v["owning_branch"]
+            if v["bib_id"] not in titles:
+                out.append(_missing("bib_id", "title", v["bib_id"]))
+            elif v["owning_branch"] not in branches:
+                out.append(_missing("owning_branch", "branch", v["owning_branch"]))
+            elif location not in branches:
+                out.append(_missing("location_branch", "branch", location))
+            else:
+                out.append(
+                    {
+                        "barcode": v["barcode"],
+                        "title_id": titles[v["bib_id"]],
+                        "owning_branch_id": branches[v["owning_branch"]],
+                        "location_branch_id": branches[location],
+                        "shelf_mark": v.get("shelf_mark"),
+                        "state": v["state"],
+                    }
+                )
+        return out
+
+
+class Patrons(Kind):
+    name = "patrons"
+    table = schema.patrons
+    upsert_key = ("card_number",)
+    key = "card"
+    columns = (
+        Column("card", f.text(32), required=True),
+        Column("name", f.text(100), required=True),
+        Column("name_kana", f.text(100)),
+        Column("birth_date", f.date),
+        Column("phone", f.text(32)),
+        Column("email", f.text(254)),
+        Column("contact_method", f.one_of(schema.CONTACT_METHODS), default="none"),
+        Column("home_branch", BRANCH_CODE),
+        Column("status", f.one_of(schema.PATRON_STATUSES), default="active"),
+        Column("web_registered", f.yes_no),  # blank: unchanged (no for a new patron)
+        Column("language", f.one_of(("ja", "en")), default="ja"),
+        Column("registered_on", f.date),
+        Column("newsletter", ndc_classes, default=()),
+        Column("changed_at", f.instant),  # when the ILS last changed the row (docs/integration.md)
+    )
+
+    def write(self, ctx, records, lines):
+        for r in records:  # compared, and kept, as the journal holds them (a subscription from the web)
+            r["newsletter"] = newsletter_text(r["newsletter"])
+        known = ctx.ids(schema.patrons, "card_number", {r["card_number"] for r in records})
+        keep_registration(ctx, records, known)
+        keep_back_office_changes(ctx, "patron", records, lines, [known.get(r["card_number"]) for r in records],
+                                 key_of=lambda r: r["card_number"])
+        subscriptions = {r["card_number"]: [c for c in r.pop("newsletter").split(",") if c] for r in records}
+        db.upsert(ctx.conn, schema.patrons, records, ["card_number"])
+        ids = ctx.ids(schema.patrons, "card_number", set(subscriptions))
+        s = schema.newsletter_subscriptions
+        ctx.conn.execute(s.delete().where(s.c.patron_id.in_(list(ids.values()))))
+        rows = [{"patron_id": ids[card], "ndc_class": c} for card, classes in subscriptions.items() for c in classes]
+        if rows:
+            ctx.conn.execute(s.insert(), rows)
+
+    def resolve(self, ctx, rows):
+        branches = _lookup(ctx, rows, schema.branches, "code", "home_branch")
+        out = []
+        for _, v in rows:
+            home = v.pop("home_branch", None)
+            if home and home not in branches:
+                out.append(_missing("home_branch", "branch", home))
+                continue
+            if v["contact_method"] == "email" and not v.get("email"):
+                out.append(RowProblem("contact_method", "contact by email needs an email address"))
+                continue
+            if v["contact_method"] == "phone" and not v.get("phone"):
+                out.append(RowProblem("contact_method", "contact by phone needs a phone number"))
+                continue
+            v["card_number"] = v.pop("card")
+            v["home_branch_id"] = branches.get(home)
+            out.append(v)
+        return out
+
+
+def _copies_by_barcode(ctx, rows):
+    barcodes = {v["barcode"] for _, v in rows if v.get("barcode")}
+    if not barcodes:
+        return {}
+    c = schema.copies
+    query = select(c.c.barcode, c.c.id, c.c.title_id, c.c.state).where(c.c.barcode.in_(sorted(barcodes)))
+    return {row.barcode: row for row in ctx.conn.execute(query)}
+
+
+class Loans(Kind):
+    name = "loans"
+    key = "barcode"
+    columns = (
+        Column("barcode", f.text(32), required=True),
+        Column("card", f.text(32), required=True),
+        Column("loaned_on", f.date, required=True),
+        Column("due_on", f.date, required=True),
+        Column("renewals", f.integer(0), default=0),
+        Column("inter_library", f.yes_no, default=False),
+        Column("branch", BRANCH_CODE),
+        Column("changed_at", f.instant),  # when the ILS last changed the loan (docs/integration.md)
+    )
+
+    def resolve(self, ctx, rows):
+        copies = _copies_by_barcode(ctx, rows)
+        patrons = _lookup(ctx, rows, schema.patrons, "card_number", "card")
+        branches = _lookup(ctx, rows, schema.branches, "code", "branch")
+        open_loans = self._open_loans(ctx, [c.id for c in copies.values()])
+        out = []
+        for _, v in rows:
+            copy = copies.get(v["barcode"])
+            if copy is None:
+                out.append(_missing("barcode", "copy with barcode", v["barcode"]))
+            elif v["card"] not in patrons:
+                out.append(_missing("card", "patron with card", v["card"]))
+            elif v.get("branch") and v["branch"] not in branches:
+                out.append(_missing("branch", "branch", v["branch"]))
+            elif v["due_on"] < v["loaned_on"]:
+                out.append(RowProblem("due_on", "due before it was lent"))
+            elif copy.id in open_loans and open_loans[copy.id][1] != patrons[v["card"]]:
+                out.append(RowProblem("barcode", "the copy is already on loan to another patron"))
+            else:
+                out.append(
+                    {
+                        "loan_id": open_loans.get(copy.id, (None,))[0],
+                        "copy_id": copy.id,
+                        "patron_id": patrons[v["card"]],
+                        "branch_id": branches.get(v.get("branch")),
+                        "loaned_on": v["loaned_on"],
+                        "due_on": v["due_on"],
+                        "renewals": v["renewals"],
+                        "inter_library": v["inter_library"],
+                        "barcode": v["barcode"],
+                        "changed_at": v.get("changed_at"),
+                    }
+                )
+        return out
+
+    def _open_loans(self, ctx, copy_ids):
+        if not copy_ids:
+            return {}
+        lo = schema.loans
+        query = select(lo.c.copy_id, lo.c.id, lo.c.patron_id).where(
+            lo.c.copy_id.in_(copy_ids), lo.c.returned_at.is_(None)
+        )
+        return {row.copy_id: (row.id, row.patron_id) for row in ctx.conn.execute(query)}
+
+    def write(self, ctx, records, lines):
+        lo, c = schema.loans, schema.copies
+        keep_back_office_changes(ctx, "loan", records, lines, [r["loan_id"] for r in records],
+                                 key_of=lambda r: r["barcode"])
+        new, existing = [], []
+        for r in records:
+            r.pop("barcode")
+            loan_id = r.pop("loan_id")
+            (existing if loan_id else new).append({**r, "id": loan_id} if loan_id else r)
+        if new:
+            ctx.conn.execute(lo.insert(), new)
+        for r in existing:
+            ctx.conn.execute(lo.update().where(lo.c.id == r.pop("id")).values(**r))
+        copy_ids = [r["copy_id"] for r in records]
+        ctx.conn.execute(c.update().where(c.c.id.in_(copy_ids)).values(state="on_loan"))
+
+
+HOLD_IMPORT_STATUSES = ("waiting", "series_waiting", "allocated", "in_transit", "ready")
+COPY_STATE_FOR_HOLD = {"allocated": "on_shelf", "in_transit": "in_transit", "ready": "on_hold_shelf"}
+
+
+class Holds(Kind):
+    name = "holds"
+    columns = (
+        Column("card", f.text(32), required=True),
+        Column("bib_id", f.text(32), required=True),
+        Column("pickup", BRANCH_CODE, required=True),
+        Column("status", f.one_of(HOLD_IMPORT_STATUSES), required=True),
+        Column("queued_at", f.instant, required=True),
+        Column("channel", f.one_of(schema.CHANNELS), default="counter"),
+        Column("contact_method", f.one_of(schema.CONTACT_METHODS)),
+        Column("series_group", f.text(64)),
+        Column("series_position", f.integer(1)),
+        Column("barcode", f.text(32)),
+        Column("ready_on", f.date),
+        Column("pickup_deadline", f.date),
+    )
+
+    def resolve(self, ctx, rows):
+        patrons = self._patrons(ctx, rows)
+        titles = _lookup(ctx, rows, schema.titles, "bib_id", "bib_id")
+        branches = _lookup(ctx, rows, schema.branches, "code", "pickup")
+        copies = _copies_by_barcode(ctx, rows)
+        held = self._active_holds(ctx, patrons, copies)
+        out = []
+        for _, v in rows:
+            patron = patrons.get(v["card"])
+            copy = copies.get(v.get("barcode"))
+            problem = self._check(v, patron, titles, branches, copy, copies)
+            if problem is None:
+                pair = (patron.id, titles[v["bib_id"]])
+                if pair in held["pairs"]:
+                    problem = RowProblem("bib_id", "the patron already holds this title")
+                elif copy is not None and copy.id in held["copies"]:
+                    problem = RowProblem("barcode", "the copy already serves another hold")
+                else:
+                    held["pairs"].add(pair)
+                    if copy is not None:
+                        held["copies"].add(copy.id)
+            out.append(problem or self._record(ctx, v, patron, titles, branches, copy))
+        return out
+
+    def _check(self, v, patron, titles, branches, copy, copies):
+        if patron is None:
+            return _missing("card", "patron with card", v["card"])
+        if v["bib_id"] not in titles:
+            return _missing("bib_id", "title", v["bib_id"])
+        if v["pickup"] not in branches:
+            return _missing("pickup", "branch", v["pickup"])
+        if bool(v.get("series_group")) != (v.get("series_position") is not None):
+            return RowProblem("series_position", "series_group and series_position go together")
+        needs_copy = v["status"] in COPY_STATE_FOR_HOLD
+        if needs_copy and not v.get("barcode"):
+            return RowProblem("barcode", f"a {v['status']} hold needs the copy's barcode")
+        if not needs_copy and v.get("barcode"):
+            return RowProblem("barcode", f"a {v['status']} hold has no copy yet")
+        if needs_copy and copy is None:
+            return _missing("barcode", "copy with barcode", v["barcode"])
+        if copy is not None and copy.title_id != titles[v["bib_id"]]:
+            return RowProblem("barcode", "the copy is not a copy of this title")
+        if v["status"] == "allocated" and copy.state != "on_shelf":
+            return RowProblem("barcode", f"an allocated copy must be on the shelf, not {copy.state}")
+        if v["status"] == "ready" and not (v.get("ready_on") and v.get("pickup_deadline")):
+            return RowProblem("pickup_deadline", "a ready hold needs ready_on and pickup_deadline")
+        return None
+
+    def _record(self, ctx, v, patron, titles, branches, copy):
+        place = queue_place(v["queued_at"], v["channel"], ctx.policy)
+        return {
+            "patron_id": patron.id,
+            "title_id": titles[v["bib_id"]],
+            "pickup_branch_id": branches[v["pickup"]],
+            "contact_method": v.get("contact_method") or patron.contact_method,
+            "channel": v["channel"],
+            "status": v["status"],
+            "queued_at": place.queued_at,
+            "queue_day": place.queue_day,
+            "queue_class": place.queue_class,
+            "series_group": v.get("series_group"),
+            "series_position": v.get("series_position"),
+            "copy_id": copy.id if copy is not None else None,
+            "allocated_at": ctx.now if copy is not None else None,
+            "ready_on": v.get("ready_on"),
+            "pickup_deadline": v.get("pickup_deadline"),
+            "placed_by": "import",
+            "created_at": ctx.now,
+        }
+
+    def _patrons(self, ctx, rows):
+        cards = {v["card"] for _, v in rows}
+        p = schema.patrons
+        query = select(p.c.card_number, p.c.id, p.c.contact_method).where(p.c.card_number.in_(sorted(cards)))
+        return {row.card_number: row for row in ctx.conn.execute(query)}
+
+    def _active_holds(self, ctx, patrons, copies):
+        """Active (patron, title) pairs and bound copies, from the database and this file so far."""
+        held = ctx.state.setdefault("held", {"pairs": set(), "copies": set()})
+        h = schema.holds
+        patron_ids = [p.id for p in patrons.values()]
+        if patron_ids:
+            query = select(h.c.patron_id, h.c.title_id).where(
+                h.c.status.in_(schema.ACTIVE_HOLD_STATUSES), h.c.patron_id.in_(patron_ids)
+            )
+            held["pairs"].update(tuple(r) for r in ctx.conn.execute(query))
+        copy_ids = [c.id for c in copies.values()]
+        if copy_ids:
+            query = select(h.c.copy_id).where(
+                h.c.status.in_(schema.HOLDS_WITH_COPY), h.c.copy_id.in_(copy_ids)
+            )
+            held["copies"].update(ctx.conn.execute(query).scalars())
+        return held
+
+    def write(self, ctx, records, lines):
+        h, c = schema.holds, schema.copies
+        ctx.conn.execute(h.insert(), records)
+        moved = [
+            {
+                "copy": r["copy_id"],
+                "new_state": COPY_STATE_FOR_HOLD[r["status"]],
+                "at": r["pickup_branch_id"] if r["status"] == "ready" else None,
+            }
+            for r in records
+            if r["copy_id"] is not None
+        ]
+        if moved:
+            stmt = (
+                c.update()
+                .where(c.c.id == bindparam("copy"))
+                .values(
+                    state=bindparam("new_state"),
+                    location_branch_id=func.coalesce(bindparam("at"), c.c.location_branch_id),
+                )
+            )
+            ctx.conn.execute(stmt, moved)
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Branches(),
+        CalendarDays(),
+        Routes(),
+        Titles(),
+        Copies(),
+        Patrons(),
+        Loans(),
+        Holds(),
+    )
+}

@@ -1,0 +1,258 @@
+"""What the request steps share: reading pending rows of a kind, and writing each row's verdict once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from sqlalchemy import bindparam, extract, select
+
+from ils.infra import db, schema
+from ils.infra.context import Context
+from ils.holds.history import Notice, record_notices
+from ils.holds.acceptance import Unparseable, ascii_number, parse_received_at
+from ils.holds.acceptance import web_ineligible
+
+MAX_CARD_CHARS = 32
+BIB_PREFIX = "bib:"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one pending row was judged, and what its patron is told."""
+
+    request_id: int
+    state: str  # accepted, applied or rejected
+    reason: str | None = None
+    patron_id: int | None = None
+    notice: str | None = None
+    hold_id: int | None = None
+    loan_id: int | None = None
+    details: dict | None = None
+
+
+@dataclass
+class StepCounts:
+    """What a request step did: rows read, verdicts by state, rejections by reason."""
+
+    read: int = 0
+    states: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+
+    def add(self, verdict: Verdict) -> None:
+        self.states[verdict.state] += 1
+        if verdict.reason:
+            self.reasons[verdict.reason] += 1
+
+    def as_dict(self) -> dict:
+        return {"read": self.read, **dict(sorted(self.states.items())), "rejected_by_reason": dict(sorted(self.reasons.items()))}
+
+
+def pending_rows(ctx: Context, kind: str) -> list:
+    """Rows of one kind still pending and entered by the run's `now`, oldest first.
+
+    A row entered after `now` belongs to a later run, so replaying a missed night with
+    --now sees exactly the rows that night would have seen. Each row's `entered_at` is an
+    instant, or None where the database holds one no datetime can carry (the step then
+    rejects the row instead of failing on it).
+    """
+    r = schema.pending_requests
+    # Read as seconds, not as a datetime: the driver would fail the whole read on one
+    # -infinity (PostgreSQL) or one unreadable text (SQLite stores anything).
+    entered = extract("epoch", r.c.entered_at).label("entered_epoch")
+    columns = [column for column in r.c if column.name != "entered_at"]
+    query = (
+        select(*columns, entered)
+        .where(r.c.state == "pending", r.c.kind == kind, entered_by_now(ctx))
+        .order_by(r.c.id)
+    )
+    return [_with_entry_time(row) for row in ctx.conn.execute(query)]
+
+
+def entered_by_now(ctx: Context):
+    """Entered at or before the run's `now`, or at no time the database can count (SQLite)."""
+    r = schema.pending_requests
+    return (r.c.entered_at <= ctx.now) | extract("epoch", r.c.entered_at).is_(None)
+
+
+def _with_entry_time(row) -> SimpleNamespace:
+    fields = dict(row._mapping)
+    seconds = fields.pop("entered_epoch")
+    try:
+        fields["entered_at"] = dt.datetime.fromtimestamp(float(seconds), dt.timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):  # NULL, ±infinity, before year 1
+        fields["entered_at"] = None
+    return SimpleNamespace(**fields)
+
+
+def patrons_by_card(ctx: Context, cards, *, lock: bool = False) -> dict:
+    """Patron rows for the card numbers given (blank and over-long cards cannot exist).
+
+    `lock` reads them FOR UPDATE (PostgreSQL), so a counter cannot place a hold for one
+    of them until the step commits: the hold limit is counted by one side at a time.
+    """
+    wanted = sorted({c.strip() for c in cards if c and 0 < len(c.strip()) <= MAX_CARD_CHARS})
+    p = schema.patrons
+    query = select(p).with_for_update() if lock else select(p)
+    found = {}
+    for chunk in db.chunks(wanted):
+        for row in ctx.conn.execute(query.where(p.c.card_number.in_(chunk))):
+            found[row.card_number] = row
+    return found
+
+
+def write_verdicts(ctx: Context, verdicts: list[Verdict], counts: StepCounts) -> None:
+    """Mark each row judged, and record the notice its patron gets, in the caller's transaction."""
+    if not verdicts:
+        return
+    r = schema.pending_requests
+    stmt = (
+        r.update()
+        .where(r.c.id == bindparam("rid"), r.c.state == "pending")
+        .values(state=bindparam("new_state"), reason=bindparam("why"), processed_at=ctx.now,
+                run_id=ctx.run_id, hold_id=bindparam("hid"))
+    )
+    ctx.conn.execute(
+        stmt,
+        [{"rid": v.request_id, "new_state": v.state, "why": v.reason, "hid": v.hold_id} for v in verdicts],
+    )
+    notices = [
+        Notice(
+            patron_id=v.patron_id,
+            kind=v.notice,
+            dedupe_key=f"request:{v.request_id}",
+            hold_id=v.hold_id,
+            request_id=v.request_id,
+            loan_id=v.loan_id,
+            details=({"reason": v.reason} if v.reason else {}) | (v.details or {}) or None,
+        )
+        for v in verdicts
+        if v.patron_id is not None and v.notice
+    ]
+    record_notices(ctx.conn, notices, at=ctx.now, run_id=ctx.run_id)
+    for v in verdicts:
+        counts.add(v)
+
+
+def reject_unknown_kinds(ctx: Context, counts: StepCounts) -> None:
+    """Rows whose kind the batch does not know are rejected, never left pending forever."""
+    r = schema.pending_requests
+    query = select(r.c.id, r.c.card_number).where(
+        r.c.state == "pending",
+        entered_by_now(ctx),
+        (r.c.kind.is_(None)) | (r.c.kind.not_in(schema.REQUEST_KINDS)),
+    )
+    rows = list(ctx.conn.execute(query))
+    counts.read += len(rows)
+    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    verdicts = [
+        Verdict(row.id, "rejected", "unknown_kind", patron_id_for(patrons, row.card_number), "request_rejected")
+        for row in rows
+    ]
+    write_verdicts(ctx, verdicts, counts)
+
+
+def patron_id_for(patrons: dict, card: str | None) -> int | None:
+    row = patrons.get((card or "").strip())
+    return row.id if row is not None else None
+
+
+@dataclass(frozen=True)
+class HoldRef:
+    """A request about one of the patron's holds (cancel, pickup change): a hold id, or bib:BIB_ID."""
+
+    request_id: int
+    card_number: str
+    received_at: object
+    hold_id: int | None
+    bib_id: str | None
+    row: object = None
+
+
+def parse_hold_refs(ctx: Context, rows, patrons: dict, refused: str) -> tuple[list[Verdict], list[HoldRef]]:
+    """The rows' targets as HoldRefs, oldest receipt first; a row that cannot be read is
+    rejected with the notice `refused`."""
+    verdicts, refs = [], []
+    for row in rows:
+        card = (row.card_number or "").strip()
+        target = (row.target or "").strip()
+        try:
+            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
+            hold_id = ascii_number(target, digits=18)
+            if hold_id is not None:
+                refs.append(HoldRef(row.id, card, received, hold_id, None, row))
+            elif target.startswith(BIB_PREFIX) and 0 < len(target) - len(BIB_PREFIX) <= 32:
+                refs.append(HoldRef(row.id, card, received, None, target[len(BIB_PREFIX):], row))
+            else:
+                raise Unparseable("malformed")
+        except Unparseable as exc:
+            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id_for(patrons, card), refused))
+    refs.sort(key=lambda r: (r.received_at, r.request_id))
+    return verdicts, refs
+
+
+def holds_named(ctx: Context, refs: list[HoldRef], patrons: dict) -> dict:
+    """The holds the requests name, by id and by (patron id, bib id), an active one first."""
+    h, t = schema.holds, schema.titles
+    columns = (h.c.id, h.c.patron_id, h.c.title_id, h.c.status, h.c.copy_id, h.c.series_group,
+               h.c.pickup_branch_id, t.c.bib_id)
+    # FOR UPDATE (PostgreSQL): a counter scan changing one of these holds right now is
+    # waited for, and its result judged, so a hold caught at check-in is not also cancelled.
+    base = select(*columns).join(t, t.c.id == h.c.title_id).with_for_update(of=h)
+    found: dict = {}
+    ids = sorted({r.hold_id for r in refs if r.hold_id is not None})
+    for chunk in db.chunks(ids):
+        for row in ctx.conn.execute(base.where(h.c.id.in_(chunk))):
+            found[row.id] = dict(row._mapping)
+    patron_ids = sorted({patrons[r.card_number].id for r in refs if r.bib_id and r.card_number in patrons})
+    bibs = {r.bib_id for r in refs if r.bib_id}
+    for chunk in db.chunks(patron_ids):
+        query = base.where(h.c.patron_id.in_(chunk), t.c.bib_id.in_(sorted(bibs))).order_by(h.c.id)
+        for row in ctx.conn.execute(query):
+            found[row.id] = dict(row._mapping)
+            key = (row.patron_id, row.bib_id)
+            # prefer an active hold over a closed one on the same title
+            if key not in found or found[key]["status"] not in schema.ACTIVE_HOLD_STATUSES:
+                found[key] = found[row.id]
+    return found
+
+
+def hold_of(ref: HoldRef, patron, holds: dict) -> dict | None:
+    """The patron's hold a request names, or None (no such hold, or another patron's)."""
+    hold = holds.get(ref.hold_id) if ref.hold_id is not None else holds.get((patron.id, ref.bib_id))
+    return hold if hold is not None and hold["patron_id"] == patron.id else None
+
+
+def patron_refusal(ctx: Context, patron, channel: str | None) -> str | None:
+    """Why a patron may not change anything this way: unknown card, blocked, or the web
+    service is not for them (ineligible_for_web)."""
+    if patron is None:
+        return "unknown_card"
+    if patron.status != "active":
+        return "patron_blocked"
+    return ineligible_for_web(ctx, patron, channel)
+
+
+def ineligible_for_web(ctx: Context, patron, channel: str | None) -> str | None:
+    """not_eligible for a patron the web service is not for (not enrolled; Kitsuki's 中学生以上),
+    whatever the request's kind, as for hold requests. A paper form keyed by staff is not the
+    web: staff checked the card."""
+    if (channel or "").strip() == "paper":
+        return None
+    return web_ineligible(ctx.policy, web_registered=bool(patron.web_registered), birth_date=patron.birth_date,
+                          today=ctx.today)
+
+
+def refuse_ineligible(ctx: Context, rows: list, patrons: dict, notice: str) -> tuple[list[Verdict], list]:
+    """Rows whose patron may not use the web service, rejected (ineligible_for_web); the rest to judge."""
+    refused, kept = [], []
+    for row in rows:
+        patron = patrons.get((row.card_number or "").strip())
+        why = patron is not None and ineligible_for_web(ctx, patron, row.channel)
+        if why:
+            refused.append(Verdict(row.id, "rejected", why, patron.id, notice))
+        else:
+            kept.append(row)
+    return refused, kept

@@ -1,0 +1,131 @@
+"""Holds at the counter: placed at once by the batch's rules (with audited overrides), cancelled on the patron's call."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ils.infra import schema
+from ils.infra.audit import audit
+from ils.infra.context import Context
+from ils.errors import HoldRefused, IlsError
+from ils.holds.facts import branch_facts, patron_by_card, patron_facts, title_facts
+from ils.holds.history import Notice, Transition, later_volume_titles, log_transitions, queue_titles, record_notices
+from ils.holds.queue import queue_place
+from ils.frontend.reasons import reason
+from ils.holds.acceptance import HoldCase, HoldRequest, judge_hold, resolve_contact
+
+# Rules staff may set aside for a patron, with a reason that goes to the audit log.
+# Identity and existence (card, title, branch) can never be overridden.
+OVERRIDABLE = frozenset({
+    "overdue", "limit_reached", "already_on_loan", "already_held", "only_copy_long_overdue",
+    "not_catalogued", "contact_not_offered", "pickup_not_offered", "not_holdable",
+})
+
+
+@dataclass(frozen=True)
+class Placed:
+    bib_id: str
+    hold_id: int
+    status: str
+    overridden: str | None = None
+
+
+def place_holds(
+    ctx: Context,
+    card: str,
+    bib_ids: list[str],
+    pickup: str,
+    *,
+    staff: str,
+    contact: str | None = None,
+    series: bool = False,
+    overrides: frozenset[str] = frozenset(),
+    override_reason: str | None = None,
+) -> list[Placed]:
+    """Place holds at once (no pending stage). All or none: a refused title refuses the lot,
+    naming the rule; staff may override the rules in OVERRIDABLE, with a reason."""
+    unknown = set(overrides) - OVERRIDABLE
+    if unknown:
+        raise IlsError(f"cannot override {', '.join(sorted(unknown))}; overridable: {', '.join(sorted(OVERRIDABLE))}")
+    if overrides and not (override_reason or "").strip():
+        raise IlsError("an override needs --reason (it is written to the audit log)")
+    group = f"counter-{uuid.uuid4().hex[:12]}" if series and len(bib_ids) > 1 else None
+    with ctx.writing():
+        # Locked: while the batch judges this patron's web requests it holds the patron
+        # row; both counting holds at once could pass the hold limit together.
+        patron_row = patron_by_card(ctx.conn, card, lock=True)
+        patron = patron_facts(ctx.conn, [patron_row], ctx.today)[patron_row.id]
+        titles = title_facts(ctx.conn, bib_ids, count_free_on_shelf=False)
+        branches = branch_facts(ctx.conn)
+        placed = []
+        for position, bib in enumerate(bib_ids, start=1):
+            request = HoldRequest(card_number=patron_row.card_number, bib_id=bib, received_at=ctx.now,
+                                  channel="counter", pickup_code=pickup, contact_method=contact,
+                                  series_group=group, series_position=position if group else None)
+            case = HoldCase(request, patron, titles.get(bib), branches.get(pickup), ctx.policy, ctx.today)
+            placed.append(_place(ctx, case, staff, overrides, override_reason))
+            patron.held_titles.add(case.title.id)
+            patron.holds_by_channel["counter"] += 1
+        return placed
+
+
+def _place(ctx: Context, case: HoldCase, staff: str, overrides, override_reason) -> Placed:
+    refused = judge_hold(case)
+    overridden = None
+    if refused in overrides:
+        overridden = refused
+        refused = judge_hold(case, skip=frozenset(overrides))
+    if refused:
+        text = reason(refused).en
+        hint = " (staff may override it with --override and --reason)" if refused in OVERRIDABLE else ""
+        raise HoldRefused(f"{case.request.bib_id}: {text}{hint}", refused)
+    req = case.request
+    place = queue_place(req.received_at, req.channel, ctx.policy)
+    ordered = ctx.policy.series.ordered and req.series_group is not None
+    status = "series_waiting" if ordered and req.series_position > 1 else "waiting"
+    h = schema.holds
+    hold_id = ctx.conn.execute(h.insert().values(
+        patron_id=case.patron.id, title_id=case.title.id, pickup_branch_id=case.pickup.id,
+        contact_method=resolve_contact(req, case.patron, ctx.policy), channel="counter", status=status,
+        queued_at=place.queued_at, queue_day=place.queue_day, queue_class=place.queue_class,
+        series_group=req.series_group, series_position=req.series_position, placed_by=staff, created_at=ctx.now,
+    ).returning(h.c.id)).scalar_one()
+    log_transitions(ctx.conn, [Transition(hold_id, None, status, "placed at the counter")],
+                    at=ctx.now, run_id=None, actor=staff)
+    queue_titles(ctx.conn, [case.title.id])
+    if overridden:
+        audit(ctx, staff, "hold_override", case.patron.id, target=req.bib_id, reason=override_reason,
+              detail={"rule": overridden, "hold_id": hold_id})
+    return Placed(req.bib_id, hold_id, status, overridden)
+
+
+def cancel_hold(ctx: Context, hold_id: int, *, staff: str, why: str | None = None) -> dict:
+    """Cancel an active hold for the patron who called (seed 001: 図書館にご連絡ください).
+
+    Unlike a web cancellation this may be done once the hold is in transit or ready; the
+    copy is freed (a hold-shelf copy waits for the next hold or the reshelve list).
+    """
+    h = schema.holds
+    with ctx.writing():
+        hold = ctx.conn.execute(select(h).where(h.c.id == hold_id).with_for_update(nowait=True)).first()
+        if hold is None:
+            raise IlsError(f"no hold {hold_id}")
+        if hold.status not in schema.ACTIVE_HOLD_STATUSES:
+            raise IlsError(f"hold {hold_id} is already {hold.status}")
+        done = ctx.conn.execute(
+            h.update().where(h.c.id == hold.id, h.c.status == hold.status)
+            .values(status="cancelled", closed_at=ctx.now, close_reason="staff")
+        ).rowcount
+        if done != 1:
+            raise IlsError(f"hold {hold_id} changed meanwhile; try again")
+        log_transitions(ctx.conn, [Transition(hold.id, hold.status, "cancelled", why or "cancelled at the counter")],
+                        at=ctx.now, run_id=None, actor=staff)
+        record_notices(ctx.conn, [Notice(hold.patron_id, "cancel_applied", f"counter-cancel:{hold.id}", hold_id=hold.id)],
+                       at=ctx.now, run_id=None)
+        queue_titles(ctx.conn, {hold.title_id} | later_volume_titles(ctx.conn, [hold.id]))
+        audit(ctx, staff, "hold_cancel", hold.patron_id, target=str(hold.id), reason=why,
+              detail={"was": hold.status})
+        return {"hold": hold.id, "was": hold.status, "now": "cancelled"}

@@ -1,0 +1,93 @@
+"""Loading, in a few set-based queries, what the hold rules need to know about many patrons and titles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from ils.infra import db, schema
+from ils.errors import UnknownPatron
+from ils.holds.acceptance import BranchFacts, PatronFacts, TitleFacts
+
+
+def patron_by_card(conn: Connection, card: str | None, *, lock: bool = False):
+    """The patron row of one card number, or UnknownPatron. `lock` reads it FOR UPDATE
+    NOWAIT (PostgreSQL), for a change that must not race the batch on this patron."""
+    p = schema.patrons
+    query = select(p).where(p.c.card_number == (card or "").strip())
+    if lock:
+        query = query.with_for_update(nowait=True)
+    row = conn.execute(query).first()
+    if row is None:
+        raise UnknownPatron(f"no patron with card {card!r}")
+    return row
+
+
+def patron_facts(conn: Connection, patron_rows, today: dt.date) -> dict[int, PatronFacts]:
+    """Facts per patron id: standing, contact details, active holds, loans, overdue."""
+    facts = {
+        row.id: PatronFacts(
+            id=row.id, status=row.status, birth_date=row.birth_date, web_registered=bool(row.web_registered),
+            email=row.email, phone=row.phone, contact_method=row.contact_method,
+        )
+        for row in patron_rows
+    }
+    h, lo, c = schema.holds, schema.loans, schema.copies
+    for chunk in db.chunks(sorted(facts)):
+        active = select(h.c.patron_id, h.c.title_id, h.c.channel).where(
+            h.c.patron_id.in_(chunk), h.c.status.in_(schema.ACTIVE_HOLD_STATUSES)
+        )
+        for patron_id, title_id, channel in conn.execute(active):
+            facts[patron_id].held_titles.add(title_id)
+            facts[patron_id].holds_by_channel[channel] += 1
+        loans = (
+            select(lo.c.patron_id, c.c.title_id, lo.c.due_on)
+            .join(c, c.c.id == lo.c.copy_id)
+            .where(lo.c.patron_id.in_(chunk), lo.c.returned_at.is_(None))
+        )
+        for patron_id, title_id, due_on in conn.execute(loans):
+            facts[patron_id].loaned_titles.add(title_id)
+            if due_on < today:
+                facts[patron_id].has_overdue = True
+    return facts
+
+
+def title_facts(conn: Connection, bib_ids, *, count_free_on_shelf: bool) -> dict[str, TitleFacts]:
+    """Facts per bib_id: type, category, catalogue date, copies by state (and free shelf copies)."""
+    wanted = sorted({b for b in bib_ids if b and len(b) <= 32})
+    t, c = schema.titles, schema.copies
+    rows = {}
+    for chunk in db.chunks(wanted):
+        rows.update({row.bib_id: row for row in conn.execute(select(t).where(t.c.bib_id.in_(chunk)))})
+    by_id = {row.id: row for row in rows.values()}
+    states: dict[int, Counter] = {tid: Counter() for tid in by_id}
+    free: Counter = Counter()
+    for chunk in db.chunks(sorted(by_id)):
+        query = select(c.c.title_id, c.c.state, func.count()).where(c.c.title_id.in_(chunk)).group_by(c.c.title_id, c.c.state)
+        for title_id, state, n in conn.execute(query):
+            states[title_id][state] = n
+        if count_free_on_shelf:
+            query = (
+                select(c.c.title_id, func.count())
+                .where(c.c.title_id.in_(chunk), c.c.state == "on_shelf", ~schema.bound_to_active_hold(c.c.id))
+                .group_by(c.c.title_id)
+            )
+            free.update(dict(conn.execute(query).all()))
+    return {
+        bib: TitleFacts(
+            id=row.id, material_type=row.material_type, category=row.category,
+            catalogued_on=row.catalogued_on, copy_states=states[row.id], free_on_shelf=free[row.id],
+        )
+        for bib, row in rows.items()
+    }
+
+
+def branch_facts(conn: Connection) -> dict[str, BranchFacts]:
+    b = schema.branches
+    return {
+        row.code: BranchFacts(id=row.id, code=row.code, kind=row.kind, pickup_allowed=bool(row.pickup_allowed))
+        for row in conn.execute(select(b.c.id, b.c.code, b.c.kind, b.c.pickup_allowed))
+    }

@@ -1,0 +1,170 @@
+"""Recording what happens to holds: history rows, notices for the patron, titles to allocate again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
+
+from ils.infra import db, schema
+from ils.exchange.journal import record_hold_transitions
+from ils.infra.context import Context
+from ils.errors import Conflict
+from ils.holds.pickup import pickup_deadline
+
+# What a patron is told about (the mail step renders these; see docs/notices.md).
+NOTICE_KINDS = (
+    "hold_accepted",
+    "request_rejected",
+    "cancel_applied",
+    "cancel_refused",
+    "renew_applied",
+    "renew_refused",
+    "email_changed",
+    "email_refused",
+    "hold_ready",
+    "hold_expired",
+    "pickup_changed",
+    "pickup_change_refused",
+    "contact_changed",
+    "contact_change_refused",
+    "newsletter_changed",
+    "newsletter_refused",
+)
+
+
+@dataclass(frozen=True)
+class Transition:
+    hold_id: int
+    from_status: str | None
+    to_status: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    patron_id: int
+    kind: str
+    dedupe_key: str
+    hold_id: int | None = None
+    request_id: int | None = None
+    loan_id: int | None = None
+    details: dict | None = None
+
+
+def log_transitions(
+    conn: Connection, transitions: Iterable[Transition], *, at: dt.datetime, run_id: int | None, actor: str
+) -> list[int]:
+    """Write one history row per transition (and journal the ones the ILS hears of); returns their ids in order."""
+    transitions = list(transitions)
+    rows = [
+        {"hold_id": t.hold_id, "at": at, "from_status": t.from_status, "to_status": t.to_status,
+         "run_id": run_id, "actor": actor, "note": t.note}
+        for t in transitions
+    ]
+    if not rows:
+        return []
+    h = schema.hold_history
+    result = conn.execute(h.insert().returning(h.c.id, sort_by_parameter_order=True), rows)
+    ids = [row.id for row in result]
+    record_hold_transitions(conn, transitions, at=at, actor=actor, run_id=run_id)
+    return ids
+
+
+def record_notices(conn: Connection, notices: Iterable[Notice], *, at: dt.datetime, run_id: int | None) -> None:
+    """Record what patrons must be told, in the transaction that changed it; a key is recorded once."""
+    rows = [
+        {"patron_id": n.patron_id, "kind": n.kind, "dedupe_key": n.dedupe_key, "hold_id": n.hold_id,
+         "request_id": n.request_id, "loan_id": n.loan_id, "occurred_at": at, "run_id": run_id,
+         "payload": json.dumps(n.details, ensure_ascii=False, default=str) if n.details else None}
+        for n in notices
+    ]
+    db.insert_ignore(conn, schema.notice_events, rows, ["dedupe_key"])
+
+
+def queue_titles(conn: Connection, title_ids: Iterable[int]) -> None:
+    """Put titles on the allocation to-do list (a copy was freed, a hold added, a gate opened)."""
+    rows = [{"title_id": t} for t in sorted(set(title_ids))]
+    db.insert_ignore(conn, schema.allocation_todo, rows, ["title_id"])
+
+
+def later_volume_titles(conn: Connection, hold_ids: Iterable[int]) -> set[int]:
+    """Titles of the later volumes in the series groups of these holds (their gates may open).
+
+    Two index lookups — the groups of the holds that are in one (most are not), then the
+    waiting holds of those patrons — and the comparison in Python: a join on the group
+    led SQLite to scan every waiting hold for each chunk.
+    """
+    h = schema.holds
+    earliest: dict[tuple, int] = {}
+    for chunk in db.chunks(sorted(set(hold_ids))):
+        query = select(h.c.patron_id, h.c.series_group, h.c.series_position).where(
+            h.c.id.in_(chunk), h.c.series_group.is_not(None)
+        )
+        for patron_id, group, position in conn.execute(query):
+            key = (patron_id, group)
+            earliest[key] = min(position, earliest.get(key, position))
+    titles: set[int] = set()
+    for chunk in db.chunks(sorted({patron for patron, _ in earliest})):
+        query = select(h.c.patron_id, h.c.series_group, h.c.series_position, h.c.title_id).where(
+            h.c.patron_id.in_(chunk), h.c.series_group.is_not(None), h.c.status.in_(("waiting", "series_waiting"))
+        )
+        for patron_id, group, position, title_id in conn.execute(query):
+            if position > earliest.get((patron_id, group), position):
+                titles.add(title_id)
+    return titles
+
+
+@dataclass(frozen=True)
+class ReadyHold:
+    """A hold whose copy is now on its pickup branch's hold shelf."""
+
+    hold_id: int
+    patron_id: int
+    copy_id: int
+    pickup_branch_id: int
+    contact_method: str
+    from_status: str
+
+
+def make_ready(ctx: Context, holds: list[ReadyHold], *, actor: str, note: str) -> dict[int, dt.date]:
+    """The holds become ready (貸出可能) with their pickup deadlines; the copies sit on the
+    pickup branch's hold shelf; the patrons are told. Returns the deadline per hold id.
+
+    Every update names the status it expects, so a hold that changed meanwhile (another
+    counter, the batch) raises Conflict instead of being overwritten.
+    """
+    if not holds:
+        return {}
+    h, c = schema.holds, schema.copies
+    deadlines = {
+        r.hold_id: pickup_deadline(ctx.now, r.contact_method, ctx.calendars[r.pickup_branch_id], ctx.policy)
+        for r in holds
+    }
+    stmt = (
+        h.update()
+        .where(h.c.id == bindparam("hold"), h.c.status == bindparam("was"))
+        .values(status="ready", copy_id=bindparam("copy"), ready_on=ctx.today, pickup_deadline=bindparam("deadline"),
+                allocated_at=bindparam("allocated"))
+    )
+    params = [{"hold": r.hold_id, "was": r.from_status, "copy": r.copy_id, "deadline": deadlines[r.hold_id],
+               "allocated": ctx.now} for r in holds]
+    if ctx.conn.execute(stmt, params).rowcount != len(holds):
+        raise Conflict("a hold changed while it was being made ready; nothing was changed")
+    ctx.conn.execute(
+        c.update().where(c.c.id == bindparam("copy")).values(state="on_hold_shelf", location_branch_id=bindparam("at")),
+        [{"copy": r.copy_id, "at": r.pickup_branch_id} for r in holds],
+    )
+    log_transitions(ctx.conn, [Transition(r.hold_id, r.from_status, "ready", note) for r in holds],
+                    at=ctx.now, run_id=ctx.run_id, actor=actor)
+    record_notices(
+        ctx.conn,
+        [Notice(r.patron_id, "hold_ready", f"ready:{r.hold_id}:{ctx.today}", hold_id=r.hold_id,
+                details={"pickup_deadline": deadlines[r.hold_id].isoformat()}) for r in holds],
+        at=ctx.now, run_id=ctx.run_id,
+    )
+    return deadlines

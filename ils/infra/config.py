@@ -1,0 +1,110 @@
+"""The installation's settings: which database, which library profile, which overrides (ils.toml)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.engine import Connection
+
+from ils.infra import db
+from ils.errors import ConfigError
+from ils.library.policy import Policy, load_policy
+
+CONFIG_ENV = "ILS_CONFIG"
+DATABASE_ENV = "ILS_DATABASE_URL"
+DEFAULT_CONFIG = Path("ils.toml")
+PROFILE_SETTING = "profile"
+KNOWN_TABLES = {"database", "library", "policy", "mail", "reports", "files"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What an ils.toml says; every part is optional."""
+
+    path: Path | None = None
+    database_url: str | None = None
+    busy_timeout: float = 30.0  # [database] busy_timeout_seconds: how long an SQLite writer waits for another
+    profile: str | None = None
+    policy_overrides: dict = field(default_factory=dict)
+    mail: dict = field(default_factory=dict)
+    reports: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
+
+
+def read_settings(path: str | Path | None = None) -> Settings:
+    """Read the configuration file named, or $ILS_CONFIG, or ./ils.toml if it exists."""
+    explicit = path or os.environ.get(CONFIG_ENV)
+    candidate = Path(explicit) if explicit else DEFAULT_CONFIG
+    if not candidate.exists():
+        if explicit:
+            raise ConfigError(f"configuration file {candidate} does not exist")
+        return Settings()
+    try:
+        raw = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{candidate}: cannot read configuration: {exc}") from None
+    unknown = set(raw) - KNOWN_TABLES
+    if unknown:
+        raise ConfigError(
+            f"{candidate}: unknown table(s) {', '.join(sorted(unknown))}; "
+            f"expected {', '.join(sorted(KNOWN_TABLES))}"
+        )
+    return Settings(
+        path=candidate,
+        database_url=raw.get("database", {}).get("url"),
+        busy_timeout=_busy_timeout(candidate, raw.get("database", {})),
+        profile=raw.get("library", {}).get("profile"),
+        policy_overrides=raw.get("policy", {}),
+        mail=raw.get("mail", {}),
+        reports=raw.get("reports", {}),
+        files=raw.get("files", {}),
+    )
+
+
+def _busy_timeout(path: Path, database: dict) -> float:
+    value = database.get("busy_timeout_seconds", 30.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 3600:
+        raise ConfigError(f"{path}: [database] busy_timeout_seconds must be a number of seconds from 0 to 3600")
+    return float(value)
+
+
+def section_settings(model: type[BaseModel], raw: dict | None, section: str):
+    """One [section] of ils.toml validated by its pydantic model; a bad key becomes a
+    ConfigError naming it (`mail.port: ...`)."""
+    try:
+        return model.model_validate(raw or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"{section}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid [{section}] settings: {problems}") from None
+
+
+def database_url(cli_value: str | None, settings: Settings) -> str:
+    """--db, then $ILS_DATABASE_URL, then the config file, then ./ils.infra.db."""
+    return (
+        cli_value
+        or os.environ.get(DATABASE_ENV)
+        or settings.database_url
+        or db.DEFAULT_URL
+    )
+
+
+def policy_for(conn: Connection, settings: Settings) -> Policy:
+    """The policy of the library this database belongs to, with the installation's overrides.
+
+    `ils init --profile` records the profile in the database, so every later command
+    applies the same library's rules; a configuration file naming another profile is a
+    mistake worth stopping for.
+    """
+    recorded = db.get_setting(conn, PROFILE_SETTING)
+    if recorded is None:
+        raise ConfigError("database has no library profile recorded: run `ils init --profile NAME`")
+    if settings.profile and settings.profile != recorded:
+        raise ConfigError(
+            f"{settings.path} names profile {settings.profile!r} but this database was "
+            f"initialised for {recorded!r}"
+        )
+    return load_policy(recorded, settings.policy_overrides)

@@ -1,0 +1,286 @@
+"""Opening the database (SQLite by default, PostgreSQL by URL), migrating it, and checking its schema version."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
+
+from ils.infra import faults, files, schema
+from ils.errors import ConfigError, DatabaseMissing, NotADatabase, NotInitialised, SchemaVersionError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "sqlite:///ils.infra.db"
+# Rows per IN (...) list: well under SQLite's bound-parameter limit, small enough for
+# PostgreSQL to plan well.
+CHUNK = 5000
+# How long an SQLite writer waits for another's lock before giving up (ils.toml
+# [database] busy_timeout_seconds): longer than any counter transaction, shorter than
+# a person's patience.
+BUSY_TIMEOUT = 30.0
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Accept a bare file path as shorthand for an SQLite database, and postgresql:// for psycopg's."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url[len(bare):]
+    return url
+
+
+def display_url(url: str) -> str:
+    """A database URL fit for a log or a screen: the password hidden."""
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unreadable URL is shown as given, less any password
+        return url.split("@")[-1]
+
+
+def location(url: str) -> str:
+    """Where the database is, as staff would look for it: an SQLite file's full path, or the server URL less its password."""
+    try:
+        path = sqlite_path(url)
+    except Exception:  # noqa: BLE001 - an unreadable URL is refused elsewhere, with its reason
+        path = None
+    return str(path.resolve()) if path is not None else display_url(url)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL (None for PostgreSQL and for an in-memory database)."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def open_engine(url: str = DEFAULT_URL, *, create: bool = False, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
+    """An engine with the settings this product relies on (WAL and foreign keys on SQLite).
+
+    Only `ils init` (and the demo) pass `create`: any other command given the path of a
+    file that does not exist stops, instead of creating an empty database there and
+    advising `ils init` — which would set up a second, empty library beside the real one.
+    """
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
+        raise ConfigError(f"cannot read database URL {url!r}: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        _require_sqlite_file(parsed, create)
+        engine = create_engine(parsed, connect_args={"timeout": busy_timeout})
+        _configure_sqlite(engine, busy_timeout)
+    elif backend == "postgresql" and parsed.get_driver_name() == "psycopg":
+        engine = create_engine(parsed, pool_pre_ping=True)
+    else:
+        raise ConfigError(
+            f"unsupported database URL {display_url(url)!r}: ils runs on sqlite:///PATH (or a bare file path) "
+            "or postgresql+psycopg://USER@HOST/DATABASE"
+        )
+    return engine
+
+
+def _require_sqlite_file(parsed, create: bool) -> None:
+    if parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database)
+    if not path.parent.is_dir():
+        raise DatabaseMissing(f"the folder {path.parent.resolve()} of the database does not exist: check --db "
+                              "(or $ILS_DATABASE_URL, or [database] url in ils.toml)")
+    if path.is_dir():
+        raise NotADatabase(f"{path.resolve()} is a folder, not an SQLite database: check --db")
+    if path.exists():
+        return
+    if not create:
+        raise DatabaseMissing(
+            f"the database {path.resolve()} does not exist: check --db (or $ILS_DATABASE_URL, or [database] url "
+            "in ils.toml); to set up a new library there, run `ils init --profile NAME`"
+        )
+    files.create_private(path)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
+    # pysqlite's own transaction handling defers BEGIN until the first write and
+    # breaks SAVEPOINT and transactional DDL; take over BEGIN ourselves (the recipe
+    # in SQLAlchemy's SQLite dialect documentation).
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        # 128 MB of page cache (the default is 2 MB): a city's indexes stay in memory.
+        cursor.execute("PRAGMA cache_size = -131072")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # A writer that may upgrade its lock later asks for it up front, so two
+        # writers queue on busy_timeout instead of failing with SQLITE_BUSY.
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def immediate(conn: Connection) -> Connection:
+    """The connection, set to take the write lock at BEGIN (a no-op outside SQLite)."""
+    return conn.execution_options(sqlite_begin="IMMEDIATE")
+
+
+def write_transaction(conn: Connection):
+    """BEGIN (IMMEDIATE on SQLite) a unit of work on a connection that may have read before.
+
+    SQLAlchemy begins a transaction implicitly on the first read; such a transaction
+    holds no changes (every write here happens inside an explicit unit of work), so it
+    is ended first instead of making begin() fail.
+    """
+    if conn.in_transaction():
+        conn.commit()
+    return immediate(conn).begin()
+
+
+# PostgreSQL's lock_not_available: a row asked for with FOR UPDATE NOWAIT is held by
+# another transaction (the batch allocating it, another counter scanning it).
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def lock_not_available(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
+def _alembic_config(conn: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def head_revision() -> str:
+    script = ScriptDirectory.from_config(_alembic_config(None))  # type: ignore[arg-type]
+    return script.get_current_head()
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Migrate the schema to `revision`; returns (before, after)."""
+    with engine.begin() as conn:
+        before = current_revision(conn)
+        command.upgrade(_alembic_config(conn), revision)
+        after = current_revision(conn)
+    if before != after:
+        log.info("schema migrated from %s to %s", before or "empty", after)
+    return before, after
+
+
+def check_version(conn: Connection) -> None:
+    """Refuse to work on a database whose schema this program does not match."""
+    current = current_revision(conn)
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        raise NotInitialised(
+            f"database {_describe(conn)} has no ils schema: run `ils init` first"
+        )
+    script = ScriptDirectory.from_config(_alembic_config(conn))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current in known:
+        raise SchemaVersionError(
+            f"database schema is at {current}, this ils needs {head}: run `ils db upgrade`"
+        )
+    raise SchemaVersionError(
+        f"database schema {current} is newer than this ils (which knows up to {head}): "
+        "upgrade the ils package"
+    )
+
+
+def _describe(conn: Connection) -> str:
+    return conn.engine.url.render_as_string(hide_password=True)
+
+
+@contextlib.contextmanager
+def connect(url: str, *, check: bool = True, busy_timeout: float = BUSY_TIMEOUT):
+    """A connection to a database whose schema version has been checked.
+
+    A fault of the database met inside the block (locked, read-only, full, gone) comes
+    out as the typed error that says what to do (ils.infra.faults).
+    """
+    engine = open_engine(url, busy_timeout=busy_timeout)
+    try:
+        with faults.translated(location(url)):
+            with engine.connect() as conn:
+                if check:
+                    check_version(conn)
+                    conn.commit()
+                yield conn
+    finally:
+        engine.dispose()
+
+
+def get_setting(conn: Connection, key: str) -> str | None:
+    t = schema.system_settings
+    return conn.execute(select(t.c.value).where(t.c.key == key)).scalar()
+
+
+def put_setting(conn: Connection, key: str, value: str) -> None:
+    t = schema.system_settings
+    updated = conn.execute(t.update().where(t.c.key == key).values(value=value)).rowcount
+    if not updated:
+        conn.execute(t.insert().values(key=key, value=value))
+
+
+def _dialect_insert(conn: Connection, table):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def insert_ignore(conn: Connection, table, rows: list[dict], key: list[str]) -> int:
+    """Insert rows, skipping those whose key is already there (how re-runs stay idempotent);
+    returns how many were new."""
+    if not rows:
+        return 0
+    # RETURNING counts what was inserted: the driver's rowcount is not reliable for a
+    # batched insert on PostgreSQL.
+    stmt = _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=key).returning(table.c[key[0]])
+    return len(conn.execute(stmt, rows).all())
+
+
+def upsert(conn: Connection, table, rows: list[dict], key: list[str]) -> None:
+    """Insert rows, updating the existing row where the key already exists (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    stmt = _dialect_insert(conn, table)
+    columns = [c for c in rows[0] if c not in key]
+    if columns:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=key, set_={c: stmt.excluded[c] for c in columns}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=key)
+    conn.execute(stmt, rows)
+
+
+def chunks(items: list, size: int = CHUNK):
+    """Consecutive slices of a list, for IN lists and batched writes."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,70 @@
+"""The one renderer: every command that prints records prints them here, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import TextIO
+
+from tabulate import tabulate
+
+from ils.library.clock import LIBRARY_TZ
+
+FORMATS = ("table", "json", "csv")
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV
+# injection"): `=HYPERLINK(...)` in an imported title would become a live link.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _plain(value):
+    if isinstance(value, dt.datetime):
+        # instants are stored in UTC; people read them in the library's time zone
+        return value.astimezone(LIBRARY_TZ).isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def spreadsheet_text(value):
+    """A CSV cell Excel and LibreOffice show as text: text that could start a formula gets a leading '.
+
+    Numbers stay numbers: `-3` written from an int cannot be a formula, and a spreadsheet
+    should still add up the column (docs/reports.md). Any other value is written as its text.
+    """
+    if value is None or isinstance(value, (int, float, Decimal)):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def write_csv(stream: TextIO, header: Sequence[str], rows: Iterable[Sequence], line_end: str = "\n") -> None:
+    """The one CSV writer (reports and every --csv): a header, then the rows, every cell made spreadsheet-safe."""
+    writer = csv.writer(stream, lineterminator=line_end)
+    writer.writerow([spreadsheet_text(cell) for cell in header])
+    writer.writerows([spreadsheet_text(cell) for cell in row] for row in rows)
+
+
+def render(
+    rows: Sequence[dict],
+    fmt: str = "table",
+    columns: Sequence[str] | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    stream = stream or sys.stdout
+    columns = list(columns or (rows[0].keys() if rows else []))
+    records = [{c: _plain(row.get(c)) for c in columns} for row in rows]
+    if fmt == "json":
+        stream.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+    elif fmt == "csv":
+        write_csv(stream, columns, ([record[c] for c in columns] for record in records))
+    elif fmt == "table":
+        if records:
+            # tabulate measures East Asian wide characters with wcwidth, so Japanese
+            # titles line up.
+            stream.write(tabulate(records, headers="keys", disable_numparse=True) + "\n")
+    else:
+        raise ValueError(f"unknown format {fmt!r}")

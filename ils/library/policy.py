@@ -1,0 +1,338 @@
+"""A library's rules as data: the policy profile (TOML in data/profiles/), validated at load."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ils.infra import schema
+from ils.errors import PolicyError
+from ils.infra.resources import data_path
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# The same values the database's CHECK constraints allow.
+MaterialType = Literal[schema.MATERIAL_TYPES]
+Category = Literal[schema.HANDLING_CATEGORIES]
+ContactMethod = Literal[schema.CONTACT_METHODS]
+ActiveHoldStatus = Literal[schema.ACTIVE_HOLD_STATUSES]
+HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
+
+
+class Section(BaseModel):
+    """A table of the profile: unknown keys are errors, values are read-only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Library(Section):
+    name: str
+    name_en: str
+    mail_from: str
+    # Shown at the foot of every notice (seed 001: 予約連絡のメールには、図書館ホームページや
+    # 携帯サイトのURLを記載しています); a branch's own phone (branches.csv) comes first.
+    phone: str | None = None
+    web_url: str | None = None
+    mobile_url: str | None = None
+    timezone: Literal["Asia/Tokyo"] = "Asia/Tokyo"
+
+
+class Calendar(Section):
+    """The library's default calendar; a branch may override each value (branches.csv)."""
+
+    closed_weekdays: tuple[Weekday, ...] = ()
+    national_holidays: Literal["open", "closed"] = "open"
+    closed_weekday_on_holiday: Literal["closed", "open", "next_weekday"] = "closed"
+    year_end_closure: tuple[MonthDay, MonthDay] | None = None
+
+
+class Eligibility(Section):
+    """Who may place holds through the web, mobile site and OPAC."""
+
+    web_min_school_grade: int | None = Field(default=None, ge=1, le=12)
+    require_web_registration: bool = True
+    # Where a patron enrols for the web service: "web" (choosing a password there enrols
+    # them) or "counter" only (staff, `ils patron enrol`).
+    enrolment: Literal["web", "counter"] = "web"
+
+
+class Holds(Section):
+    limit: int | None = Field(default=None, ge=1)
+    limit_counts: Literal["all_channels", "web_only"] = "all_channels"
+    overdue_blocks: bool = False
+    unholdable_categories: tuple[Category, ...] = ()
+    unholdable_material_types: tuple[MaterialType, ...] = ()
+    counter_only_categories: tuple[Category, ...] = ()
+    counter_only_material_types: tuple[MaterialType, ...] = ()
+    onshelf_web_holds: bool = True
+    reject_title_on_loan_to_patron: bool = True
+    reject_title_already_held: bool = True
+    reject_only_copy_long_overdue: bool = False
+    require_catalogued: bool = True
+    contact_methods: tuple[ContactMethod, ...] = ("email", "phone", "none")
+    pickup_at_stations: bool = False
+    cancelled_visible_days: int = Field(default=0, ge=0)
+
+
+class Requests(Section):
+    """What the batch takes from the front end's pending rows (docs/integration.md)."""
+
+    # How many days before it is keyed a staff-keyed paper form may have been received
+    # (seed 001: 申込書での予約も受付日時で入力); web, mobile and OPAC rows are entered when made.
+    paper_backdate_days: int = Field(ge=0, le=366)
+    # When hold requests are registered: [opening, closing] of the library's open days, or
+    # empty for a library whose batch takes every request it finds (ils/holds/registration.py).
+    registration_hours: tuple[HHMM, ...] = ()
+
+    @field_validator("registration_hours")
+    @classmethod
+    def _opening_before_closing(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if value and (len(value) != 2 or value[0] >= value[1]):
+            raise ValueError("registration_hours is [opening, closing], opening first, or empty")
+        return value
+
+    # The hold statuses from which a patron may cancel (取消申込) or change the pickup
+    # branch (受取館の変更) from the web; past them the batch refuses and the patron is told
+    # to contact the library (seed 001). An empty pickup list: the library offers no change.
+    web_cancel_statuses: tuple[ActiveHoldStatus, ...] = ("waiting", "series_waiting", "allocated")
+    pickup_change_statuses: tuple[ActiveHoldStatus, ...] = ()
+    # Library-time [start, end) in which the front end takes no request (seed 004: 午前3時から
+    # 午前4時の間は予約できません); empty where the library never closes its web service.
+    closed_window: tuple[HHMM, HHMM] | tuple[()] = ()
+
+    @field_validator("closed_window")
+    @classmethod
+    def _window_has_length(cls, value: tuple) -> tuple:
+        if value and value[0] == value[1]:
+            raise ValueError("closed_window needs a start and a different end, e.g. [\"03:00\", \"04:00\"]")
+        return value
+
+
+class Allocation(Section):
+    """Binding copies to holds (batch/s09_allocate.py)."""
+
+    # Holds from these channels get an open-shelf copy only from the next open day of the
+    # copy's branch after the request (seed 002: 申込みの翌開館日以降); others at once.
+    onshelf_from_next_open_day_channels: tuple[Literal[schema.CHANNELS], ...] = ()
+
+
+class Queue(Section):
+    order: Literal["receipt", "counter_same_day_first"] = "receipt"
+
+
+class Series(Section):
+    ordered: bool
+    gate: Literal["allocated", "picked_up"] = "allocated"
+
+
+class Pickup(Section):
+    days: int = Field(ge=1)
+    count: Literal["calendar", "open_days"] = "calendar"
+    start: Literal["notice", "ready"] = "notice"
+    start_without_contact: Literal["notice", "ready"] = "ready"
+    deadline_on_closed_day: Literal["next_open", "keep"] = "next_open"
+
+
+class Notices(Section):
+    mode: Literal["per_item", "digest"]
+    send_times: tuple[HHMM, ...]
+    open_days_only: bool = True
+    send_on: Literal["same_day", "next_open_day"] = "same_day"
+    accepted_mail: bool = False
+    receipt_mail_offered: bool = False
+    email_registered_mail: Literal["none", "immediately", "next_morning"] = "none"
+    # The confirmation's subject: 登録完了 for a first address and 変更完了 for a new one
+    # (by_case), or 変更完了 always (Kitsuki's 「メールアドレス変更完了のお知らせ」).
+    email_registered_subject: Literal["by_case", "always_change"] = "by_case"
+    charset: Literal["utf-8", "iso-2022-jp"] = "utf-8"
+
+
+class Loans(Section):
+    """Lending at the counter."""
+
+    days: int = Field(default=14, ge=1)
+    due_on_closed_day: Literal["keep", "next_open"] = "next_open"
+    # A ready copy is lent only once its ready mail has been sent (seed 003: 資料の貸出は、
+    # 資料用意のおしらせ送信後となります); the counter may override, audited.
+    lend_after_ready_mail: bool = False
+
+
+class Renewal(Section):
+    max_renewals: int = Field(ge=0)
+    due_offset_days: int = Field(ge=1)
+    blocked_if_item_overdue: bool = True
+    blocked_if_patron_overdue: bool = False
+    blocked_if_held: bool = True
+    blocked_if_inter_library: bool = True
+    due_on_closed_day: Literal["keep", "next_open"] = "keep"
+
+
+class Passwords(Section):
+    min_length: int = Field(ge=1)
+    max_length: int = Field(ge=1)
+    charset: Literal["digits", "alnum", "printable"]
+    initial: Literal["none", "birth_mmdd", "birth_yyyymmdd", "random"]
+    reset: Literal["clear", "initial", "random"]
+    temporary_must_change: bool = True
+    # card_birth_phone: Kitakyushu's 本パスワード申請; card_email: Kitsuki's 「パスワードを忘れた時」,
+    # a one-time code mailed to the registered address, good for reset_code_minutes.
+    self_service: Literal["none", "card_birth_phone", "card_email"] = "none"
+    reset_code_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    lockout_after: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=30, ge=1)
+
+
+class Email(Section):
+    reject_consecutive_dots: bool = True
+    reject_dot_before_at: bool = True
+    blocked_domains: tuple[str, ...] = ()
+    # Files of domains under data/ (one a line), e.g. free_mail_domains.txt: a list a
+    # librarian keeps up to date without touching the profile.
+    blocked_domain_lists: tuple[str, ...] = ()
+    # A registered address makes email the patron's contact method (seed 003: 登録完了後、
+    # 図書館からの連絡方法はメールになります).
+    registration_sets_contact: bool = False
+
+    @field_validator("blocked_domains")
+    @classmethod
+    def _lowercase(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(domain.lower() for domain in value)
+
+    @field_validator("blocked_domain_lists")
+    @classmethod
+    def _exists(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not data_path(name).is_file():
+                raise ValueError(f"no file {name!r} under {data_path()}")
+        return value
+
+
+class Newsletter(Section):
+    enabled: bool = False
+    # What an issue carries: new arrivals by NDC subject (新着図書案内), event announcements (行事案内).
+    kinds: tuple[Literal["new_arrivals", "events"], ...] = ("new_arrivals",)
+    weekday: Weekday = "tue"
+    time: HHMM = "10:00"
+
+
+class Labels(Section):
+    """The Japanese status labels patrons read, by hold status."""
+
+    pending: str = "予約申込"
+    waiting: str = "確保待ち"
+    series_waiting: str = "準備中"
+    allocated: str = "確保待ち"
+    in_transit: str = "他館確保"
+    ready: str = "貸出可能"
+    cancel_requested: str = "取消申込"
+    fulfilled: str = "貸出済"
+    cancelled: str = "取消"
+    expired: str = "取置期限切れ"
+
+
+class Batch(Section):
+    """When the library accepts requests; documentation for cron, read by `ils policy show`."""
+
+    schedule: str
+
+
+class Policy(Section):
+    profile: str
+    library: Library
+    calendar: Calendar = Calendar()
+    eligibility: Eligibility = Eligibility()
+    holds: Holds
+    requests: Requests
+    queue: Queue = Queue()
+    allocation: Allocation = Allocation()
+    series: Series
+    pickup: Pickup
+    notices: Notices
+    loans: Loans = Loans()
+    renewal: Renewal
+    passwords: Passwords
+    email: Email = Email()
+    newsletter: Newsletter = Newsletter()
+    labels: Labels = Labels()
+    batch: Batch
+
+    def pickup_period(self) -> dt.timedelta:
+        return dt.timedelta(days=self.pickup.days)
+
+
+def profiles_dir() -> Path:
+    return data_path("profiles")
+
+
+def available_profiles() -> list[str]:
+    return sorted(p.stem for p in profiles_dir().glob("*.toml"))
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise PolicyError(f"policy file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def resolve_profile(ref: str) -> Path:
+    """A profile name (`kitami`) or a path to a TOML file."""
+    if ref.endswith(".toml") or "/" in ref:
+        return Path(ref)
+    path = profiles_dir() / f"{ref}.toml"
+    if not path.exists():
+        raise PolicyError(
+            f"no policy profile named {ref!r}; known profiles: {', '.join(available_profiles())}"
+        )
+    return path
+
+
+def load_policy(ref: str, overrides: dict | None = None, *, _seen: tuple = ()) -> Policy:
+    """Load a profile, following `extends`, then apply an installation's overrides."""
+    path = resolve_profile(ref)
+    raw = _read_toml(path)
+    parent = raw.pop("extends", None)
+    if parent is not None:
+        if parent in _seen:
+            raise PolicyError(f"{path}: `extends` loops back to {parent!r}")
+        base = load_policy(parent, _seen=_seen + (parent,)).model_dump(mode="json")
+        base.pop("profile")
+        raw = _merge(base, raw)
+    raw = _merge(raw, overrides or {})
+    raw.setdefault("profile", path.stem)
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as exc:
+        raise PolicyError(_describe(path, exc, overrides)) from None
+
+
+def _describe(path: Path, exc: ValidationError, overrides: dict | None) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"])
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        else:
+            message = err["msg"]
+        lines.append(f"{key}: {message}")
+    source = f"{path}" + (" with the installation's [policy] overrides" if overrides else "")
+    return f"invalid policy in {source}: " + "; ".join(lines)

@@ -1,0 +1,342 @@
+"""Benchmark of one night at a given scale: wall time, rows per second, peak memory, ratio to an I/O floor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from ils.tools import bulkload
+from ils.infra import db, schema
+from ils.exchange.imports import files_in, import_files
+from ils.infra.installation import initialise
+from ils.library.policy import load_policy
+from ils.frontend.requests import import_request_file, submit
+from ils.tools.sample.generator import SampleSpec, write_files
+
+NIGHT = dt.datetime.fromisoformat("2026-11-26T03:00:00+09:00")
+LOADED_AT = NIGHT - dt.timedelta(hours=1)
+INTRADAY_ENTERED = dt.datetime.fromisoformat("2026-11-26T10:00:00+09:00")
+INTRADAY_RUN = dt.datetime.fromisoformat("2026-11-26T10:10:00+09:00")
+# Marks a PostgreSQL benchmark library whose load finished (a killed load is redone).
+LOADED_SETTING = "benchmark_loaded"
+NIGHT_DATABASE = "ils_bench_night"
+
+
+@dataclass
+class Figures:
+    preset: str
+    profile: str
+    engine: str = "sqlite"
+    copies: int = 0
+    patrons: int = 0
+    active_holds: int = 0
+    requests: int = 0
+    load_seconds: float | None = None
+    night_seconds: float = 0.0
+    night_peak_mb: float = 0.0  # the batch process's own memory (PostgreSQL's server processes not counted)
+    rows_written: int = 0
+    rows_per_second: float = 0.0
+    io_floor_seconds: float = 0.0
+    ratio_to_io_floor: float = 0.0
+    intraday_requests: int = 0
+    intraday_seconds: float = 0.0
+    intraday_peak_mb: float = 0.0
+    steps: dict = field(default_factory=dict)
+
+
+Progress = Callable[[str], None]
+
+
+class SqliteStore:
+    """The benchmark's databases as SQLite files in the work directory."""
+
+    engine = "sqlite"
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.base: Path | None = None
+
+    def prepare(self, spec: SampleSpec, preset: str, profile: str, progress: Progress) -> tuple[Path, float | None]:
+        """The generated library, imported once through the validated importer and kept;
+        returns it and the seconds it took (None if reused)."""
+        path = self.workdir / f"{preset}-{spec.seed}-{profile}.db"
+        if path.exists():
+            progress(f"reusing {path}")
+            return path, None
+        started = time.perf_counter()
+        files = self.workdir / f"{preset}-{spec.seed}"
+        if not (files / "requests.jsonl").exists():
+            progress(f"generating the {preset} library into {files}")
+            write_files(spec, files)
+        partial = path.with_suffix(".partial")
+        for stale in self.workdir.glob(partial.name + "*"):
+            stale.unlink()
+        url = f"sqlite:///{partial}"
+        initialise(url, profile)
+        engine = db.open_engine(url)
+        try:
+            with engine.connect() as conn:
+                progress("importing (branches ... holds)")
+                import_files(conn, files_in(files), load_policy(profile), LOADED_AT)
+                progress("importing the day's requests")
+                import_request_file(conn, files / "requests.jsonl", LOADED_AT)
+                conn.commit()
+                # Fold the WAL into the file that is copied for each night; outside any
+                # transaction (SQLAlchemy would begin one), or SQLite refuses.
+                conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            engine.dispose()
+        partial.rename(path)
+        return path, time.perf_counter() - started
+
+    def fresh_night(self, progress: Progress) -> str:
+        night = self.workdir / "night.db"
+        for stale in self.workdir.glob("night.db*"):
+            stale.unlink()
+        progress("copying the database for tonight")
+        shutil.copy(self.base, night)
+        return f"sqlite:///{night}"
+
+    def io_floor(self, rows: int) -> float:
+        return io_floor(rows, self.workdir)
+
+
+class PostgresStore:
+    """The benchmark's databases on a PostgreSQL server: the library loaded once by COPY
+    into a database of its own, and each night on a copy made with CREATE DATABASE ... TEMPLATE."""
+
+    engine = "postgresql"
+
+    def __init__(self, server_url: str, workdir: Path):
+        self.server_url = server_url
+        self.workdir = workdir
+        self.base: str | None = None
+
+    @cached_property
+    def _server(self):
+        return create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+
+    def __getstate__(self):  # sent to the loading process without its engine
+        return {k: v for k, v in self.__dict__.items() if k != "_server"}
+
+    def _url(self, name: str) -> str:
+        return make_url(self.server_url).set(database=name).render_as_string(hide_password=False)
+
+    def _execute(self, sql: str) -> None:
+        with self._server.connect() as conn:
+            conn.execute(text(sql))
+
+    def _exists(self, name: str) -> bool:
+        with self._server.connect() as conn:
+            return conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is not None
+
+    def prepare(self, spec: SampleSpec, preset: str, profile: str, progress: Progress) -> tuple[str, float | None]:
+        name = f"ils_bench_{preset}_{spec.seed}_{profile}"
+        if self._exists(name):
+            engine = db.open_engine(self._url(name))
+            with engine.connect() as conn:
+                complete = db.get_setting(conn, LOADED_SETTING) == "yes"
+            engine.dispose()
+            if complete:
+                progress(f"reusing database {name}")
+                return name, None
+            self._execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        started = time.perf_counter()
+        self._execute(f'CREATE DATABASE "{name}"')
+        url = self._url(name)
+        initialise(url, profile)
+        engine = db.open_engine(url)
+        try:
+            with engine.connect() as conn:
+                bulkload.load(conn, spec, load_policy(profile), LOADED_AT, progress)
+                with conn.begin():
+                    db.put_setting(conn, LOADED_SETTING, "yes")
+        finally:
+            engine.dispose()
+        return name, time.perf_counter() - started
+
+    def fresh_night(self, progress: Progress) -> str:
+        progress("copying the database for tonight (CREATE DATABASE ... TEMPLATE)")
+        self._execute(f'DROP DATABASE IF EXISTS "{NIGHT_DATABASE}" WITH (FORCE)')
+        self._execute(f'CREATE DATABASE "{NIGHT_DATABASE}" TEMPLATE "{self.base}"')
+        return self._url(NIGHT_DATABASE)
+
+    def io_floor(self, rows: int) -> float:
+        """Seconds this server takes to write `rows` rows of similar width with plain executemany."""
+        engine = create_engine(self._url(NIGHT_DATABASE))
+        data = ((i, i * 7, "waiting", NIGHT, f"request {i}") for i in range(rows))
+        with engine.connect() as conn:
+            conn.execute(text("CREATE TABLE io_floor (id serial PRIMARY KEY, a integer, b integer, c text, "
+                              "d timestamptz, e text)"))
+            conn.commit()
+            raw = conn.connection.dbapi_connection
+            started = time.perf_counter()
+            with raw.cursor() as cursor:
+                cursor.executemany("INSERT INTO io_floor (a, b, c, d, e) VALUES (%s, %s, %s, %s, %s)", data)
+            raw.commit()
+            seconds = time.perf_counter() - started
+            conn.execute(text("DROP TABLE io_floor"))
+            conn.commit()
+        engine.dispose()
+        return seconds
+
+
+def _run_child(url: str, cwd: Path, now: dt.datetime, *extra: str) -> tuple[float, float]:
+    """Run `ils batch run` in a child process; (wall seconds, peak resident MB) of that child alone."""
+    command = [sys.executable, "-m", "cli", "batch", "run", "--db", url, "--now", now.isoformat(), *extra]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd,
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"batch run failed: {child.stderr.read().decode()}")
+    return seconds, usage.ru_maxrss / 1024  # Linux reports kilobytes
+
+
+def rows_written(conn, run_id: int) -> int:
+    """Rows the run inserted or updated: requests judged, holds made or changed, history, notices,
+    loans renewed, addresses changed."""
+    r, h, n = schema.pending_requests, schema.hold_history, schema.notice_events
+    judged = conn.execute(select(func.count()).where(r.c.run_id == run_id)).scalar()
+    history = conn.execute(select(func.count()).where(h.c.run_id == run_id)).scalar()
+    notices = conn.execute(select(func.count()).where(n.c.run_id == run_id)).scalar()
+    applied = conn.execute(
+        select(func.count()).where(r.c.run_id == run_id, r.c.state == "applied", r.c.kind.in_(("renew", "email_change")))
+    ).scalar()
+    holds_written = history  # each history row stands for one hold inserted or updated
+    return judged + holds_written + history + notices + applied
+
+
+def io_floor(rows: int, directory: Path) -> float:
+    """Seconds SQLite takes to write `rows` rows of similar width with plain executemany, in WAL."""
+    path = directory / "io-floor.db"
+    for stale in directory.glob("io-floor.db*"):
+        stale.unlink()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER, c TEXT, d TEXT, e TEXT)")
+    data = ((None, i, i * 7, "waiting", "2026-11-26 03:00:00.000000", f"request {i}") for i in range(rows))
+    started = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)", data)
+    conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    conn.close()
+    for stale in directory.glob("io-floor.db*"):
+        stale.unlink()
+    return seconds
+
+
+def _counts(conn) -> dict:
+    count = lambda t, *w: conn.execute(select(func.count()).select_from(t).where(*w)).scalar()  # noqa: E731
+    return {
+        "copies": count(schema.copies),
+        "patrons": count(schema.patrons),
+        "active_holds": count(schema.holds, schema.holds.c.status.in_(schema.ACTIVE_HOLD_STATUSES)),
+        "requests": count(schema.pending_requests, schema.pending_requests.c.state == "pending"),
+    }
+
+
+def _intraday_requests(conn, how_many: int, seed: int) -> list[dict]:
+    """New hold requests of the morning: random active patrons, random titles, their home branch."""
+    p, t, b = schema.patrons, schema.titles, schema.branches
+    rng = random.Random(seed)
+    top_patron = conn.execute(select(func.max(p.c.id))).scalar()
+    top_title = conn.execute(select(func.max(t.c.id))).scalar()
+    branches = conn.execute(select(b.c.code).where(b.c.kind == "library")).scalars().all()
+    patron_ids = [rng.randint(1, top_patron) for _ in range(how_many)]
+    title_ids = [rng.randint(1, top_title) for _ in range(how_many)]
+    cards = dict(conn.execute(select(p.c.id, p.c.card_number).where(p.c.id.in_(patron_ids))).all())
+    bibs = dict(conn.execute(select(t.c.id, t.c.bib_id).where(t.c.id.in_(title_ids))).all())
+    return [
+        {"kind": "hold", "card_number": cards.get(pid), "target": bibs.get(tid), "channel": "web",
+         "received_at": (INTRADAY_ENTERED - dt.timedelta(seconds=i)).isoformat(),
+         "pickup_branch": rng.choice(branches), "client_ref": f"bench-{seed}-{i}"}
+        for i, (pid, tid) in enumerate(zip(patron_ids, title_ids))
+    ]
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+def _stderr_progress(message: str) -> None:
+    print(f"... {message}", file=sys.stderr, flush=True)
+
+
+def benchmark(preset: str, profile: str, workdir: Path, *, seed: int | None = None, intraday: int = 200,
+              pg_server: str | None = None, progress: Progress | None = None) -> Figures:
+    """One night at scale on SQLite, or on PostgreSQL when pg_server names a server.
+    `progress`, if given, is told what is happening (the loading process prints to stderr)."""
+    progress, loading_progress = (progress, _stderr_progress) if progress else (_quiet, _quiet)
+    spec = SampleSpec.preset(preset)
+    if seed is not None:
+        spec = spec.with_seed(seed)
+    workdir.mkdir(parents=True, exist_ok=True)
+    store = PostgresStore(pg_server, workdir) if pg_server else SqliteStore(workdir)
+    figures = Figures(preset=preset, profile=profile, engine=store.engine)
+    # Loading holds the generator's arrays; done in a process of its own, it leaves this
+    # one small. A child's peak memory as the kernel counts it includes the RSS of the
+    # process that started it, so a fat parent would inflate every figure below.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as loader:
+        store.base, figures.load_seconds = loader.submit(
+            store.prepare, spec, preset, profile, loading_progress
+        ).result()
+    url = store.fresh_night(progress)
+    engine = db.open_engine(url)
+    with engine.connect() as conn:
+        for key, value in _counts(conn).items():
+            setattr(figures, key, value)
+    progress(f"running the night ({figures.requests:,} requests, {figures.active_holds:,} active holds)")
+    figures.night_seconds, figures.night_peak_mb = _run_child(url, workdir, NIGHT)
+    with engine.connect() as conn:
+        figures.rows_written = rows_written(conn, 1)
+        figures.steps = {step: json.loads(counts) for step, counts in conn.execute(
+            select(schema.batch_steps.c.step, schema.batch_steps.c.counts).where(schema.batch_steps.c.run_id == 1))}
+        progress(f"{intraday} requests of the morning, then an intraday run")
+        morning = _intraday_requests(conn, intraday, spec.seed)
+        conn.commit()
+        with conn.begin():
+            submit(conn, morning, now=INTRADAY_ENTERED)
+    engine.dispose()
+    figures.rows_per_second = figures.rows_written / figures.night_seconds
+    figures.intraday_requests = intraday
+    figures.intraday_seconds, figures.intraday_peak_mb = _run_child(url, workdir, INTRADAY_RUN, "--intraday")
+    progress(f"measuring the I/O floor ({figures.rows_written:,} rows)")
+    figures.io_floor_seconds = store.io_floor(figures.rows_written)
+    figures.ratio_to_io_floor = figures.night_seconds / figures.io_floor_seconds
+    return figures
+
+
+
+def figure_rows(figures: Figures) -> list[dict]:
+    """The figures as (figure, value) rows for the one renderer."""
+    data = asdict(figures)
+    data.pop("steps")
+    shown = []
+    for key, value in data.items():
+        if isinstance(value, float):
+            value = round(value, 3)
+        elif isinstance(value, int):
+            value = f"{value:,}"
+        shown.append({"figure": key, "value": "(reused)" if value is None else value})
+    return shown
