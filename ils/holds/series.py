@@ -41,7 +41,7 @@ def apply_gates(ctx: Context, title_ids: list[int], *, actor: str) -> Counter:
     h = schema.holds
     query = select(h.c.id, h.c.status, gate_blocked(ctx, h).label("blocked")).where(
         h.c.title_id.in_(title_ids), h.c.series_group.is_not(None), h.c.status.in_(("waiting", "series_waiting"))
-    )
+    ).order_by(h.c.id)  # history in hold order, the same on every engine
     changes = []
     for row in ctx.conn.execute(query):
         wanted = "series_waiting" if row.blocked else "waiting"
