@@ -89,7 +89,7 @@ def db_option(f):
         "db_url",
         envvar="ILS_DATABASE_URL",
         help="Database URL (sqlite:///path, postgresql+psycopg://...) or SQLite file path. "
-        "Default: $ILS_DATABASE_URL, the config file, then ./ils.infra.db.",
+        "Default: $ILS_DATABASE_URL, the config file, then ./ils.db.",
     )(f)
 
 

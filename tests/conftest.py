@@ -100,7 +100,7 @@ def examples() -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch, tmp_path):
-    """No test reads the developer's ils.toml, $ILS_DATABASE_URL or ./ils.infra.db."""
+    """No test reads the developer's ils.toml, $ILS_DATABASE_URL or ./ils.db."""
     monkeypatch.delenv("ILS_DATABASE_URL", raising=False)
     monkeypatch.delenv("ILS_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)

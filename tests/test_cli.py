@@ -189,3 +189,10 @@ def test_a_bad_mail_or_reports_setting_is_refused_naming_its_key():
     with pytest.raises(ConfigError, match=r"invalid \[reports\] settings: reports\.csv_encoding: "):
         report_settings({"csv_encoding": "latin-1"})
     assert report_settings({}).csv_encoding == "utf-8-sig" and mail_settings(None).port > 0
+
+
+def test_without_db_or_config_the_library_is_ils_db_in_the_current_folder(runner, tmp_path):
+    # isolated_environment has moved the test into tmp_path with no $ILS_DATABASE_URL or ils.toml
+    result = runner.invoke(cli.main, ["init", "--profile", "kitami"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ils.db").is_file()

@@ -203,7 +203,7 @@ def test_a_database_on_a_full_disk(command, library, engine_name, runner, tmp_pa
 @pytest.mark.parametrize("command", [*COMMANDS, "summary", "import", "db upgrade", "db status"])
 @pytest.mark.parametrize("where", ["missing file", "missing folder"])
 def test_a_mistyped_db_path_creates_nothing(command, where, runner, tmp_path, examples):
-    target = tmp_path / ("ils-typo.db" if where == "missing file" else "no-such-folder/ils.infra.db")
+    target = tmp_path / ("ils-typo.db" if where == "missing file" else "no-such-folder/ils.db")
     args = {
         "summary": ["summary"], "import": ["import", "all", str(examples)],
         "db upgrade": ["db", "upgrade"], "db status": ["db", "status"],
@@ -222,7 +222,7 @@ def test_init_still_creates_the_database_it_is_asked_for(runner, tmp_path):
 
 
 def test_init_into_a_missing_folder_creates_nothing(runner, tmp_path):
-    target = tmp_path / "no-such-folder" / "ils.infra.db"
+    target = tmp_path / "no-such-folder" / "ils.db"
     result = runner.invoke(cli.main, ["init", "--profile", "kitami", "--db", str(target)])
     assert_one_error_line(result, "does not exist")
     assert not target.parent.exists()

@@ -83,7 +83,7 @@ def section_settings(model: type[BaseModel], raw: dict | None, section: str):
 
 
 def database_url(cli_value: str | None, settings: Settings) -> str:
-    """--db, then $ILS_DATABASE_URL, then the config file, then ./ils.infra.db."""
+    """--db, then $ILS_DATABASE_URL, then the config file, then ./ils.db."""
     return (
         cli_value
         or os.environ.get(DATABASE_ENV)

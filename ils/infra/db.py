@@ -19,7 +19,7 @@ from ils.errors import ConfigError, DatabaseMissing, NotADatabase, NotInitialise
 
 log = logging.getLogger(__name__)
 
-DEFAULT_URL = "sqlite:///ils.infra.db"
+DEFAULT_URL = "sqlite:///ils.db"
 # Rows per IN (...) list: well under SQLite's bound-parameter limit, small enough for
 # PostgreSQL to plan well.
 CHUNK = 5000
