@@ -116,5 +116,5 @@ def test_the_demo_day_of_a_small_library_gives_the_kept_results(databases, sampl
     extra = [line for line in got if line not in set(expected)]
     assert not missing and not extra, (
         f"{profile} on {databases.engine}: the night's results changed "
-        f"({len(missing)} kept lines missing, {len(extra)} new); first missing: {missing[:3]}; first new: {extra[:3]}; tables: {sorted({l.split(chr(9))[0] for l in missing + extra})}"
+        f"({len(missing)} kept lines missing, {len(extra)} new); first missing: {missing[:3]}; first new: {extra[:3]}; tables: {sorted({line.split(chr(9))[0] for line in missing + extra})}"
     )

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import cli
+
 from ils.tools.sample import generator
 from ils.tools.sample.generator import COLUMNS, FILE_NAMES, REQUEST_FIELDS, SampleSpec, generate, write_files
 
@@ -90,7 +92,7 @@ def test_another_seed_writes_another_city(tmp_path):
 
 
 def test_the_committed_sample_is_what_the_default_preset_generates(sample):
-    """Regenerate with `python -m ils.tools.sample.generator --preset sample --out data/sample`."""
+    """Regenerate with `ils sample generate --preset sample --out data/sample`."""
     assert sorted(p.name for p in COMMITTED.iterdir()) == sorted(FILE_NAMES.values())
     for name in FILE_NAMES.values():
         assert (COMMITTED / name).read_bytes() == (sample.dir / name).read_bytes(), f"data/sample/{name} is stale"
@@ -111,10 +113,11 @@ def test_generate_streams_rows_instead_of_building_lists():
     assert all(isinstance(rows, Iterator) for rows in files.values())
 
 
-def test_the_command_line_writes_the_files_and_counts_rows(tmp_path, capsys):
-    assert generator.main(["--preset", "sample", "--out", str(tmp_path), "--seed", "3"]) == 0
-    printed = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
-    assert printed["patrons.csv"] == "400" and printed["requests.jsonl"] == "300"
+def test_ils_sample_generate_writes_the_files(runner, tmp_path):
+    result = runner.invoke(cli.main, ["sample", "generate", "--preset", "sample", "--out", str(tmp_path), "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert len(_read_csv(tmp_path / "patrons.csv")) == 400
+    assert len((tmp_path / "requests.jsonl").read_text(encoding="utf-8").splitlines()) == 300
     assert len(_read_csv(tmp_path / "titles.csv")) == 3000
 
 

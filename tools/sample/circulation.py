@@ -5,16 +5,13 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
 from ils.tools.sample import compact
 from ils.tools.sample.catalogue import GENRES, NORMAL, Catalogue
 from ils.tools.sample.draws import cumulative
 from ils.tools.sample.formats import barcode, bib_id, card_number, instant, iso_day, series_group_id
 from ils.tools.sample.patrons import CONTACTS, Readers
-
-if TYPE_CHECKING:
-    from ils.tools.sample.plan import Plan
+from ils.tools.sample.spec import SampleSpec
+from ils.tools.sample.town import Town
 
 
 COPY_STATES = ("on_shelf", "on_loan", "in_transit", "on_hold_shelf", "missing", "long_overdue", "withdrawn",
@@ -128,8 +125,8 @@ def heavy_reader(rng, readers: Readers) -> int:
     return int(readers.count * rng.random() ** 1.5)
 
 
-def loan_rows(plan: Plan) -> Iterator[dict]:
-    loans, branches = plan.circulation.loans, plan.town.branches
+def loan_rows(circ: Circulation, town: Town) -> Iterator[dict]:
+    loans, branches = circ.loans, town.branches
     for i in range(len(loans)):
         yield {
             "barcode": barcode(loans.copy[i]), "card": card_number(loans.patron[i]),
@@ -138,8 +135,8 @@ def loan_rows(plan: Plan) -> Iterator[dict]:
         }
 
 
-def hold_rows(plan: Plan) -> Iterator[dict]:
-    spec, holds, branches = plan.spec, plan.circulation.holds, plan.town.branches
+def hold_rows(spec: SampleSpec, circ: Circulation, town: Town) -> Iterator[dict]:
+    holds, branches = circ.holds, town.branches
     for i in range(len(holds)):
         ready = holds.ready_on[i]
         group = holds.group[i]

@@ -1,14 +1,10 @@
-"""The import files: every kind generated in order, written as CSV and JSON lines, and the command line."""
+"""The import files: every kind generated in order, written as CSV and JSON lines."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import resource
-import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ils.tools.sample.circulation import hold_rows, loan_rows
@@ -16,25 +12,30 @@ from ils.tools.sample.formats import COLUMNS, FILE_NAMES
 from ils.tools.sample.patrons import patron_rows
 from ils.tools.sample.plan import Plan
 from ils.tools.sample.request_day import request_rows
-from ils.tools.sample.spec import DEFAULT_SEED, PRESETS, SampleSpec
+from ils.tools.sample.spec import SampleSpec
 from ils.tools.sample.titles import copy_rows, title_rows
 from ils.tools.sample.town import branch_rows, calendar_rows, route_rows
 
 
 def generate(spec: SampleSpec) -> dict[str, Iterator[dict]]:
     """Every kind of file, in import order, as a lazy iterator of row dicts."""
-    plan = Plan(spec)
+    p = Plan(spec)
     return {
-        "branches": branch_rows(plan),
-        "calendar": calendar_rows(plan),
-        "routes": route_rows(plan),
-        "titles": title_rows(plan),
-        "copies": copy_rows(plan),
-        "patrons": patron_rows(plan),
-        "loans": loan_rows(plan),
-        "holds": hold_rows(plan),
-        "requests": request_rows(plan),
+        "branches": _later(lambda: branch_rows(p.town)),
+        "calendar": _later(lambda: calendar_rows(spec, p.town)),
+        "routes": _later(lambda: route_rows(p.town)),
+        "titles": _later(lambda: title_rows(spec, p.catalogue)),
+        "copies": _later(lambda: copy_rows(spec, p.catalogue, p.circulation, p.town)),
+        "patrons": _later(lambda: patron_rows(spec, p.readers, p.town)),
+        "loans": _later(lambda: loan_rows(p.circulation, p.town)),
+        "holds": _later(lambda: hold_rows(spec, p.circulation, p.town)),
+        "requests": _later(lambda: request_rows(spec, p.town, p.catalogue, p.readers, p.circulation)),
     }
+
+
+def _later(rows: Callable[[], Iterator[dict]]) -> Iterator[dict]:
+    """The rows, with the plan's parts they need built only when the first row is asked for."""
+    yield from rows()
 
 
 def write_files(spec: SampleSpec, out_dir) -> dict[str, int]:
@@ -70,21 +71,3 @@ def _write_jsonl(path: Path, rows) -> int:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
     return count
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write the import files of a generated library system.")
-    parser.add_argument("--preset", choices=tuple(PRESETS), default="sample")
-    parser.add_argument("--out", required=True, help="directory to write")
-    parser.add_argument("--seed", type=int, help=f"random seed (default {DEFAULT_SEED})")
-    args = parser.parse_args(argv)
-    spec = SampleSpec.preset(args.preset)
-    if args.seed is not None:
-        spec = spec.with_seed(args.seed)
-    started = time.perf_counter()
-    counts = write_files(spec, args.out)
-    for name, count in counts.items():
-        print(f"{name}\t{count}")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{args.preset}: {time.perf_counter() - started:.1f} s, peak memory {peak_mb:.0f} MB", file=sys.stderr)
-    return 0

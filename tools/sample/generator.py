@@ -3,7 +3,7 @@
 `generate(spec)` gives, kind by kind (branches, calendar, routes, titles, copies, patrons,
 loans, holds, requests), an iterator of row dicts in the columns of docs/import-formats.md
 and docs/integration.md; `write_files(spec, out_dir)` writes them as the import files
-(`branches.csv` ... `holds.csv`, `requests.jsonl`). `python -m ils.tools.sample.generator
+(`branches.csv` ... `holds.csv`, `requests.jsonl`). `ils sample generate
 --preset sample --out data/sample` regenerates the committed sample.
 
 Presets (`SampleSpec.preset(name)`):
@@ -41,15 +41,13 @@ Where each part lives, in the order the files need them:
   `titles.py`: each work's text, shelf marks, titles.csv and copies.csv.
 - `patrons.py`: patrons; `circulation.py`: copy states, loans.csv and holds.csv, planned by
   `lending.py` and `hold_planner.py`; `request_day.py`: requests.jsonl.
-- `plan.py`: what the files share, built once; `files.py`: `generate`, `write_files`, `main`.
+- `plan.py`: what the files share, built once; `files.py`: `generate`, `write_files` (the command is `ils sample generate`).
 This module is the entry point and keeps the public names in one place.
 """
 
 from __future__ import annotations
 
-import sys
-
-from ils.tools.sample.files import generate, main, write_files
+from ils.tools.sample.files import generate, write_files
 from ils.tools.sample.formats import COLUMNS, FILE_NAMES, JST, REQUEST_FIELDS
 from ils.tools.sample.patrons import junior_high_cutoff
 from ils.tools.sample.plan import Plan
@@ -58,8 +56,5 @@ from ils.tools.sample.titles import WorkText, describe_work
 
 __all__ = [
     "BUSINESS_DAY", "COLUMNS", "DEFAULT_SEED", "FILE_NAMES", "JST", "PRESETS", "REQUEST_FIELDS", "Plan",
-    "SampleSpec", "WorkText", "describe_work", "generate", "junior_high_cutoff", "main", "write_files",
+    "SampleSpec", "WorkText", "describe_work", "generate", "junior_high_cutoff", "write_files",
 ]
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,17 +6,12 @@ import datetime as dt
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 from ils.tools.sample import compact
 from ils.tools.sample import names as N
 from ils.tools.sample.draws import cumulative, random_stream, weighted
 from ils.tools.sample.formats import card_number, iso_day
 from ils.tools.sample.spec import SampleSpec
 from ils.tools.sample.town import Town
-
-if TYPE_CHECKING:
-    from ils.tools.sample.plan import Plan
 
 
 EMAIL_KINDS = ("", "ordinary", "consecutive_dots", "dot_before_at", "free_mail")
@@ -127,8 +122,7 @@ def _newsletter(rng, email_kind: int) -> str:
     return ",".join(sorted(rng.sample("0123456789", rng.randint(1, 3))))
 
 
-def patron_rows(plan: Plan) -> Iterator[dict]:
-    spec, r, town = plan.spec, plan.readers, plan.town
+def patron_rows(spec: SampleSpec, r: Readers, town: Town) -> Iterator[dict]:
     rng = random_stream(spec, "patron-names")
     subscriptions = random_stream(spec, "patron-newsletter")
     for p in range(r.count):

@@ -6,16 +6,15 @@ import bisect
 import random
 from array import array
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
-
 from ils.tools.sample import names as N
+from ils.tools.sample.catalogue import Catalogue
 from ils.tools.sample.circulation import HOLD_IN_TRANSIT, READY, SERIES_WAITING, WAITING, heavy_reader, wanted_title
+from ils.tools.sample.circulation import Circulation
 from ils.tools.sample.draws import cumulative, one_of, random_stream, weighted
 from ils.tools.sample.formats import REQUEST_FIELDS, barcode, bib_id, card_number, instant, series_group_id
-from ils.tools.sample.patrons import ACTIVE
-
-if TYPE_CHECKING:
-    from ils.tools.sample.plan import Plan
+from ils.tools.sample.patrons import ACTIVE, Readers
+from ils.tools.sample.spec import SampleSpec
+from ils.tools.sample.town import Town
 
 
 HOUR_WEIGHTS = cumulative((1, 1, 2, 4, 5, 6, 7, 7, 8, 7, 6, 6, 6, 6, 7, 8, 9, 9, 8, 5))  # 04:00 to 23:00
@@ -33,8 +32,8 @@ FULLWIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
 DROP = object()  # a column a malformed row leaves out (None is written as JSON null)
 
 
-def request_rows(plan: Plan) -> Iterator[dict]:
-    yield from RequestDay(plan).rows()
+def request_rows(spec: SampleSpec, town: Town, cat: Catalogue, readers: Readers, circ: Circulation) -> Iterator[dict]:
+    yield from RequestDay(spec, town, cat, readers, circ).rows()
 
 
 class Cases:
@@ -70,9 +69,9 @@ EMAIL_CASES = (("valid", 45), ("consecutive_dots", 13), ("dot_before_at", 12), (
 class RequestDay:
     """The business day's pending requests in the order the front end wrote them."""
 
-    def __init__(self, plan: Plan):
-        self.spec, self.town = plan.spec, plan.town
-        self.cat, self.readers, self.circ = plan.catalogue, plan.readers, plan.circulation
+    def __init__(self, spec: SampleSpec, town: Town, cat: Catalogue, readers: Readers, circ: Circulation):
+        self.spec, self.town = spec, town
+        self.cat, self.readers, self.circ = cat, readers, circ
         self.rng = rng = random_stream(self.spec, "requests")
         self.cases = {name: Cases(rng, cases) for name, cases in (
             ("hold", HOLD_CASES), ("requester", REQUESTER_CASES), ("cancel", CANCEL_CASES),

@@ -5,17 +5,15 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from ils.tools.sample import names as N
 from ils.tools.sample.catalogue import CATEGORIES, GENRES, REFERENCE_ONLY, Catalogue, Genre
-from ils.tools.sample.circulation import COPY_STATES, NOWHERE
+from ils.tools.sample.circulation import COPY_STATES, NOWHERE, Circulation
 from ils.tools.sample.draws import Dice
 from ils.tools.sample.formats import barcode, bib_id, iso_day
 from ils.tools.sample.spec import SampleSpec
-
-if TYPE_CHECKING:
-    from ils.tools.sample.plan import Plan
+from ils.tools.sample.town import Town
 
 
 class WorkText(NamedTuple):
@@ -188,8 +186,8 @@ def _shelf_mark(genre: Genre, text: WorkText, category: int, volume: str) -> str
 class _WorkCache:
     """Describes each work once while titles or copies are walked in order."""
 
-    def __init__(self, plan: Plan):
-        self.seed, self.cat = plan.spec.seed, plan.catalogue
+    def __init__(self, seed: int, cat: Catalogue):
+        self.seed, self.cat = seed, cat
         self.work, self.text = -1, None
 
     def __call__(self, t: int) -> WorkText:
@@ -199,9 +197,8 @@ class _WorkCache:
         return self.text
 
 
-def title_rows(plan: Plan) -> Iterator[dict]:
-    spec, cat = plan.spec, plan.catalogue
-    describe = _WorkCache(plan)
+def title_rows(spec: SampleSpec, cat: Catalogue) -> Iterator[dict]:
+    describe = _WorkCache(spec.seed, cat)
     for t in range(cat.title_count):
         genre, work, span = GENRES[cat.genre[t]], cat.work[t], cat.span[t]
         text = describe(t)
@@ -220,10 +217,9 @@ def title_rows(plan: Plan) -> Iterator[dict]:
         }
 
 
-def copy_rows(plan: Plan) -> Iterator[dict]:
-    cat, shelf = plan.catalogue, plan.circulation
-    branches = plan.town.branches
-    describe = _WorkCache(plan)
+def copy_rows(spec: SampleSpec, cat: Catalogue, shelf: Circulation, town: Town) -> Iterator[dict]:
+    branches = town.branches
+    describe = _WorkCache(spec.seed, cat)
     for t in range(cat.title_count):
         genre = GENRES[cat.genre[t]]
         mark = _shelf_mark(genre, describe(t), cat.category[t], str(t - cat.work[t] + 1))

@@ -6,14 +6,11 @@ import datetime as dt
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from ils.tools.sample import names as N
 from ils.tools.sample.draws import cumulative, random_stream
 from ils.tools.sample.spec import SampleSpec
-
-if TYPE_CHECKING:
-    from ils.tools.sample.plan import Plan
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -114,8 +111,8 @@ def _station(i: int, count: int) -> Branch:
                   national_holidays="closed", stock=0.0)
 
 
-def branch_rows(plan: Plan) -> Iterator[dict]:
-    for order, b in enumerate(plan.town.branches, start=1):
+def branch_rows(town: Town) -> Iterator[dict]:
+    for order, b in enumerate(town.branches, start=1):
         yield {
             "code": b.code, "name": b.name, "kind": b.kind, "parent": b.parent,
             "pickup": "yes" if b.pickup else "no", "closed_weekdays": b.closed_weekdays,
@@ -124,8 +121,7 @@ def branch_rows(plan: Plan) -> Iterator[dict]:
         }
 
 
-def calendar_rows(plan: Plan) -> Iterator[dict]:
-    spec, town = plan.spec, plan.town
+def calendar_rows(spec: SampleSpec, town: Town) -> Iterator[dict]:
     rng = random_stream(spec, "calendar")
     days = []
     for position, i in enumerate(town.holding):
@@ -168,9 +164,8 @@ def _calendar_day(code: str, day: dt.date, state: str, note: str) -> dict:
     return {"branch": code, "date": day.isoformat(), "state": state, "note": note}
 
 
-def route_rows(plan: Plan) -> Iterator[dict]:
+def route_rows(town: Town) -> Iterator[dict]:
     """Van costs: neighbours 1, across the city 2-3, other towns more; stations via central."""
-    town = plan.town
     b = town.branches
     costs = {}
     for n, i in enumerate(town.holding):
