@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 from sqlalchemy import bindparam, text
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.elements import BindParameter, TextClause
+from sqlalchemy.sql.selectable import TextualSelect
 from sqlalchemy.types import TypeEngine
 
 from ils.infra.resources import sql_path
@@ -28,7 +29,7 @@ def named_query(
     lists: tuple[str, ...] = (),
     binds: dict[str, TypeEngine | type[TypeEngine]] | None = None,
     columns: dict[str, TypeEngine | type[TypeEngine]] | None = None,
-) -> TextClause:
+) -> TextClause | TextualSelect:
     """sql/<name>.sql ready to execute with its parameters.
 
     `lists` are parameters given a Python list (`IN :branch_ids` becomes one placeholder
@@ -36,10 +37,10 @@ def named_query(
     is stored as UTC, a date as ISO text on SQLite); `columns` types result columns the same
     way, so that both engines return dates and aware datetimes.
     """
-    params = [bindparam(key, expanding=True) for key in lists]
+    params: list[BindParameter] = [bindparam(key, expanding=True) for key in lists]
     params += [bindparam(key, type_=kind) for key, kind in (binds or {}).items()]
     query = text(statement(name)).bindparams(*params)
-    return query.columns(**columns) if columns else query  # type: ignore[return-value]
+    return query.columns(**columns) if columns else query
 
 
 def sql_names() -> list[str]:

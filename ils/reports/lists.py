@@ -144,8 +144,8 @@ def _system_summary(ctx: Context, day: dt.date) -> list[dict]:
     query = named_query("summary_runs", binds={"day_start": Instant, "day_end": Instant},
                         columns={"as_of": Instant, "started_at": Instant, "finished_at": Instant})
     rows = []
-    for _, steps in itertools.groupby(_rows(ctx, query, day_start=start, day_end=end), key=lambda r: r["run_id"]):
-        steps = list(steps)
+    for _, grouped in itertools.groupby(_rows(ctx, query, day_start=start, day_end=end), key=lambda r: r["run_id"]):
+        steps = list(grouped)  # one row per step of the run, each carrying the run's columns
         run = steps[0]
         seconds = round((run["finished_at"] - run["started_at"]).total_seconds(), 1) if run["finished_at"] else None
         rows.append({"what": words["run"].format(run=run["run_id"], time=f"{run['as_of'].astimezone(LIBRARY_TZ):%H:%M}",
