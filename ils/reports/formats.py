@@ -14,6 +14,7 @@ from ils.mail.compose import jdate
 from ils.infra.output import write_csv
 from ils.reports import Report
 from ils.infra.resources import report_templates_path
+from ils.reports.words import WORDS
 
 LINES_PER_PAGE = 60  # A4 portrait at 10 points, with margins
 HEADER_LINES = 4
@@ -64,8 +65,9 @@ def as_text(sheet: Sheet) -> str:
     chunks = [table[i : i + per_page] for i in range(0, len(table), per_page)] or [[]]
     pages = []
     for number, chunk in enumerate(chunks, start=1):
-        title = f"{sheet.heading}    {jdate(sheet.day)}    {number}/{len(chunks)} ページ"
-        body = tabulate(chunk, headers=headers, disable_numparse=True) if chunk else "(該当なし)"
+        page = WORDS["sheet"]["page"].format(number=number, pages=len(chunks))
+        title = f"{sheet.heading}    {jdate(sheet.day)}    {page}"
+        body = tabulate(chunk, headers=headers, disable_numparse=True) if chunk else WORDS["sheet"]["empty"]
         pages.append(f"{title}\n{'=' * min(wcswidth(title), 100)}\n\n{body}\n")
     return "\f".join(pages)
 

@@ -17,8 +17,9 @@ from ils.errors import IlsError
 from ils.infra.files import private_dir, write_private
 from ils.reports import REPORTS
 from ils.reports.formats import FORMATS, Sheet, as_csv
+from ils.reports.words import WORDS
 
-SYSTEM = "全館"
+SYSTEM = WORDS["sheet"]["system"]  # the "branch" of the whole system's summary
 
 
 class ReportSettings(BaseModel):

@@ -1,0 +1,31 @@
+-- phone.sql: 電話連絡リスト, patrons to phone today (report `phone`)
+--
+-- Holds ready at the branches for patrons who asked to be phoned, readied yesterday or
+-- today: the calls since the last list.
+--
+-- Parameters
+--   :branch_ids  the pickup branches listed (a list)
+--   :yesterday   the day before the report's day (a date)
+--   :today       the report's day (a date)
+--
+-- Columns (read by name: keep the names)
+--   branch_id        the pickup branch
+--   card             利用者番号
+--   name             氏名
+--   phone            電話番号
+--   title            書名
+--   ready_on         用意日 (a date)
+--   pickup_deadline  取置期限 (a date)
+--   hold             予約番号 (not printed)
+--
+-- Order: by card number, then hold.
+SELECT h.pickup_branch_id AS branch_id, p.card_number AS card, p.name, p.phone, t.title,
+       h.ready_on, h.pickup_deadline, h.id AS hold
+FROM holds h
+JOIN titles t ON t.id = h.title_id
+JOIN patrons p ON p.id = h.patron_id
+WHERE h.status = 'ready'
+  AND h.pickup_branch_id IN :branch_ids
+  AND h.contact_method = 'phone'
+  AND h.ready_on >= :yesterday AND h.ready_on <= :today
+ORDER BY p.card_number, h.id

@@ -1,0 +1,54 @@
+-- summary_branch.sql: 夜間処理の結果 for each branch (report `summary` with a branch)
+--
+-- The night's counts per branch, one row per branch and count that is not zero (the
+-- report prints the zeros). The report prints each count under its words in
+-- templates_reports/reports.toml ([summary.counts]), in this order:
+--   accepted  holds asked for since midnight by web, mobile, OPAC or paper (not at the
+--             counter), to be collected at the branch
+--   pulled    copies on the branch's shelves allocated to holds (its pull list)
+--   ready     holds ready on the branch's hold shelf
+--   expired   holds at the branch that expired today
+--   waiting   holds to be collected at the branch still waiting for a copy
+--
+-- Parameters
+--   :branch_ids  the branches counted (a list)
+--   :day_start   the start of the library day (an instant, 00:00 library time)
+--   :night_end   noon of that day: the requests the night accepted
+--   :day_end     the start of the next day
+--
+-- Columns (read by name: keep the names)
+--   branch_id  the branch
+--   what       which count (one of the five words above)
+--   count      件数
+SELECT h.pickup_branch_id AS branch_id, 'accepted' AS what, COUNT(*) AS count
+FROM holds h
+WHERE h.pickup_branch_id IN :branch_ids
+  AND h.created_at >= :day_start AND h.created_at < :night_end
+  AND h.channel <> 'counter'
+GROUP BY h.pickup_branch_id
+UNION ALL
+SELECT c.location_branch_id, 'pulled', COUNT(*)
+FROM holds h
+JOIN copies c ON c.id = h.copy_id
+WHERE h.status = 'allocated'
+  AND c.location_branch_id IN :branch_ids
+GROUP BY c.location_branch_id
+UNION ALL
+SELECT h.pickup_branch_id, 'ready', COUNT(*)
+FROM holds h
+WHERE h.pickup_branch_id IN :branch_ids
+  AND h.status = 'ready'
+GROUP BY h.pickup_branch_id
+UNION ALL
+SELECT h.pickup_branch_id, 'expired', COUNT(*)
+FROM holds h
+WHERE h.pickup_branch_id IN :branch_ids
+  AND h.status = 'expired'
+  AND h.closed_at >= :day_start AND h.closed_at < :day_end
+GROUP BY h.pickup_branch_id
+UNION ALL
+SELECT h.pickup_branch_id, 'waiting', COUNT(*)
+FROM holds h
+WHERE h.pickup_branch_id IN :branch_ids
+  AND h.status IN ('waiting', 'series_waiting')
+GROUP BY h.pickup_branch_id
