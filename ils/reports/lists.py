@@ -16,6 +16,7 @@ from ils.infra import schema
 from ils.library.clock import LIBRARY_TZ
 from ils.infra.context import Context
 from ils.patrons.addresses import address_problem
+from ils.circulation.slips import transit_slip
 
 
 def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -54,11 +55,7 @@ def transit_list(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dict
         .where(c.c.state == "in_transit", c.c.location_branch_id.in_(branch_ids))
         .order_by("to", c.c.barcode)
     )
-    rows = []
-    for row in _rows(ctx, query):
-        purpose = f"予約 {row['hold']}" if row["hold"] else "返却"
-        rows.append({**row, "slip": f"{row['to']} 行き / {purpose} / {row['barcode']} {row['title']}"})
-    return rows
+    return [{**row, "slip": transit_slip(row["to"], row["hold"], row["barcode"], row["title"])} for row in _rows(ctx, query)]
 
 
 def hold_shelf(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dict]:
