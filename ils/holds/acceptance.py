@@ -1,4 +1,4 @@
-"""Whether a hold may be placed: a list of small named checks, each returning a reason code or None."""
+"""Whether a hold may be placed: small named checks, and the table giving each its reason code and --override key."""
 
 from __future__ import annotations
 

@@ -120,11 +120,12 @@ def _message(ctx: Context, settings: MailSettings, patron, subjects: list[dict],
              slot: dt.datetime) -> dict:
     language = compose.language_of(patron.language)
     library = ctx.policy.library
-    variables = {"library": library.model_dump(), "patron": {"name": patron.name}, "subjects": subjects,
+    library_vars = library.model_dump()
+    variables = {"library": library_vars, "patron": {"name": patron.name}, "subjects": subjects,
                  "events": events, "week_of": slot.date()}
     name = f"{language}/newsletter.txt.j2"
     subject = compose.render_block(name, "subject", variables).strip()
-    subject = compose.subject_line(language, variables["library"], subject)
+    subject = compose.subject_line(language, library_vars, subject)
     body = compose.render_block(name, "body", variables)
     sender = settings.sender or library.mail_from
     key = f"newsletter:{slot.date()}:{patron.id}"
