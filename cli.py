@@ -18,6 +18,7 @@ from ils.infra import db, faults, files
 from ils.infra.audit import audit_rows
 from ils.library.branches import branch_id
 from ils.circulation.copies import check_in, check_out, confirm_pull, receive_transit, report_missing, reshelve
+from ils.holds.acceptance import OVERRIDE_KEYS
 from ils.holds.counter import cancel_hold, place_holds
 from ils.patrons.enrolment import enrol
 from ils.patrons.passwords import reset
@@ -651,7 +652,8 @@ def hold():
 @click.option("--pickup", required=True, help="Pickup branch code (受取館).")
 @click.option("--contact", type=click.Choice(["email", "phone", "none"]), help="Contact method; default the patron's.")
 @click.option("--series", is_flag=True, help="Serve the titles strictly in the order given (順番予約).")
-@click.option("--override", "overrides", multiple=True, help="A rule to set aside for this patron (e.g. limit_reached).")
+@click.option("--override", "overrides", multiple=True, type=click.Choice(OVERRIDE_KEYS), metavar="RULE",
+              help=f"A rule to set aside for this patron, one of: {', '.join(OVERRIDE_KEYS)}. Repeat for several.")
 @click.option("--reason", help="Why the rule is set aside (required with --override; audited).")
 @store_options
 @staff_option

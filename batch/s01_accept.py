@@ -12,8 +12,8 @@ from ils.holds.facts import branch_facts, patron_facts, title_facts
 from ils.holds.history import Transition, log_transitions, queue_titles
 from ils.holds.queue import queue_place
 from ils.holds.registration import is_due, library_calendar
-from ils.holds.acceptance import HoldCase, HoldRequest, Unparseable, judge_hold, parse_hold_row, resolve_contact
-
+from ils.holds.acceptance import HoldCase, HoldRequest, judge_hold, resolve_contact
+from ils.frontend.parsing import Unparseable, parse_hold_row
 from ils.frontend.pending import StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, reject_unknown_kinds, write_verdicts
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from ils.exchange.journal import record_changes
 from ils.library.clock import library_date
 from ils.infra.context import Context
 from ils.circulation.renewal import LoanFacts, judge_renewal, renewal_changes
-from ils.holds.acceptance import Unparseable, parse_received_at
+from ils.frontend.parsing import Unparseable, parse_received_at
 
 from ils.frontend.pending import (StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, refuse_ineligible,
                            write_verdicts)

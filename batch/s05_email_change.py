@@ -10,7 +10,7 @@ from ils.infra import db, schema
 from ils.exchange.journal import Change, record_changes
 from ils.infra.context import Context
 from ils.patrons.addresses import address_problem
-from ils.holds.acceptance import Unparseable, parse_received_at
+from ils.frontend.parsing import Unparseable, parse_received_at
 
 from ils.frontend.pending import (StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, refuse_ineligible,
                            write_verdicts)

@@ -9,7 +9,8 @@ from sqlalchemy import bindparam
 from ils.infra import schema
 from ils.exchange.journal import Change, record_changes
 from ils.infra.context import Context
-from ils.holds.acceptance import Unparseable, can_receive, parse_received_at
+from ils.frontend.parsing import Unparseable, parse_received_at
+from ils.holds.acceptance import can_receive
 
 from ils.frontend.pending import StepCounts, Verdict, patron_id_for, patron_refusal, patrons_by_card, pending_rows, write_verdicts
 

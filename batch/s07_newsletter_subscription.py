@@ -12,7 +12,7 @@ from ils.exchange.journal import Change, newsletter_text, record_changes
 from ils.infra.context import Context
 from ils.patrons.addresses import address_problem
 from ils.mail.newsletter import EVENTS, NDC_CLASSES
-from ils.holds.acceptance import Unparseable, parse_received_at
+from ils.frontend.parsing import Unparseable, parse_received_at
 
 from ils.frontend.pending import StepCounts, Verdict, patron_id_for, patron_refusal, patrons_by_card, pending_rows, write_verdicts
 

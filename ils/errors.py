@@ -19,6 +19,13 @@ class PolicyError(ConfigError):
     code = "policy"
 
 
+class WordsError(ConfigError):
+    """A words file (data/words/<language>.toml) is missing, malformed, or does not say exactly
+    the keys the program uses."""
+
+    code = "words"
+
+
 class SchemaVersionError(IlsError):
     """The database schema is not the version this program expects."""
 

@@ -30,5 +30,5 @@ def test_data_directories_are_mapped_into_the_package():
     for name in ("sql", "data", "templates_mail", "templates_reports", "tools"):
         assert config["package-dir"][f"ils.{name}"] == name
     patterns = config["package-data"]["ils.data"]
-    for sub in ("profiles", "examples", "sample"):
+    for sub in ("profiles", "words", "examples", "sample"):
         assert any(p.startswith(f"{sub}/") for p in patterns)

@@ -14,6 +14,7 @@ from ils.infra.audit import audit
 from ils.errors import Conflict, CopyUnavailable, IlsError, PatronBlocked, ReadyNoticeUnsent, UnknownCopy
 from ils.holds.history import ReadyHold, Transition, later_volume_titles, log_transitions, make_ready, queue_titles
 from ils.holds.series import apply_gates
+from ils.circulation.slips import transit_slip
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def _send(ctx: Context, hold, copy, branch_id: int, actor: str, note: str) -> Ou
     _set_copy(ctx, copy, state="in_transit", location_branch_id=branch_id)
     to = branch_name(ctx, hold.pickup_branch_id)
     return Outcome("in_transit", copy.barcode, copy.title, f"send to {to} for hold {hold.id}", hold.id,
-                   slip=f"{to} 行き / 予約 {hold.id} / {copy.barcode} {copy.title}")
+                   slip=transit_slip(to, hold.id, copy.barcode, copy.title))
 
 
 def _serve_or_shelve(ctx: Context, copy, branch_id: int, actor: str) -> Outcome:
@@ -119,7 +120,7 @@ def _serve_or_shelve(ctx: Context, copy, branch_id: int, actor: str) -> Outcome:
         _set_copy(ctx, copy, state="in_transit", location_branch_id=branch_id)
         home = branch_name(ctx, copy.owning_branch_id)
         return Outcome("return_home", copy.barcode, copy.title, f"send back to {home}",
-                       slip=f"{home} 行き / 返却 / {copy.barcode} {copy.title}")
+                       slip=transit_slip(home, None, copy.barcode, copy.title))
     _set_copy(ctx, copy, state="on_shelf", location_branch_id=branch_id)
     return Outcome("reshelve", copy.barcode, copy.title, "put back on the shelf")
 
@@ -146,7 +147,7 @@ def _arrived(ctx: Context, copy, hold, branch_id: int, actor: str) -> Outcome:
     if hold.pickup_branch_id != branch_id:
         to = branch_name(ctx, hold.pickup_branch_id)
         return Outcome("in_transit", copy.barcode, copy.title, f"on its way to {to} for hold {hold.id}", hold.id,
-                       slip=f"{to} 行き / 予約 {hold.id} / {copy.barcode} {copy.title}")
+                       slip=transit_slip(to, hold.id, copy.barcode, copy.title))
     if hold.status == "ready":
         return Outcome("hold_shelf", copy.barcode, copy.title, f"already on the hold shelf for hold {hold.id}",
                        hold.id, pickup_deadline=hold.pickup_deadline)

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, extract, select
 from ils.infra import db, schema
 from ils.infra.context import Context
 from ils.holds.history import Notice, record_notices
-from ils.holds.acceptance import Unparseable, ascii_number, parse_received_at
+from ils.frontend.parsing import Unparseable, ascii_number, parse_received_at
 from ils.holds.acceptance import web_ineligible
 
 MAX_CARD_CHARS = 32

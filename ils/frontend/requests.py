@@ -19,7 +19,7 @@ from ils.exchange.imports import record_attempt
 from ils.exchange.imports.reader import UnreadableFile, open_csv
 from ils.infra.lock import refuse_if_running
 from ils.library.policy import Policy
-from ils.holds.acceptance import RECEIPT_CLOCK_SKEW, WEB_ENTRY_DELAY, Unparseable, earliest_receipt, read_receipt_time
+from ils.frontend.parsing import RECEIPT_CLOCK_SKEW, WEB_ENTRY_DELAY, Unparseable, earliest_receipt, read_receipt_time
 
 REQUEST_FIELDS = (
     "kind",
@@ -126,7 +126,7 @@ def submit_keyed(conn: Connection, requests: list[dict], *, now: dt.datetime, po
 
 
 def check_keyed_receipt(value: str | None, channel: str | None, entered: dt.datetime, policy: Policy) -> None:
-    """RequestInvalid, saying why, for a receipt time the batch would reject (ils.holds.acceptance.parse_received_at)."""
+    """RequestInvalid, saying why, for a receipt time the batch would reject (ils.frontend.parsing.parse_received_at)."""
     try:
         received = read_receipt_time(value)
     except Unparseable:

@@ -15,14 +15,11 @@ from ils.holds.facts import branch_facts, patron_by_card, patron_facts, title_fa
 from ils.holds.history import Notice, Transition, later_volume_titles, log_transitions, queue_titles, record_notices
 from ils.holds.queue import queue_place
 from ils.frontend.reasons import reason
-from ils.holds.acceptance import HoldCase, HoldRequest, judge_hold, resolve_contact
+from ils.holds.acceptance import OVERRIDE_KEYS, HoldCase, HoldRequest, broken_rule, resolve_contact
 
-# Rules staff may set aside for a patron, with a reason that goes to the audit log.
-# Identity and existence (card, title, branch) can never be overridden.
-OVERRIDABLE = frozenset({
-    "overdue", "limit_reached", "already_on_loan", "already_held", "only_copy_long_overdue",
-    "not_catalogued", "contact_not_offered", "pickup_not_offered", "not_holdable",
-})
+# Rules staff may set aside for a patron, with a reason that goes to the audit log: the
+# acceptance table says which (ils/holds/acceptance.py HOLD_RULES).
+OVERRIDABLE = frozenset(OVERRIDE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -73,15 +70,15 @@ def place_holds(
 
 
 def _place(ctx: Context, case: HoldCase, staff: str, overrides, override_reason) -> Placed:
-    refused = judge_hold(case)
+    refused = broken_rule(case)
     overridden = None
-    if refused in overrides:
-        overridden = refused
-        refused = judge_hold(case, skip=frozenset(overrides))
-    if refused:
-        text = reason(refused).en
-        hint = " (staff may override it with --override and --reason)" if refused in OVERRIDABLE else ""
-        raise HoldRefused(f"{case.request.bib_id}: {text}{hint}", refused)
+    if refused is not None and refused.override in overrides:
+        overridden = refused.override
+        refused = broken_rule(case, frozenset(overrides))
+    if refused is not None:
+        text = reason(refused.reason).en
+        hint = f" (staff may override it with --override {refused.override} and --reason)" if refused.override else ""
+        raise HoldRefused(f"{case.request.bib_id}: {text}{hint}", refused.reason)
     req = case.request
     place = queue_place(req.received_at, req.channel, ctx.policy)
     ordered = ctx.policy.series.ordered and req.series_group is not None

@@ -1,4 +1,4 @@
-"""Loading, in a few set-based queries, what the hold rules need to know about many patrons and titles."""
+"""What the hold acceptance checks (ils/holds/acceptance.py) need to know about many patrons, titles and branches, loaded in a few set-based queries."""
 
 from __future__ import annotations
 

@@ -81,6 +81,11 @@ def digest_subject(language: str, variables: dict) -> str:
     return render_block(f"{language}/subjects.txt.j2", "digest", variables).strip()
 
 
+def subject_line(language: str, library: dict, subject: str) -> str:
+    """The Subject header: `subject` with the library's name, as subjects.txt.j2 block `line` writes it."""
+    return render_block(f"{language}/subjects.txt.j2", "line", {"library": library, "subject": subject})
+
+
 def message_id(dedupe_key: str, sender: str) -> str:
     """A Message-ID derived from the message's key: the same mail always has the same id."""
     digest = hashlib.sha256(dedupe_key.encode()).hexdigest()[:24]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ils.infra import schema
+from ils.infra import schema, words
 from ils.library.clock import LIBRARY_TZ
 from ils.infra.context import Context
 from ils.patrons.addresses import address_problem
@@ -17,11 +17,9 @@ from ils.mail import compose
 from ils.mail.render import queue_message
 from ils.mail.settings import MailSettings
 
-NDC_CLASSES = {
-    "0": ("総記", "General works"), "1": ("哲学", "Philosophy"), "2": ("歴史", "History"),
-    "3": ("社会科学", "Social sciences"), "4": ("自然科学", "Natural sciences"), "5": ("技術", "Technology"),
-    "6": ("産業", "Industry"), "7": ("芸術", "Arts"), "8": ("言語", "Language"), "9": ("文学", "Literature"),
-}
+NDC_CLASSES = tuple("0123456789")  # the first digit of a title's NDC number (日本十進分類法)
+# Each class's name in each language (data/words/<language>.toml [ndc]), read at start-up.
+NDC_NAMES = words.section("ndc", NDC_CLASSES)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_TITLES_PER_SUBJECT = 30
 EVENTS = "events"  # the topic of 行事案内, beside the NDC classes
@@ -115,19 +113,19 @@ def _event_subscribers(ctx: Context) -> set[Subscriber]:
 
 
 def _subject(ndc_class: str, titles: list[dict]) -> dict:
-    ja, en = NDC_CLASSES[ndc_class]
-    return {"name": ja, "name_en": en, "titles": titles}
+    return {"name": NDC_NAMES["ja"][ndc_class], "name_en": NDC_NAMES["en"][ndc_class], "titles": titles}
 
 
 def _message(ctx: Context, settings: MailSettings, patron, subjects: list[dict], events: list[dict],
              slot: dt.datetime) -> dict:
     language = compose.language_of(patron.language)
     library = ctx.policy.library
-    variables = {"library": library.model_dump(), "patron": {"name": patron.name}, "subjects": subjects,
+    library_vars = library.model_dump()
+    variables = {"library": library_vars, "patron": {"name": patron.name}, "subjects": subjects,
                  "events": events, "week_of": slot.date()}
     name = f"{language}/newsletter.txt.j2"
     subject = compose.render_block(name, "subject", variables).strip()
-    subject = f"【{library.name}】{subject}" if language == "ja" else f"[{library.name_en}] {subject}"
+    subject = compose.subject_line(language, library_vars, subject)
     body = compose.render_block(name, "body", variables)
     sender = settings.sender or library.mail_from
     key = f"newsletter:{slot.date()}:{patron.id}"

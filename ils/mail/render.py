@@ -209,7 +209,7 @@ def queue_rendered(ctx: Context, settings: MailSettings, first: Due, rendered: l
     else:
         subject = compose.digest_subject(language, {"library": library_vars})
     name = library.name if language == "ja" else library.name_en
-    subject = f"【{name}】{subject}" if language == "ja" else f"[{name}] {subject}"
+    subject = compose.subject_line(language, library_vars, subject)
     body = compose.mail_body(language, {"library": library_vars, "patron": {"name": first.name},
                                         "items": [{"text": text} for _, text in rendered], "digest": len(rendered) > 1})
     sender = settings.sender or library.mail_from

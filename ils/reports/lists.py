@@ -3,8 +3,8 @@
 Every list is one query for a set of branches (the night asks for all of them at once),
 read from sql/ by the report's name, so that a DBA can read and adapt it there; each row
 carries `branch_id` so the writer can deal the rows out to the branches. What Python adds
-is words: the slip line, where an expired copy goes next, why a patron cannot be reached
-(templates_reports/reports.toml).
+is words: the slip line (templates_reports/transit_slip.txt.j2), where an expired copy goes
+next, why a patron cannot be reached (templates_reports/reports.toml).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ils.infra.schema import Instant
 from ils.infra.sqlfiles import named_query
 from ils.library.clock import LIBRARY_TZ
 from ils.patrons.addresses import address_problem
+from ils.circulation.slips import transit_slip
 from ils.reports.words import WORDS
 
 BRANCHES = ("branch_ids",)  # the list parameter of every branch report's query
@@ -42,12 +43,8 @@ def pull_list(ctx: Context, branch_ids: list[int], day: dt.date | None = None) -
 
 def transit_list(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dict]:
     """回送リスト: copies waiting at the branches for the van, one slip line each: where to, for which hold."""
-    words = WORDS["transit"]["words"]
-    rows = []
-    for row in _rows(ctx, named_query("transit", lists=BRANCHES), branch_ids=branch_ids):
-        purpose = words["for_hold"].format(hold=row["hold"]) if row["hold"] else words["going_home"]
-        rows.append({**row, "slip": words["slip"].format(purpose=purpose, **row)})
-    return rows
+    return [{**row, "slip": transit_slip(row["to"], row["hold"], row["barcode"], row["title"])}
+            for row in _rows(ctx, named_query("transit", lists=BRANCHES), branch_ids=branch_ids)]
 
 
 def hold_shelf(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dict]:
