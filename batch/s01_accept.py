@@ -123,12 +123,12 @@ def _write(ctx: Context, holds: list[dict], verdicts: list[Verdict], counts: Ste
         ids = [row.id for row in result]
         log_transitions(
             ctx.conn,
-            [Transition(i, None, hold["status"], f"request {hold['request_id']}") for i, hold in zip(ids, holds)],
+            [Transition(i, None, hold["status"], f"request {hold['request_id']}") for i, hold in zip(ids, holds, strict=True)],
             at=ctx.now, run_id=ctx.run_id, actor="batch",
         )
         queue_titles(ctx.conn, (hold["title_id"] for hold in holds))
         verdicts += [
             Verdict(hold["request_id"], "accepted", None, hold["patron_id"], "hold_accepted", hold_id=i)
-            for i, hold in zip(ids, holds)
+            for i, hold in zip(ids, holds, strict=True)
         ]
     write_verdicts(ctx, verdicts, counts)

@@ -144,7 +144,7 @@ class Branches(Kind):
     def write(self, ctx, records, lines):
         links = ctx.state.setdefault("parents", [])
         rows = []
-        for record, line in zip(records, lines):
+        for record, line in zip(records, lines, strict=True):
             parent = record.pop("parent")
             if parent:
                 links.append((line, record["code"], parent))
