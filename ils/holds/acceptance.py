@@ -86,6 +86,23 @@ class HoldCase:
     def contact(self) -> str:
         return resolve_contact(self.request, self.patron, self.policy)
 
+    # The checks run in order, so each one after unknown_card, unknown_title or
+    # unknown_pickup reads what that check has already found to exist.
+    @property
+    def known_patron(self) -> PatronFacts:
+        assert self.patron is not None, "unknown_card runs first"
+        return self.patron
+
+    @property
+    def known_title(self) -> TitleFacts:
+        assert self.title is not None, "unknown_title runs first"
+        return self.title
+
+    @property
+    def known_pickup(self) -> BranchFacts:
+        assert self.pickup is not None, "unknown_pickup runs first"
+        return self.pickup
+
 
 class Unparseable(ValueError):
     """A pending row that cannot become a HoldRequest; `reason` is the code to reject it with."""
@@ -125,7 +142,8 @@ def read_receipt_time(value: str | None) -> dt.datetime:
         raise Unparseable("bad_received_at") from None
     if instant.tzinfo is None:
         return instant.replace(tzinfo=LIBRARY_TZ)
-    if abs(instant.utcoffset()) > MAX_UTC_OFFSET:
+    offset = instant.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
         raise Unparseable("bad_received_at")
     return instant
 
@@ -249,7 +267,7 @@ def unknown_card(c: HoldCase):
 
 
 def patron_blocked(c: HoldCase):
-    return "patron_blocked" if c.patron.status != "active" else None
+    return "patron_blocked" if c.known_patron.status != "active" else None
 
 
 def web_ineligible(policy: Policy, *, web_registered: bool, birth_date: dt.date | None, today: dt.date) -> str | None:
@@ -266,7 +284,7 @@ def web_ineligible(policy: Policy, *, web_registered: bool, birth_date: dt.date 
 def not_eligible(c: HoldCase):
     if not c.request.from_web:
         return None  # a paper form or the counter: staff checked the card
-    return web_ineligible(c.policy, web_registered=c.patron.web_registered, birth_date=c.patron.birth_date,
+    return web_ineligible(c.policy, web_registered=c.known_patron.web_registered, birth_date=c.known_patron.birth_date,
                           today=c.today)
 
 
@@ -276,7 +294,8 @@ def unknown_title(c: HoldCase):
 
 def not_holdable(c: HoldCase):
     holds = c.policy.holds
-    if c.title.category in holds.unholdable_categories or c.title.material_type in holds.unholdable_material_types:
+    title = c.known_title
+    if title.category in holds.unholdable_categories or title.material_type in holds.unholdable_material_types:
         return "not_holdable"
     return None
 
@@ -285,7 +304,8 @@ def counter_only(c: HoldCase):
     if not c.request.from_web:
         return None
     holds = c.policy.holds
-    if c.title.category in holds.counter_only_categories or c.title.material_type in holds.counter_only_material_types:
+    title = c.known_title
+    if title.category in holds.counter_only_categories or title.material_type in holds.counter_only_material_types:
         return "counter_only"
     return None
 
@@ -293,36 +313,36 @@ def counter_only(c: HoldCase):
 def not_catalogued(c: HoldCase):
     if not c.policy.holds.require_catalogued:
         return None
-    catalogued = c.title.catalogued_on
+    catalogued = c.known_title.catalogued_on
     return "not_catalogued" if catalogued is None or catalogued > c.today else None
 
 
 def not_owned(c: HoldCase):
-    owned = sum(n for state, n in c.title.copy_states.items() if state not in LOST_STATES)
+    owned = sum(n for state, n in c.known_title.copy_states.items() if state not in LOST_STATES)
     return "not_owned" if owned == 0 else None
 
 
 def only_copy_long_overdue(c: HoldCase):
     if not c.policy.holds.reject_only_copy_long_overdue:
         return None
-    owned = {s: n for s, n in c.title.copy_states.items() if s not in LOST_STATES and n}
+    owned = {s: n for s, n in c.known_title.copy_states.items() if s not in LOST_STATES and n}
     return "only_copy_long_overdue" if set(owned) == {"long_overdue"} else None
 
 
 def on_shelf(c: HoldCase):
     if c.policy.holds.onshelf_web_holds or not c.request.from_web:
         return None
-    return "on_shelf" if c.title.free_on_shelf > 0 else None
+    return "on_shelf" if c.known_title.free_on_shelf > 0 else None
 
 
 def already_on_loan(c: HoldCase):
-    if c.policy.holds.reject_title_on_loan_to_patron and c.title.id in c.patron.loaned_titles:
+    if c.policy.holds.reject_title_on_loan_to_patron and c.known_title.id in c.known_patron.loaned_titles:
         return "already_on_loan"
     return None
 
 
 def already_held(c: HoldCase):
-    if c.policy.holds.reject_title_already_held and c.title.id in c.patron.held_titles:
+    if c.policy.holds.reject_title_already_held and c.known_title.id in c.known_patron.held_titles:
         return "already_held"
     return None
 
@@ -332,9 +352,9 @@ def unknown_pickup(c: HoldCase):
 
 
 def pickup_not_offered(c: HoldCase):
-    if not c.pickup.pickup_allowed:
+    if not c.known_pickup.pickup_allowed:
         return "pickup_not_offered"
-    if c.pickup.kind == "station" and not c.policy.holds.pickup_at_stations:
+    if c.known_pickup.kind == "station" and not c.policy.holds.pickup_at_stations:
         return "pickup_not_offered"
     return None
 
@@ -344,16 +364,16 @@ def contact_not_offered(c: HoldCase):
 
 
 def contact_unavailable(c: HoldCase):
-    return "contact_unavailable" if not can_receive(c.patron, c.contact) else None
+    return "contact_unavailable" if not can_receive(c.known_patron, c.contact) else None
 
 
 def overdue(c: HoldCase):
-    return "overdue" if c.policy.holds.overdue_blocks and c.patron.has_overdue else None
+    return "overdue" if c.policy.holds.overdue_blocks and c.known_patron.has_overdue else None
 
 
 def limit_reached(c: HoldCase):
     limit = c.policy.holds.limit
-    return "limit_reached" if limit is not None and limit_count(c.patron, c.policy) >= limit else None
+    return "limit_reached" if limit is not None and limit_count(c.known_patron, c.policy) >= limit else None
 
 
 Check = Callable[[HoldCase], str | None]
