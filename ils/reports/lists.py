@@ -176,7 +176,7 @@ def _address_words(address: str | None, ctx: Context) -> str:
     problem = address_problem(address, ctx.policy)
     return {"email_undeliverable": "送信できないアドレス(「.」の連続や「@」直前の「.」)",
             "email_invalid": "アドレスの形式が正しくない",
-            "email_domain_blocked": "フリーメールのアドレス"}.get(problem, "送信できないアドレス")
+            "email_domain_blocked": "フリーメールのアドレス"}.get(problem or "", "送信できないアドレス")
 
 
 BRANCH_COUNTS = ("予約受付(この館で受取)", "資料確保(この館の書架から)", "取置中", "取置期限切れ(本日)", "確保待ち・準備中")
