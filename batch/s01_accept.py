@@ -77,9 +77,11 @@ def _judge(ctx: Context, requests: list[HoldRequest], patrons: dict) -> tuple[li
     first = _first_submissions(ctx, requests)
     verdicts, holds = [], []
     for req in requests:
+        assert req.request_id is not None  # read from a pending row
         row = patron_rows.get(req.card_number)
         patron = facts.get(row.id) if row is not None else None
         case = HoldCase(req, patron, titles.get(req.bib_id), branches.get(req.pickup_code), ctx.policy, ctx.today)
+        reason: str | None
         if req.client_ref and first.get(req.client_ref, req.request_id) != req.request_id:
             reason = "duplicate"
         else:
@@ -88,8 +90,8 @@ def _judge(ctx: Context, requests: list[HoldRequest], patrons: dict) -> tuple[li
             verdicts.append(Verdict(req.request_id, "rejected", reason, patron.id if patron else None, "request_rejected"))
             continue
         holds.append(_new_hold(ctx, case))
-        patron.held_titles.add(case.title.id)
-        patron.holds_by_channel[req.channel] += 1
+        case.known_patron.held_titles.add(case.known_title.id)
+        case.known_patron.holds_by_channel[req.channel] += 1
     return verdicts, holds
 
 
@@ -97,11 +99,11 @@ def _new_hold(ctx: Context, case: HoldCase) -> dict:
     req = case.request
     place = queue_place(req.received_at, req.channel, ctx.policy)
     ordered = ctx.policy.series.ordered and req.series_group is not None
-    status = "series_waiting" if ordered and req.series_position > 1 else "waiting"
+    status = "series_waiting" if ordered and (req.series_position or 0) > 1 else "waiting"
     return {
-        "patron_id": case.patron.id,
-        "title_id": case.title.id,
-        "pickup_branch_id": case.pickup.id,
+        "patron_id": case.known_patron.id,
+        "title_id": case.known_title.id,
+        "pickup_branch_id": case.known_pickup.id,
         "contact_method": resolve_contact(req, case.patron, ctx.policy),
         "channel": req.channel,
         "status": status,
@@ -123,12 +125,12 @@ def _write(ctx: Context, holds: list[dict], verdicts: list[Verdict], counts: Ste
         ids = [row.id for row in result]
         log_transitions(
             ctx.conn,
-            [Transition(i, None, hold["status"], f"request {hold['request_id']}") for i, hold in zip(ids, holds)],
+            [Transition(i, None, hold["status"], f"request {hold['request_id']}") for i, hold in zip(ids, holds, strict=True)],
             at=ctx.now, run_id=ctx.run_id, actor="batch",
         )
         queue_titles(ctx.conn, (hold["title_id"] for hold in holds))
         verdicts += [
             Verdict(hold["request_id"], "accepted", None, hold["patron_id"], "hold_accepted", hold_id=i)
-            for i, hold in zip(ids, holds)
+            for i, hold in zip(ids, holds, strict=True)
         ]
     write_verdicts(ctx, verdicts, counts)

@@ -66,6 +66,7 @@ def _judge(ctx: Context, req: HoldRef, patron, holds: dict, branches: dict, chan
     problem = branch_problem(branch, ctx)
     if problem:
         return Verdict(req.request_id, "rejected", problem, patron.id, REFUSED, hold_id=hold["id"])
+    assert branch is not None, "branch_problem names an unknown branch"
     # The latest change of the night wins; the hold row is written once.
     changes[hold["id"]] = {"hold": hold["id"], "status": hold["status"], "title": hold["title_id"],
                            "branch": branch.id, "code": branch.code, "request": req.request_id}

@@ -78,6 +78,7 @@ def _judge(ctx: Context, req: RenewRequest, patron, loan, overdue_patrons, held_
     )
     if reason:
         return Verdict(req.request_id, "rejected", reason, patron.id, "renew_refused", loan_id=loan["id"])
+    assert due is not None, "a renewal that is not refused has its new due date"
     loan["renewals"] += 1
     loan["due_on"] = due
     return Verdict(req.request_id, "applied", None, patron.id, "renew_applied", loan_id=loan["id"],
@@ -97,7 +98,7 @@ def _open_loans(ctx: Context, barcodes) -> dict[str, dict]:
 
 def _patrons_with_overdue(ctx: Context, patron_ids) -> set[int]:
     lo = schema.loans
-    found = set()
+    found: set[int] = set()
     for chunk in db.chunks(sorted(patron_ids)):
         query = select(lo.c.patron_id).where(
             lo.c.patron_id.in_(chunk), lo.c.returned_at.is_(None), lo.c.due_on < ctx.today
@@ -127,11 +128,13 @@ def _write(ctx: Context, renewed: list[Verdict], verdicts: list[Verdict], counts
             .where(lo.c.id == bindparam("loan"), lo.c.returned_at.is_(None))
             .values(due_on=bindparam("due"), renewals=lo.c.renewals + 1)
         )
-        ctx.conn.execute(
-            stmt, [{"loan": v.loan_id, "due": dt.date.fromisoformat(v.details["due_on"])} for v in renewed]
-        )
+        ctx.conn.execute(stmt, [{"loan": v.loan_id, "due": _new_due(v)} for v in renewed])
     write_verdicts(ctx, verdicts, counts)
 
+
+def _new_due(renewed: Verdict) -> dt.date:
+    assert renewed.details is not None, "an applied renewal says its new due date"
+    return dt.date.fromisoformat(renewed.details["due_on"])
 
 
 def _journal(ctx: Context, renewed: list[Verdict], before: dict) -> None:
@@ -139,7 +142,7 @@ def _journal(ctx: Context, renewed: list[Verdict], before: dict) -> None:
     entries, state = [], dict(before)
     for v in renewed:
         due, count = state[v.loan_id]
-        new_due = dt.date.fromisoformat(v.details["due_on"])
+        new_due = _new_due(v)
         entries.append((v.patron_id, v.loan_id, due, count, new_due))
         state[v.loan_id] = (new_due, count + 1)
     record_changes(ctx.conn, renewal_changes(entries), at=ctx.now, actor="batch", run_id=ctx.run_id)

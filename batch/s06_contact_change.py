@@ -23,7 +23,8 @@ def run(ctx: Context) -> dict:
     rows = pending_rows(ctx, "contact_change")
     counts.read = len(rows)
     patrons = patrons_by_card(ctx, [row.card_number for row in rows])
-    verdicts, ordered, changes = [], [], {}
+    verdicts, ordered = [], []
+    changes: dict[int, str] = {}  # patron id: the contact method asked for
     for row in rows:
         try:
             received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from sqlalchemy import bindparam, delete, exists, select
 
 from ils.infra import db, schema
-from ils.holds.allocation import FreeCopy, Routes, WaitingHold, allocate_title
+from ils.holds.allocation import Allocation, FreeCopy, Routes, WaitingHold, allocate_title
 from ils.infra.context import Context
 from ils.holds.history import ReadyHold, Transition, later_volume_titles, log_transitions, make_ready
 from ils.holds.series import apply_gates, gate_blocked
@@ -78,7 +78,8 @@ def _allocate_chunk(ctx: Context, title_ids: list[int], routes: Routes, counts: 
         return calendar is not None and calendar.is_open(today)
 
     shelf_searched_for = _shelf_search(ctx)
-    allocated, ready = [], []
+    allocated: list[Allocation] = []
+    ready: list[Allocation] = []
     for title_id, rows in holds.items():
         if title_id not in copies:
             continue

@@ -18,6 +18,7 @@ from ils.frontend.requests import spooled_entry, submit
 
 D = dt.date
 OLD = D(2020, 1, 1)
+ADULT_BIRTH = D(1980, 5, 5)
 
 
 def at(text: str) -> dt.datetime:
@@ -83,7 +84,7 @@ class Library:
         return barcode
 
     def patron(self, card, email="p@example.jp", phone="0123-45-6789", contact="email", web=True,
-               birth=D(1980, 5, 5), status="active"):
+               birth=ADULT_BIRTH, status="active"):
         self.ids[("patron", card)] = self._insert(
             schema.patrons, card_number=card, name=f"利用者{card}", email=email, phone=phone,
             contact_method=contact, web_registered=web, birth_date=birth, status=status,

@@ -56,7 +56,7 @@ def assert_delivered_as_rendered(server, lib, charset: str) -> list[email.messag
     rendered = outbox(lib)
     ids = server.recorder.message_ids()
     assert ids and len(set(ids)) == len(ids) == len(rendered)
-    for raw, message in zip(server.recorder.raw, server.recorder.received):
+    for raw, message in zip(server.recorder.raw, server.recorder.received, strict=True):
         assert_rfc_5322(raw)
         assert len(message.get_all("Message-ID")) == 1
         row = rendered[message["Message-ID"]]

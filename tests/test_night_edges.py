@@ -120,7 +120,7 @@ def test_a_receipt_time_is_taken_only_when_it_is_a_time_near_the_rows_entry(new_
     valid = _insert(lib, _row(kind, "1002", valid_fields), engine_name)
     verdicts = _night_judges_every_row(lib)
     assert verdicts[valid] == (DONE[kind], None)
-    refused = [value for (rid, ok), (value, _) in zip(rows, RECEIPT_TIMES) if rid and not ok
+    refused = [value for (rid, ok), (value, _) in zip(rows, RECEIPT_TIMES, strict=True) if rid and not ok
                and verdicts[rid] != ("rejected", "bad_received_at")]
     assert refused == []
     taken = [verdicts[rid] for rid, ok in rows if rid and ok]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,7 +33,7 @@ def test_allocation_serves_the_queue_in_order_with_each_copy_once(holds, copies,
     if len(pullable) == len(free):
         # every copy is usable by every hold: exactly the head of the queue is served
         assert served == {h.id for h in order[: len(free)]}
-    for earlier, later in zip(order, order[1:]):
+    for earlier, later in itertools.pairwise(order):
         if later.id in served and earlier.id not in served:
             # an earlier hold may only be passed over when no remaining copy was usable for it
             assert not any(c.location_branch_id not in closed for c in free if c.id not in used)

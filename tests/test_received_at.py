@@ -174,7 +174,7 @@ def test_sqlite_text_in_the_entry_time_is_judged_too_not_left_pending(lib, engin
         pytest.skip("PostgreSQL's timestamptz column refuses text that is not a time")
     rows = [web_hold(lib, "1002", "B2", "2026-11-25T10:59+09:00") for _ in range(3)]
     with lib.conn.begin():
-        for rid, value in zip(rows, ("garbage", "2026-11-25 garbage", 5)):
+        for rid, value in zip(rows, ("garbage", "2026-11-25 garbage", 5), strict=True):
             lib.conn.exec_driver_sql("UPDATE pending_requests SET entered_at = ? WHERE id = ?", (value, rid))
     lib.night()
     assert [lib.verdict(rid) for rid in rows] == [("rejected", "bad_received_at")] * 3

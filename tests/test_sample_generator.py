@@ -461,7 +461,7 @@ def test_renew_requests_cover_every_reason_to_refuse_one(sample):
     held_titles = {h["bib_id"] for h in sample.holds}
     renewals = [r for r in sample.requests if r.get("kind") == "renew" and r.get("target") in sample.loans]
     loans = [sample.loans[r["target"]] for r in renewals]
-    assert all(loan["card"] == r["card_number"] for loan, r in zip(loans, renewals))
+    assert all(loan["card"] == r["card_number"] for loan, r in zip(loans, renewals, strict=True))
     assert any(loan["due_on"] < BUSINESS_DAY for loan in loans)
     assert any(loan["renewals"] == "1" and loan["due_on"] >= BUSINESS_DAY for loan in loans)
     assert any(loan["inter_library"] == "yes" for loan in loans)

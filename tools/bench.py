@@ -271,7 +271,7 @@ def _intraday_requests(conn, how_many: int, seed: int) -> list[dict]:
         {"kind": "hold", "card_number": cards.get(pid), "target": bibs.get(tid), "channel": "web",
          "received_at": (INTRADAY_ENTERED - dt.timedelta(seconds=i)).isoformat(),
          "pickup_branch": rng.choice(branches), "client_ref": f"bench-{seed}-{i}"}
-        for i, (pid, tid) in enumerate(zip(patron_ids, title_ids))
+        for i, (pid, tid) in enumerate(zip(patron_ids, title_ids, strict=True))
     ]
 
 

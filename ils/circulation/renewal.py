@@ -92,8 +92,9 @@ def renew_at_counter(ctx: Context, barcode: str, *, staff: str) -> dict:
             select(h.c.id).where(h.c.title_id == loan.title_id, h.c.patron_id != loan.patron_id,
                                  h.c.status.in_(schema.ACTIVE_HOLD_STATUSES))
         ).first() is not None
+        calendar = ctx.calendars.get(loan.branch_id) if loan.branch_id is not None else None
         why, due = judge_renewal(ctx.policy, loan, asked_on=ctx.today, patron_has_overdue=overdue,
-                                 others_holding=others, calendar=ctx.calendars.get(loan.branch_id))
+                                 others_holding=others, calendar=calendar)
         if why:
             raise RenewalRefused(f"{barcode}: {reason_text(why).en}", why)
         ctx.conn.execute(lo.update().where(lo.c.id == loan.id).values(due_on=due, renewals=loan.renewals + 1))

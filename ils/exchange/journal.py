@@ -82,17 +82,17 @@ def _hold_event(t) -> str | None:
 def record_hold_transitions(conn: Connection, transitions, *, at: dt.datetime, actor: str,
                             run_id: int | None = None) -> None:
     """Journal the transitions that make or close a hold (see HOLD_EVENTS)."""
-    wanted = [t for t in transitions if _hold_event(t)]
+    wanted = [(event, t) for t in transitions if (event := _hold_event(t))]
     if not wanted:
         return
     h = schema.holds
     patrons: dict[int, int] = {}
-    for chunk in db.chunks(sorted({t.hold_id for t in wanted})):
+    for chunk in db.chunks(sorted({t.hold_id for _, t in wanted})):
         patrons.update(dict(conn.execute(select(h.c.id, h.c.patron_id).where(h.c.id.in_(chunk))).all()))
     record_changes(
         conn,
-        (Change(_hold_event(t), patrons[t.hold_id], "status", t.from_status, t.to_status, hold_id=t.hold_id)
-         for t in wanted),
+        (Change(event, patrons[t.hold_id], "status", t.from_status, t.to_status, hold_id=t.hold_id)
+         for event, t in wanted),
         at=at, actor=actor, run_id=run_id,
     )
 

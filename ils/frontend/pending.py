@@ -6,6 +6,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import bindparam, extract, select
 
@@ -168,7 +169,7 @@ class HoldRef:
     received_at: object
     hold_id: int | None
     bib_id: str | None
-    row: object = None
+    row: Any = None  # the pending row (SQLAlchemy's Row reads its columns as attributes)
 
 
 def parse_hold_refs(ctx: Context, rows, patrons: dict, refused: str) -> tuple[list[Verdict], list[HoldRef]]:
@@ -250,8 +251,7 @@ def refuse_ineligible(ctx: Context, rows: list, patrons: dict, notice: str) -> t
     refused, kept = [], []
     for row in rows:
         patron = patrons.get((row.card_number or "").strip())
-        why = patron is not None and ineligible_for_web(ctx, patron, row.channel)
-        if why:
+        if patron is not None and (why := ineligible_for_web(ctx, patron, row.channel)):
             refused.append(Verdict(row.id, "rejected", why, patron.id, notice))
         else:
             kept.append(row)

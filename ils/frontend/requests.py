@@ -177,7 +177,7 @@ def read_request_file(path: Path) -> list[RequestLine]:
 
 
 def _read_jsonl(path: Path, problems: list[str]) -> list[RequestLine]:
-    out = []
+    out: list[RequestLine] = []
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -81,6 +81,23 @@ class HoldCase:
     def contact(self) -> str:
         return resolve_contact(self.request, self.patron, self.policy)
 
+    # The checks run in order, so each one after unknown_card, unknown_title or
+    # unknown_pickup reads what that check has already found to exist.
+    @property
+    def known_patron(self) -> PatronFacts:
+        assert self.patron is not None, "unknown_card runs first"
+        return self.patron
+
+    @property
+    def known_title(self) -> TitleFacts:
+        assert self.title is not None, "unknown_title runs first"
+        return self.title
+
+    @property
+    def known_pickup(self) -> BranchFacts:
+        assert self.pickup is not None, "unknown_pickup runs first"
+        return self.pickup
+
 
 def school_grade(birth: dt.date, today: dt.date) -> int:
     """The Japanese school grade a child born on `birth` is in on `today` (1 = 小学1年, 7 = 中学1年).

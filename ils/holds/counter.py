@@ -64,7 +64,7 @@ def place_holds(
                                   series_group=group, series_position=position if group else None)
             case = HoldCase(request, patron, titles.get(bib), branches.get(pickup), ctx.policy, ctx.today)
             placed.append(_place(ctx, case, staff, overrides, override_reason))
-            patron.held_titles.add(case.title.id)
+            patron.held_titles.add(case.known_title.id)
             patron.holds_by_channel["counter"] += 1
         return placed
 
@@ -82,19 +82,19 @@ def _place(ctx: Context, case: HoldCase, staff: str, overrides, override_reason)
     req = case.request
     place = queue_place(req.received_at, req.channel, ctx.policy)
     ordered = ctx.policy.series.ordered and req.series_group is not None
-    status = "series_waiting" if ordered and req.series_position > 1 else "waiting"
+    status = "series_waiting" if ordered and (req.series_position or 0) > 1 else "waiting"
     h = schema.holds
     hold_id = ctx.conn.execute(h.insert().values(
-        patron_id=case.patron.id, title_id=case.title.id, pickup_branch_id=case.pickup.id,
+        patron_id=case.known_patron.id, title_id=case.known_title.id, pickup_branch_id=case.known_pickup.id,
         contact_method=resolve_contact(req, case.patron, ctx.policy), channel="counter", status=status,
         queued_at=place.queued_at, queue_day=place.queue_day, queue_class=place.queue_class,
         series_group=req.series_group, series_position=req.series_position, placed_by=staff, created_at=ctx.now,
     ).returning(h.c.id)).scalar_one()
     log_transitions(ctx.conn, [Transition(hold_id, None, status, "placed at the counter")],
                     at=ctx.now, run_id=None, actor=staff)
-    queue_titles(ctx.conn, [case.title.id])
+    queue_titles(ctx.conn, [case.known_title.id])
     if overridden:
-        audit(ctx, staff, "hold_override", case.patron.id, target=req.bib_id, reason=override_reason,
+        audit(ctx, staff, "hold_override", case.known_patron.id, target=req.bib_id, reason=override_reason,
               detail={"rule": overridden, "hold_id": hold_id})
     return Placed(req.bib_id, hold_id, status, overridden)
 

@@ -109,6 +109,7 @@ def later_volume_titles(conn: Connection, hold_ids: Iterable[int]) -> set[int]:
             key = (patron_id, group)
             earliest[key] = min(position, earliest.get(key, position))
     titles: set[int] = set()
+    title_id: int  # mypy reads a four-column SQLAlchemy row as Never
     for chunk in db.chunks(sorted({patron for patron, _ in earliest})):
         query = select(h.c.patron_id, h.c.series_group, h.c.series_position, h.c.title_id).where(
             h.c.patron_id.in_(chunk), h.c.series_group.is_not(None), h.c.status.in_(("waiting", "series_waiting"))

@@ -171,7 +171,9 @@ def _alembic_config(conn: Connection) -> Config:
 
 def head_revision() -> str:
     script = ScriptDirectory.from_config(_alembic_config(None))  # type: ignore[arg-type]
-    return script.get_current_head()
+    head = script.get_current_head()
+    assert head is not None, "the migrations have one head"
+    return head
 
 
 def current_revision(conn: Connection) -> str | None:
@@ -184,6 +186,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
         before = current_revision(conn)
         command.upgrade(_alembic_config(conn), revision)
         after = current_revision(conn)
+        assert after is not None, "an upgrade ends at a revision"
     if before != after:
         log.info("schema migrated from %s to %s", before or "empty", after)
     return before, after
@@ -248,10 +251,10 @@ def put_setting(conn: Connection, key: str, value: str) -> None:
 
 def _dialect_insert(conn: Connection, table):
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    return sqlite_insert(table)
 
 
 def insert_ignore(conn: Connection, table, rows: list[dict], key: list[str]) -> int:

@@ -35,7 +35,7 @@ def explain(exc: BaseException, database: str | None = None) -> IlsError | None:
     """The typed error for a fault of the machine, or None if `exc` is not one (a bug)."""
     if isinstance(exc, IlsError):
         return exc
-    if isinstance(exc, DBAPIError):
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
         return _database_fault(exc.orig, database or "the database")
     if isinstance(exc, OSError):
         return _file_fault(exc)

@@ -45,8 +45,8 @@ class Privacy:
     def umask(self) -> int:
         return 0o027 if self.gid is not None else 0o077
 
-    def apply(self, path: Path | str, *, directory: bool = False) -> None:
-        """Give an existing file or folder exactly the private mode (and group)."""
+    def apply(self, path: Path | str | int, *, directory: bool = False) -> None:
+        """Give an existing file or folder (or an open file's descriptor) exactly the private mode (and group)."""
         if self.gid is not None:
             os.chown(path, -1, self.gid)
         os.chmod(path, self.dir_mode if directory else self.file_mode)

@@ -45,7 +45,7 @@ def summarise(conn: Connection, today: dt.date) -> list[dict]:
     return rows
 
 
-def _requests(conn):
+def _requests(conn: Connection) -> list[dict]:
     r = schema.pending_requests
     query = select(r.c.kind, r.c.state, func.count()).group_by(r.c.kind, r.c.state)
     counts: dict[str, int] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import jpholiday
 from sqlalchemy import select
@@ -158,7 +159,7 @@ class BranchCalendar:
 
 def rules_for_branch(row, defaults: CalendarRules) -> CalendarRules:
     """A branch's rules: its own columns where set, else the library's defaults."""
-    changes = {}
+    changes: dict[str, Any] = {}
     if row.closed_weekdays is not None:
         changes["closed_weekdays"] = parse_weekdays(row.closed_weekdays)
     if row.national_holidays is not None:

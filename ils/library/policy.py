@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -14,11 +14,20 @@ from ils.errors import PolicyError
 from ils.infra.resources import data_path
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-# The same values the database's CHECK constraints allow.
-MaterialType = Literal[schema.MATERIAL_TYPES]
-Category = Literal[schema.HANDLING_CATEGORIES]
-ContactMethod = Literal[schema.CONTACT_METHODS]
-ActiveHoldStatus = Literal[schema.ACTIVE_HOLD_STATUSES]
+# The same values the database's CHECK constraints allow. A type checker cannot read a
+# Literal built from a tuple, so it sees text; pydantic checks the values at load.
+if TYPE_CHECKING:
+    MaterialType = str
+    Category = str
+    ContactMethod = str
+    ActiveHoldStatus = str
+    Channel = str
+else:
+    MaterialType = Literal[schema.MATERIAL_TYPES]
+    Category = Literal[schema.HANDLING_CATEGORIES]
+    ContactMethod = Literal[schema.CONTACT_METHODS]
+    ActiveHoldStatus = Literal[schema.ACTIVE_HOLD_STATUSES]
+    Channel = Literal[schema.CHANNELS]
 HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
 
@@ -117,7 +126,7 @@ class Allocation(Section):
 
     # Holds from these channels get an open-shelf copy only from the next open day of the
     # copy's branch after the request (seed 002: 申込みの翌開館日以降); others at once.
-    onshelf_from_next_open_day_channels: tuple[Literal[schema.CHANNELS], ...] = ()
+    onshelf_from_next_open_day_channels: tuple[Channel, ...] = ()
 
 
 class Queue(Section):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.parser
+import email.utils
 import hashlib
 import mailbox
 from collections import Counter
@@ -52,7 +53,7 @@ def reports_in(message: Message) -> list[Report]:
     """The per-recipient reports of a multipart/report; report-type=delivery-status, else none."""
     if message.get_content_type() != "multipart/report":
         return []
-    if (message.get_param("report-type") or "").lower() != "delivery-status":
+    if email.utils.collapse_rfc2231_value(message.get_param("report-type") or "").lower() != "delivery-status":
         return []
     blocks, original = [], None
     for part in message.walk():
@@ -60,10 +61,14 @@ def reports_in(message: Message) -> list[Report]:
         if kind == "message/delivery-status":
             blocks = [b for b in part.get_payload() if isinstance(b, Message)]
         elif kind == "message/rfc822" and part.is_multipart():
-            original = original or part.get_payload(0).get("Message-ID")
+            inner = part.get_payload(0)
+            if isinstance(inner, Message):
+                original = original or inner.get("Message-ID")
         elif kind == "text/rfc822-headers":
-            headers = email.parser.HeaderParser().parsestr(part.get_payload(decode=True).decode("utf-8", "replace"))
-            original = original or headers.get("Message-ID")
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                headers = email.parser.HeaderParser().parsestr(payload.decode("utf-8", "replace"))
+                original = original or headers.get("Message-ID")
     if not blocks:
         return []
     per_message, recipients = blocks[0], blocks[1:]

@@ -120,10 +120,13 @@ def build_message(
     text = re.sub(r"\r\n?", "\n", body)
     subject, sender_name, to_name = (_header_safe(s) for s in (subject, sender_name, to_name))
     charset = _charset_for(charset, text, subject, sender_name, to_name)
-    message = MIMEText(text, "plain", _body_charset(charset, text))
-    message["Subject"] = Header(subject, "us-ascii" if subject.isascii() else charset, header_name="Subject")
-    message["From"] = _address("From", sender_name, sender, charset)
-    message["To"] = _address("To", to_name, to_addr, charset)
+    # typeshed types these as str only; email takes a Charset for the body and a Header
+    # for a header, which is what keeps each encoded and folded as above.
+    message = MIMEText(text, "plain", _body_charset(charset, text))  # type: ignore[arg-type]
+    subject_charset = "us-ascii" if subject.isascii() else charset
+    message["Subject"] = Header(subject, subject_charset, header_name="Subject")  # type: ignore[assignment]
+    message["From"] = _address("From", sender_name, sender, charset)  # type: ignore[assignment]
+    message["To"] = _address("To", to_name, to_addr, charset)  # type: ignore[assignment]
     message["Date"] = format_datetime(date.astimezone(LIBRARY_TZ))
     message["Message-ID"] = _header_safe(message_id)
     return message.as_bytes(policy=WIRE).decode("ascii")

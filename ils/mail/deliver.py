@@ -124,16 +124,21 @@ class SmtpTransport:
                 pass
         return False
 
+    @property
+    def _session(self) -> smtplib.SMTP:
+        assert self.smtp is not None, "messages are sent inside `with SmtpTransport(...)`"
+        return self.smtp
+
     def send(self, message: Outgoing) -> None:
         data = on_the_wire(message.raw)
-        size = [f"SIZE={len(data)}"] if self.smtp.has_extn("size") else []
-        code, text = self._before_data(self.smtp.mail, message.sender, size)
+        size = [f"SIZE={len(data)}"] if self._session.has_extn("size") else []
+        code, text = self._before_data(self._session.mail, message.sender, size)
         if code != 250:
             raise self._refused(code, text)
-        code, text = self._before_data(self.smtp.rcpt, message.to_addr)
+        code, text = self._before_data(self._session.rcpt, message.to_addr)
         if code not in (250, 251):
             raise self._refused(code, text)
-        code, text = self._before_data(self.smtp.docmd, "data")
+        code, text = self._before_data(self._session.docmd, "data")
         if code != 354:
             raise self._refused(code, text)
         self._hand_over(data)
@@ -143,38 +148,40 @@ class SmtpTransport:
         try:
             return command(*args)
         except (OSError, smtplib.SMTPException) as exc:
-            self.smtp.close()
+            self._session.close()
             raise Temporary(f"connection lost before the message was sent: {exc}") from exc
 
     def _refused(self, code: int, text) -> Exception:
         """A refusal before the data: reset the transaction for the next message (421: the server is closing)."""
         if code == 421:
-            self.smtp.close()
+            self._session.close()
         else:
             try:
-                self.smtp.rset()
+                self._session.rset()
             except (OSError, smtplib.SMTPException):
-                self.smtp.close()
+                self._session.close()
         return _by_code(code, text)
 
     def _hand_over(self, data: bytes) -> None:
         """The data and its final answer: from here on, only a 2xx, 4xx or 5xx reply is an answer."""
-        self.smtp.sock.settimeout(self.settings.data_timeout_seconds)
+        sock = self._session.sock
+        assert sock is not None, "the server's 354 came over it"
+        sock.settimeout(self.settings.data_timeout_seconds)
         try:
-            self.smtp.send(re.sub(rb"(?m)^\.", b"..", data) + b".\r\n")
-            code, text = self.smtp.getreply()
+            self._session.send(re.sub(rb"(?m)^\.", b"..", data) + b".\r\n")
+            code, text = self._session.getreply()
         except (OSError, smtplib.SMTPException) as exc:
-            self.smtp.close()
+            self._session.close()
             raise Unconfirmed(f"no answer from the server after the message was sent: {exc}") from exc
-        if self.connected:
-            self.smtp.sock.settimeout(self.settings.timeout_seconds)
+        if self._session.sock is not None:  # still connected
+            self._session.sock.settimeout(self.settings.timeout_seconds)
         if 200 <= code < 300:
             return
         if not 400 <= code < 600:
-            self.smtp.close()
+            self._session.close()
             raise Unconfirmed(f"the server answered {code} {text!r} after the message was sent")
         if code == 421:
-            self.smtp.close()
+            self._session.close()
         raise _by_code(code, text)
 
 

@@ -31,7 +31,7 @@ class Due:
     event_id: int
     patron_id: int
     kind: str
-    address: str | None
+    address: str  # only a notice that goes by mail is due
     name: str
     language: str
     variables: dict
@@ -190,7 +190,7 @@ def _groups(ctx: Context, items: list[Due]) -> list[list[Due]]:
     return receipts + ([others] if others else [])
 
 
-def _queue(ctx: Context, settings: MailSettings, group: list[Due]) -> int:
+def _queue(ctx: Context, settings: MailSettings, group: list[Due]) -> int | None:
     first = group[0]
     rendered = [compose.notice_item(i.kind, first.language, i.variables) for i in group]
     if len(group) == 1:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jinja2
@@ -98,4 +99,7 @@ def as_html(sheet: Sheet) -> str:
     return template.render(sheet=sheet, columns=sheet.report.columns)
 
 
-FORMATS = {"text": ("txt", as_text), "csv": ("csv", as_csv), "html": ("html", as_html)}
+# Each format: its file extension and how a sheet is written in it.
+FORMATS: dict[str, tuple[str, Callable[[Sheet], str | bytes]]] = {
+    "text": ("txt", as_text), "csv": ("csv", as_csv), "html": ("html", as_html),
+}

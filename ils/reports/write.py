@@ -74,7 +74,8 @@ def _report(name: str):
 def encoded(sheet: Sheet, fmt: str, csv_encoding: str = "utf-8-sig") -> bytes:
     if fmt == "csv":
         return as_csv(sheet, csv_encoding)
-    return FORMATS[fmt][1](sheet).encode("utf-8")
+    written = FORMATS[fmt][1](sheet)
+    return written if isinstance(written, bytes) else written.encode("utf-8")
 
 
 def _folder_name(code: str) -> str:

@@ -74,7 +74,7 @@ def plan_readers(spec: SampleSpec, town: Town) -> Readers:
         lo, hi, _w = AGE_BRACKETS[weighted(rng, ages)]
         r.birth.append(bd - rng.randint(lo * 365 + 1, (hi + 1) * 365 - 1))
         _plan_patron(rng, r, town)
-    for p, birth in zip(rng.sample(range(spec.patrons), 5), _boundary_births(spec.business_day)):
+    for p, birth in zip(rng.sample(range(spec.patrons), 5), _boundary_births(spec.business_day), strict=True):
         r.birth[p] = birth.toordinal()
     _index_readers(spec, r)
     return r

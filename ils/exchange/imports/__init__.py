@@ -180,7 +180,7 @@ def _flush(ctx: ImportContext, kind: Kind, chunk: list[tuple[int, dict]], result
     if not chunk:
         return
     good, lines = [], []
-    for (line, _), record in zip(chunk, kind.resolve(ctx, chunk)):
+    for (line, _), record in zip(chunk, kind.resolve(ctx, chunk), strict=True):
         if isinstance(record, RowProblem):
             result.problems.append(Problem(result.path, line, record.column, str(record)))
         else:

@@ -17,7 +17,7 @@ NO = {"no", "n", "false", "0"}
 _BREAKS = re.compile(r"[\r\n\x00]")
 
 
-def text(max_length: int) -> Parser:
+def text(max_length: int) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if len(value) > max_length:
             raise ValueError(f"longer than {max_length} characters")

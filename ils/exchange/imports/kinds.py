@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 
 from ils.infra import db, schema
@@ -85,7 +86,7 @@ class Kind:
     name: str
     columns: Sequence[Column]
     key: str | None = None  # the file's column that must be unique
-    table = None  # written by upsert on `upsert_key` unless write() is overridden
+    table: Table | None = None  # written by upsert on `upsert_key` unless write() is overridden
     upsert_key: tuple[str, ...] = ()
 
     @property
@@ -144,7 +145,7 @@ class Branches(Kind):
     def write(self, ctx, records, lines):
         links = ctx.state.setdefault("parents", [])
         rows = []
-        for record, line in zip(records, lines):
+        for record, line in zip(records, lines, strict=True):
             parent = record.pop("parent")
             if parent:
                 links.append((line, record["code"], parent))

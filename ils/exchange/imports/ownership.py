@@ -56,8 +56,10 @@ def keep_back_office_changes(ctx, record: str, rows: list[dict], lines: list[int
     known = [i for i in ids if i is not None]
     pending = _pending(ctx.conn, record, known)
     current = _current(ctx.conn, record, known, fields) if pending else {}
-    for row, line, record_id in zip(rows, lines, ids):
+    for row, line, record_id in zip(rows, lines, ids, strict=True):
         where = Where(record, key_of(row), line, row.pop("changed_at", None))
+        if record_id is None:
+            continue  # a new record: the back office has changed nothing of it
         for field in fields:
             entry = pending.get((record_id, field))
             if entry is not None:

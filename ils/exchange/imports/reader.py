@@ -82,7 +82,7 @@ def _rows(fh, reader, columns, encoding):
             if len(values) != len(columns):
                 yield line, {"__width__": f"{len(values)} fields, the header has {len(columns)}"}
                 continue
-            yield line, dict(zip(columns, values))
+            yield line, dict(zip(columns, values, strict=True))
 
 
 def _explain(exc: Exception, encoding: str) -> str:
