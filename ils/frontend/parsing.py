@@ -52,7 +52,8 @@ def read_receipt_time(value: str | None) -> dt.datetime:
         raise Unparseable("bad_received_at") from None
     if instant.tzinfo is None:
         return instant.replace(tzinfo=LIBRARY_TZ)
-    if abs(instant.utcoffset()) > MAX_UTC_OFFSET:
+    offset = instant.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
         raise Unparseable("bad_received_at")
     return instant
 

@@ -144,7 +144,7 @@ def unknown_card(c: HoldCase) -> bool:
 
 
 def patron_blocked(c: HoldCase) -> bool:
-    return c.patron.status != "active"
+    return c.known_patron.status != "active"
 
 
 def web_ineligible(policy: Policy, *, web_registered: bool, birth_date: dt.date | None, today: dt.date) -> str | None:
@@ -161,7 +161,7 @@ def web_ineligible(policy: Policy, *, web_registered: bool, birth_date: dt.date 
 def not_eligible(c: HoldCase) -> bool:
     if not c.request.from_web:
         return False  # a paper form or the counter: staff checked the card
-    return web_ineligible(c.policy, web_registered=c.patron.web_registered, birth_date=c.patron.birth_date,
+    return web_ineligible(c.policy, web_registered=c.known_patron.web_registered, birth_date=c.known_patron.birth_date,
                           today=c.today) is not None
 
 
@@ -171,46 +171,47 @@ def unknown_title(c: HoldCase) -> bool:
 
 def not_holdable(c: HoldCase) -> bool:
     holds = c.policy.holds
-    return c.title.category in holds.unholdable_categories or c.title.material_type in holds.unholdable_material_types
+    return c.known_title.category in holds.unholdable_categories or c.known_title.material_type in holds.unholdable_material_types
 
 
 def counter_only(c: HoldCase) -> bool:
     if not c.request.from_web:
         return False
     holds = c.policy.holds
-    return c.title.category in holds.counter_only_categories or c.title.material_type in holds.counter_only_material_types
+    return c.known_title.category in holds.counter_only_categories or c.known_title.material_type in holds.counter_only_material_types
 
 
 def not_catalogued(c: HoldCase) -> bool:
     if not c.policy.holds.require_catalogued:
         return False
-    catalogued = c.title.catalogued_on
+    catalogued = c.known_title.catalogued_on
     return catalogued is None or catalogued > c.today
 
 
 def not_owned(c: HoldCase) -> bool:
-    return sum(n for state, n in c.title.copy_states.items() if state not in LOST_STATES) == 0
+    owned = sum(n for state, n in c.known_title.copy_states.items() if state not in LOST_STATES)
+    return owned == 0
 
 
 def only_copy_long_overdue(c: HoldCase) -> bool:
     if not c.policy.holds.reject_only_copy_long_overdue:
         return False
-    owned = {s: n for s, n in c.title.copy_states.items() if s not in LOST_STATES and n}
+    owned = {s: n for s, n in c.known_title.copy_states.items() if s not in LOST_STATES and n}
     return set(owned) == {"long_overdue"}
 
 
 def on_shelf(c: HoldCase) -> bool:
     if c.policy.holds.onshelf_web_holds or not c.request.from_web:
         return False
-    return c.title.free_on_shelf > 0
+    return c.known_title.free_on_shelf > 0
 
 
 def already_on_loan(c: HoldCase) -> bool:
-    return c.policy.holds.reject_title_on_loan_to_patron and c.title.id in c.patron.loaned_titles
+    return c.policy.holds.reject_title_on_loan_to_patron and c.known_title.id in c.known_patron.loaned_titles
 
 
 def already_held(c: HoldCase) -> bool:
-    return c.policy.holds.reject_title_already_held and c.title.id in c.patron.held_titles
+    return c.policy.holds.reject_title_already_held and c.known_title.id in c.known_patron.held_titles
 
 
 def unknown_pickup(c: HoldCase) -> bool:
@@ -218,9 +219,9 @@ def unknown_pickup(c: HoldCase) -> bool:
 
 
 def pickup_not_offered(c: HoldCase) -> bool:
-    if not c.pickup.pickup_allowed:
+    if not c.known_pickup.pickup_allowed:
         return True
-    return c.pickup.kind == "station" and not c.policy.holds.pickup_at_stations
+    return c.known_pickup.kind == "station" and not c.policy.holds.pickup_at_stations
 
 
 def contact_not_offered(c: HoldCase) -> bool:
@@ -228,16 +229,16 @@ def contact_not_offered(c: HoldCase) -> bool:
 
 
 def contact_unavailable(c: HoldCase) -> bool:
-    return not can_receive(c.patron, c.contact)
+    return not can_receive(c.known_patron, c.contact)
 
 
 def overdue(c: HoldCase) -> bool:
-    return c.policy.holds.overdue_blocks and c.patron.has_overdue
+    return c.policy.holds.overdue_blocks and c.known_patron.has_overdue
 
 
 def limit_reached(c: HoldCase) -> bool:
     limit = c.policy.holds.limit
-    return limit is not None and limit_count(c.patron, c.policy) >= limit
+    return limit is not None and limit_count(c.known_patron, c.policy) >= limit
 
 
 Check = Callable[[HoldCase], bool]
