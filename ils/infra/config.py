@@ -7,7 +7,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Connection
 
 from ils.infra import db
@@ -70,16 +69,6 @@ def _busy_timeout(path: Path, database: dict) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 3600:
         raise ConfigError(f"{path}: [database] busy_timeout_seconds must be a number of seconds from 0 to 3600")
     return float(value)
-
-
-def section_settings(model: type[BaseModel], raw: dict | None, section: str):
-    """One [section] of ils.toml validated by its pydantic model; a bad key becomes a
-    ConfigError naming it (`mail.port: ...`)."""
-    try:
-        return model.model_validate(raw or {})
-    except ValidationError as exc:
-        problems = "; ".join(f"{section}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid [{section}] settings: {problems}") from None
 
 
 def database_url(cli_value: str | None, settings: Settings) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from ils.errors import ConfigError
+from ils.infra.sections import section_settings
 
 
 class FileSettings(BaseModel):
@@ -58,8 +59,6 @@ _current = OWNER_ONLY
 
 def privacy_for(raw: dict | None) -> Privacy:
     """The [files] section of ils.toml as a Privacy; an unknown group is a ConfigError."""
-    from ils.infra.config import section_settings
-
     settings = section_settings(FileSettings, raw, "files")
     if settings.group is None:
         return OWNER_ONLY

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ils.infra.config import section_settings
+from ils.infra.sections import section_settings
 
 
 class MailSettings(BaseModel):

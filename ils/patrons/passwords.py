@@ -24,6 +24,7 @@ from ils.mail.settings import mail_settings
 from ils.library.clock import LIBRARY_TZ
 from ils.errors import IlsError, UnknownPatron
 from ils.library.policy import Passwords
+from ils.patrons.web_service import enrol_on_web
 
 # scrypt parameters (RFC 7914's interactive-login recommendation): about 16 MB and a few
 # tens of milliseconds per hash. Stored with the hash, so they can be raised later.
@@ -233,8 +234,6 @@ def _set_real(ctx: Context, card: str, new: str) -> None:
     problem = rule_problem(new, ctx.policy.passwords)
     if problem:
         raise PasswordRejected(f"the new password {problem}")
-    from ils.patrons.enrolment import enrol_on_web  # enrolment issues passwords: imported here, not at the top
-
     with ctx.writing():
         patron = patron_by_card(ctx.conn, card)
         _store(ctx, patron.id, new, "real")

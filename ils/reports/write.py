@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ils.infra import schema
 from ils.infra.context import Context
-from ils.infra.config import section_settings
+from ils.infra.sections import section_settings
 from ils.errors import IlsError
 from ils.infra.files import private_dir, write_private
 from ils.reports import REPORTS
