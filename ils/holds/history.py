@@ -122,9 +122,9 @@ def make_ready(ctx: Context, event: Event, holds: list[ReadyHold], *, actor: str
     move_holds(
         ctx.conn, event,
         [Move(r.hold_id, r.from_status, HoldStatus.READY, note,
-              {"copy": r.copy_id, "deadline": deadlines[r.hold_id], "allocated": ctx.now}) for r in holds],
+              {"copy": r.copy_id, "deadline": deadlines[r.hold_id]}) for r in holds],
         values={"copy_id": bindparam("copy"), "ready_on": ctx.today, "pickup_deadline": bindparam("deadline"),
-                "allocated_at": bindparam("allocated")},
+                "allocated_at": ctx.now},
         at=ctx.now, run_id=ctx.run_id, actor=actor,
         conflict="a hold changed while it was being made ready; nothing was changed",
     )

@@ -135,6 +135,7 @@ CHANNELS = ("web", "mobile", "opac", "paper", "counter")
 HOLD_STATUSES = lifecycle.HOLD_STATUSES
 ACTIVE_HOLD_STATUSES = lifecycle.ACTIVE
 HOLDS_WITH_COPY = lifecycle.WITH_COPY
+_WITH_COPY_SQL = ", ".join(f"'{s}'" for s in HOLDS_WITH_COPY)  # 'allocated', 'in_transit', 'ready'
 REQUEST_KINDS = ("hold", "cancel", "renew", "email_change", "pickup_change", "contact_change", "newsletter")
 # sending: handed to the mail server; unconfirmed: the sender died before the server's
 # answer was recorded (the message is not sent again; a person checks the server's log).
@@ -341,8 +342,8 @@ holds = Table(
         "uq_holds_active_copy",
         "copy_id",
         unique=True,
-        sqlite_where=text("status IN ('allocated', 'in_transit', 'ready')"),
-        postgresql_where=text("status IN ('allocated', 'in_transit', 'ready')"),
+        sqlite_where=text(f"status IN ({_WITH_COPY_SQL})"),
+        postgresql_where=text(f"status IN ({_WITH_COPY_SQL})"),
     ),
 )
 
