@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from ils.infra import db, schema
 from ils.infra.context import Context
 from ils.holds.facts import branch_facts, patron_facts, title_facts
-from ils.holds.history import Transition, log_transitions, queue_titles
-from ils.holds.queue import queue_place
+from ils.holds.history import queue_titles
+from ils.holds.lifecycle import Event
+from ils.holds.lifecycle.store import insert_holds, new_hold_row
 from ils.holds.registration import is_due, library_calendar
 from ils.holds.acceptance import HoldCase, HoldRequest, judge_hold, resolve_contact
 from ils.frontend.parsing import Unparseable, parse_hold_row
@@ -97,37 +98,18 @@ def _judge(ctx: Context, requests: list[HoldRequest], patrons: dict) -> tuple[li
 
 def _new_hold(ctx: Context, case: HoldCase) -> dict:
     req = case.request
-    place = queue_place(req.received_at, req.channel, ctx.policy)
-    ordered = ctx.policy.series.ordered and req.series_group is not None
-    status = "series_waiting" if ordered and (req.series_position or 0) > 1 else "waiting"
-    return {
-        "patron_id": case.known_patron.id,
-        "title_id": case.known_title.id,
-        "pickup_branch_id": case.known_pickup.id,
-        "contact_method": resolve_contact(req, case.patron, ctx.policy),
-        "channel": req.channel,
-        "status": status,
-        "queued_at": place.queued_at,
-        "queue_day": place.queue_day,
-        "queue_class": place.queue_class,
-        "series_group": req.series_group,
-        "series_position": req.series_position,
-        "request_id": req.request_id,
-        "placed_by": "batch",
-        "created_at": ctx.now,
-    }
+    return new_hold_row(
+        ctx.policy, patron_id=case.known_patron.id, title_id=case.known_title.id, pickup_branch_id=case.known_pickup.id,
+        contact_method=resolve_contact(req, case.patron, ctx.policy), channel=req.channel,
+        received_at=req.received_at, series_group=req.series_group, series_position=req.series_position,
+        request_id=req.request_id, placed_by="batch", created_at=ctx.now,
+    )
 
 
 def _write(ctx: Context, holds: list[dict], verdicts: list[Verdict], counts: StepCounts) -> None:
-    h = schema.holds
     if holds:
-        result = ctx.conn.execute(h.insert().returning(h.c.id, sort_by_parameter_order=True), holds)
-        ids = [row.id for row in result]
-        log_transitions(
-            ctx.conn,
-            [Transition(i, None, hold["status"], f"request {hold['request_id']}") for i, hold in zip(ids, holds, strict=True)],
-            at=ctx.now, run_id=ctx.run_id, actor="batch",
-        )
+        ids = insert_holds(ctx.conn, Event.PLACE, holds, [f"request {hold['request_id']}" for hold in holds],
+                           at=ctx.now, run_id=ctx.run_id, actor="batch")
         queue_titles(ctx.conn, (hold["title_id"] for hold in holds))
         verdicts += [
             Verdict(hold["request_id"], "accepted", None, hold["patron_id"], "hold_accepted", hold_id=i)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import bindparam
-
-from ils.infra import schema
 from ils.infra.context import Context
-from ils.holds.history import Transition, later_volume_titles, log_transitions, queue_titles
+from ils.holds import lifecycle
+from ils.holds.history import later_volume_titles, queue_titles
+from ils.holds.lifecycle import Event, HoldStatus
+from ils.holds.lifecycle.store import Move, move_holds
 
 from ils.frontend.pending import (
     HoldRef, StepCounts, Verdict, hold_of, holds_named, parse_hold_refs, patrons_by_card, pending_rows, refuse_ineligible,
@@ -42,7 +42,7 @@ def _judge(ctx, req: HoldRef, patron, holds: dict, cancelled: list) -> Verdict:
     hold = hold_of(req, patron, holds)
     if hold is None:
         return Verdict(req.request_id, "rejected", "unknown_hold", patron.id, "cancel_refused")
-    if hold["status"] not in schema.ACTIVE_HOLD_STATUSES:
+    if hold["status"] not in lifecycle.ACTIVE:
         return Verdict(req.request_id, "rejected", "already_closed", patron.id, "cancel_refused", hold_id=hold["id"])
     # Past the profile's statuses the patron must contact the library (seed 001:
     # ご自身では取消・変更ができなくなりますので、図書館にご連絡ください).
@@ -50,22 +50,16 @@ def _judge(ctx, req: HoldRef, patron, holds: dict, cancelled: list) -> Verdict:
         return Verdict(req.request_id, "rejected", "cancel_too_late", patron.id, "cancel_refused", hold_id=hold["id"])
     cancelled.append({"hold": hold["id"], "from": hold["status"], "title": hold["title_id"],
                       "freed_copy": hold["copy_id"] is not None, "request": req.request_id})
-    hold["status"] = "cancelled"
+    hold["status"] = HoldStatus.CANCELLED
     return Verdict(req.request_id, "applied", None, patron.id, "cancel_applied", hold_id=hold["id"])
 
 
 def _write(ctx: Context, cancelled: list[dict], verdicts: list[Verdict], counts: StepCounts) -> None:
     if cancelled:
-        h = schema.holds
-        stmt = (
-            h.update()
-            .where(h.c.id == bindparam("hold"), h.c.status == bindparam("was"))
-            .values(status="cancelled", closed_at=ctx.now, close_reason="patron_request")
-        )
-        ctx.conn.execute(stmt, [{"hold": c["hold"], "was": c["from"]} for c in cancelled])
-        log_transitions(
-            ctx.conn,
-            [Transition(c["hold"], c["from"], "cancelled", f"request {c['request']}") for c in cancelled],
+        move_holds(
+            ctx.conn, Event.CANCEL_BY_PATRON,
+            [Move(c["hold"], c["from"], HoldStatus.CANCELLED, f"request {c['request']}") for c in cancelled],
+            values={"closed_at": ctx.now, "close_reason": "patron_request"},
             at=ctx.now, run_id=ctx.run_id, actor="batch",
         )
         # A freed copy goes to the next hold on its title; a cancelled volume opens the

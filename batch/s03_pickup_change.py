@@ -6,10 +6,12 @@ import logging
 
 from sqlalchemy import bindparam
 
-from ils.infra import schema
 from ils.infra.context import Context
+from ils.holds import lifecycle
 from ils.holds.facts import branch_facts
-from ils.holds.history import Transition, log_transitions, queue_titles
+from ils.holds.history import queue_titles
+from ils.holds.lifecycle import Event
+from ils.holds.lifecycle.store import Move, move_holds
 from ils.holds.acceptance import BranchFacts
 
 from ils.frontend.pending import (
@@ -56,7 +58,7 @@ def _judge(ctx: Context, req: HoldRef, patron, holds: dict, branches: dict, chan
     hold = hold_of(req, patron, holds)
     if hold is None:
         return Verdict(req.request_id, "rejected", "unknown_hold", patron.id, REFUSED)
-    if hold["status"] not in schema.ACTIVE_HOLD_STATUSES:
+    if hold["status"] not in lifecycle.ACTIVE:
         return Verdict(req.request_id, "rejected", "already_closed", patron.id, REFUSED, hold_id=hold["id"])
     # seed 001: 「取寄・準備中です」「ご用意できました」の状態になると、ご自身では取消・変更が
     # できなくなりますので、図書館にご連絡ください — a copy already bound goes to the old branch.
@@ -76,18 +78,12 @@ def _judge(ctx: Context, req: HoldRef, patron, holds: dict, branches: dict, chan
 
 def _write(ctx: Context, changes: list[dict], verdicts: list[Verdict], counts: StepCounts) -> None:
     if changes:
-        h = schema.holds
-        stmt = (
-            h.update()
-            .where(h.c.id == bindparam("hold"), h.c.status == bindparam("was"))
-            .values(pickup_branch_id=bindparam("branch"))
-        )
-        ctx.conn.execute(stmt, [{"hold": c["hold"], "was": c["status"], "branch": c["branch"]} for c in changes])
-        log_transitions(
-            ctx.conn,
-            [Transition(c["hold"], c["status"], c["status"], f"pickup {c['code']}, request {c['request']}")
-             for c in changes],
-            at=ctx.now, run_id=ctx.run_id, actor="batch",
+        # The status stays; the move records the change in the hold's history.
+        move_holds(
+            ctx.conn, Event.PICKUP_CHANGE,
+            [Move(c["hold"], c["status"], c["status"], f"pickup {c['code']}, request {c['request']}",
+                  {"branch": c["branch"]}) for c in changes],
+            values={"pickup_branch_id": bindparam("branch")}, at=ctx.now, run_id=ctx.run_id, actor="batch",
         )
         # The nearest copy depends on the pickup branch, so the title is allocated again.
         queue_titles(ctx.conn, {c["title"] for c in changes})

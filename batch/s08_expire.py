@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from ils.infra import schema
 from ils.infra.context import Context
-from ils.holds.history import Notice, Transition, later_volume_titles, log_transitions, queue_titles, record_notices
+from ils.holds.history import Notice, later_volume_titles, queue_titles, record_notices
+from ils.holds.lifecycle import Event, HoldStatus
+from ils.holds.lifecycle.store import Move, move_holds
 
 log = logging.getLogger(__name__)
 
@@ -23,19 +25,14 @@ def run(ctx: Context) -> dict:
     # FOR UPDATE (PostgreSQL): a hold being picked up at this moment is waited for and,
     # collected, no longer matches; it is neither expired nor told it was.
     query = select(h.c.id, h.c.patron_id, h.c.title_id, h.c.pickup_deadline).where(
-        h.c.status == "ready", h.c.pickup_deadline < ctx.today
+        h.c.status == HoldStatus.READY, h.c.pickup_deadline < ctx.today
     ).with_for_update()
     expired = list(ctx.conn.execute(query))
     if expired:
-        stmt = (
-            h.update()
-            .where(h.c.id == bindparam("hold"), h.c.status == "ready")
-            .values(status="expired", closed_at=ctx.now, close_reason="pickup_deadline")
-        )
-        ctx.conn.execute(stmt, [{"hold": row.id} for row in expired])
-        log_transitions(
-            ctx.conn,
-            [Transition(row.id, "ready", "expired", f"deadline {row.pickup_deadline}") for row in expired],
+        move_holds(
+            ctx.conn, Event.EXPIRE,
+            [Move(row.id, HoldStatus.READY, HoldStatus.EXPIRED, f"deadline {row.pickup_deadline}") for row in expired],
+            values={"closed_at": ctx.now, "close_reason": "pickup_deadline"},
             at=ctx.now, run_id=ctx.run_id, actor="batch",
         )
         record_notices(

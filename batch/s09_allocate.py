@@ -10,7 +10,11 @@ from sqlalchemy import bindparam, delete, exists, select
 from ils.infra import db, schema
 from ils.holds.allocation import Allocation, FreeCopy, Routes, WaitingHold, allocate_title
 from ils.infra.context import Context
-from ils.holds.history import ReadyHold, Transition, later_volume_titles, log_transitions, make_ready
+from ils.holds import lifecycle
+from ils.holds.history import ReadyHold, later_volume_titles, make_ready
+from ils.holds.lifecycle import Event, queue_key, queue_order
+from ils.holds.lifecycle import HoldStatus as S
+from ils.holds.lifecycle.store import Move, move_holds
 from ils.holds.series import apply_gates, gate_blocked
 
 log = logging.getLogger(__name__)
@@ -57,12 +61,12 @@ def _titles_with_work(ctx: Context) -> set[int]:
     h = schema.holds
     query = (
         select(h.c.title_id)
-        .where(h.c.status.in_(("waiting", "series_waiting")), _free_copy_exists(h.c.title_id))
+        .where(h.c.status.in_(lifecycle.QUEUED), _free_copy_exists(h.c.title_id))
         .distinct()
     )
     titles = set(ctx.conn.execute(query).scalars())
     if ctx.policy.series.ordered:
-        opened = select(h.c.title_id).where(h.c.status == "series_waiting", ~gate_blocked(ctx, h)).distinct()
+        opened = select(h.c.title_id).where(h.c.status == S.SERIES_WAITING, ~gate_blocked(ctx, h)).distinct()
         titles |= set(ctx.conn.execute(opened).scalars())
     return titles
 
@@ -93,7 +97,7 @@ def _allocate_chunk(ctx: Context, title_ids: list[int], routes: Routes, counts: 
 
 def _waiting(ctx: Context, row) -> WaitingHold:
     later = row.channel in ctx.policy.allocation.onshelf_from_next_open_day_channels
-    return WaitingHold(row.id, row.pickup_branch_id, (row.queue_day, row.queue_class, row.queued_at, row.id),
+    return WaitingHold(row.id, row.pickup_branch_id, queue_key(row),
                        shelf_search_after=row.queue_day if later else None)
 
 
@@ -124,8 +128,8 @@ def _waiting_holds(ctx: Context, title_ids: list[int]) -> dict[int, list]:
     query = (
         select(h.c.id, h.c.title_id, h.c.patron_id, h.c.pickup_branch_id, h.c.contact_method, h.c.series_group,
                h.c.channel, h.c.queue_day, h.c.queue_class, h.c.queued_at)
-        .where(h.c.title_id.in_(title_ids), h.c.status == "waiting")
-        .order_by(h.c.title_id, h.c.queue_day, h.c.queue_class, h.c.queued_at, h.c.id)
+        .where(h.c.title_id.in_(title_ids), h.c.status == S.WAITING)
+        .order_by(h.c.title_id, *queue_order(h))
         .with_for_update(skip_locked=True)
     )
     grouped = defaultdict(list)
@@ -146,22 +150,17 @@ def _free_copies(ctx: Context, title_ids: list[int]) -> dict[int, list[FreeCopy]
 
 
 def _write(ctx: Context, allocated, ready, by_hold: dict) -> None:
-    h = schema.holds
-    if allocated:
-        stmt = (
-            h.update()
-            .where(h.c.id == bindparam("hold"), h.c.status == "waiting")
-            .values(status="allocated", copy_id=bindparam("copy"), allocated_at=ctx.now)
-        )
-        ctx.conn.execute(stmt, [{"hold": a.hold_id, "copy": a.copy_id} for a in allocated])
     make_ready(
-        ctx,
+        ctx, Event.ALLOCATE,
         [ReadyHold(a.hold_id, by_hold[a.hold_id].patron_id, a.copy_id, by_hold[a.hold_id].pickup_branch_id,
-                   by_hold[a.hold_id].contact_method, "waiting") for a in ready],
+                   by_hold[a.hold_id].contact_method, S.WAITING) for a in ready],
         actor="batch", note="a freed copy on the pickup branch's hold shelf",
     )
-    log_transitions(ctx.conn, [Transition(a.hold_id, "waiting", "allocated", f"copy {a.copy_id}") for a in allocated],
-                    at=ctx.now, run_id=ctx.run_id, actor="batch")
+    move_holds(
+        ctx.conn, Event.ALLOCATE,
+        [Move(a.hold_id, S.WAITING, S.ALLOCATED, f"copy {a.copy_id}", {"copy": a.copy_id}) for a in allocated],
+        values={"copy_id": bindparam("copy"), "allocated_at": ctx.now}, at=ctx.now, run_id=ctx.run_id, actor="batch",
+    )
 
 
 def _routes(ctx: Context) -> Routes:

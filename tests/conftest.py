@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from engines import ENGINES, PG_SERVER, Databases, ensure_postgresql
+from lifecycle_guard import hold_status_guard
 from scenario import Library
 
 from ils.infra import db
@@ -104,6 +105,15 @@ def isolated_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("ILS_DATABASE_URL", raising=False)
     monkeypatch.delenv("ILS_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def holds_move_only_through_their_lifecycle():
+    """Every test fails if code outside ils/holds/lifecycle/store.py writes holds.status (tests/lifecycle_guard.py)."""
+    with hold_status_guard() as caught:
+        yield caught
+    assert not caught, "holds.status written outside ils.holds.lifecycle.store: " + "; ".join(
+        f"{where}: {sql}" for where, sql in caught)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -317,7 +317,7 @@ def test_the_whole_loop_through_the_command_line_as_cron_runs_it(runner, make_db
 
 def test_only_the_making_and_closing_of_a_hold_reach_the_ils():
     from ils.exchange.journal import _hold_event
-    from ils.holds.history import Transition
+    from ils.holds.lifecycle.store import Transition
 
     steps = [(None, "waiting"), (None, "series_waiting"), ("series_waiting", "waiting"), ("waiting", "allocated"),
              ("allocated", "in_transit"), ("in_transit", "ready"), ("ready", "fulfilled"), ("ready", "expired"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select, text
@@ -21,7 +22,8 @@ from ils.library.clock import parse_instant
 from ils.exchange.imports import files_in, import_files
 from ils.exchange.imports.kinds import ndc_classes
 from ils.library.policy import Policy
-from ils.holds.queue import queue_place
+from ils.holds.lifecycle import default_contact
+from ils.holds.lifecycle.store import HOLD_ROW_COLUMNS, new_hold_row
 from ils.frontend.requests import REQUEST_FIELDS, normalise, spooled_entry
 from ils.tools.sample.files import write_kind
 from ils.tools.sample.generator import SampleSpec, generate
@@ -84,10 +86,18 @@ def load(conn: Connection, spec: SampleSpec, policy: Policy, now: dt.datetime, p
     return loaded
 
 
+@dataclass(frozen=True)
+class _Patron:
+    """What default_contact reads of an imported hold's patron."""
+
+    contact_method: str
+
+
 def _plans(branch: dict, policy: Policy, now: dt.datetime, subscriptions: list):
     day = dt.date.fromisoformat
-    # A hold without its own contact method takes the patron's (as the importer does);
-    # one byte per patron keeps that lookup small at 3,000,000 patrons.
+    # A hold without its own contact method takes the patron's, by the one rule of
+    # ils.holds.lifecycle.default_contact for the ILS's holds (as the importer does), worked
+    # out once per patron; one byte per patron keeps that lookup small at 3,000,000 patrons.
     methods = list(schema.CONTACT_METHODS)
     contact = bytearray()
 
@@ -107,7 +117,7 @@ def _plans(branch: dict, policy: Policy, now: dt.datetime, subscriptions: list):
         method = r["contact_method"] or "none"
         if len(contact) <= pid:
             contact.extend(bytes(pid + 1 - len(contact)))
-        contact[pid] = methods.index(method)
+        contact[pid] = methods.index(default_contact(None, _Patron(method), None))
         yield (pid, r["card"], r["name"], _blank(r["name_kana"]), day(r["birth_date"]),
                _blank(r["phone"]), _blank(r["email"]), method,
                branch.get(r["home_branch"]), r["status"] or "active", r["web_registered"] == "yes",
@@ -118,14 +128,18 @@ def _plans(branch: dict, policy: Policy, now: dt.datetime, subscriptions: list):
                day(r["due_on"]), int(r["renewals"] or 0), r["inter_library"] == "yes")
 
     def holds(r) -> Iterator[tuple]:
-        place = queue_place(parse_instant(r["queued_at"]), r["channel"] or "counter", policy)
         pid = patron_id(r["card"])
-        yield (pid, title_id(r["bib_id"]), branch[r["pickup"]], r["contact_method"] or methods[contact[pid]],
-               r["channel"] or "counter", r["status"], place.queued_at, place.queue_day, place.queue_class,
-               _blank(r["series_group"]), int(r["series_position"]) if r["series_position"] else None,
-               copy_id(r["barcode"]) if r["barcode"] else None, now if r["barcode"] else None,
-               day(r["ready_on"]) if r["ready_on"] else None,
-               day(r["pickup_deadline"]) if r["pickup_deadline"] else None, "import", now)
+        row = new_hold_row(
+            policy, patron_id=pid, title_id=title_id(r["bib_id"]), pickup_branch_id=branch[r["pickup"]],
+            contact_method=r["contact_method"] or methods[contact[pid]], channel=r["channel"] or "counter",
+            received_at=parse_instant(r["queued_at"]), status=r["status"], series_group=_blank(r["series_group"]),
+            series_position=int(r["series_position"]) if r["series_position"] else None,
+            copy_id=copy_id(r["barcode"]) if r["barcode"] else None, allocated_at=now if r["barcode"] else None,
+            ready_on=day(r["ready_on"]) if r["ready_on"] else None,
+            pickup_deadline=day(r["pickup_deadline"]) if r["pickup_deadline"] else None,
+            placed_by="import", created_at=now,
+        )
+        yield tuple(row[column] for column in HOLD_ROW_COLUMNS)
 
     def requests(r) -> Iterator[tuple]:
         row = normalise(r)  # the very rows ils.frontend.requests.import_request_file stores
@@ -141,9 +155,7 @@ def _plans(branch: dict, policy: Policy, now: dt.datetime, subscriptions: list):
                                 "registered_on"), patrons),
         ("loans", "loans", ("copy_id", "patron_id", "branch_id", "loaned_on", "due_on", "renewals", "inter_library"),
          loans),
-        ("holds", "holds", ("patron_id", "title_id", "pickup_branch_id", "contact_method", "channel", "status",
-                            "queued_at", "queue_day", "queue_class", "series_group", "series_position", "copy_id",
-                            "allocated_at", "ready_on", "pickup_deadline", "placed_by", "created_at"), holds),
+        ("holds", "holds", HOLD_ROW_COLUMNS, holds),
         ("requests", "pending_requests", (*REQUEST_FIELDS, "entered_at"), requests),
     ]
 

@@ -12,7 +12,11 @@ from ils.infra.context import Context
 from ils.holds.facts import patron_by_card
 from ils.infra.audit import audit
 from ils.errors import Conflict, CopyUnavailable, IlsError, PatronBlocked, ReadyNoticeUnsent, UnknownCopy
-from ils.holds.history import ReadyHold, Transition, later_volume_titles, log_transitions, make_ready, queue_titles
+from ils.holds import lifecycle
+from ils.holds.history import ReadyHold, later_volume_titles, make_ready, queue_titles
+from ils.holds.lifecycle import Event, queue_order
+from ils.holds.lifecycle import HoldStatus as S
+from ils.holds.lifecycle.store import Move, move_holds
 from ils.holds.series import apply_gates
 from ils.circulation.slips import transit_slip
 
@@ -57,7 +61,7 @@ def _hold_on_copy(ctx: Context, copy_id: int):
     return ctx.conn.execute(
         select(h, p.c.card_number)
         .join(p, p.c.id == h.c.patron_id)
-        .where(h.c.copy_id == copy_id, h.c.status.in_(schema.HOLDS_WITH_COPY))
+        .where(h.c.copy_id == copy_id, h.c.status.in_(lifecycle.WITH_COPY))
         .with_for_update(of=h, nowait=True)
     ).first()
 
@@ -66,8 +70,8 @@ def _first_waiting_hold(ctx: Context, title_id: int):
     h = schema.holds
     return ctx.conn.execute(
         select(h)
-        .where(h.c.title_id == title_id, h.c.status == "waiting")
-        .order_by(h.c.queue_day, h.c.queue_class, h.c.queued_at, h.c.id)
+        .where(h.c.title_id == title_id, h.c.status == S.WAITING)
+        .order_by(*queue_order(h))
         .limit(1)
         .with_for_update(nowait=True)
     ).first()
@@ -85,22 +89,19 @@ def _set_copy(ctx: Context, copy, *, expect: str | None = None, **values) -> Non
         raise Conflict(f"copy {copy.barcode} changed while this was being done; scan it again")
 
 
-def _set_hold(ctx: Context, hold, to_status: str, note: str, actor: str, **values) -> None:
-    h = schema.holds
-    query = h.update().where(h.c.id == hold.id, h.c.status == hold.status).values(status=to_status, **values)
-    if ctx.conn.execute(query).rowcount != 1:
-        raise Conflict(f"hold {hold.id} changed while this was being done; try again")
-    log_transitions(ctx.conn, [Transition(hold.id, hold.status, to_status, note)], at=ctx.now, run_id=None, actor=actor)
+def _set_hold(ctx: Context, hold, event: Event, to_status: str, note: str, actor: str, **values) -> None:
+    move_holds(ctx.conn, event, [Move(hold.id, hold.status, to_status, note)], values=values, at=ctx.now, run_id=None,
+               actor=actor, conflict=f"hold {hold.id} changed while this was being done; try again")
 
 
-def _ready(ctx: Context, hold, copy, actor: str, note: str) -> dt.date:
+def _ready(ctx: Context, event: Event, hold, copy, actor: str, note: str) -> dt.date:
     ready = ReadyHold(hold.id, hold.patron_id, copy.id, hold.pickup_branch_id, hold.contact_method, hold.status)
-    return make_ready(ctx, [ready], actor=actor, note=note)[hold.id]
+    return make_ready(ctx, event, [ready], actor=actor, note=note)[hold.id]
 
 
-def _send(ctx: Context, hold, copy, branch_id: int, actor: str, note: str) -> Outcome:
+def _send(ctx: Context, event: Event, hold, copy, branch_id: int, actor: str, note: str) -> Outcome:
     """The copy leaves for the hold's pickup branch (他館確保 / 取寄中), with a slip line."""
-    _set_hold(ctx, hold, "in_transit", note, actor, copy_id=copy.id, allocated_at=hold.allocated_at or ctx.now)
+    _set_hold(ctx, hold, event, S.IN_TRANSIT, note, actor, copy_id=copy.id, allocated_at=hold.allocated_at or ctx.now)
     _set_copy(ctx, copy, state="in_transit", location_branch_id=branch_id)
     to = branch_name(ctx, hold.pickup_branch_id)
     return Outcome("in_transit", copy.barcode, copy.title, f"send to {to} for hold {hold.id}", hold.id,
@@ -111,11 +112,11 @@ def _serve_or_shelve(ctx: Context, copy, branch_id: int, actor: str) -> Outcome:
     """A copy free at this branch: caught for the first waiting hold, else shelved or sent home."""
     hold = _first_waiting_hold(ctx, copy.title_id)
     if hold is not None and hold.pickup_branch_id == branch_id:
-        deadline = _ready(ctx, hold, copy, actor, "caught at check-in")
+        deadline = _ready(ctx, Event.TRAP, hold, copy, actor, "caught at check-in")
         return Outcome("hold_shelf", copy.barcode, copy.title, f"put on the hold shelf for hold {hold.id}",
                        hold.id, pickup_deadline=deadline)
     if hold is not None:
-        return _send(ctx, hold, copy, branch_id, actor, "caught at check-in")
+        return _send(ctx, Event.TRAP, hold, copy, branch_id, actor, "caught at check-in")
     if copy.owning_branch_id != branch_id:
         _set_copy(ctx, copy, state="in_transit", location_branch_id=branch_id)
         home = branch_name(ctx, copy.owning_branch_id)
@@ -142,16 +143,16 @@ def check_in(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
 
 def _arrived(ctx: Context, copy, hold, branch_id: int, actor: str) -> Outcome:
     """A copy that already serves a hold was scanned at `branch_id`."""
-    if hold.status == "allocated":
+    if hold.status == S.ALLOCATED:
         return _pulled(ctx, copy, hold, branch_id, actor)
     if hold.pickup_branch_id != branch_id:
         to = branch_name(ctx, hold.pickup_branch_id)
         return Outcome("in_transit", copy.barcode, copy.title, f"on its way to {to} for hold {hold.id}", hold.id,
                        slip=transit_slip(to, hold.id, copy.barcode, copy.title))
-    if hold.status == "ready":
+    if hold.status == S.READY:
         return Outcome("hold_shelf", copy.barcode, copy.title, f"already on the hold shelf for hold {hold.id}",
                        hold.id, pickup_deadline=hold.pickup_deadline)
-    deadline = _ready(ctx, hold, copy, actor, "transit received")
+    deadline = _ready(ctx, Event.TRANSIT_RECEIVED, hold, copy, actor, "transit received")
     return Outcome("hold_shelf", copy.barcode, copy.title, f"put on the hold shelf for hold {hold.id}", hold.id,
                    pickup_deadline=deadline)
 
@@ -178,17 +179,17 @@ def _pulled(ctx: Context, copy, hold, branch_id: int, actor: str) -> Outcome:
     if copy.location_branch_id != branch_id:
         raise CopyUnavailable(f"copy {copy.barcode} is on the pull list of {branch_name(ctx, copy.location_branch_id)}")
     if hold.pickup_branch_id == branch_id:
-        deadline = _ready(ctx, hold, copy, actor, "pulled from the shelf")
+        deadline = _ready(ctx, Event.PULL_CONFIRMED, hold, copy, actor, "pulled from the shelf")
         return Outcome("hold_shelf", copy.barcode, copy.title, f"put on the hold shelf for hold {hold.id}", hold.id,
                        pickup_deadline=deadline)
-    return _send(ctx, hold, copy, branch_id, actor, "pulled from the shelf")
+    return _send(ctx, Event.PULL_CONFIRMED, hold, copy, branch_id, actor, "pulled from the shelf")
 
 
 def _on_pull_list(ctx: Context, barcode: str):
     """The copy and the hold it is allocated to, or CopyUnavailable if it is on no pull list."""
     copy = _copy(ctx, barcode)
     hold = _hold_on_copy(ctx, copy.id)
-    if hold is None or hold.status != "allocated":
+    if hold is None or hold.status != S.ALLOCATED:
         raise CopyUnavailable(f"copy {copy.barcode} is not on a pull list")
     return copy, hold
 
@@ -204,7 +205,8 @@ def report_missing(ctx: Context, barcode: str, branch_id: int, staff: str) -> Ou
     """A copy on the pull list is not on the shelf: it is marked missing and its hold queues again."""
     with ctx.writing():
         copy, hold = _on_pull_list(ctx, barcode)
-        _set_hold(ctx, hold, "waiting", "copy not found on the shelf", staff, copy_id=None, allocated_at=None)
+        _set_hold(ctx, hold, Event.PULL_MISSING, S.WAITING, "copy not found on the shelf", staff, copy_id=None,
+                  allocated_at=None)
         _set_copy(ctx, copy, state="missing")
         queue_titles(ctx.conn, [copy.title_id])
         return Outcome("missing", copy.barcode, copy.title, f"marked missing; hold {hold.id} waits for another copy",
@@ -257,7 +259,7 @@ def _mail_before_lending(ctx: Context, patron, copy, staff: str, overrides, over
     if not ctx.policy.loans.lend_after_ready_mail:
         return
     bound = _hold_on_copy(ctx, copy.id)
-    if bound is None or bound.patron_id != patron.id or bound.status != "ready":
+    if bound is None or bound.patron_id != patron.id or bound.status != S.READY:
         return
     if (bound.contact_method or patron.contact_method) != "email" or not _ready_mail_waiting(ctx, bound.id):
         return  # told by phone or not at all: there is no mail to wait for
@@ -292,22 +294,24 @@ def _release_for(ctx: Context, patron, copy, actor: str) -> list[str]:
     notes = []
     bound = _hold_on_copy(ctx, copy.id)
     if bound is not None and bound.patron_id != patron.id:
-        if bound.status == "ready":
+        if bound.status == S.READY:
             raise CopyUnavailable(
                 f"copy {copy.barcode} is on the hold shelf for another patron (hold {bound.id}, card {bound.card_number})"
             )
-        _set_hold(ctx, bound, "waiting", "its copy went to a walk-in", actor, copy_id=None, allocated_at=None)
+        _set_hold(ctx, bound, Event.WALK_IN, S.WAITING, "its copy went to a walk-in", actor, copy_id=None,
+                  allocated_at=None)
         queue_titles(ctx.conn, [copy.title_id])
         notes.append(f"hold {bound.id} goes back to the queue")
     h = schema.holds
     own = ctx.conn.execute(
         select(h).where(h.c.patron_id == patron.id, h.c.title_id == copy.title_id,
-                        h.c.status.in_(schema.ACTIVE_HOLD_STATUSES))
+                        h.c.status.in_(lifecycle.ACTIVE))
         .with_for_update(nowait=True)
     ).all()
     for hold in own:
         freed = hold.copy_id is not None and hold.copy_id != copy.id
-        _set_hold(ctx, hold, "fulfilled", f"lent copy {copy.barcode}", actor, closed_at=ctx.now, close_reason="picked_up")
+        _set_hold(ctx, hold, Event.CHECK_OUT, S.FULFILLED, f"lent copy {copy.barcode}", actor, closed_at=ctx.now,
+                  close_reason="picked_up")
         notes.append(f"hold {hold.id} collected")
         if freed:
             queue_titles(ctx.conn, [hold.title_id])

@@ -16,11 +16,12 @@ from ils.library.clock import parse_instant
 from ils.infra.context import Context
 from ils.errors import IlsError
 from ils.infra.output import render
+from ils.holds.lifecycle import HoldStatus as S
 
 # Hold transitions the ILS hears about: a hold made, and a hold closed. The steps in
 # between (allocated, in transit, ready) are the back office's own business.
-HOLD_EVENTS = {"waiting": "hold_placed", "series_waiting": "hold_placed", "cancelled": "hold_cancelled",
-               "fulfilled": "hold_filled", "expired": "hold_expired"}
+HOLD_EVENTS = {S.WAITING: "hold_placed", S.SERIES_WAITING: "hold_placed", S.CANCELLED: "hold_cancelled",
+               S.FULFILLED: "hold_filled", S.EXPIRED: "hold_expired"}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ils.library.policy import Policy
+from ils.holds.lifecycle import can_receive, default_contact
 
 WEB_CHANNELS = frozenset({"web", "mobile", "opac"})
 LOST_STATES = frozenset({"withdrawn", "missing"})
@@ -110,24 +111,9 @@ def school_grade(birth: dt.date, today: dt.date) -> int:
     return school_year - cohort - 6
 
 
-def can_receive(patron: PatronFacts, method: str) -> bool:
-    if method == "email":
-        return bool(patron.email)
-    if method == "phone":
-        return bool(patron.phone)
-    return True
-
-
 def resolve_contact(request: HoldRequest, patron: PatronFacts | None, policy: Policy) -> str:
-    """The contact method asked for; if none, the patron's usual one if offered, else one they can receive."""
-    if request.contact_method:
-        return request.contact_method
-    offered = policy.holds.contact_methods
-    if patron is None:
-        return offered[0]
-    if patron.contact_method in offered and can_receive(patron, patron.contact_method):
-        return patron.contact_method
-    return next((m for m in offered if can_receive(patron, m)), offered[0])
+    """The contact method of the hold this request makes (the rule: ils.holds.lifecycle.default_contact)."""
+    return default_contact(request.contact_method, patron, policy.holds.contact_methods)
 
 
 def limit_count(patron: PatronFacts, policy: Policy) -> int:

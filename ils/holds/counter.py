@@ -12,8 +12,10 @@ from ils.infra.audit import audit
 from ils.infra.context import Context
 from ils.errors import HoldRefused, IlsError
 from ils.holds.facts import branch_facts, patron_by_card, patron_facts, title_facts
-from ils.holds.history import Notice, Transition, later_volume_titles, log_transitions, queue_titles, record_notices
-from ils.holds.queue import queue_place
+from ils.holds.history import Notice, later_volume_titles, queue_titles, record_notices
+from ils.holds import lifecycle
+from ils.holds.lifecycle import Event, HoldStatus
+from ils.holds.lifecycle.store import Move, insert_holds, move_holds, new_hold_row
 from ils.frontend.reasons import reason
 from ils.holds.acceptance import OVERRIDE_KEYS, HoldCase, HoldRequest, broken_rule, resolve_contact
 
@@ -80,18 +82,14 @@ def _place(ctx: Context, case: HoldCase, staff: str, overrides, override_reason)
         hint = f" (staff may override it with --override {refused.override} and --reason)" if refused.override else ""
         raise HoldRefused(f"{case.request.bib_id}: {text}{hint}", refused.reason)
     req = case.request
-    place = queue_place(req.received_at, req.channel, ctx.policy)
-    ordered = ctx.policy.series.ordered and req.series_group is not None
-    status = "series_waiting" if ordered and (req.series_position or 0) > 1 else "waiting"
-    h = schema.holds
-    hold_id = ctx.conn.execute(h.insert().values(
-        patron_id=case.known_patron.id, title_id=case.known_title.id, pickup_branch_id=case.known_pickup.id,
-        contact_method=resolve_contact(req, case.patron, ctx.policy), channel="counter", status=status,
-        queued_at=place.queued_at, queue_day=place.queue_day, queue_class=place.queue_class,
+    row = new_hold_row(
+        ctx.policy, patron_id=case.known_patron.id, title_id=case.known_title.id, pickup_branch_id=case.known_pickup.id,
+        contact_method=resolve_contact(req, case.patron, ctx.policy), channel="counter", received_at=req.received_at,
         series_group=req.series_group, series_position=req.series_position, placed_by=staff, created_at=ctx.now,
-    ).returning(h.c.id)).scalar_one()
-    log_transitions(ctx.conn, [Transition(hold_id, None, status, "placed at the counter")],
-                    at=ctx.now, run_id=None, actor=staff)
+    )
+    [hold_id] = insert_holds(ctx.conn, Event.PLACE, [row], ["placed at the counter"], at=ctx.now, run_id=None,
+                             actor=staff)
+    status = row["status"]
     queue_titles(ctx.conn, [case.known_title.id])
     if overridden:
         audit(ctx, staff, "hold_override", case.known_patron.id, target=req.bib_id, reason=override_reason,
@@ -110,19 +108,16 @@ def cancel_hold(ctx: Context, hold_id: int, *, staff: str, why: str | None = Non
         hold = ctx.conn.execute(select(h).where(h.c.id == hold_id).with_for_update(nowait=True)).first()
         if hold is None:
             raise IlsError(f"no hold {hold_id}")
-        if hold.status not in schema.ACTIVE_HOLD_STATUSES:
+        if hold.status not in lifecycle.ACTIVE:
             raise IlsError(f"hold {hold_id} is already {hold.status}")
-        done = ctx.conn.execute(
-            h.update().where(h.c.id == hold.id, h.c.status == hold.status)
-            .values(status="cancelled", closed_at=ctx.now, close_reason="staff")
-        ).rowcount
-        if done != 1:
-            raise IlsError(f"hold {hold_id} changed meanwhile; try again")
-        log_transitions(ctx.conn, [Transition(hold.id, hold.status, "cancelled", why or "cancelled at the counter")],
-                        at=ctx.now, run_id=None, actor=staff)
+        move_holds(
+            ctx.conn, Event.CANCEL_BY_STAFF, [Move(hold.id, hold.status, HoldStatus.CANCELLED, why or "cancelled at the counter")],
+            values={"closed_at": ctx.now, "close_reason": "staff"}, at=ctx.now, run_id=None, actor=staff,
+            conflict=f"hold {hold_id} changed meanwhile; try again",
+        )
         record_notices(ctx.conn, [Notice(hold.patron_id, "cancel_applied", f"counter-cancel:{hold.id}", hold_id=hold.id)],
                        at=ctx.now, run_id=None)
         queue_titles(ctx.conn, {hold.title_id} | later_volume_titles(ctx.conn, [hold.id]))
         audit(ctx, staff, "hold_cancel", hold.patron_id, target=str(hold.id), reason=why,
               detail={"was": hold.status})
-        return {"hold": hold.id, "was": hold.status, "now": "cancelled"}
+        return {"hold": hold.id, "was": hold.status, "now": str(HoldStatus.CANCELLED)}

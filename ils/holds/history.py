@@ -1,4 +1,4 @@
-"""Recording what happens to holds: history rows, notices for the patron, titles to allocate again."""
+"""What follows a hold's moves: notices for the patron, titles to allocate again, holds made ready (the moves themselves: ils.holds.lifecycle)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from ils.infra import db, schema
-from ils.exchange.journal import record_hold_transitions
 from ils.infra.context import Context
-from ils.errors import Conflict
+from ils.holds import lifecycle
+from ils.holds.lifecycle import Event, HoldStatus
+from ils.holds.lifecycle.store import Move, move_holds
 from ils.holds.pickup import pickup_deadline
 
 # What a patron is told about (the mail step renders these; see docs/notices.md).
@@ -38,14 +39,6 @@ NOTICE_KINDS = (
 
 
 @dataclass(frozen=True)
-class Transition:
-    hold_id: int
-    from_status: str | None
-    to_status: str
-    note: str | None = None
-
-
-@dataclass(frozen=True)
 class Notice:
     patron_id: int
     kind: str
@@ -54,25 +47,6 @@ class Notice:
     request_id: int | None = None
     loan_id: int | None = None
     details: dict | None = None
-
-
-def log_transitions(
-    conn: Connection, transitions: Iterable[Transition], *, at: dt.datetime, run_id: int | None, actor: str
-) -> list[int]:
-    """Write one history row per transition (and journal the ones the ILS hears of); returns their ids in order."""
-    transitions = list(transitions)
-    rows = [
-        {"hold_id": t.hold_id, "at": at, "from_status": t.from_status, "to_status": t.to_status,
-         "run_id": run_id, "actor": actor, "note": t.note}
-        for t in transitions
-    ]
-    if not rows:
-        return []
-    h = schema.hold_history
-    result = conn.execute(h.insert().returning(h.c.id, sort_by_parameter_order=True), rows)
-    ids = [row.id for row in result]
-    record_hold_transitions(conn, transitions, at=at, actor=actor, run_id=run_id)
-    return ids
 
 
 def record_notices(conn: Connection, notices: Iterable[Notice], *, at: dt.datetime, run_id: int | None) -> None:
@@ -112,7 +86,7 @@ def later_volume_titles(conn: Connection, hold_ids: Iterable[int]) -> set[int]:
     title_id: int  # mypy reads a four-column SQLAlchemy row as Never
     for chunk in db.chunks(sorted({patron for patron, _ in earliest})):
         query = select(h.c.patron_id, h.c.series_group, h.c.series_position, h.c.title_id).where(
-            h.c.patron_id.in_(chunk), h.c.series_group.is_not(None), h.c.status.in_(("waiting", "series_waiting"))
+            h.c.patron_id.in_(chunk), h.c.series_group.is_not(None), h.c.status.in_(lifecycle.QUEUED)
         )
         for patron_id, group, position, title_id in conn.execute(query):
             if position > earliest.get((patron_id, group), position):
@@ -132,7 +106,7 @@ class ReadyHold:
     from_status: str
 
 
-def make_ready(ctx: Context, holds: list[ReadyHold], *, actor: str, note: str) -> dict[int, dt.date]:
+def make_ready(ctx: Context, event: Event, holds: list[ReadyHold], *, actor: str, note: str) -> dict[int, dt.date]:
     """The holds become ready (貸出可能) with their pickup deadlines; the copies sit on the
     pickup branch's hold shelf; the patrons are told. Returns the deadline per hold id.
 
@@ -141,27 +115,24 @@ def make_ready(ctx: Context, holds: list[ReadyHold], *, actor: str, note: str) -
     """
     if not holds:
         return {}
-    h, c = schema.holds, schema.copies
+    c = schema.copies
     deadlines = {
         r.hold_id: pickup_deadline(ctx.now, r.contact_method, ctx.calendars[r.pickup_branch_id], ctx.policy)
         for r in holds
     }
-    stmt = (
-        h.update()
-        .where(h.c.id == bindparam("hold"), h.c.status == bindparam("was"))
-        .values(status="ready", copy_id=bindparam("copy"), ready_on=ctx.today, pickup_deadline=bindparam("deadline"),
-                allocated_at=bindparam("allocated"))
+    move_holds(
+        ctx.conn, event,
+        [Move(r.hold_id, r.from_status, HoldStatus.READY, note,
+              {"copy": r.copy_id, "deadline": deadlines[r.hold_id]}) for r in holds],
+        values={"copy_id": bindparam("copy"), "ready_on": ctx.today, "pickup_deadline": bindparam("deadline"),
+                "allocated_at": ctx.now},
+        at=ctx.now, run_id=ctx.run_id, actor=actor,
+        conflict="a hold changed while it was being made ready; nothing was changed",
     )
-    params = [{"hold": r.hold_id, "was": r.from_status, "copy": r.copy_id, "deadline": deadlines[r.hold_id],
-               "allocated": ctx.now} for r in holds]
-    if ctx.conn.execute(stmt, params).rowcount != len(holds):
-        raise Conflict("a hold changed while it was being made ready; nothing was changed")
     ctx.conn.execute(
         c.update().where(c.c.id == bindparam("copy")).values(state="on_hold_shelf", location_branch_id=bindparam("at")),
         [{"copy": r.copy_id, "at": r.pickup_branch_id} for r in holds],
     )
-    log_transitions(ctx.conn, [Transition(r.hold_id, r.from_status, "ready", note) for r in holds],
-                    at=ctx.now, run_id=ctx.run_id, actor=actor)
     record_notices(
         ctx.conn,
         [Notice(r.patron_id, "hold_ready", f"ready:{r.hold_id}:{ctx.today}", hold_id=r.hold_id,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import exists, select
 
 from ils.infra import schema
 from ils.infra.context import Context
-from ils.holds.history import Transition, log_transitions
+from ils.holds import lifecycle
+from ils.holds.lifecycle import Event, HoldStatus
+from ils.holds.lifecycle.store import Move, move_holds
 
 
 def blocking_statuses(ctx: Context) -> tuple[str, ...]:
@@ -19,8 +21,8 @@ def blocking_statuses(ctx: Context) -> tuple[str, ...]:
     用意確保) once the patron has collected it. A cancelled or expired volume opens the gate.
     """
     if ctx.policy.series.gate == "picked_up":
-        return ("waiting", "series_waiting", "allocated", "in_transit", "ready")
-    return ("waiting", "series_waiting")
+        return lifecycle.ACTIVE
+    return lifecycle.QUEUED
 
 
 def gate_blocked(ctx: Context, h):
@@ -40,15 +42,12 @@ def apply_gates(ctx: Context, title_ids: list[int], *, actor: str) -> Counter:
         return Counter()
     h = schema.holds
     query = select(h.c.id, h.c.status, gate_blocked(ctx, h).label("blocked")).where(
-        h.c.title_id.in_(title_ids), h.c.series_group.is_not(None), h.c.status.in_(("waiting", "series_waiting"))
+        h.c.title_id.in_(title_ids), h.c.series_group.is_not(None), h.c.status.in_(lifecycle.QUEUED)
     ).order_by(h.c.id)  # history in hold order, the same on every engine
     changes = []
     for row in ctx.conn.execute(query):
-        wanted = "series_waiting" if row.blocked else "waiting"
+        wanted = HoldStatus.SERIES_WAITING if row.blocked else HoldStatus.WAITING
         if wanted != row.status:
-            changes.append(Transition(row.id, row.status, wanted, "series gate"))
-    if changes:
-        stmt = h.update().where(h.c.id == bindparam("hold"), h.c.status == bindparam("was")).values(status=bindparam("now_"))
-        ctx.conn.execute(stmt, [{"hold": t.hold_id, "was": t.from_status, "now_": t.to_status} for t in changes])
-        log_transitions(ctx.conn, changes, at=ctx.now, run_id=ctx.run_id, actor=actor)
-    return Counter(f"gate_{t.to_status}" for t in changes)
+            changes.append(Move(row.id, row.status, wanted, "series gate"))
+    move_holds(ctx.conn, Event.SERIES_GATE, changes, at=ctx.now, run_id=ctx.run_id, actor=actor)
+    return Counter(f"gate_{m.now}" for m in changes)

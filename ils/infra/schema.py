@@ -26,6 +26,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import TypeDecorator
 
+from ils.holds import lifecycle
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -129,18 +131,11 @@ CONTACT_METHODS = ("email", "phone", "none")
 PATRON_STATUSES = ("active", "suspended", "expired")
 PASSWORD_STATES = ("none", "temporary", "real")
 CHANNELS = ("web", "mobile", "opac", "paper", "counter")
-HOLD_STATUSES = (
-    "waiting",  # 確保待ち / 予約中
-    "series_waiting",  # 準備中
-    "allocated",  # a copy is on a branch's pull list
-    "in_transit",  # 他館確保 / 取寄中
-    "ready",  # 貸出可能 / ご用意できました
-    "fulfilled",  # picked up
-    "cancelled",
-    "expired",
-)
-ACTIVE_HOLD_STATUSES = ("waiting", "series_waiting", "allocated", "in_transit", "ready")
-HOLDS_WITH_COPY = ("allocated", "in_transit", "ready")
+# A hold's statuses and their groups are owned by its lifecycle (docs/holds.md).
+HOLD_STATUSES = lifecycle.HOLD_STATUSES
+ACTIVE_HOLD_STATUSES = lifecycle.ACTIVE
+HOLDS_WITH_COPY = lifecycle.WITH_COPY
+_WITH_COPY_SQL = ", ".join(f"'{s}'" for s in HOLDS_WITH_COPY)  # 'allocated', 'in_transit', 'ready'
 REQUEST_KINDS = ("hold", "cancel", "renew", "email_change", "pickup_change", "contact_change", "newsletter")
 # sending: handed to the mail server; unconfirmed: the sender died before the server's
 # answer was recorded (the message is not sent again; a person checks the server's log).
@@ -316,7 +311,7 @@ holds = Table(
     Column("contact_method", String(8), nullable=False),
     Column("channel", String(8), nullable=False),
     Column("status", String(16), nullable=False),
-    # Queue order: (queue_day, queue_class, queued_at, id); see ils/holds/queue.py.
+    # Queue order: ils.holds.lifecycle.QUEUE_COLUMNS.
     Column("queued_at", Instant, nullable=False),
     Column("queue_day", Date, nullable=False),
     Column("queue_class", Integer, nullable=False, server_default=text("0")),
@@ -347,8 +342,8 @@ holds = Table(
         "uq_holds_active_copy",
         "copy_id",
         unique=True,
-        sqlite_where=text("status IN ('allocated', 'in_transit', 'ready')"),
-        postgresql_where=text("status IN ('allocated', 'in_transit', 'ready')"),
+        sqlite_where=text(f"status IN ({_WITH_COPY_SQL})"),
+        postgresql_where=text(f"status IN ({_WITH_COPY_SQL})"),
     ),
 )
 

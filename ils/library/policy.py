@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ils.infra import schema
 from ils.errors import PolicyError
+from ils.holds import lifecycle
 from ils.infra.resources import data_path
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -26,7 +27,7 @@ else:
     MaterialType = Literal[schema.MATERIAL_TYPES]
     Category = Literal[schema.HANDLING_CATEGORIES]
     ContactMethod = Literal[schema.CONTACT_METHODS]
-    ActiveHoldStatus = Literal[schema.ACTIVE_HOLD_STATUSES]
+    ActiveHoldStatus = Literal[lifecycle.ACTIVE]
     Channel = Literal[schema.CHANNELS]
 HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
@@ -107,7 +108,7 @@ class Requests(Section):
     # The hold statuses from which a patron may cancel (取消申込) or change the pickup
     # branch (受取館の変更) from the web; past them the batch refuses and the patron is told
     # to contact the library (seed 001). An empty pickup list: the library offers no change.
-    web_cancel_statuses: tuple[ActiveHoldStatus, ...] = ("waiting", "series_waiting", "allocated")
+    web_cancel_statuses: tuple[ActiveHoldStatus, ...] = (*lifecycle.QUEUED, lifecycle.S.ALLOCATED.value)
     pickup_change_statuses: tuple[ActiveHoldStatus, ...] = ()
     # Library-time [start, end) in which the front end takes no request (seed 004: 午前3時から
     # 午前4時の間は予約できません); empty where the library never closes its web service.

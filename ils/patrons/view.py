@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.patrons.addresses import address_problem
+from ils.holds import lifecycle
 from ils.holds.facts import patron_by_card
 
-QUEUE_KEY = ("queue_day", "queue_class", "queued_at", "id")
 
 
 def patron_id_of(ctx: Context, card: str) -> int:
@@ -58,17 +58,10 @@ def patron_loans(ctx: Context, card: str) -> list[dict]:
 def _rank(h):
     """SQL: 1 + the active holds on the same title ahead of this one in the queue."""
     ahead = schema.holds.alias("ahead")
-    before = or_(
-        ahead.c.queue_day < h.c.queue_day,
-        and_(ahead.c.queue_day == h.c.queue_day, ahead.c.queue_class < h.c.queue_class),
-        and_(ahead.c.queue_day == h.c.queue_day, ahead.c.queue_class == h.c.queue_class,
-             ahead.c.queued_at < h.c.queued_at),
-        and_(ahead.c.queue_day == h.c.queue_day, ahead.c.queue_class == h.c.queue_class,
-             ahead.c.queued_at == h.c.queued_at, ahead.c.id < h.c.id),
-    )
+    before = lifecycle.ahead_in_queue(ahead, h)
     return (
         select(func.count() + 1)
-        .where(ahead.c.title_id == h.c.title_id, ahead.c.status.in_(schema.ACTIVE_HOLD_STATUSES), before)
+        .where(ahead.c.title_id == h.c.title_id, ahead.c.status.in_(lifecycle.ACTIVE), before)
         .scalar_subquery()
     )
 
@@ -80,7 +73,7 @@ def patron_holds(ctx: Context, card: str) -> list[dict]:
     p = patron_by_card(ctx.conn, card)
     h, t, b = schema.holds, schema.titles, schema.branches
     visible_since = ctx.now - dt.timedelta(days=ctx.policy.holds.cancelled_visible_days)
-    shown = or_(h.c.status.in_(schema.ACTIVE_HOLD_STATUSES), h.c.closed_at >= visible_since)
+    shown = or_(h.c.status.in_(lifecycle.ACTIVE), h.c.closed_at >= visible_since)
     query = (
         select(h.c.id, t.c.bib_id, t.c.title, h.c.status, _rank(h).label("rank"), b.c.name.label("pickup"),
                h.c.pickup_deadline, h.c.contact_method, h.c.queued_at, h.c.series_position)
@@ -92,7 +85,7 @@ def patron_holds(ctx: Context, card: str) -> list[dict]:
     labels = ctx.policy.labels
     rows = _pending_holds(ctx, p.card_number)
     for row in ctx.conn.execute(query):
-        label = getattr(labels, row.status)
+        label = lifecycle.label(row.status, labels)
         # A pending cancel shows 取消申込 on every hold the batch may still cancel (seed 004:
         # 図書館で予約取消を受付するまでは、取消申込と表示されます), an allocated one included.
         cancellable = row.status in ctx.policy.requests.web_cancel_statuses
@@ -100,7 +93,7 @@ def patron_holds(ctx: Context, card: str) -> list[dict]:
             label = labels.cancel_requested
         rows.append({
             "hold": row.id, "bib_id": row.bib_id, "title": row.title, "status": label,
-            "rank": row.rank if row.status in ("waiting", "series_waiting") else None,
+            "rank": row.rank if row.status in lifecycle.QUEUED else None,
             "pickup": row.pickup, "pickup_deadline": row.pickup_deadline, "contact": row.contact_method,
             "series_position": row.series_position,
         })

@@ -5,6 +5,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from ils.holds import lifecycle
 from ils.tools.sample import compact
 from ils.tools.sample.catalogue import GENRES, NORMAL, Catalogue
 from ils.tools.sample.draws import cumulative
@@ -18,7 +20,7 @@ COPY_STATES = ("on_shelf", "on_loan", "in_transit", "on_hold_shelf", "missing", 
                "on_shelf")  # the last: on the shelf and on a pull list for an allocated hold
 ON_SHELF, ON_LOAN, IN_TRANSIT, ON_HOLD_SHELF, MISSING, LONG_OVERDUE, WITHDRAWN, PULLED = range(8)
 NOWHERE = 255  # location_branch blank: the copy is at its owning branch (or on the van)
-HOLD_STATUSES = ("waiting", "series_waiting", "allocated", "in_transit", "ready")
+HOLD_STATUSES = lifecycle.ACTIVE  # the generator's indexes below follow this order
 WAITING, SERIES_WAITING, ALLOCATED, HOLD_IN_TRANSIT, READY = range(5)
 CHANNELS = ("web", "mobile", "opac", "paper", "counter")
 CHANNEL_WEIGHTS = cumulative((42, 15, 8, 5, 30))

@@ -16,7 +16,10 @@ from ils.library.calendar import parse_weekdays, parse_year_end
 from ils.exchange.imports import fields as f
 from ils.exchange.imports.ownership import keep_back_office_changes, keep_registration
 from ils.library.policy import Policy
-from ils.holds.queue import queue_place
+from ils.holds import lifecycle
+from ils.holds.lifecycle import Event, default_contact
+from ils.holds.lifecycle import HoldStatus as S
+from ils.holds.lifecycle.store import insert_holds, new_hold_row
 
 
 class RowProblem(ValueError):
@@ -435,8 +438,8 @@ class Loans(Kind):
         ctx.conn.execute(c.update().where(c.c.id.in_(copy_ids)).values(state="on_loan"))
 
 
-HOLD_IMPORT_STATUSES = ("waiting", "series_waiting", "allocated", "in_transit", "ready")
-COPY_STATE_FOR_HOLD = {"allocated": "on_shelf", "in_transit": "in_transit", "ready": "on_hold_shelf"}
+HOLD_IMPORT_STATUSES = lifecycle.ACTIVE
+COPY_STATE_FOR_HOLD = {S.ALLOCATED: "on_shelf", S.IN_TRANSIT: "in_transit", S.READY: "on_hold_shelf"}
 
 
 class Holds(Kind):
@@ -498,33 +501,22 @@ class Holds(Kind):
             return _missing("barcode", "copy with barcode", v["barcode"])
         if copy is not None and copy.title_id != titles[v["bib_id"]]:
             return RowProblem("barcode", "the copy is not a copy of this title")
-        if v["status"] == "allocated" and copy.state != "on_shelf":
+        if v["status"] == S.ALLOCATED and copy.state != "on_shelf":
             return RowProblem("barcode", f"an allocated copy must be on the shelf, not {copy.state}")
-        if v["status"] == "ready" and not (v.get("ready_on") and v.get("pickup_deadline")):
+        if v["status"] == S.READY and not (v.get("ready_on") and v.get("pickup_deadline")):
             return RowProblem("pickup_deadline", "a ready hold needs ready_on and pickup_deadline")
         return None
 
     def _record(self, ctx, v, patron, titles, branches, copy):
-        place = queue_place(v["queued_at"], v["channel"], ctx.policy)
-        return {
-            "patron_id": patron.id,
-            "title_id": titles[v["bib_id"]],
-            "pickup_branch_id": branches[v["pickup"]],
-            "contact_method": v.get("contact_method") or patron.contact_method,
-            "channel": v["channel"],
-            "status": v["status"],
-            "queued_at": place.queued_at,
-            "queue_day": place.queue_day,
-            "queue_class": place.queue_class,
-            "series_group": v.get("series_group"),
-            "series_position": v.get("series_position"),
-            "copy_id": copy.id if copy is not None else None,
-            "allocated_at": ctx.now if copy is not None else None,
-            "ready_on": v.get("ready_on"),
-            "pickup_deadline": v.get("pickup_deadline"),
-            "placed_by": "import",
-            "created_at": ctx.now,
-        }
+        return new_hold_row(
+            ctx.policy, patron_id=patron.id, title_id=titles[v["bib_id"]], pickup_branch_id=branches[v["pickup"]],
+            contact_method=default_contact(v.get("contact_method"), patron, None),
+            channel=v["channel"], received_at=v["queued_at"], status=v["status"],
+            series_group=v.get("series_group"), series_position=v.get("series_position"),
+            copy_id=copy.id if copy is not None else None, allocated_at=ctx.now if copy is not None else None,
+            ready_on=v.get("ready_on"), pickup_deadline=v.get("pickup_deadline"), placed_by="import",
+            created_at=ctx.now,
+        )
 
     def _patrons(self, ctx, rows):
         cards = {v["card"] for _, v in rows}
@@ -539,25 +531,26 @@ class Holds(Kind):
         patron_ids = [p.id for p in patrons.values()]
         if patron_ids:
             query = select(h.c.patron_id, h.c.title_id).where(
-                h.c.status.in_(schema.ACTIVE_HOLD_STATUSES), h.c.patron_id.in_(patron_ids)
+                h.c.status.in_(lifecycle.ACTIVE), h.c.patron_id.in_(patron_ids)
             )
             held["pairs"].update(tuple(r) for r in ctx.conn.execute(query))
         copy_ids = [c.id for c in copies.values()]
         if copy_ids:
             query = select(h.c.copy_id).where(
-                h.c.status.in_(schema.HOLDS_WITH_COPY), h.c.copy_id.in_(copy_ids)
+                h.c.status.in_(lifecycle.WITH_COPY), h.c.copy_id.in_(copy_ids)
             )
             held["copies"].update(ctx.conn.execute(query).scalars())
         return held
 
     def write(self, ctx, records, lines):
-        h, c = schema.holds, schema.copies
-        ctx.conn.execute(h.insert(), records)
+        c = schema.copies
+        # The ILS's holds come in as they stand there, with no history row of ours.
+        insert_holds(ctx.conn, Event.IMPORT, records, None, at=ctx.now, run_id=None, actor="import")
         moved = [
             {
                 "copy": r["copy_id"],
                 "new_state": COPY_STATE_FOR_HOLD[r["status"]],
-                "at": r["pickup_branch_id"] if r["status"] == "ready" else None,
+                "at": r["pickup_branch_id"] if r["status"] == S.READY else None,
             }
             for r in records
             if r["copy_id"] is not None

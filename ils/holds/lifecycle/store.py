@@ -1,0 +1,139 @@
+"""The writes of a hold's life: the one way to build and insert a hold row, and the one function that moves holds and writes their history.
+
+Every status a hold row gets is written here, and only here: `insert_holds` (a new row)
+and `move_holds` (a change), each checked against ils.holds.lifecycle.TRANSITIONS and
+writing its hold_history rows (and the ILS's journal entries) in the caller's
+transaction. Any other code that writes holds.status fails the suite (tests/lifecycle_guard.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam
+from sqlalchemy.engine import Connection
+
+from ils.errors import Conflict
+from ils.exchange.journal import record_hold_transitions
+from ils.holds.lifecycle import Event, check, initial_status
+from ils.holds.queue import queue_place
+from ils.infra import schema
+
+# The columns of a new hold row, in the order tools/bulkload.py streams them into COPY.
+HOLD_ROW_COLUMNS = (
+    "patron_id", "title_id", "pickup_branch_id", "contact_method", "channel", "status", "queued_at", "queue_day",
+    "queue_class", "series_group", "series_position", "copy_id", "allocated_at", "ready_on", "pickup_deadline",
+    "placed_by", "created_at", "request_id",
+)
+
+@dataclass(frozen=True)
+class Transition:
+    """One hold's change as hold_history and the journal record it (from None: a new hold)."""
+
+    hold_id: int
+    from_status: str | None
+    to_status: str
+    note: str | None = None
+
+
+def new_hold_row(
+    policy, *, patron_id: int, title_id: int, pickup_branch_id: int, contact_method: str, channel: str,
+    received_at: dt.datetime, created_at: dt.datetime, placed_by: str, series_group: str | None = None,
+    series_position: int | None = None, request_id: int | None = None, status: str | None = None,
+    copy_id: int | None = None, allocated_at: dt.datetime | None = None, ready_on: dt.date | None = None,
+    pickup_deadline: dt.date | None = None,
+) -> dict[str, Any]:
+    """A new hold row (every column of HOLD_ROW_COLUMNS): its queue place from the receipt time
+    and channel, and its first status — waiting or 準備中 — unless an import names one.
+    The contact method comes in already chosen by ils.holds.lifecycle.default_contact."""
+    place = queue_place(received_at, channel, policy)
+    first = status or initial_status(policy.series.ordered, series_group, series_position)
+    return {
+        "patron_id": patron_id, "title_id": title_id, "pickup_branch_id": pickup_branch_id,
+        "contact_method": contact_method, "channel": channel, "status": str(first),
+        "queued_at": place.queued_at, "queue_day": place.queue_day, "queue_class": place.queue_class,
+        "series_group": series_group, "series_position": series_position, "copy_id": copy_id,
+        "allocated_at": allocated_at, "ready_on": ready_on, "pickup_deadline": pickup_deadline,
+        "placed_by": placed_by, "created_at": created_at, "request_id": request_id,
+    }
+
+
+def insert_holds(
+    conn: Connection, event: Event, rows: Sequence[dict], notes: Sequence[str] | None, *,
+    at: dt.datetime, run_id: int | None, actor: str,
+) -> list[int]:
+    """Insert new hold rows in one statement; returns their ids in order. Each row's status must
+    be one `event` may create. With `notes`, one history row per hold says where it came from;
+    an import passes None — the ILS already has the hold's past, and the night writes none."""
+    if not rows:
+        return []
+    for row in rows:
+        check(event, None, row["status"])
+    h = schema.holds
+    result = conn.execute(h.insert().returning(h.c.id, sort_by_parameter_order=True), list(rows))
+    ids = [row.id for row in result]
+    if notes is not None:
+        _log(conn, [Transition(i, None, row["status"], note) for i, row, note in zip(ids, rows, notes)],
+             at=at, run_id=run_id, actor=actor)
+    return ids
+
+
+@dataclass(frozen=True)
+class Move:
+    """One hold to move: from `was` to `now`, with the values bound for this row of the update."""
+
+    hold_id: int
+    was: str
+    now: str
+    note: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def move_holds(
+    conn: Connection, event: Event, moves: Iterable[Move], *, at: dt.datetime, run_id: int | None, actor: str,
+    values: Mapping[str, Any] | None = None, conflict: str | None = None,
+) -> int:
+    """Move holds in one UPDATE (executemany) and write their history; returns the rows updated.
+
+    Each move is checked against the transition table first: one refused move raises
+    TransitionRefused and nothing is written. The update names the status it expects,
+    so a hold changed meanwhile is not overwritten; with `conflict` (a sentence) that
+    raises Conflict, without it the caller has locked the rows it read (the batch steps).
+    `values` are the other columns set on every row; they may be bindparam()s filled from
+    each Move's params (whose keys must not be column names: SQLAlchemy reserves those).
+    """
+    moves = list(moves)
+    if not moves:
+        return 0
+    for m in moves:
+        check(event, m.was, m.now, m.hold_id)
+    h = schema.holds
+    stmt = (
+        h.update()
+        .where(h.c.id == bindparam("lc_hold"), h.c.status == bindparam("lc_was"))
+        .values(status=bindparam("lc_now"), **(values or {}))
+    )
+    params = [{"lc_hold": m.hold_id, "lc_was": str(m.was), "lc_now": str(m.now), **m.params} for m in moves]
+    count = conn.execute(stmt, params).rowcount
+    if conflict is not None and count != len(moves):
+        raise Conflict(conflict)
+    _log(conn, [Transition(m.hold_id, str(m.was), str(m.now), m.note) for m in moves], at=at, run_id=run_id,
+         actor=actor)
+    return count
+
+
+def _log(conn: Connection, transitions: list[Transition], *, at: dt.datetime, run_id: int | None, actor: str) -> None:
+    """One hold_history row per transition, and the journal entries of those the ILS hears of."""
+    rows = [
+        {"hold_id": t.hold_id, "at": at, "from_status": t.from_status, "to_status": t.to_status,
+         "run_id": run_id, "actor": actor, "note": t.note}
+        for t in transitions
+    ]
+    if not rows:
+        return
+    hh = schema.hold_history
+    conn.execute(hh.insert().returning(hh.c.id, sort_by_parameter_order=True), rows).all()
+    record_hold_transitions(conn, transitions, at=at, actor=actor, run_id=run_id)
