@@ -76,7 +76,7 @@ def insert_holds(
     result = conn.execute(h.insert().returning(h.c.id, sort_by_parameter_order=True), list(rows))
     ids = [row.id for row in result]
     if notes is not None:
-        _log(conn, [Transition(i, None, row["status"], note) for i, row, note in zip(ids, rows, notes)],
+        _log(conn, [Transition(i, None, row["status"], note) for i, row, note in zip(ids, rows, notes, strict=True)],
              at=at, run_id=run_id, actor=actor)
     return ids
 
