@@ -149,7 +149,7 @@ def request_states(lib: Library) -> dict[int, tuple[str, int | None]]:
 # -- the front end writes while the batch runs ------------------------------------------------
 
 
-def test_requests_written_during_the_run_wait_for_the_next_run_and_none_is_lost(lib, monkeypatch):
+def test_requests_written_during_the_run_wait_for_the_next_run_and_none_is_lost(lib, monkeypatch, tmp_path):
     for bib in ("B1", "B2", "B3"):
         lib.copy(bib, "east")
     before = [lib.request("hold", "1001", "B1", pickup="central", received="2026-11-25 10:00")]
@@ -178,7 +178,8 @@ def test_requests_written_during_the_run_wait_for_the_next_run_and_none_is_lost(
     assert states[before[0]] == ("accepted", first_run)
     assert all(states[rid] == ("pending", None) for rid in written_during), states
 
-    monkeypatch.undo()
+    monkeypatch.undo()  # the paused step, and with it conftest's move into tmp_path...
+    monkeypatch.chdir(tmp_path)  # ...which the night's reports need, or they land in the repository
     second = lib.night("2026-11-27 03:00")
     states = request_states(lib)
     assert all(states[rid] == ("accepted", second.run_id) for rid in written_during), states
