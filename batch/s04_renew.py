@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 
+from ils.circulation.overdue import overdue_loans
 from ils.infra import db, schema
 from ils.exchange.journal import record_changes
 from ils.library.clock import library_date
@@ -17,6 +18,10 @@ from ils.holds.acceptance import Unparseable, parse_received_at
 
 from ils.frontend.pending import (StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, refuse_ineligible,
                            write_verdicts)
+
+NAME = "renew"
+INTRADAY = True
+IN_DRY_RUN = True
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +105,7 @@ def _patrons_with_overdue(ctx: Context, patron_ids) -> set[int]:
     found = set()
     for chunk in db.chunks(sorted(patron_ids)):
         query = select(lo.c.patron_id).where(
-            lo.c.patron_id.in_(chunk), lo.c.returned_at.is_(None), lo.c.due_on < ctx.today
+            lo.c.patron_id.in_(chunk), overdue_loans(ctx.today)
         ).distinct()
         found.update(ctx.conn.execute(query).scalars())
     return found

@@ -15,6 +15,10 @@ from ils.holds.acceptance import Unparseable, parse_received_at
 from ils.frontend.pending import (StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, refuse_ineligible,
                            write_verdicts)
 
+NAME = "email"
+INTRADAY = True
+IN_DRY_RUN = True
+
 log = logging.getLogger(__name__)
 
 

@@ -13,6 +13,10 @@ from ils.holds.acceptance import Unparseable, can_receive, parse_received_at
 
 from ils.frontend.pending import StepCounts, Verdict, patron_id_for, patron_refusal, patrons_by_card, pending_rows, write_verdicts
 
+NAME = "contact_change"
+INTRADAY = True
+IN_DRY_RUN = True
+
 log = logging.getLogger(__name__)
 REFUSED = "contact_change_refused"
 

@@ -16,6 +16,10 @@ from ils.holds.acceptance import Unparseable, parse_received_at
 
 from ils.frontend.pending import StepCounts, Verdict, patron_id_for, patron_refusal, patrons_by_card, pending_rows, write_verdicts
 
+NAME = "newsletter_subscription"
+INTRADAY = True
+IN_DRY_RUN = True
+
 log = logging.getLogger(__name__)
 REFUSED = "newsletter_refused"
 ACTIONS = ("subscribe", "unsubscribe")

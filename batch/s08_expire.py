@@ -10,6 +10,10 @@ from ils.infra import schema
 from ils.infra.context import Context
 from ils.holds.history import Notice, Transition, later_volume_titles, log_transitions, queue_titles, record_notices
 
+NAME = "expire"
+INTRADAY = False  # deadlines pass at midnight: the night expires them
+IN_DRY_RUN = True
+
 log = logging.getLogger(__name__)
 
 

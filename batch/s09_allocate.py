@@ -13,6 +13,10 @@ from ils.infra.context import Context
 from ils.holds.history import ReadyHold, Transition, later_volume_titles, log_transitions, make_ready
 from ils.holds.series import apply_gates, gate_blocked
 
+NAME = "allocate"
+INTRADAY = True  # an intraday run serves the titles new work touched only
+IN_DRY_RUN = True
+
 log = logging.getLogger(__name__)
 
 TITLES_PER_CHUNK = 2000
