@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import shutil
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import click
 
 from ils.tools.demo import run_demo_day
-from batch.runner import STEPS, count_rows, recent_runs, run_steps, run_until_current
+from batch.runner import STEPS, count_rows, recent_runs, run_steps, run_until_current, step_names
 from ils.infra import db, faults, files
 from ils.infra.audit import audit_rows
 from ils.library.branches import branch_id
@@ -37,10 +38,9 @@ from ils.errors import CannotWrite, ImportFailed
 from ils.exchange.imports import KINDS, files_in, import_files
 from ils.exchange.imports.ownership import conflict_rows
 from ils.mail.bounces import read_bounces
+from ils.mail.run import queue_due, run as run_mail
 from ils.mail.deliver import outbox_rows, requeue, send_due, transport_for
 from ils.library.events import list_events, record_event
-from ils.mail.newsletter import queue_newsletter
-from ils.mail.render import render as render_due
 from ils.mail.settings import mail_settings
 from ils.infra.installation import DEMO_NIGHT, build_demo, initialise
 from ils.infra.output import render
@@ -132,6 +132,25 @@ def store_options(f):
     return db_option(config_option(now_option(f)))
 
 
+def with_context(f):
+    """--db, --config and --now, and the Context opened from them given to the command as
+    `ctx` (closed when it ends): the one place a command gets its database, policy and time."""
+
+    @functools.wraps(f)
+    def command(*args, db_url, config_path, now, **kwargs):
+        with open_context(db_url, config_path, now) as ctx:
+            return f(*args, ctx=ctx, **kwargs)
+
+    return store_options(command)
+
+
+def _existing_parent(_ctx, param, value: Path | None) -> Path | None:
+    """An --output whose folder is missing is refused before anything is opened or written."""
+    if value is not None:
+        _existing_folder(value.parent, f"--{param.name}")
+    return value
+
+
 # The group -----------------------------------------------------------------
 
 
@@ -212,9 +231,9 @@ def db_status(db_url, config_path, fmt):
 @click.option("--encoding", type=click.Choice(["auto", "utf-8", "cp932"]), default="auto", show_default=True,
               help="Text encoding of the files; auto reads UTF-8 and falls back to CP932 (Shift_JIS).")
 @click.option("--limit", default=100, show_default=True, help="KIND conflicts: how many, newest first.")
-@store_options
+@with_context
 @output_options
-def import_cmd(kind, path, encoding, limit, db_url, config_path, now, fmt):
+def import_cmd(kind, path, encoding, limit, ctx, fmt):
     """Import library data from CSV (KIND all: every known file in the directory PATH).
 
     A file with any invalid row is refused whole; the problems are listed as
@@ -223,14 +242,12 @@ def import_cmd(kind, path, encoding, limit, db_url, config_path, now, fmt):
     See docs/import-formats.md and docs/integration.md.
     """
     if kind == "conflicts":
-        with open_context(db_url, config_path, now) as ctx:
-            render(conflict_rows(ctx.conn, limit), fmt)
+        render(conflict_rows(ctx.conn, limit), fmt)
         return
     if path is None:
         raise click.UsageError(f"ils import {kind} needs the PATH of the file (or, for all, the folder)")
     files = files_in(path) if kind == "all" else [(kind, path)]
-    with open_context(db_url, config_path, now) as ctx:
-        results = import_files(ctx.conn, files, ctx.policy, now, encoding, progress=_terminal_progress())
+    results = import_files(ctx.conn, files, ctx.policy, ctx.now, encoding, progress=_terminal_progress())
     if sys.stderr.isatty():
         click.echo(err=True)
     for r in results:
@@ -268,16 +285,13 @@ def export_group():
               "or a time (ISO 8601) to look without acknowledging.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
 @click.option("--encoding", type=click.Choice(["utf-8", "cp932"]), default="utf-8", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), callback=_existing_parent,
               help="Write to this file instead of standard output.")
-@store_options
-def export_changes(since, fmt, encoding, output, db_url, config_path, now):
+@with_context
+def export_changes(since, fmt, encoding, output, ctx):
     """Every change the back office made after --since (renewals, address and contact changes,
     enrolments, password states, holds), each with a stable id and time. See docs/export-formats.md."""
-    if output is not None:
-        _existing_folder(output.parent, "--output")
-    with open_context(db_url, config_path, now) as ctx:
-        data = export_bytes(changes_since(ctx, parse_since(since)), fmt, encoding)
+    data = export_bytes(changes_since(ctx, parse_since(since)), fmt, encoding)
     if output:
         files.write_private(output, data)
     else:
@@ -299,13 +313,12 @@ def _request_common(f):
                      show_default=True, help="Where the request came from.")(f)
     f = click.option("--received-at", help="When the library received it (a paper form's receipt time). Default: --now.")(f)
     f = click.option("--client-ref", help="The front end's own id of the submission.")(f)
-    return store_options(f)
+    return with_context(f)
 
 
-def _submit(db_url, config_path, now, requests):
-    with open_context(db_url, config_path, now) as ctx:
-        with ctx.writing():
-            ids = submit_keyed(ctx.conn, requests, now=now, policy=ctx.policy)
+def _submit(ctx, requests):
+    with ctx.writing():
+        ids = submit_keyed(ctx.conn, requests, now=ctx.now, policy=ctx.policy)
     render([{"request_id": i} for i in ids], "table")
 
 
@@ -321,45 +334,45 @@ def _base(card, channel, received_at, client_ref, now, kind):
 @click.option("--series", is_flag=True, help="Serve the titles strictly in the order given (順番予約).")
 @click.option("--receipt-mail", is_flag=True, help="The patron asked for a receipt mail.")
 @_request_common
-def request_hold(titles, pickup, contact, series, receipt_mail, card, channel, received_at, client_ref, db_url, config_path, now):
+def request_hold(titles, pickup, contact, series, receipt_mail, card, channel, received_at, client_ref, ctx):
     """Request holds (仮予約) on one or more titles."""
     group = f"cli-{uuid.uuid4().hex[:12]}" if series else None
     rows = []
     for position, bib in enumerate(titles, start=1):
-        row = _base(card, channel, received_at, client_ref, now, "hold")
+        row = _base(card, channel, received_at, client_ref, ctx.now, "hold")
         row.update(target=bib, pickup_branch=pickup, contact_method=contact,
                    receipt_mail="yes" if receipt_mail else None)
         if group:
             row.update(series_group=group, series_position=str(position))
         rows.append(row)
-    _submit(db_url, config_path, now, rows)
+    _submit(ctx, rows)
 
 
 @request.command("cancel")
 @click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")
 @_request_common
-def request_cancel(hold_ref, card, channel, received_at, client_ref, db_url, config_path, now):
+def request_cancel(hold_ref, card, channel, received_at, client_ref, ctx):
     """Request the cancellation of a hold (取消申込)."""
-    _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "cancel"), "target": hold_ref}])
+    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "cancel"), "target": hold_ref}])
 
 
 @request.command("pickup")
 @click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")
 @click.option("--pickup", required=True, help="The new pickup branch code (受取館).")
 @_request_common
-def request_pickup(hold_ref, pickup, card, channel, received_at, client_ref, db_url, config_path, now):
+def request_pickup(hold_ref, pickup, card, channel, received_at, client_ref, ctx):
     """Request a change of a hold's pickup branch (受取館の変更)."""
-    row = {**_base(card, channel, received_at, client_ref, now, "pickup_change"), "target": hold_ref, "pickup_branch": pickup}
-    _submit(db_url, config_path, now, [row])
+    row = {**_base(card, channel, received_at, client_ref, ctx.now, "pickup_change"), "target": hold_ref, "pickup_branch": pickup}
+    _submit(ctx, [row])
 
 
 @request.command("contact")
 @click.option("--method", required=True, type=click.Choice(["email", "phone", "none"]),
               help="The new contact method (連絡方法): email, phone, or none (自主確認).")
 @_request_common
-def request_contact(method, card, channel, received_at, client_ref, db_url, config_path, now):
+def request_contact(method, card, channel, received_at, client_ref, ctx):
     """Request a change of the patron's contact method (連絡方法の変更)."""
-    _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "contact_change"), "target": method}])
+    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "contact_change"), "target": method}])
 
 
 @request.command("newsletter")
@@ -367,53 +380,51 @@ def request_contact(method, card, channel, received_at, client_ref, db_url, conf
 @click.option("--subject", "subjects", multiple=True, required=True,
               help="An NDC class 0-9, or `events` for 行事案内; repeat for several. With --unsubscribe, `all` for everything.")
 @_request_common
-def request_newsletter(subscribe, subjects, card, channel, received_at, client_ref, db_url, config_path, now):
+def request_newsletter(subscribe, subjects, card, channel, received_at, client_ref, ctx):
     """Request a newsletter subscription change (メールマガジンの登録, Kitami's 新着図書案内)."""
     target = f"{'subscribe' if subscribe else 'unsubscribe'}:{','.join(subjects)}"
-    _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "newsletter"), "target": target}])
+    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "newsletter"), "target": target}])
 
 
 @request.command("renew")
 @click.option("--barcode", required=True, help="Barcode of the borrowed copy.")
 @_request_common
-def request_renew(barcode, card, channel, received_at, client_ref, db_url, config_path, now):
+def request_renew(barcode, card, channel, received_at, client_ref, ctx):
     """Request the renewal of a loan (延長申込)."""
-    _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "renew"), "target": barcode}])
+    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "renew"), "target": barcode}])
 
 
 @request.command("email")
 @click.option("--address", default="", help="The new address; empty to delete it.")
 @_request_common
-def request_email(address, card, channel, received_at, client_ref, db_url, config_path, now):
+def request_email(address, card, channel, received_at, client_ref, ctx):
     """Request a change of the patron's email address."""
-    _submit(db_url, config_path, now, [{**_base(card, channel, received_at, client_ref, now, "email_change"), "target": address}])
+    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "email_change"), "target": address}])
 
 
 @request.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@store_options
-def request_import(path, db_url, config_path, now):
+@with_context
+def request_import(path, ctx):
     """Store every request of a JSON-lines or CSV file as pending rows (all or none)."""
-    with open_context(db_url, config_path, now) as ctx:
-        ids = import_request_file(ctx.conn, path, now)
+    ids = import_request_file(ctx.conn, path, ctx.now)
     log.info("%d requests stored from %s", len(ids), path)
 
 
 @request.command("list")
-@store_options
+@with_context
 @output_options
-def request_list(db_url, config_path, now, fmt):
+def request_list(ctx, fmt):
     """Count pending-request rows by kind and state."""
-    with open_context(db_url, config_path, now) as ctx:
-        render(counts_by_state(ctx.conn), fmt, columns=["kind", "state", "requests"])
+    render(counts_by_state(ctx.conn), fmt, columns=["kind", "state", "requests"])
 
 
 # The nightly batch ------------------------------------------------------------
 
 
-@main.group()
+@main.group(help=f"The nightly batch, one module per step in batch/: {', '.join(step_names())}.")
 def batch():
-    """The nightly batch: accept, cancel, renew, email changes, expire, allocate."""
+    pass
 
 
 def _counts_text(counts: dict) -> str:
@@ -425,24 +436,23 @@ def _step_line(step):
     return f"{step.step:<9} {state:>12}  {_counts_text(step.counts)}"
 
 
-@batch.command("run")
-@click.option("--only", type=click.Choice(list(STEPS)), help="Run this one step.")
-@click.option("--intraday", is_flag=True, help="Serve only what changed (Mito's every-10-minutes runs): no expiry, no full sweep.")
-@click.option("--dry-run", is_flag=True, help="Print what the run would do and change nothing.")
-@store_options
-@click.pass_context
-def batch_run(click_ctx, only, intraday, dry_run, db_url, config_path, now):
-    """Run tonight's batch (cron starts this at 03:00).
+@batch.command("run", help=f"""Run tonight's batch (cron starts this at 03:00): {', '.join(step_names())}.
 
     Resumes a crashed or failed run where it stopped, with that run's --now. Quiet
     unless on a terminal; exits 1 with one line when a person must act.
-    """
+    """)
+@click.option("--only", type=click.Choice(list(STEPS)), help="Run this one step.")
+@click.option("--intraday", is_flag=True, help="Serve only what changed (Mito's every-10-minutes runs): "
+              f"{', '.join(step_names('intraday'))}; no expiry, no full sweep, no rendering, no reports.")
+@click.option("--dry-run", is_flag=True, help="Print what the run would do and change nothing.")
+@with_context
+@click.pass_context
+def batch_run(click_ctx, only, intraday, dry_run, ctx):
     now_given = click_ctx.get_parameter_source("now") != click.core.ParameterSource.DEFAULT
     on_tty = sys.stderr.isatty()
     show = (lambda step: click.echo(_step_line(step), err=True)) if on_tty and not dry_run else None
-    with open_context(db_url, config_path, now) as ctx:
-        reports = run_until_current(ctx, now_given=now_given, only=only, mode="intraday" if intraday else "night",
-                                    dry_run=dry_run, on_step=show)
+    reports = run_until_current(ctx, now_given=now_given, only=only, mode="intraday" if intraday else "night",
+                                dry_run=dry_run, on_step=show)
     for report in reports:
         if dry_run:
             click.echo(f"dry run as of {report.as_of:%Y-%m-%d %H:%M %Z}: nothing was changed", err=True)
@@ -454,22 +464,20 @@ def batch_run(click_ctx, only, intraday, dry_run, db_url, config_path, now):
 
 @batch.command("runs")
 @click.option("--limit", default=10, show_default=True, help="How many runs, newest first.")
-@store_options
+@with_context
 @output_options
-def batch_runs(limit, db_url, config_path, now, fmt):
+def batch_runs(limit, ctx, fmt):
     """List recent batch runs with their status and duration."""
-    with open_context(db_url, config_path, now) as ctx:
-        render(recent_runs(ctx.conn, limit), fmt)
+    render(recent_runs(ctx.conn, limit), fmt)
 
 
 @batch.command("show")
 @click.argument("run_id", required=False, type=int)
-@store_options
+@with_context
 @output_options
-def batch_show(run_id, db_url, config_path, now, fmt):
+def batch_show(run_id, ctx, fmt):
     """Show a run's steps: counts, rejections by reason, seconds (default: the latest run)."""
-    with open_context(db_url, config_path, now) as ctx:
-        render(run_steps(ctx.conn, run_id), fmt)
+    render(run_steps(ctx.conn, run_id), fmt)
 
 
 @main.group()
@@ -520,13 +528,12 @@ def branch_option(f):
 
 
 def counter_options(f):
-    return store_options(staff_option(branch_option(output_options(f))))
+    return with_context(staff_option(branch_option(output_options(f))))
 
 
-def _at_counter(db_url, config_path, now, fmt, branch, action, *args, **kwargs):
-    """Open the context, run one counter action at the branch, print its outcome."""
-    with open_context(db_url, config_path, now) as ctx:
-        outcome = action(ctx, *args, branch_id(ctx.conn, branch), **kwargs)
+def _at_counter(ctx, fmt, branch, action, *args, **kwargs):
+    """Run one counter action at the branch, print its outcome."""
+    outcome = action(ctx, *args, branch_id(ctx.conn, branch), **kwargs)
     render([outcome.as_row()], fmt)
 
 
@@ -537,30 +544,29 @@ def _at_counter(db_url, config_path, now, fmt, branch, action, *args, **kwargs):
               help="A lending rule to set aside (ready_notice_unsent: lend before the ready mail has gone).")
 @click.option("--reason", help="Why the rule is set aside (required with --override; audited).")
 @counter_options
-def checkout(card, barcode, overrides, reason, staff, branch, db_url, config_path, now, fmt):
+def checkout(card, barcode, overrides, reason, staff, branch, ctx, fmt):
     """Lend a copy (貸出). A copy on the hold shelf goes only to its patron (at Kitsuki only once
     its ready mail has gone); a pulled copy may go to a walk-in and its hold queues again."""
-    _at_counter(db_url, config_path, now, fmt, branch, check_out, card, barcode, staff=staff,
+    _at_counter(ctx, fmt, branch, check_out, card, barcode, staff=staff,
                 overrides=frozenset(overrides), override_reason=reason)
 
 
 @main.command()
 @click.option("--barcode", required=True, help="The returned copy's barcode.")
 @counter_options
-def checkin(barcode, staff, branch, db_url, config_path, now, fmt):
+def checkin(barcode, staff, branch, ctx, fmt):
     """Take a copy back (返却); it is caught for the first waiting hold on its title."""
-    _at_counter(db_url, config_path, now, fmt, branch, check_in, barcode, staff=staff)
+    _at_counter(ctx, fmt, branch, check_in, barcode, staff=staff)
 
 
 @main.command("renew")
 @click.option("--barcode", required=True, help="The borrowed copy's barcode.")
-@store_options
+@with_context
 @staff_option
 @output_options
-def renew_cmd(barcode, staff, db_url, config_path, now, fmt):
+def renew_cmd(barcode, staff, ctx, fmt):
     """Renew a loan at the counter or by phone, by the same rules as the web."""
-    with open_context(db_url, config_path, now) as ctx:
-        render([renew_at_counter(ctx, barcode, staff=staff)], fmt)
+    render([renew_at_counter(ctx, barcode, staff=staff)], fmt)
 
 
 @main.group()
@@ -570,28 +576,27 @@ def pull():
 
 @pull.command("list")
 @branch_option
-@store_options
+@with_context
 @output_options
-def pull_list_cmd(branch, db_url, config_path, now, fmt):
+def pull_list_cmd(branch, ctx, fmt):
     """This branch's pull list, by shelf mark."""
-    with open_context(db_url, config_path, now) as ctx:
-        render(pull_list(ctx, branch_id(ctx.conn, branch)), fmt)
+    render(pull_list(ctx, branch_id(ctx.conn, branch)), fmt)
 
 
 @pull.command("confirm")
 @click.option("--barcode", required=True, help="The copy taken off the shelf.")
 @counter_options
-def pull_confirm(barcode, staff, branch, db_url, config_path, now, fmt):
+def pull_confirm(barcode, staff, branch, ctx, fmt):
     """The copy was found: ready here, or into the van with a slip."""
-    _at_counter(db_url, config_path, now, fmt, branch, confirm_pull, barcode, staff=staff)
+    _at_counter(ctx, fmt, branch, confirm_pull, barcode, staff=staff)
 
 
 @pull.command("missing")
 @click.option("--barcode", required=True, help="The copy that is not on the shelf.")
 @counter_options
-def pull_missing(barcode, staff, branch, db_url, config_path, now, fmt):
+def pull_missing(barcode, staff, branch, ctx, fmt):
     """The copy is not on the shelf: mark it missing; its hold waits for another copy."""
-    _at_counter(db_url, config_path, now, fmt, branch, report_missing, barcode, staff=staff)
+    _at_counter(ctx, fmt, branch, report_missing, barcode, staff=staff)
 
 
 @main.group()
@@ -603,21 +608,19 @@ def events():
 @click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="The day the event is held.")
 @click.option("--title", required=True, help="What the event is, as patrons read it (e.g. おはなし会).")
 @click.option("--place", help="Where it is held (e.g. 中央図書館 2階).")
-@store_options
+@with_context
 @output_options
-def events_add(day, title, place, db_url, config_path, now, fmt):
+def events_add(day, title, place, ctx, fmt):
     """Record an event; the next newsletter issue announces it to its subscribers."""
-    with open_context(db_url, config_path, now) as ctx:
-        render([{"event": record_event(ctx, day.date(), title, place)}], fmt)
+    render([{"event": record_event(ctx, day.date(), title, place)}], fmt)
 
 
 @events.command("list")
-@store_options
+@with_context
 @output_options
-def events_list(db_url, config_path, now, fmt):
+def events_list(ctx, fmt):
     """Events to come, soonest first."""
-    with open_context(db_url, config_path, now) as ctx:
-        render(list_events(ctx), fmt, columns=["id", "held_on", "title", "place", "recorded_at"])
+    render(list_events(ctx), fmt, columns=["id", "held_on", "title", "place", "recorded_at"])
 
 
 @main.group()
@@ -628,17 +631,17 @@ def transit():
 @transit.command("receive")
 @click.option("--barcode", required=True, help="The copy off the van.")
 @counter_options
-def transit_receive(barcode, staff, branch, db_url, config_path, now, fmt):
+def transit_receive(barcode, staff, branch, ctx, fmt):
     """A copy arrives: on the hold shelf if it is for a hold here, else shelved or sent home."""
-    _at_counter(db_url, config_path, now, fmt, branch, receive_transit, barcode, staff=staff)
+    _at_counter(ctx, fmt, branch, receive_transit, barcode, staff=staff)
 
 
 @main.command("reshelve")
 @click.option("--barcode", required=True, help="A copy left on the hold shelf by an expired or cancelled hold.")
 @counter_options
-def reshelve_cmd(barcode, staff, branch, db_url, config_path, now, fmt):
+def reshelve_cmd(barcode, staff, branch, ctx, fmt):
     """Clear a copy from the hold shelf: to the next hold, the shelf, or home."""
-    _at_counter(db_url, config_path, now, fmt, branch, reshelve, barcode, staff=staff)
+    _at_counter(ctx, fmt, branch, reshelve, barcode, staff=staff)
 
 
 @main.group()
@@ -655,30 +658,28 @@ def hold():
 @click.option("--override", "overrides", multiple=True, type=click.Choice(OVERRIDE_KEYS), metavar="RULE",
               help=f"A rule to set aside for this patron, one of: {', '.join(OVERRIDE_KEYS)}. Repeat for several.")
 @click.option("--reason", help="Why the rule is set aside (required with --override; audited).")
-@store_options
+@with_context
 @staff_option
 @output_options
-def hold_place(card, titles, pickup, contact, series, overrides, reason, staff, db_url, config_path, now, fmt):
+def hold_place(card, titles, pickup, contact, series, overrides, reason, staff, ctx, fmt):
     """Place holds at once (no pending stage), by the same rules as the batch; counter-only
     material (課題, 期禁...) is allowed here."""
-    with open_context(db_url, config_path, now) as ctx:
-        placed = place_holds(ctx, card, list(titles), pickup, staff=staff, contact=contact, series=series,
-                             overrides=frozenset(overrides), override_reason=reason)
-        labels = ctx.policy.labels
-        render([{"hold": p.hold_id, "bib_id": p.bib_id, "status": getattr(labels, p.status),
-                 "overridden": p.overridden or ""} for p in placed], fmt)
+    placed = place_holds(ctx, card, list(titles), pickup, staff=staff, contact=contact, series=series,
+                         overrides=frozenset(overrides), override_reason=reason)
+    labels = ctx.policy.labels
+    render([{"hold": p.hold_id, "bib_id": p.bib_id, "status": getattr(labels, p.status),
+             "overridden": p.overridden or ""} for p in placed], fmt)
 
 
 @hold.command("cancel")
 @click.argument("hold_id", type=int)
 @click.option("--reason", help="Why (audited).")
-@store_options
+@with_context
 @staff_option
 @output_options
-def hold_cancel(hold_id, reason, staff, db_url, config_path, now, fmt):
+def hold_cancel(hold_id, reason, staff, ctx, fmt):
     """Cancel a hold for a patron who called, even once it is in transit or ready."""
-    with open_context(db_url, config_path, now) as ctx:
-        render([cancel_hold(ctx, hold_id, staff=staff, why=reason)], fmt)
+    render([cancel_hold(ctx, hold_id, staff=staff, why=reason)], fmt)
 
 
 @main.group()
@@ -688,46 +689,42 @@ def patron():
 
 @patron.command("show")
 @click.argument("card")
-@store_options
+@with_context
 @output_options
-def patron_show(card, db_url, config_path, now, fmt):
+def patron_show(card, ctx, fmt):
     """The patron's details: contact method, email state, password state (never the password)."""
-    with open_context(db_url, config_path, now) as ctx:
-        render(patron_details(ctx, card), fmt)
+    render(patron_details(ctx, card), fmt)
 
 
 @patron.command("loans")
 @click.argument("card")
-@store_options
+@with_context
 @output_options
-def patron_loans_cmd(card, db_url, config_path, now, fmt):
+def patron_loans_cmd(card, ctx, fmt):
     """The patron's open loans, with due dates and renewals."""
-    with open_context(db_url, config_path, now) as ctx:
-        render(patron_loans(ctx, card), fmt)
+    render(patron_loans(ctx, card), fmt)
 
 
 @patron.command("holds")
 @click.argument("card")
-@store_options
+@with_context
 @output_options
-def patron_holds_cmd(card, db_url, config_path, now, fmt):
+def patron_holds_cmd(card, ctx, fmt):
     """The patron's holds: status as the patron reads it, queue rank (an estimate), pickup, deadline."""
-    with open_context(db_url, config_path, now) as ctx:
-        render(patron_holds(ctx, card), fmt)
+    render(patron_holds(ctx, card), fmt)
 
 
 @patron.command("enrol")
 @click.option("--card", required=True, help="The patron's card number.")
 @click.option("--reason", help="Why, e.g. the application form's number (audited).")
-@store_options
+@with_context
 @staff_option
 @output_options
-def patron_enrol(card, reason, staff, db_url, config_path, now, fmt):
+def patron_enrol(card, reason, staff, ctx, fmt):
     """Enrol a patron for the web service as the profile says (the application form, a
     counter-issued password: none for the patron to set, the birth-date initial value, or a
     temporary one shown this once); audited, and sent to the ILS in the change export."""
-    with open_context(db_url, config_path, now) as ctx:
-        done = enrol(ctx, card, staff=staff, why=reason)
+    done = enrol(ctx, card, staff=staff, why=reason)
     row = {"card": done.card, "web_registered": True, "password": done.password}
     if done.shown_once:
         row["temporary_password"] = done.shown_once
@@ -742,14 +739,13 @@ def password():
 @password.command("reset")
 @click.option("--card", required=True, help="The patron's card number.")
 @click.option("--reason", help="Why (audited).")
-@store_options
+@with_context
 @staff_option
 @output_options
-def password_reset(card, reason, staff, db_url, config_path, now, fmt):
+def password_reset(card, reason, staff, ctx, fmt):
     """Reset a forgotten password as the profile says (clear, birth-date initial value, or a
     random temporary one shown this once); unlocks the account; audited."""
-    with open_context(db_url, config_path, now) as ctx:
-        done = reset(ctx, card, staff=staff, why=reason)
+    done = reset(ctx, card, staff=staff, why=reason)
     row = {"card": done.card, "reset_to": done.mode, "state": done.state}
     if done.shown_once:
         row["temporary_password"] = done.shown_once
@@ -759,12 +755,11 @@ def password_reset(card, reason, staff, db_url, config_path, now, fmt):
 @main.command("audit")
 @click.option("--card", help="Only this patron's entries.")
 @click.option("--limit", default=50, show_default=True, help="How many, newest first.")
-@store_options
+@with_context
 @output_options
-def audit_cmd(card, limit, db_url, config_path, now, fmt):
+def audit_cmd(card, limit, ctx, fmt):
     """The staff audit log: password resets, overrides, counter cancellations."""
-    with open_context(db_url, config_path, now) as ctx:
-        render(audit_rows(ctx, limit, patron_id_of(ctx, card) if card else None), fmt)
+    render(audit_rows(ctx, limit, patron_id_of(ctx, card) if card else None), fmt)
 
 
 # Patron mail ------------------------------------------------------------------
@@ -777,11 +772,6 @@ def mail():
 
 def _mail_settings(ctx):
     return mail_settings(ctx.settings.mail)
-
-
-def _mail_base(ctx) -> Path:
-    """Relative mail directories are relative to the config file, or the working directory."""
-    return ctx.settings.path.parent if ctx.settings.path else Path.cwd()
 
 
 def _report_mail(counts, fmt):
@@ -797,61 +787,53 @@ def _report_mail(counts, fmt):
 
 
 @mail.command("render")
-@store_options
+@with_context
 @output_options
-def mail_render(db_url, config_path, now, fmt):
+def mail_render(ctx, fmt):
     """Queue the mail that is due now (and this week's newsletter, where the profile has one)."""
-    with open_context(db_url, config_path, now) as ctx:
-        counts = render_due(ctx, _mail_settings(ctx))
-        counts["newsletters"] = queue_newsletter(ctx, _mail_settings(ctx))
+    counts = queue_due(ctx, _mail_settings(ctx))
     _report_mail(counts, fmt)
 
 
 @mail.command("send")
-@store_options
+@with_context
 @output_options
-def mail_send(db_url, config_path, now, fmt):
+def mail_send(ctx, fmt):
     """Deliver queued mail over SMTP or into .eml files; exits 1 if a person must check a message."""
-    with open_context(db_url, config_path, now) as ctx:
-        settings = _mail_settings(ctx)
-        counts = send_due(ctx, settings, transport_for(settings, _mail_base(ctx)), system_now)
+    settings = _mail_settings(ctx)
+    counts = send_due(ctx, settings, transport_for(settings, ctx.settings.folder), system_now)
     _report_mail(counts, fmt)
 
 
 @mail.command("run")
-@store_options
+@with_context
 @output_options
-def mail_run(db_url, config_path, now, fmt):
+def mail_run(ctx, fmt):
     """Render what is due, then send it: what cron runs every ten minutes."""
-    with open_context(db_url, config_path, now) as ctx:
-        settings = _mail_settings(ctx)
-        counts = render_due(ctx, settings)
-        counts["newsletters"] = queue_newsletter(ctx, settings)
-        counts.update(send_due(ctx, settings, transport_for(settings, _mail_base(ctx)), system_now))
+    settings = _mail_settings(ctx)
+    counts = run_mail(ctx, settings, transport_for(settings, ctx.settings.folder), system_now)
     _report_mail(counts, fmt)
 
 
 @mail.command("list")
 @click.option("--state", type=click.Choice(["queued", "sending", "sent", "failed", "unconfirmed"]))
 @click.option("--limit", default=50, show_default=True)
-@store_options
+@with_context
 @output_options
-def mail_list(state, limit, db_url, config_path, now, fmt):
+def mail_list(state, limit, ctx, fmt):
     """The outbox, newest first."""
-    with open_context(db_url, config_path, now) as ctx:
-        render(outbox_rows(ctx, state, limit), fmt)
+    render(outbox_rows(ctx, state, limit), fmt)
 
 
 @mail.command("resend")
 @click.argument("message", type=int)
 @click.option("--reason", help="Why (audited).")
-@store_options
+@with_context
 @staff_option
 @output_options
-def mail_resend(message, reason, staff, db_url, config_path, now, fmt):
+def mail_resend(message, reason, staff, ctx, fmt):
     """Queue an unconfirmed or failed message again, once you know the server did not take it."""
-    with open_context(db_url, config_path, now) as ctx:
-        render([requeue(ctx, message, staff=staff, why=reason)], fmt)
+    render([requeue(ctx, message, staff=staff, why=reason)], fmt)
 
 
 @mail.command("bounces")
@@ -859,16 +841,15 @@ def mail_resend(message, reason, staff, db_url, config_path, now, fmt):
               help="An mbox file the relay returns bounces to.")
 @click.option("--maildir", type=click.Path(file_okay=False, path_type=Path),
               help="A Maildir folder the relay returns bounces to.")
-@store_options
+@with_context
 @output_options
-def mail_bounces(mbox, maildir, db_url, config_path, now, fmt):
+def mail_bounces(mbox, maildir, ctx, fmt):
     """Read delivery-status notifications (bounces, RFC 3464) from a mailbox: mark each message
     and address that failed (the contact-problem report lists the patron) and clear an address
     a later message reached. Reading the same mailbox again changes nothing."""
     if (mbox is None) == (maildir is None):
         raise click.UsageError("give one of --mbox PATH or --maildir PATH")
-    with open_context(db_url, config_path, now) as ctx:
-        counts = read_bounces(ctx, mbox or maildir, "mbox" if mbox else "maildir")
+    counts = read_bounces(ctx, mbox or maildir, "mbox" if mbox else "maildir")
     render([{"what": k, "count": v} for k, v in sorted(counts.items())], fmt)
 
 
@@ -882,27 +863,24 @@ def mail_bounces(mbox, maildir, db_url, config_path, now, fmt):
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="The day (default: today).")
 @click.option("--csv-encoding", type=click.Choice(["utf-8-sig", "cp932"]), default=None,
               help="CSV for Excel: UTF-8 with BOM (default) or CP932.")
-@click.option("--output", type=click.Path(dir_okay=True, path_type=Path),
+@click.option("--output", type=click.Path(dir_okay=True, path_type=Path), callback=_existing_parent,
               help="Write to this file (NAME all: this folder) instead of standard output.")
-@store_options
-def report(name, branch, fmt, day, csv_encoding, output, db_url, config_path, now):
+@with_context
+def report(name, branch, fmt, day, csv_encoding, output, ctx):
     """Print a branch report: pull, transit, holdshelf, expired, phone, problems, summary.
 
     NAME all writes every report of every branch, and the system summary, into a dated
     folder (what `ils batch run` does at the end of the night).
     """
-    if output is not None:
-        _existing_folder(output.parent, "--output")
-    with open_context(db_url, config_path, now) as ctx:
-        settings = report_settings(ctx.settings.reports)
-        the_day = day.date() if day else ctx.today
-        if name == "all":
-            base = output or (ctx.settings.path.parent if ctx.settings.path else Path.cwd())
-            written = write_all(ctx, the_day, settings if not output else settings.model_copy(update={"directory": "."}), base)
-            log.info("%d report files written", written)
-            return
-        sheet = make_sheet(ctx, name, branch, the_day)
-        data = encoded(sheet, fmt, csv_encoding or settings.csv_encoding)
+    settings = report_settings(ctx.settings.reports)
+    the_day = day.date() if day else ctx.today
+    if name == "all":
+        base = output or ctx.settings.folder
+        written = write_all(ctx, the_day, settings if not output else settings.model_copy(update={"directory": "."}), base)
+        log.info("%d report files written", written)
+        return
+    sheet = make_sheet(ctx, name, branch, the_day)
+    data = encoded(sheet, fmt, csv_encoding or settings.csv_encoding)
     if output:
         files.write_private(output, data)
     else:
@@ -942,7 +920,7 @@ def policy_list(fmt):
 @output_options
 def policy_show(profile, db_url, config_path, now, fmt):
     """Show every value of the effective policy."""
-    if profile:
+    if profile:  # a profile named needs no database
         effective = load_policy(profile)
     else:
         with open_context(db_url, config_path, now) as ctx:
@@ -971,19 +949,18 @@ def calendar():
 @click.option("--branch", required=True, help="Branch code.")
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: today).")
 @click.option("--days", default=14, show_default=True, help="How many days.")
-@store_options
+@with_context
 @output_options
-def calendar_show(branch, start, days, db_url, config_path, now, fmt):
+def calendar_show(branch, start, days, ctx, fmt):
     """Show which days a branch is open, and why it is closed."""
-    first = start.date() if start else library_date(now)
-    with open_context(db_url, config_path, now) as ctx:
-        cal = ctx.calendars[branch_id(ctx.conn, branch)]
-        rows = []
-        for offset in range(days):
-            day = first + dt.timedelta(days=offset)
-            reason = cal.closure_reason(day)
-            rows.append({"date": day, "weekday": day.strftime("%a"), "open": reason is None,
-                         "closed_because": reason or ""})
+    first = start.date() if start else ctx.today
+    cal = ctx.calendars[branch_id(ctx.conn, branch)]
+    rows = []
+    for offset in range(days):
+        day = first + dt.timedelta(days=offset)
+        reason = cal.closure_reason(day)
+        rows.append({"date": day, "weekday": day.strftime("%a"), "open": reason is None,
+                     "closed_because": reason or ""})
     render(rows, fmt)
 
 
@@ -991,28 +968,26 @@ def calendar_show(branch, start, days, db_url, config_path, now, fmt):
 @click.option("--branch", required=True, help="Branch code.")
 @click.option("--after", "after", type=click.DateTime(["%Y-%m-%d"]), help="Count from this day (default: today).")
 @click.option("-n", "n", default=1, show_default=True, help="Which open day: 1 = the next one.")
-@store_options
-def calendar_open_day(branch, after, n, db_url, config_path, now):
+@with_context
+def calendar_open_day(branch, after, n, ctx):
     """Print the Nth open day after a date at a branch."""
-    first = after.date() if after else library_date(now)
-    with open_context(db_url, config_path, now) as ctx:
-        cal = ctx.calendars[branch_id(ctx.conn, branch)]
-        try:
-            click.echo(cal.open_day_after(first, n).isoformat())
-        except NoOpenDay as exc:
-            raise click.ClickException(f"branch {branch}: {exc}") from exc
+    first = after.date() if after else ctx.today
+    cal = ctx.calendars[branch_id(ctx.conn, branch)]
+    try:
+        click.echo(cal.open_day_after(first, n).isoformat())
+    except NoOpenDay as exc:
+        raise click.ClickException(f"branch {branch}: {exc}") from exc
 
 
 # Looking at the data --------------------------------------------------------
 
 
 @main.command()
-@store_options
+@with_context
 @output_options
-def summary(db_url, config_path, now, fmt):
+def summary(ctx, fmt):
     """Count what the database holds: branches, catalogue, patrons, loans, holds, requests."""
-    with open_context(db_url, config_path, now) as ctx:
-        render(summarise(ctx.conn, library_date(now)), fmt)
+    render(summarise(ctx.conn, ctx.today), fmt)
 
 
 @main.group()

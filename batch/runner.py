@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
@@ -19,36 +20,27 @@ from ils.infra.context import Context
 from ils.infra.db import write_transaction
 from ils.errors import BatchFailed, IlsError
 
-from batch import s01_accept as accept
-from batch import s02_cancel as cancel
-from batch import s03_pickup_change as pickup_change
-from batch import s04_renew as renew
-from batch import s05_email_change as email
-from batch import s06_contact_change as contact_change
-from batch import s07_newsletter_subscription as newsletter_subscription
-from batch import s08_expire as expire
-from batch import s09_allocate as allocate
-from batch import s10_reports as reports
+from batch import (
+    s01_accept, s02_cancel, s03_pickup_change, s04_renew, s05_email_change, s06_contact_change,
+    s07_newsletter_subscription, s08_expire, s09_allocate, s10_reports, s11_render,
+)
 
 log = logging.getLogger(__name__)
 
-STEPS: dict[str, Callable[[Context], dict]] = {
-    "accept": accept.run,
-    "cancel": cancel.run,
-    "pickup_change": pickup_change.run,
-    "renew": renew.run,
-    "email": email.run,
-    "contact_change": contact_change.run,
-    "newsletter_subscription": newsletter_subscription.run,
-    "expire": expire.run,
-    "allocate": allocate.run,
-    "reports": reports.run,
-}
-# Mito accepts requests every ten minutes in the day (seed 002); such a run serves the
-# new work only and leaves expiry, the full allocation sweep and the reports to the night.
-INTRADAY_STEPS = ("accept", "cancel", "pickup_change", "renew", "email", "contact_change", "newsletter_subscription", "allocate")
-# Steps with effects outside the database, which a dry run must not have.
-NOT_IN_DRY_RUN = ("reports",)
+# The night, in order. Each step is a module with one run(ctx) that names itself (NAME)
+# and says whether an intraday run does it too (INTRADAY: Mito's every-ten-minutes runs
+# serve only the new work) and whether a dry run may (IN_DRY_RUN: not with effects
+# outside the database, which the rollback cannot undo).
+PIPELINE: tuple[ModuleType, ...] = (
+    s01_accept, s02_cancel, s03_pickup_change, s04_renew, s05_email_change, s06_contact_change,
+    s07_newsletter_subscription, s08_expire, s09_allocate, s10_reports, s11_render,
+)
+STEPS: dict[str, ModuleType] = {step.NAME: step for step in PIPELINE}
+
+
+def step_names(mode: str = "night") -> list[str]:
+    """The steps a run of this mode does, in order."""
+    return [step.NAME for step in PIPELINE if mode == "night" or step.INTRADAY]
 
 
 @dataclass
@@ -78,7 +70,7 @@ def steps_for(mode: str, only: str | None) -> list[str]:
         if only not in STEPS:
             raise IlsError(f"unknown step {only!r}; steps are {', '.join(STEPS)}")
         return [only]
-    return list(INTRADAY_STEPS if mode == "intraday" else STEPS)
+    return step_names(mode)
 
 
 def run_batch(
@@ -94,7 +86,7 @@ def run_batch(
     """Run tonight's steps; each in its own transaction, recorded with its counts."""
     names = steps_for(mode, only)
     if dry_run:
-        return _dry_run(ctx, [n for n in names if n not in NOT_IN_DRY_RUN], mode, on_step, clock)
+        return _dry_run(ctx, [n for n in names if STEPS[n].IN_DRY_RUN], mode, on_step, clock)
     conn = ctx.conn
     lock.check_free(conn, clock())
     try:
@@ -171,7 +163,7 @@ def _run_step(ctx: Context, name: str, clock) -> StepReport:
         lock.heartbeat(conn, clock())
         conn.execute(s.delete().where(s.c.run_id == ctx.run_id, s.c.step == name))
         conn.execute(s.insert().values(run_id=ctx.run_id, step=name, started_at=clock()))
-        counts = STEPS[name](ctx)
+        counts = STEPS[name].run(ctx)
         conn.execute(
             s.update()
             .where(s.c.run_id == ctx.run_id, s.c.step == name)
@@ -218,7 +210,7 @@ def _dry_run(ctx: Context, names, mode, on_step, clock) -> RunReport:
         for name in names:
             started = time.perf_counter()
             with conn.begin_nested():
-                counts = STEPS[name](ctx)
+                counts = STEPS[name].run(ctx)
             report.steps.append(StepReport(name, counts, time.perf_counter() - started))
             if on_step:
                 on_step(report.steps[-1])

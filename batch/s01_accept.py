@@ -17,6 +17,10 @@ from ils.holds.acceptance import HoldCase, HoldRequest, judge_hold, resolve_cont
 from ils.frontend.parsing import Unparseable, parse_hold_row
 from ils.frontend.pending import StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, reject_unknown_kinds, write_verdicts
 
+NAME = "accept"
+INTRADAY = True  # Mito registers requests every ten minutes in the day (seed 002)
+IN_DRY_RUN = True
+
 log = logging.getLogger(__name__)
 
 

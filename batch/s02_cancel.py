@@ -15,6 +15,10 @@ from ils.frontend.pending import (
     write_verdicts,
 )
 
+NAME = "cancel"
+INTRADAY = True
+IN_DRY_RUN = True
+
 log = logging.getLogger(__name__)
 
 

@@ -19,6 +19,10 @@ from ils.frontend.pending import (
     pending_rows, write_verdicts,
 )
 
+NAME = "pickup_change"
+INTRADAY = True
+IN_DRY_RUN = True
+
 log = logging.getLogger(__name__)
 REFUSED = "pickup_change_refused"
 

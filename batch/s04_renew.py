@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 
+from ils.circulation.overdue import overdue_loans
 from ils.infra import db, schema
 from ils.exchange.journal import record_changes
 from ils.library.clock import library_date
 from ils.infra.context import Context
 from ils.circulation.renewal import LoanFacts, judge_renewal, renewal_changes
-from ils.frontend.parsing import Unparseable, parse_received_at
+from ils.frontend.parsing import Unparseable
 
-from ils.frontend.pending import (StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, refuse_ineligible,
-                           write_verdicts)
+from ils.frontend.pending import Verdict, in_receipt_order, refuse_ineligible, run_requests
 
-log = logging.getLogger(__name__)
+NAME = "renew"
+INTRADAY = True
+IN_DRY_RUN = True
 
 
 @dataclass(frozen=True)
@@ -30,22 +31,22 @@ class RenewRequest:
 
 
 def run(ctx: Context) -> dict:
-    counts = StepCounts()
-    rows = pending_rows(ctx, "renew")
-    counts.read = len(rows)
-    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    return run_requests(ctx, "renew", _judge_all)
+
+
+def _barcode(row) -> str:
+    barcode = (row.target or "").strip()
+    if not barcode or len(barcode) > 32:
+        raise Unparseable("malformed")
+    return barcode
+
+
+def _judge_all(ctx: Context, rows: list, patrons: dict) -> list[Verdict]:
     verdicts, rows = refuse_ineligible(ctx, rows, patrons, "renew_refused")
-    requests = []
-    for row in rows:
-        barcode = (row.target or "").strip()
-        try:
-            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
-            if not barcode or len(barcode) > 32:
-                raise Unparseable("malformed")
-            requests.append(RenewRequest(row.id, (row.card_number or "").strip(), received, barcode))
-        except Unparseable as exc:
-            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id_for(patrons, row.card_number), "renew_refused"))
-    requests.sort(key=lambda r: (r.received_at, r.request_id))
+    unreadable, ordered = in_receipt_order(ctx, rows, patrons, "renew_refused", _barcode)
+    verdicts += unreadable
+    requests = [RenewRequest(row.id, (row.card_number or "").strip(), received, barcode)
+                for received, row, barcode in ordered]
     loans = _open_loans(ctx, [r.barcode for r in requests])
     overdue_patrons = _patrons_with_overdue(ctx, [p.id for p in patrons.values()])
     held_titles = _titles_held(ctx, {loan["title_id"] for loan in loans.values()})
@@ -56,10 +57,9 @@ def run(ctx: Context) -> dict:
         if verdict.state == "applied":
             renewed.append(verdict)
         verdicts.append(verdict)
-    _write(ctx, renewed, verdicts, counts)
+    _write(ctx, renewed)
     _journal(ctx, renewed, before)
-    log.info("renew: %d read, %s", counts.read, dict(counts.states))
-    return counts.as_dict()
+    return verdicts
 
 
 def _judge(ctx: Context, req: RenewRequest, patron, loan, overdue_patrons, held_titles) -> Verdict:
@@ -101,7 +101,7 @@ def _patrons_with_overdue(ctx: Context, patron_ids) -> set[int]:
     found: set[int] = set()
     for chunk in db.chunks(sorted(patron_ids)):
         query = select(lo.c.patron_id).where(
-            lo.c.patron_id.in_(chunk), lo.c.returned_at.is_(None), lo.c.due_on < ctx.today
+            lo.c.patron_id.in_(chunk), overdue_loans(ctx.today)
         ).distinct()
         found.update(ctx.conn.execute(query).scalars())
     return found
@@ -120,7 +120,7 @@ def _titles_held(ctx: Context, title_ids) -> dict[int, set]:
     return held
 
 
-def _write(ctx: Context, renewed: list[Verdict], verdicts: list[Verdict], counts: StepCounts) -> None:
+def _write(ctx: Context, renewed: list[Verdict]) -> None:
     if renewed:
         lo = schema.loans
         stmt = (
@@ -129,7 +129,6 @@ def _write(ctx: Context, renewed: list[Verdict], verdicts: list[Verdict], counts
             .values(due_on=bindparam("due"), renewals=lo.c.renewals + 1)
         )
         ctx.conn.execute(stmt, [{"loan": v.loan_id, "due": _new_due(v)} for v in renewed])
-    write_verdicts(ctx, verdicts, counts)
 
 
 def _new_due(renewed: Verdict) -> dt.date:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 
 from sqlalchemy import bindparam
 
@@ -10,49 +9,44 @@ from ils.infra import db, schema
 from ils.exchange.journal import Change, record_changes
 from ils.infra.context import Context
 from ils.patrons.addresses import address_problem
-from ils.frontend.parsing import Unparseable, parse_received_at
+from ils.frontend.pending import Verdict, in_receipt_order, patron_id_for, refuse_ineligible, run_requests
 
-from ils.frontend.pending import (StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, refuse_ineligible,
-                           write_verdicts)
-
-log = logging.getLogger(__name__)
+NAME = "email"
+INTRADAY = True
+IN_DRY_RUN = True
 
 
 def run(ctx: Context) -> dict:
-    counts = StepCounts()
-    rows = pending_rows(ctx, "email_change")
-    counts.read = len(rows)
-    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    return run_requests(ctx, "email_change", _judge_all)
+
+
+def _judge_all(ctx: Context, rows: list, patrons: dict) -> list[Verdict]:
     verdicts, rows = refuse_ineligible(ctx, rows, patrons, "email_refused")
-    changes, ordered = {}, []
-    for row in rows:
-        patron_id = patron_id_for(patrons, row.card_number)
-        try:
-            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
-            ordered.append((received, row.id, row, patron_id))
-        except Unparseable as exc:
-            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id, "email_refused"))
-    for received, _, row, patron_id in sorted(ordered, key=lambda item: item[:2]):
-        address = (row.target or "").strip()
-        if patron_id is None:
-            verdicts.append(Verdict(row.id, "rejected", "unknown_card", None, None))
-            continue
-        problem = address_problem(address, ctx.policy) if address else None
-        if problem:
-            verdicts.append(Verdict(row.id, "rejected", problem, patron_id, "email_refused"))
-            continue
-        changes[patron_id] = address or None  # the latest change of the night wins
-        previous = patrons[row.card_number.strip()].email
-        verdicts.append(Verdict(row.id, "applied", None, patron_id, "email_changed",
-                                details={"address": address or None, "previous": previous,
-                                         "received_at": received.isoformat()}))
-    _write(ctx, changes, verdicts, counts)
+    unreadable, ordered = in_receipt_order(ctx, rows, patrons, "email_refused")
+    verdicts += unreadable
+    changes: dict = {}
+    for received, row, _ in ordered:
+        verdicts.append(_judge(ctx, row, received, patrons, changes))
+    _write(ctx, changes)
     _journal(ctx, changes, {row.id: row for row in patrons.values()})
-    log.info("email: %d read, %s", counts.read, dict(counts.states))
-    return counts.as_dict()
+    return verdicts
 
 
-def _write(ctx: Context, changes: dict, verdicts: list[Verdict], counts: StepCounts) -> None:
+def _judge(ctx: Context, row, received, patrons: dict, changes: dict) -> Verdict:
+    patron_id = patron_id_for(patrons, row.card_number)
+    address = (row.target or "").strip()
+    if patron_id is None:
+        return Verdict(row.id, "rejected", "unknown_card", None, None)
+    problem = address_problem(address, ctx.policy) if address else None
+    if problem:
+        return Verdict(row.id, "rejected", problem, patron_id, "email_refused")
+    changes[patron_id] = address or None  # the latest change of the night wins
+    previous = patrons[row.card_number.strip()].email
+    return Verdict(row.id, "applied", None, patron_id, "email_changed",
+                   details={"address": address or None, "previous": previous, "received_at": received.isoformat()})
+
+
+def _write(ctx: Context, changes: dict) -> None:
     if changes:
         p = schema.patrons
         stmt = p.update().where(p.c.id == bindparam("patron")).values(email=bindparam("address"))
@@ -66,7 +60,6 @@ def _write(ctx: Context, changes: dict, verdicts: list[Verdict], counts: StepCou
             )
     if ctx.policy.email.registration_sets_contact:
         _contact_by_email(ctx, [pid for pid, addr in changes.items() if addr])
-    write_verdicts(ctx, verdicts, counts)
 
 
 def _contact_by_email(ctx: Context, registered: list[int]) -> None:

@@ -2,41 +2,35 @@
 
 from __future__ import annotations
 
-import logging
 
 from sqlalchemy import bindparam
 
 from ils.infra import schema
 from ils.exchange.journal import Change, record_changes
 from ils.infra.context import Context
-from ils.frontend.parsing import Unparseable, parse_received_at
 from ils.holds.acceptance import can_receive
 
-from ils.frontend.pending import StepCounts, Verdict, patron_id_for, patron_refusal, patrons_by_card, pending_rows, write_verdicts
+from ils.frontend.pending import Verdict, in_receipt_order, patron_refusal, run_requests
 
-log = logging.getLogger(__name__)
+NAME = "contact_change"
+INTRADAY = True
+IN_DRY_RUN = True
+
 REFUSED = "contact_change_refused"
 
 
 def run(ctx: Context) -> dict:
-    counts = StepCounts()
-    rows = pending_rows(ctx, "contact_change")
-    counts.read = len(rows)
-    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
-    verdicts, ordered = [], []
+    return run_requests(ctx, "contact_change", _judge_all)
+
+
+def _judge_all(ctx: Context, rows: list, patrons: dict) -> list[Verdict]:
+    verdicts, ordered = in_receipt_order(ctx, rows, patrons, REFUSED)
     changes: dict[int, str] = {}  # patron id: the contact method asked for
-    for row in rows:
-        try:
-            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
-            ordered.append((received, row.id, row))
-        except Unparseable as exc:
-            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id_for(patrons, row.card_number), REFUSED))
-    for _, _, row in sorted(ordered, key=lambda item: item[:2]):
+    for _, row, _ in ordered:
         verdicts.append(_judge(ctx, row, patrons.get((row.card_number or "").strip()), changes))
-    _write(ctx, changes, verdicts, counts)
+    _write(ctx, changes)
     _journal(ctx, changes, {row.id: row.contact_method for row in patrons.values()})
-    log.info("contact_change: %d read, %s", counts.read, dict(counts.states))
-    return counts.as_dict()
+    return verdicts
 
 
 def _judge(ctx: Context, row, patron, changes: dict) -> Verdict:
@@ -57,12 +51,11 @@ def _judge(ctx: Context, row, patron, changes: dict) -> Verdict:
     return Verdict(row.id, "applied", None, patron.id, "contact_changed", details={"contact_method": method})
 
 
-def _write(ctx: Context, changes: dict, verdicts: list[Verdict], counts: StepCounts) -> None:
+def _write(ctx: Context, changes: dict) -> None:
     if changes:
         p = schema.patrons
         stmt = p.update().where(p.c.id == bindparam("patron")).values(contact_method=bindparam("method"))
         ctx.conn.execute(stmt, [{"patron": pid, "method": method} for pid, method in changes.items()])
-    write_verdicts(ctx, verdicts, counts)
 
 
 def _journal(ctx: Context, changes: dict, before: dict) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 
 from sqlalchemy import select
@@ -12,43 +11,38 @@ from ils.exchange.journal import Change, newsletter_text, record_changes
 from ils.infra.context import Context
 from ils.patrons.addresses import address_problem
 from ils.mail.newsletter import EVENTS, NDC_CLASSES
-from ils.frontend.parsing import Unparseable, parse_received_at
+from ils.frontend.parsing import Unparseable
 
-from ils.frontend.pending import StepCounts, Verdict, patron_id_for, patron_refusal, patrons_by_card, pending_rows, write_verdicts
+from ils.frontend.pending import Verdict, in_receipt_order, patron_refusal, run_requests
 
-log = logging.getLogger(__name__)
+NAME = "newsletter_subscription"
+INTRADAY = True
+IN_DRY_RUN = True
+
 REFUSED = "newsletter_refused"
 ACTIONS = ("subscribe", "unsubscribe")
 ALL = "all"
 
 
 def run(ctx: Context) -> dict:
-    counts = StepCounts()
-    rows = pending_rows(ctx, "newsletter")
-    counts.read = len(rows)
-    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
-    verdicts, ordered = [], []
-    for row in rows:
-        try:
-            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
-            ordered.append((received, row.id, row, parse_target(row.target)))
-        except Unparseable as exc:
-            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id_for(patrons, row.card_number), REFUSED))
-    ordered.sort(key=lambda item: item[:2])
-    wanted = _current(ctx, {patrons[r.card_number.strip()].id for _, _, r, _ in ordered
+    return run_requests(ctx, "newsletter", _judge_all)
+
+
+def _judge_all(ctx: Context, rows: list, patrons: dict) -> list[Verdict]:
+    verdicts, ordered = in_receipt_order(ctx, rows, patrons, REFUSED, lambda row: parse_target(row.target))
+    wanted = _current(ctx, {patrons[r.card_number.strip()].id for _, r, _ in ordered
                             if (r.card_number or "").strip() in patrons})
     before = {pid: newsletter_text(topics - {EVENTS}) for pid, topics in wanted.items()}
     changed: set[int] = set()
-    for _, _, row, (action, topics) in ordered:
+    for _, row, (action, topics) in ordered:
         verdicts.append(_judge(ctx, row, patrons.get((row.card_number or "").strip()), action, topics, wanted, changed))
-    _write(ctx, {pid: wanted[pid] for pid in changed}, verdicts, counts)
+    _write(ctx, {pid: wanted[pid] for pid in changed})
     # The ILS exports the subject classes too (patrons.csv `newsletter`): journaled, so the
     # morning's import does not undo the patron's choice (docs/integration.md). 行事案内 is ours alone.
     record_changes(ctx.conn, [Change("newsletter_change", pid, "newsletter", before.get(pid, ""),
                                      newsletter_text(wanted[pid] - {EVENTS})) for pid in sorted(changed)],
                    at=ctx.now, actor="batch", run_id=ctx.run_id)
-    log.info("newsletter_subscription: %d read, %s", counts.read, dict(counts.states))
-    return counts.as_dict()
+    return verdicts
 
 
 def parse_target(target: str | None) -> tuple[str, frozenset[str]]:
@@ -101,7 +95,7 @@ def _offered(ctx: Context, topics: frozenset) -> bool:
     return (not wants_events or "events" in kinds) and (not wants_subjects or "new_arrivals" in kinds)
 
 
-def _write(ctx: Context, subscriptions: dict[int, set[str]], verdicts: list[Verdict], counts: StepCounts) -> None:
+def _write(ctx: Context, subscriptions: dict[int, set[str]]) -> None:
     s, e = schema.newsletter_subscriptions, schema.event_subscriptions
     for chunk in db.chunks(sorted(subscriptions)):
         ctx.conn.execute(s.delete().where(s.c.patron_id.in_(chunk)))
@@ -112,4 +106,3 @@ def _write(ctx: Context, subscriptions: dict[int, set[str]], verdicts: list[Verd
         ctx.conn.execute(s.insert(), subjects)
     if events:
         ctx.conn.execute(e.insert(), events)
-    write_verdicts(ctx, verdicts, counts)

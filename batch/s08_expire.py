@@ -12,6 +12,10 @@ from ils.holds.history import Notice, later_volume_titles, queue_titles, record_
 from ils.holds.lifecycle import Event, HoldStatus
 from ils.holds.lifecycle.store import Move, move_holds
 
+NAME = "expire"
+INTRADAY = False  # deadlines pass at midnight: the night expires them
+IN_DRY_RUN = True
+
 log = logging.getLogger(__name__)
 
 

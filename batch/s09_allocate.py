@@ -17,6 +17,10 @@ from ils.holds.lifecycle import HoldStatus as S
 from ils.holds.lifecycle.store import Move, move_holds
 from ils.holds.series import apply_gates, gate_blocked
 
+NAME = "allocate"
+INTRADAY = True  # an intraday run serves the titles new work touched only
+IN_DRY_RUN = True
+
 log = logging.getLogger(__name__)
 
 TITLES_PER_CHUNK = 2000

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from ils.infra.context import Context
 from ils.reports.write import report_settings, write_all
+
+NAME = "reports"
+INTRADAY = False  # the branches' lists are the night's
+IN_DRY_RUN = False  # it writes files, which a rollback cannot undo
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +20,7 @@ def run(ctx: Context) -> dict:
     Writing a file again replaces it, so a resumed night simply writes them again.
     """
     settings = report_settings(ctx.settings.reports)
-    base = ctx.settings.path.parent if ctx.settings.path else Path.cwd()
+    base = ctx.settings.folder
     files = write_all(ctx, ctx.today, settings, base)
     log.info("reports: %d files under %s", files, base / settings.directory / ctx.today.isoformat())
     return {"files": files}

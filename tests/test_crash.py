@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, func, select
 
 from ils.infra import schema
 from ils.exchange.imports import files_in, import_files
-from batch.runner import STEPS
+from batch.runner import PIPELINE, STEPS
 from ils.library.policy import load_policy
 from ils.frontend.requests import import_request_file
 from ils.tools.sample.generator import SampleSpec, write_files
@@ -26,7 +26,8 @@ PROFILE = "kitakyushu"  # series gates that open within the night exercise the a
 KILL_POINTS = 10
 REPO = Path(__file__).resolve().parent.parent
 # Tables whose final contents must not depend on where the batch was killed.
-COMPARED = ("holds", "hold_history", "pending_requests", "notice_events", "copies", "loans", "patrons", "allocation_todo")
+COMPARED = ("holds", "hold_history", "pending_requests", "notice_events", "mail_outbox", "copies", "loans", "patrons",
+            "allocation_todo")
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +64,10 @@ def _dump(url: str) -> dict:
     """The tables, in a form that does not depend on surrogate ids the night itself assigned.
 
     PostgreSQL does not give back sequence numbers a killed transaction took, so a hold,
-    a history row or a notice made by the resumed night may carry another id than in an
-    uninterrupted one (and so may the run). Holds are therefore named by the request
-    they came from, history and notices by what they say, and run ids are left out.
+    a history row, a notice or a message made by the resumed night may carry another id
+    than in an uninterrupted one (and so may the run). Holds are therefore named by the
+    request they came from, history, notices and messages by what they say, and run ids
+    are left out.
     Everything else must be equal, row for row.
     """
     engine = create_engine(url)
@@ -75,6 +77,25 @@ def _dump(url: str) -> dict:
     engine.dispose()
     hold_key = {h["id"]: ("request", h["request_id"]) if h["request_id"] else ("imported", h["id"]) for h in tables["holds"]}
 
+    def event_key(value: str):
+        kind, _, rest = value.partition(":")
+        if kind in ("ready", "expired"):
+            number, _, tail = rest.partition(":")
+            return (kind, hold_key[int(number)], tail)
+        return value
+
+    events = {e["id"]: event_key(e["dedupe_key"]) for e in tables["notice_events"]}
+
+    def message_key(value: str):
+        """A message's key names a notice by its id (notice:EVENT, digest:PATRON:EVENT): name it by what it says."""
+        kind, _, rest = value.partition(":")
+        if kind in ("notice", "digest"):
+            head, _, event = rest.rpartition(":")
+            return (kind, head, events[int(event)])
+        return value
+
+    messages = {o["id"]: message_key(o["dedupe_key"]) for o in tables["mail_outbox"]}
+
     def canonical(row: dict, drop=("run_id",)) -> tuple:
         out = {}
         for column, value in row.items():
@@ -82,17 +103,19 @@ def _dump(url: str) -> dict:
                 continue
             if column == "hold_id" and value is not None:
                 value = hold_key[value]
+            if column == "outbox_id" and value is not None:
+                value = messages[value]
             if column == "dedupe_key":
-                kind, _, rest = value.partition(":")
-                if kind in ("ready", "expired"):
-                    number, _, tail = rest.partition(":")
-                    value = (kind, hold_key[int(number)], tail)
+                value = message_key(value) if "raw" in row else event_key(value)
             out[column] = value
         return tuple(sorted((k, repr(v)) for k, v in out.items()))
 
+    # The Message-ID (and so the raw message) is derived from the key, which holds a notice id.
+    dropped = {"holds": ("run_id", "id"), "hold_history": ("run_id", "id"), "notice_events": ("run_id", "id"),
+               "mail_outbox": ("id", "message_id", "raw")}
     dump = {}
     for name, rows in tables.items():
-        drop = ("run_id",) if name not in ("holds", "hold_history", "notice_events") else ("run_id", "id")
+        drop = dropped.get(name, ("run_id",))
         if name == "holds":
             dump[name] = sorted((hold_key[r["id"]], canonical(r, drop)) for r in rows)
         else:
@@ -113,8 +136,9 @@ def _finished_steps(url: str) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def reference(databases, prepared, tmp_path_factory) -> tuple[dict, int]:
-    """The uninterrupted night's final tables, and how many SQL statements it sent."""
+def reference(databases, prepared, tmp_path_factory) -> tuple[dict, int, list[int]]:
+    """The uninterrupted night's final tables, how many SQL statements it sent, and the
+    statement each step began at."""
     url = databases.copy(prepared)
     where = tmp_path_factory.mktemp("reference")
     batch = _batch(url, where, count_to=where / "statements")
@@ -122,18 +146,33 @@ def reference(databases, prepared, tmp_path_factory) -> tuple[dict, int]:
     dump = _dump(url)
     states = {dict(row)["state"] for row in dump["pending_requests"]}
     assert states == {"'accepted'", "'applied'", "'rejected'"}, "the reference night judged every request"
-    return dump, int((where / "statements").read_text())
+    assert dump["mail_outbox"], "the reference night rendered the morning's mail"
+    statements, *step_starts = map(int, (where / "statements").read_text().split())
+    assert len(step_starts) == len(PIPELINE)
+    return dump, statements, step_starts
 
 
-def kill_points(statements: int) -> list[int]:
-    """The 3rd statement (before the run is recorded), then KILL_POINTS spread evenly over the night."""
-    return [3] + [statements * (point + 1) // (KILL_POINTS + 1) for point in range(KILL_POINTS)]
+def kill_points(statements: int, step_starts: list[int]) -> list[int]:
+    """The 3rd statement (before the run is recorded), then KILL_POINTS spread evenly over the
+    night, then the middle of each step none of them fell in: every step is cut short once."""
+    spread = [statements * (point + 1) // (KILL_POINTS + 1) for point in range(KILL_POINTS)]
+    ends = [*step_starts[1:], statements]
+    missed = [(start + end) // 2 for start, end in zip(step_starts, ends)
+              if not any(start < point < end for point in spread)]
+    return [3, *spread, *missed]
+
+
+def test_every_step_is_killed_once(reference):
+    _, statements, step_starts = reference
+    points = kill_points(statements, step_starts)
+    ends = [*step_starts[1:], statements]
+    assert all(any(start < point < end for point in points) for start, end in zip(step_starts, ends))
 
 
 def test_a_night_killed_anywhere_and_run_again_ends_as_an_uninterrupted_one(databases, prepared, reference, tmp_path):
-    expected, statements = reference
+    expected, statements, step_starts = reference
     outcomes = []
-    for point in kill_points(statements):
+    for point in kill_points(statements, step_starts):
         url = databases.copy(prepared)
         killed = _batch(url, tmp_path, kill_at=point)
         assert _killed(killed), f"statement {point} of {statements}: {killed.stderr.decode()}"
@@ -147,7 +186,7 @@ def test_a_night_killed_anywhere_and_run_again_ends_as_an_uninterrupted_one(data
 
 
 def test_a_run_killed_twice_still_converges(databases, prepared, reference, tmp_path):
-    expected, statements = reference
+    expected, statements, _ = reference
     url = databases.copy(prepared)
     # The first kill undoes its step, so the resumed run still sends at least the other 70%
     # of the night's statements: its kill at 35% lands inside it, on any engine.

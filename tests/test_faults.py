@@ -300,7 +300,7 @@ def test_a_bug_is_one_line_too_and_the_traceback_comes_with_v(library, runner, m
     def broken(ctx):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setitem(batch_runner.STEPS, "accept", broken)
+    monkeypatch.setattr(batch_runner.STEPS["accept"], "run", broken)
     quiet = run_ils(runner, COMMANDS["batch run"], library.url)
     assert_one_error_line(quiet, "failed in step accept", "ZeroDivisionError")
     verbose = runner.invoke(cli.main, ["-v", *COMMANDS["batch run"], "--db", library.url])

@@ -148,21 +148,21 @@ def test_a_failed_run_is_resumed_then_tonight_runs_too(lib, monkeypatch):
     from scenario import at
 
     lib.request("hold", "1001", "B2", pickup="central")
-    real_allocate = runner.STEPS["allocate"]
+    real_allocate = runner.STEPS["allocate"].run
 
     def broken(ctx):
         raise RuntimeError("disk full")
 
-    monkeypatch.setitem(runner.STEPS, "allocate", broken)
+    monkeypatch.setattr(runner.STEPS["allocate"], "run", broken)
     with pytest.raises(BatchFailed, match=r"failed in step allocate \(its changes were undone, earlier steps are kept\): RuntimeError: disk full.*run `ils batch run` again to resume"):
         lib.night("2026-11-26 03:00")
-    monkeypatch.setitem(runner.STEPS, "allocate", real_allocate)
+    monkeypatch.setattr(runner.STEPS["allocate"], "run", real_allocate)
     tomorrow = lib.request("hold", "1002", "B2", pickup="central", received="2026-11-26 12:00")
     ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-27 03:00"))
     reports = run_until_current(ctx, now_given=False)
     assert [(r.resumed, r.as_of) for r in reports] == [(True, at("2026-11-26 03:00")), (False, at("2026-11-27 03:00"))]
-    # every step before allocate was done by the crashed run; allocate and reports are redone
-    assert [s.skipped for s in reports[0].steps] == [s not in ("allocate", "reports") for s in runner.STEPS]
+    # every step before allocate was done by the crashed run; allocate and the steps after it are redone
+    assert [s.skipped for s in reports[0].steps] == [s not in ("allocate", "render", "reports") for s in runner.STEPS]
     assert lib.verdict(tomorrow) == ("accepted", None)
 
 

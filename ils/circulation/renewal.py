@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ils.circulation.overdue import is_overdue, overdue_loans
 from ils.infra import schema
 from ils.library.calendar import BranchCalendar
 from ils.exchange.journal import Change, record_changes
@@ -52,7 +53,7 @@ def judge_renewal(
         return "renewed_already", None
     if loan.inter_library and rules.blocked_if_inter_library:
         return "inter_library", None
-    if rules.blocked_if_item_overdue and loan.due_on < asked_on:
+    if rules.blocked_if_item_overdue and is_overdue(loan.due_on, asked_on):
         return "item_overdue", None
     if rules.blocked_if_patron_overdue and patron_has_overdue:
         return "patron_overdue", None
@@ -86,7 +87,7 @@ def renew_at_counter(ctx: Context, barcode: str, *, staff: str) -> dict:
             raise UnknownCopy(f"no open loan of a copy with barcode {barcode!r}")
         loan = LoanFacts(**row._mapping)
         overdue = ctx.conn.execute(
-            select(lo.c.id).where(lo.c.patron_id == loan.patron_id, lo.c.returned_at.is_(None), lo.c.due_on < ctx.today)
+            select(lo.c.id).where(lo.c.patron_id == loan.patron_id, overdue_loans(ctx.today))
         ).first() is not None
         others = ctx.conn.execute(
             select(h.c.id).where(h.c.title_id == loan.title_id, h.c.patron_id != loan.patron_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ils.circulation.overdue import is_overdue
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.holds.facts import branch_facts, patron_by_card, patron_facts, title_facts
@@ -27,7 +28,7 @@ def loans_with_renewal(ctx: Context, card: str) -> list[dict]:
         .order_by(lo.c.due_on, c.c.barcode)
     )
     rows = list(ctx.conn.execute(query))
-    overdue = any(row.due_on < ctx.today for row in rows)
+    overdue = any(is_overdue(row.due_on, ctx.today) for row in rows)
     held = _held_by_others(ctx, patron.id, {row.title_id for row in rows})
     asked = _renewals_asked(ctx, patron.card_number)
     barred = web_ineligible(ctx.policy, web_registered=bool(patron.web_registered), birth_date=patron.birth_date,
@@ -42,7 +43,7 @@ def _loan(ctx: Context, row, overdue: bool, held: set, asked: set, barred: str |
     why = barred or (RENEW_PENDING if row.barcode in asked else why)
     return {
         "barcode": row.barcode, "title": row.title, "loaned_on": row.loaned_on, "due_on": row.due_on,
-        "renewals": row.renewals, "overdue": row.due_on < ctx.today, "renewable": why is None,
+        "renewals": row.renewals, "overdue": is_overdue(row.due_on, ctx.today), "renewable": why is None,
         "due_if_renewed": due if why is None else None, "why_not": why,
         "why_not_text": reason(why).ja if why else None,
     }

@@ -1,9 +1,11 @@
-"""What the request steps share: reading pending rows of a kind, and writing each row's verdict once."""
+"""What the request steps share: reading pending rows of a kind in receipt order, and writing each row's verdict once."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +20,8 @@ from ils.holds.acceptance import web_ineligible
 
 MAX_CARD_CHARS = 32
 BIB_PREFIX = "bib:"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,35 @@ class StepCounts:
 
     def as_dict(self) -> dict:
         return {"read": self.read, **dict(sorted(self.states.items())), "rejected_by_reason": dict(sorted(self.reasons.items()))}
+
+
+def run_requests(ctx: Context, kind: str, judge: Callable[[Context, list, dict], list["Verdict"]]) -> dict:
+    """One request step: the pending rows of `kind` with their patrons go to the step's
+    `judge(ctx, rows, patrons)`, which writes what it applies and returns a verdict per row;
+    each verdict is written once (with the patron's notice) and counted."""
+    counts = StepCounts()
+    rows = pending_rows(ctx, kind)
+    counts.read = len(rows)
+    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    write_verdicts(ctx, judge(ctx, rows, patrons), counts)
+    log.info("%s: %d read, %s", kind, counts.read, dict(counts.states))
+    return counts.as_dict()
+
+
+def in_receipt_order(ctx: Context, rows: list, patrons: dict, refused: str,
+                     parse: Callable[[object], object] = lambda row: None) -> tuple[list["Verdict"], list[tuple]]:
+    """(received_at, row, parse(row)) for each row, oldest receipt first (ties by row id); a row
+    whose receipt time or target (`parse` raises Unparseable) cannot be read is rejected
+    with the notice `refused`."""
+    verdicts, ordered = [], []
+    for row in rows:
+        try:
+            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
+            ordered.append((received, row.id, row, parse(row)))
+        except Unparseable as exc:
+            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id_for(patrons, row.card_number), refused))
+    ordered.sort(key=lambda item: item[:2])
+    return verdicts, [(received, row, parsed) for received, _, row, parsed in ordered]
 
 
 def pending_rows(ctx: Context, kind: str) -> list:

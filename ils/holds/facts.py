@@ -8,6 +8,7 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from ils.circulation.overdue import is_overdue
 from ils.infra import db, schema
 from ils.errors import UnknownPatron
 from ils.holds.acceptance import BranchFacts, PatronFacts, TitleFacts
@@ -50,7 +51,7 @@ def patron_facts(conn: Connection, patron_rows, today: dt.date) -> dict[int, Pat
         )
         for patron_id, title_id, due_on in conn.execute(loans):
             facts[patron_id].loaned_titles.add(title_id)
-            if due_on < today:
+            if is_overdue(due_on, today):
                 facts[patron_id].has_overdue = True
     return facts
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from ils.library.calendar import BranchCalendar
 from ils.library.clock import LIBRARY_TZ
-from ils.mail.schedule import next_send
+from ils.library.send_slots import next_send
 from ils.library.policy import Policy
 
 

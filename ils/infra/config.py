@@ -33,6 +33,12 @@ class Settings:
     reports: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
 
+    @property
+    def folder(self) -> Path:
+        """What a relative path in the settings (a mail or reports directory) is relative to:
+        the config file's folder, or the working directory without one."""
+        return self.path.parent if self.path else Path.cwd()
+
 
 def read_settings(path: str | Path | None = None) -> Settings:
     """Read the configuration file named, or $ILS_CONFIG, or ./ils.toml if it exists."""

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from ils.circulation.overdue import overdue_loans
 from ils.infra import schema
 
 
@@ -39,7 +40,7 @@ def summarise(conn: Connection, today: dt.date) -> list[dict]:
     rows.append(_count(conn, "patrons", "with email", p, p.c.email.is_not(None)))
     rows.append(_count(conn, "patrons", "web registered", p, p.c.web_registered.is_(True)))
     rows.append(_count(conn, "loans", "open", lo, open_loan))
-    rows.append(_count(conn, "loans", "overdue", lo, open_loan & (lo.c.due_on < today)))
+    rows.append(_count(conn, "loans", "overdue", lo, overdue_loans(today)))
     rows += _grouped(conn, "holds", h.c.status)
     rows += _requests(conn)
     return rows

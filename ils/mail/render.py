@@ -1,4 +1,4 @@
-"""The render step: due notices become outbox messages (per item or one digest per patron), once."""
+"""Rendering notices: due notices become outbox messages (per item or one digest per patron), once."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ils.patrons.addresses import address_problem
 from ils.holds.history import Notice, record_notices
 from ils.mail import compose
 from ils.mail.schedule import due_at
+from ils.library.send_slots import next_send, upcoming_slot
 from ils.mail.settings import MailSettings
 from ils.frontend.reasons import REASONS
 
@@ -26,7 +27,7 @@ YES = {"yes", "true", "1", "on"}
 
 @dataclass(frozen=True)
 class Due:
-    """One notice with what its mail needs."""
+    """One notice with what its mail needs, and when the mail goes (None: at once)."""
 
     event_id: int
     patron_id: int
@@ -35,24 +36,33 @@ class Due:
     name: str
     language: str
     variables: dict
+    send_at: dt.datetime | None = None
 
 
 def render(ctx: Context, settings: MailSettings) -> Counter:
     """Queue the mail that is due now; mark every notice looked at with what became of it."""
-    counts: Counter = Counter()
     with ctx.writing():
         _record_receipts(ctx)
-        due, routed = _due_notices(ctx)
-        _mark(ctx, routed)
-        counts.update(delivery for _, delivery in routed)
-        for patron_items in _by_patron(due).values():
-            for group in _groups(ctx, patron_items):
-                outbox_id = _queue(ctx, settings, group)
-                if outbox_id is None:  # rendered before: the events point at that message
-                    outbox_id = _existing(ctx, group)
-                _mark(ctx, [(item.event_id, "mailed") for item in group], outbox_id)
-                counts["messages"] += 1
-                counts["mailed"] += len(group)
+        return render_notices(ctx, settings, ahead=False)
+
+
+def render_notices(ctx: Context, settings: MailSettings, *, ahead: bool) -> Counter:
+    """Render notices into the outbox, in the caller's transaction: those due now, or with
+    `ahead` (the night's render step) those due by the library's next send slot (the
+    morning's mail), each message queued for its own send time. A notice is rendered once: it is marked with
+    what became of it, and a message's key is refused a second time."""
+    counts: Counter = Counter()
+    due, routed = _due_notices(ctx, ahead)
+    _mark(ctx, routed)
+    counts.update(delivery for _, delivery in routed)
+    for patron_items in _by_patron(due).values():
+        for group in _groups(ctx, patron_items):
+            outbox_id = _queue(ctx, settings, group)
+            if outbox_id is None:  # rendered before: the events point at that message
+                outbox_id = _existing(ctx, group)
+            _mark(ctx, [(item.event_id, "mailed") for item in group], outbox_id)
+            counts["messages"] += 1
+            counts["mailed"] += len(group)
     return counts
 
 
@@ -75,21 +85,31 @@ def _record_receipts(ctx: Context) -> None:
     record_notices(ctx.conn, notices, at=ctx.now, run_id=None)
 
 
-def _due_notices(ctx: Context) -> tuple[list[Due], list[tuple[int, str]]]:
-    """Notices due by now that go by mail, and (event, delivery) for those that do not."""
+def _due_notices(ctx: Context, ahead: bool) -> tuple[list[Due], list[tuple[int, str]]]:
+    """Notices due by now (or, `ahead`, by the library's next send slot) that go by mail, and
+    (event, delivery) for those that do not."""
     library = BranchCalendar(CalendarRules.from_policy(ctx.policy.calendar))
+    horizon = upcoming_slot(ctx.now, library, ctx.policy) if ahead else ctx.now
     due, routed = [], []
     for row in ctx.conn.execute(_notice_query(ctx)):
         calendar = ctx.calendars.get(row.pickup_branch_id, library) if row.kind in HOLD_KINDS else library
-        if due_at(row.kind, row.occurred_at, calendar, ctx.policy, _registered_at(row)) > ctx.now:
+        send_at = due_at(row.kind, row.occurred_at, calendar, ctx.policy, _registered_at(row))
+        if send_at > horizon or (ahead and not _closed(ctx, send_at, calendar)):
             continue
         delivery = route(row, ctx)
         if delivery != "mailed":
             routed.append((row.id, delivery))
             continue
         due.append(Due(row.id, row.patron_id, row.kind, row.email, row.name,
-                       compose.language_of(row.language), _variables(row, ctx.policy)))
+                       compose.language_of(row.language), _variables(row, ctx.policy), max(send_at, ctx.now)))
     return due, routed
+
+
+def _closed(ctx: Context, send_at: dt.datetime, calendar: BranchCalendar) -> bool:
+    """Whether nothing that happens from now on can join a digest sent at `send_at`: only then
+    is it rendered ahead (Mito: what happens today goes in the digest of the open day after);
+    otherwise the mail run renders it whole at its slot. A mail per item is never joined."""
+    return ctx.policy.notices.mode != "digest" or send_at < next_send(ctx.now, calendar, ctx.policy)
 
 
 def _registered_at(row) -> dt.datetime | None:
@@ -181,13 +201,16 @@ def _by_patron(due: list[Due]) -> dict[int, list[Due]]:
 
 
 def _groups(ctx: Context, items: list[Due]) -> list[list[Due]]:
-    """One mail per item (Kitami: その都度、ご連絡), or one digest (Mito: 1日分まとめて);
+    """One mail per item (Kitami: その都度、ご連絡), or one digest per send time (Mito: 1日分まとめて);
     a receipt always goes on its own, at once."""
     receipts = [[i] for i in items if i.kind == "request_received"]
     others = [i for i in items if i.kind != "request_received"]
     if ctx.policy.notices.mode == "per_item":
         return receipts + [[i] for i in others]
-    return receipts + ([others] if others else [])
+    digests: dict = defaultdict(list)  # one per send time
+    for item in others:
+        digests[item.send_at].append(item)
+    return receipts + list(digests.values())
 
 
 def _queue(ctx: Context, settings: MailSettings, group: list[Due]) -> int | None:
@@ -200,8 +223,10 @@ def _queue(ctx: Context, settings: MailSettings, group: list[Due]) -> int | None
 
 def queue_rendered(ctx: Context, settings: MailSettings, first: Due, rendered: list[tuple[str, str]],
                    key: str) -> int | None:
-    """Wrap rendered items (subject, paragraph) in the mail template and put the message in the outbox."""
+    """Wrap rendered items (subject, paragraph) in the mail template and put the message in the
+    outbox, to go at the first item's send time (dated then: when it enters the mail system)."""
     library = ctx.policy.library
+    send_at = first.send_at or ctx.now
     language = first.language
     library_vars = library.model_dump()
     if len(rendered) == 1:
@@ -215,18 +240,20 @@ def queue_rendered(ctx: Context, settings: MailSettings, first: Due, rendered: l
     sender = settings.sender or library.mail_from
     mid = compose.message_id(key, sender)
     raw = compose.build_message(sender=sender, sender_name=name, to_addr=first.address, to_name=first.name,
-                                subject=subject, body=body, message_id=mid, date=ctx.now,
+                                subject=subject, body=body, message_id=mid, date=send_at,
                                 charset=ctx.policy.notices.charset)
     return queue_message(ctx, patron_id=first.patron_id, kind="notice", key=key, to_addr=first.address,
-                         subject=subject, body=body, raw=raw, message_id=mid)
+                         subject=subject, body=body, raw=raw, message_id=mid, not_before=send_at)
 
 
-def queue_message(ctx: Context, *, patron_id, kind, key, to_addr, subject, body, raw, message_id) -> int | None:
-    """Put one message in the outbox, once per key; returns its id, or None if the key was there."""
+def queue_message(ctx: Context, *, patron_id, kind, key, to_addr, subject, body, raw, message_id,
+                  not_before: dt.datetime | None = None) -> int | None:
+    """Put one message in the outbox, once per key, to go at `not_before` (default: now);
+    returns its id, or None if the key was there."""
     o = schema.mail_outbox
     new = db.insert_ignore(ctx.conn, o, [{
         "patron_id": patron_id, "kind": kind, "dedupe_key": key, "to_addr": to_addr, "subject": subject,
-        "body": body, "raw": raw, "message_id": message_id, "created_at": ctx.now, "not_before": ctx.now,
+        "body": body, "raw": raw, "message_id": message_id, "created_at": ctx.now, "not_before": not_before or ctx.now,
     }], ["dedupe_key"])
     return ctx.conn.execute(select(o.c.id).where(o.c.dedupe_key == key)).scalar_one() if new else None
 

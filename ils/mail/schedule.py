@@ -1,4 +1,4 @@
-"""When mail goes out: the profile's send times on the days it sends, and when each notice is due."""
+"""When each notice is due: at the library's send slot after it happened (ils/library/send_slots.py), by kind."""
 
 from __future__ import annotations
 
@@ -7,31 +7,7 @@ import datetime as dt
 from ils.library.calendar import BranchCalendar
 from ils.library.clock import LIBRARY_TZ
 from ils.library.policy import Policy
-
-
-def _at(day: dt.date, hhmm: str) -> dt.datetime:
-    hour, minute = map(int, hhmm.split(":"))
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LIBRARY_TZ)
-
-
-def next_send(instant: dt.datetime, calendar: BranchCalendar, policy: Policy) -> dt.datetime:
-    """The first send slot at or after `instant`.
-
-    Kitami sends at 10:00 and 15:00 on open days (seed 000: 開館日の10時と3時); Mito sends
-    one digest on the open day after the copy was readied (seed 002: 用意できた次の開館日).
-    """
-    notices = policy.notices
-    local = instant.astimezone(LIBRARY_TZ)
-    slots = sorted(notices.send_times)
-    if notices.send_on == "next_open_day":
-        return _at(calendar.open_day_after(local.date()), slots[0])
-    day = local.date()
-    if calendar.is_open(day) or not notices.open_days_only:
-        for slot in slots:
-            if _at(day, slot) >= local:
-                return _at(day, slot)
-    tomorrow = day + dt.timedelta(days=1)
-    return _at(calendar.open_on_or_after(tomorrow) if notices.open_days_only else tomorrow, slots[0])
+from ils.library.send_slots import next_send
 
 
 def due_at(kind: str, occurred_at: dt.datetime, calendar: BranchCalendar, policy: Policy,

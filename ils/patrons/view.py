@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, or_, select
 
+from ils.circulation.overdue import is_overdue
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.patrons.addresses import address_problem
@@ -50,7 +51,7 @@ def patron_loans(ctx: Context, card: str) -> list[dict]:
         .order_by(lo.c.due_on, c.c.barcode)
     )
     return [
-        {**row._mapping, "inter_library": bool(row.inter_library), "overdue": row.due_on < ctx.today}
+        {**row._mapping, "inter_library": bool(row.inter_library), "overdue": is_overdue(row.due_on, ctx.today)}
         for row in ctx.conn.execute(query)
     ]
 
