@@ -157,7 +157,7 @@ def kill_points(statements: int, step_starts: list[int]) -> list[int]:
     night, then the middle of each step none of them fell in: every step is cut short once."""
     spread = [statements * (point + 1) // (KILL_POINTS + 1) for point in range(KILL_POINTS)]
     ends = [*step_starts[1:], statements]
-    missed = [(start + end) // 2 for start, end in zip(step_starts, ends)
+    missed = [(start + end) // 2 for start, end in zip(step_starts, ends, strict=True)
               if not any(start < point < end for point in spread)]
     return [3, *spread, *missed]
 
@@ -166,7 +166,7 @@ def test_every_step_is_killed_once(reference):
     _, statements, step_starts = reference
     points = kill_points(statements, step_starts)
     ends = [*step_starts[1:], statements]
-    assert all(any(start < point < end for point in points) for start, end in zip(step_starts, ends))
+    assert all(any(start < point < end for point in points) for start, end in zip(step_starts, ends, strict=True))
 
 
 def test_a_night_killed_anywhere_and_run_again_ends_as_an_uninterrupted_one(databases, prepared, reference, tmp_path):

@@ -69,7 +69,7 @@ def run_requests(ctx: Context, kind: str, judge: Callable[[Context, list, dict],
 
 
 def in_receipt_order(ctx: Context, rows: list, patrons: dict, refused: str,
-                     parse: Callable[[object], object] = lambda row: None) -> tuple[list["Verdict"], list[tuple]]:
+                     parse: Callable[[Any], Any] = lambda row: None) -> tuple[list["Verdict"], list[tuple]]:
     """(received_at, row, parse(row)) for each row, oldest receipt first (ties by row id); a row
     whose receipt time or target (`parse` raises Unparseable) cannot be read is rejected
     with the notice `refused`."""
