@@ -13,40 +13,41 @@ from pathlib import Path
 
 import click
 
-from ils.tools.demo import run_demo_day
 from batch.runner import STEPS, count_rows, recent_runs, run_steps, run_until_current, step_names
-from ils.infra import db, faults, files
-from ils.infra.audit import audit_rows
-from ils.library.branches import branch_id
 from ils.circulation.copies import check_in, check_out, confirm_pull, receive_transit, report_missing, reshelve
-from ils.holds.acceptance import OVERRIDE_KEYS
-from ils.holds.counter import cancel_hold, place_holds
-from ils.patrons.enrolment import enrol
-from ils.patrons.passwords import reset
-from ils.patrons.view import patron_details, patron_holds, patron_id_of, patron_loans
 from ils.circulation.renewal import renew_at_counter
-from ils.reports import REPORTS
-from ils.reports.formats import FORMATS
-from ils.reports.write import encoded, make_sheet, report_settings, write_all
 from ils.circulation.worklists import pull_list
-from ils.library.calendar import NoOpenDay
-from ils.exchange.journal import changes_since, export_bytes, parse_since
-from ils.library.clock import library_date, parse_instant, system_now
-from ils.infra.config import database_url, read_settings
-from ils.infra.context import open_context
 from ils.errors import CannotWrite, ImportFailed
 from ils.exchange.imports import KINDS, files_in, import_files
 from ils.exchange.imports.ownership import conflict_rows
-from ils.mail.bounces import read_bounces
-from ils.mail.run import queue_due, run as run_mail
-from ils.mail.deliver import outbox_rows, requeue, send_due, transport_for
-from ils.library.events import list_events, record_event
-from ils.mail.settings import mail_settings
+from ils.exchange.journal import changes_since, export_bytes, parse_since
+from ils.frontend.requests import counts_by_state, import_request_file, submit_keyed
+from ils.holds.acceptance import OVERRIDE_KEYS
+from ils.holds.counter import cancel_hold, place_holds
+from ils.infra import db, faults, files
+from ils.infra.audit import audit_rows
+from ils.infra.config import database_url, read_settings
+from ils.infra.context import open_context
 from ils.infra.installation import DEMO_NIGHT, build_demo, initialise
 from ils.infra.output import render
-from ils.library.policy import available_profiles, load_policy
-from ils.frontend.requests import counts_by_state, import_request_file, submit_keyed
 from ils.infra.summary import summarise
+from ils.library.branches import branch_id
+from ils.library.calendar import NoOpenDay
+from ils.library.clock import library_date, parse_instant, system_now
+from ils.library.events import list_events, record_event
+from ils.library.policy import available_profiles, load_policy
+from ils.mail.bounces import read_bounces
+from ils.mail.deliver import outbox_rows, requeue, send_due, transport_for
+from ils.mail.run import queue_due
+from ils.mail.run import run as run_mail
+from ils.mail.settings import mail_settings
+from ils.patrons.enrolment import enrol
+from ils.patrons.passwords import reset
+from ils.patrons.view import patron_details, patron_holds, patron_id_of, patron_loans
+from ils.reports import REPORTS
+from ils.reports.formats import FORMATS
+from ils.reports.write import encoded, make_sheet, report_settings, write_all
+from ils.tools.demo import run_demo_day
 
 log = logging.getLogger("ils")
 MAX_PROBLEMS_SHOWN = 50

@@ -14,16 +14,24 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
+from batch import (
+    s01_accept,
+    s02_cancel,
+    s03_pickup_change,
+    s04_renew,
+    s05_email_change,
+    s06_contact_change,
+    s07_newsletter_subscription,
+    s08_expire,
+    s09_allocate,
+    s10_reports,
+    s11_render,
+)
+from ils.errors import BatchFailed, IlsError
 from ils.infra import faults, lock, schema
-from ils.library.clock import LIBRARY_TZ
 from ils.infra.context import Context
 from ils.infra.db import write_transaction
-from ils.errors import BatchFailed, IlsError
-
-from batch import (
-    s01_accept, s02_cancel, s03_pickup_change, s04_renew, s05_email_change, s06_contact_change,
-    s07_newsletter_subscription, s08_expire, s09_allocate, s10_reports, s11_render,
-)
+from ils.library.clock import LIBRARY_TZ
 
 log = logging.getLogger(__name__)
 

@@ -6,16 +6,24 @@ import logging
 
 from sqlalchemy import func, select
 
-from ils.infra import db, schema
-from ils.infra.context import Context
+from ils.frontend.parsing import Unparseable, parse_hold_row
+from ils.frontend.pending import (
+    StepCounts,
+    Verdict,
+    patron_id_for,
+    patrons_by_card,
+    pending_rows,
+    reject_unknown_kinds,
+    write_verdicts,
+)
+from ils.holds.acceptance import HoldCase, HoldRequest, judge_hold, resolve_contact
 from ils.holds.facts import branch_facts, patron_facts, title_facts
 from ils.holds.history import queue_titles
 from ils.holds.lifecycle import Event
 from ils.holds.lifecycle.store import insert_holds, new_hold_row
 from ils.holds.registration import is_due, library_calendar
-from ils.holds.acceptance import HoldCase, HoldRequest, judge_hold, resolve_contact
-from ils.frontend.parsing import Unparseable, parse_hold_row
-from ils.frontend.pending import StepCounts, Verdict, patron_id_for, patrons_by_card, pending_rows, reject_unknown_kinds, write_verdicts
+from ils.infra import db, schema
+from ils.infra.context import Context
 
 NAME = "accept"
 INTRADAY = True  # Mito registers requests every ten minutes in the day (seed 002)

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import logging
 
-from ils.infra.context import Context
+from ils.frontend.pending import (
+    HoldRef,
+    StepCounts,
+    Verdict,
+    hold_of,
+    holds_named,
+    parse_hold_refs,
+    patrons_by_card,
+    pending_rows,
+    refuse_ineligible,
+    write_verdicts,
+)
 from ils.holds import lifecycle
 from ils.holds.history import later_volume_titles, queue_titles
 from ils.holds.lifecycle import Event, HoldStatus
 from ils.holds.lifecycle.store import Move, move_holds
-
-from ils.frontend.pending import (
-    HoldRef, StepCounts, Verdict, hold_of, holds_named, parse_hold_refs, patrons_by_card, pending_rows, refuse_ineligible,
-    write_verdicts,
-)
+from ils.infra.context import Context
 
 NAME = "cancel"
 INTRADAY = True

@@ -6,18 +6,25 @@ import logging
 
 from sqlalchemy import bindparam
 
-from ils.infra.context import Context
+from ils.frontend.pending import (
+    HoldRef,
+    StepCounts,
+    Verdict,
+    hold_of,
+    holds_named,
+    parse_hold_refs,
+    patron_refusal,
+    patrons_by_card,
+    pending_rows,
+    write_verdicts,
+)
 from ils.holds import lifecycle
+from ils.holds.acceptance import BranchFacts
 from ils.holds.facts import branch_facts
 from ils.holds.history import queue_titles
 from ils.holds.lifecycle import Event
 from ils.holds.lifecycle.store import Move, move_holds
-from ils.holds.acceptance import BranchFacts
-
-from ils.frontend.pending import (
-    HoldRef, StepCounts, Verdict, hold_of, holds_named, parse_hold_refs, patron_refusal, patrons_by_card,
-    pending_rows, write_verdicts,
-)
+from ils.infra.context import Context
 
 NAME = "pickup_change"
 INTRADAY = True

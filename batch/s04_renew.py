@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 
 from ils.circulation.overdue import overdue_loans
-from ils.infra import db, schema
-from ils.exchange.journal import record_changes
-from ils.library.clock import library_date
-from ils.infra.context import Context
 from ils.circulation.renewal import LoanFacts, judge_renewal, renewal_changes
+from ils.exchange.journal import record_changes
 from ils.frontend.parsing import Unparseable
-
 from ils.frontend.pending import Verdict, in_receipt_order, refuse_ineligible, run_requests
+from ils.infra import db, schema
+from ils.infra.context import Context
+from ils.library.clock import library_date
 
 NAME = "renew"
 INTRADAY = True

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-
 from sqlalchemy import bindparam
 
-from ils.infra import db, schema
 from ils.exchange.journal import Change, record_changes
+from ils.frontend.pending import Verdict, in_receipt_order, patron_id_for, refuse_ineligible, run_requests
+from ils.infra import db, schema
 from ils.infra.context import Context
 from ils.patrons.addresses import address_problem
-from ils.frontend.pending import Verdict, in_receipt_order, patron_id_for, refuse_ineligible, run_requests
 
 NAME = "email"
 INTRADAY = True

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-
 from sqlalchemy import bindparam
 
-from ils.infra import schema
 from ils.exchange.journal import Change, record_changes
-from ils.infra.context import Context
-from ils.holds.acceptance import can_receive
-
 from ils.frontend.pending import Verdict, in_receipt_order, patron_refusal, run_requests
+from ils.holds.acceptance import can_receive
+from ils.infra import schema
+from ils.infra.context import Context
 
 NAME = "contact_change"
 INTRADAY = True

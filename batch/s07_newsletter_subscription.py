@@ -6,14 +6,13 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
-from ils.infra import db, schema
 from ils.exchange.journal import Change, newsletter_text, record_changes
-from ils.infra.context import Context
-from ils.patrons.addresses import address_problem
-from ils.mail.newsletter import EVENTS, NDC_CLASSES
 from ils.frontend.parsing import Unparseable
-
 from ils.frontend.pending import Verdict, in_receipt_order, patron_refusal, run_requests
+from ils.infra import db, schema
+from ils.infra.context import Context
+from ils.mail.newsletter import EVENTS, NDC_CLASSES
+from ils.patrons.addresses import address_problem
 
 NAME = "newsletter_subscription"
 INTRADAY = True

@@ -6,11 +6,11 @@ import logging
 
 from sqlalchemy import select
 
-from ils.infra import schema
-from ils.infra.context import Context
 from ils.holds.history import Notice, later_volume_titles, queue_titles, record_notices
 from ils.holds.lifecycle import Event, HoldStatus
 from ils.holds.lifecycle.store import Move, move_holds
+from ils.infra import schema
+from ils.infra.context import Context
 
 NAME = "expire"
 INTRADAY = False  # deadlines pass at midnight: the night expires them

@@ -7,15 +7,15 @@ from collections import Counter, defaultdict
 
 from sqlalchemy import bindparam, delete, exists, select
 
-from ils.infra import db, schema
-from ils.holds.allocation import Allocation, FreeCopy, Routes, WaitingHold, allocate_title
-from ils.infra.context import Context
 from ils.holds import lifecycle
+from ils.holds.allocation import Allocation, FreeCopy, Routes, WaitingHold, allocate_title
 from ils.holds.history import ReadyHold, later_volume_titles, make_ready
 from ils.holds.lifecycle import Event, queue_key, queue_order
 from ils.holds.lifecycle import HoldStatus as S
 from ils.holds.lifecycle.store import Move, move_holds
 from ils.holds.series import apply_gates, gate_blocked
+from ils.infra import db, schema
+from ils.infra.context import Context
 
 NAME = "allocate"
 INTRADAY = True  # an intraday run serves the titles new work touched only

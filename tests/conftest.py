@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from engines import ENGINES, PG_SERVER, Databases, ensure_postgresql
-from lifecycle_guard import hold_status_guard
-from scenario import Library
 
+from engines import ENGINES, PG_SERVER, Databases, ensure_postgresql
 from ils.infra import db
 from ils.library.policy import load_policy
+from lifecycle_guard import hold_status_guard
+from scenario import Library
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "examples"
 NIGHT = dt.datetime.fromisoformat("2026-11-26T03:00:00+09:00")

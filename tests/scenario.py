@@ -9,12 +9,12 @@ import json
 from sqlalchemy import select
 
 from batch.runner import run_batch
-from ils.infra import db, schema
-from ils.library.clock import parse_instant
-from ils.infra.context import Context
-from ils.library.policy import load_policy
-from ils.holds.queue import queue_place
 from ils.frontend.requests import spooled_entry, submit
+from ils.holds.queue import queue_place
+from ils.infra import db, schema
+from ils.infra.context import Context
+from ils.library.clock import parse_instant
+from ils.library.policy import load_policy
 
 D = dt.date
 OLD = D(2020, 1, 1)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from conftest import NIGHT
 from sqlalchemy import select
 
-from ils.tools import bulkload
-from ils.infra import db, schema
+from conftest import NIGHT
 from ils.exchange.imports import files_in, import_files
-from ils.library.policy import load_policy
 from ils.frontend.requests import import_request_file
+from ils.infra import db, schema
+from ils.library.policy import load_policy
+from ils.tools import bulkload
 from ils.tools.sample.generator import SampleSpec, write_files
 
 PROFILE = "kitami"

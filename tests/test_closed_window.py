@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 import cli
+from ils.errors import RequestsClosed
 from ils.frontend import api as frontend
+from ils.frontend.reasons import reason
 from ils.infra import schema
 from ils.infra.context import Context
-from ils.errors import RequestsClosed
-from ils.frontend.reasons import reason
 from scenario import at
 
 # 004: 「午前3時から午前4時の間は予約できません。」

@@ -15,17 +15,17 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from scenario import Library, at
 from sqlalchemy import func, select, text
 
 import ils.circulation.copies as circulation
 from batch import runner
-from ils.infra import db, lock, schema
 from ils.circulation.copies import check_in
-from ils.infra.context import Context
-from ils.holds.counter import place_holds
 from ils.errors import BatchRunning, Conflict, HoldRefused
 from ils.frontend.api import submit_request
+from ils.holds.counter import place_holds
+from ils.infra import db, lock, schema
+from ils.infra.context import Context
+from scenario import Library, at
 
 WATCHDOG = 20.0
 NIGHT = "2026-11-26 03:00"

@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from ils.infra import schema
-from ils.exchange.imports import files_in, import_files
 from batch.runner import PIPELINE, STEPS
-from ils.library.policy import load_policy
-from ils.frontend.requests import import_request_file
-from ils.tools.sample.generator import SampleSpec, write_files
-
 from conftest import NIGHT
+from ils.exchange.imports import files_in, import_files
+from ils.frontend.requests import import_request_file
+from ils.infra import schema
+from ils.library.policy import load_policy
+from ils.tools.sample.generator import SampleSpec, write_files
 
 # Big enough that a night takes a good part of a second, small enough for CI.
 SPEC = SampleSpec(titles=8_000, patrons=2_000, loans=3_000, holds=5_000, requests=6_000)

@@ -6,11 +6,10 @@ import datetime as dt
 
 import pytest
 
+from ils.errors import BatchRunning
 from ils.frontend import api as frontend
-
 from ils.infra import lock
 from ils.infra.context import Context
-from ils.errors import BatchRunning
 from scenario import at
 
 

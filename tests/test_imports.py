@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 import cli
-from ils.infra import db, schema
+from conftest import NIGHT
 from ils.errors import ImportFailed
 from ils.exchange.imports import files_in, import_files
-
-from conftest import NIGHT
+from ils.infra import db, schema
 
 
 def _count(conn, table):

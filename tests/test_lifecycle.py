@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
-from scenario import at
 
 from ils.errors import Conflict
 from ils.holds import lifecycle
@@ -15,6 +14,7 @@ from ils.holds.lifecycle import TRANSITIONS, Event, HoldStatus, TransitionRefuse
 from ils.holds.lifecycle.store import Move, insert_holds, move_holds, new_hold_row
 from ils.infra import schema
 from ils.library.policy import Labels, load_policy
+from scenario import at
 
 NOW = at("2026-11-26 10:00")
 PROFILES = ("kitami", "kitakyushu", "mito", "kitsuki", "murakami")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ils.patrons.addresses import address_problem, domain_list
 from ils.errors import PolicyError
 from ils.library.policy import load_policy
+from ils.patrons.addresses import address_problem, domain_list
 
 
 @pytest.fixture

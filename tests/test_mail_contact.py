@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ils.mail import compose
 from ils.infra.resources import templates_path
+from ils.mail import compose
 from scenario import D
 from test_mail import mail_run
 

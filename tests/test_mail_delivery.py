@@ -19,9 +19,9 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 import cli
+from ils.errors import BatchRunning
 from ils.infra import lock, schema
 from ils.infra.context import Context
-from ils.errors import BatchRunning
 from ils.mail.deliver import FileTransport, send_due
 from ils.mail.render import render
 from ils.mail.settings import MailSettings

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
+from conftest import NIGHT
 from ils.exchange.imports import files_in, import_files
 from ils.frontend.requests import import_request_file
 from ils.infra import schema
@@ -29,8 +30,6 @@ from ils.library.clock import LIBRARY_TZ
 from ils.library.policy import load_policy
 from ils.tools.demo import run_demo_day
 from ils.tools.sample.generator import SampleSpec, write_files
-
-from conftest import NIGHT
 
 KEPT = Path(__file__).resolve().parent / "data" / "night_dump"
 PROFILES = ("kitami", "kitakyushu", "mito", "kitsuki", "murakami")

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.exc import DataError
 
-from ils.infra import schema
 from ils.frontend.reasons import REASONS
 from ils.frontend.requests import REQUEST_FIELDS
+from ils.infra import schema
 from scenario import D, Library, at
 
 ENTERED = "2026-11-25 11:00"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ils.library.calendar import BranchCalendar, CalendarRules
 from ils.holds.pickup import pickup_deadline
+from ils.library.calendar import BranchCalendar, CalendarRules
 from scenario import D, at
 
 

@@ -172,8 +172,8 @@ def test_the_nearest_open_shelf_serves_a_hold(kitami):
 
 
 def test_a_deadline_that_falls_on_a_closed_day_moves_to_the_next_open_day(kitami):
-    from ils.library.calendar import BranchCalendar, CalendarRules
     from ils.holds.pickup import pickup_deadline
+    from ils.library.calendar import BranchCalendar, CalendarRules
     from scenario import at
 
     mondays = CalendarRules(closed_weekdays=frozenset({0}))

@@ -114,8 +114,8 @@ def test_an_intraday_run_serves_only_the_new_requests_and_the_night_sweeps_the_r
 
 
 def test_the_ready_digest_goes_the_next_open_day_with_the_deadline(mito):
-    from ils.library.calendar import BranchCalendar, CalendarRules
     from ils.holds.pickup import notice_day, pickup_deadline
+    from ils.library.calendar import BranchCalendar, CalendarRules
     from scenario import at
 
     calendar = BranchCalendar(CalendarRules(closed_weekdays=frozenset({0})))
@@ -185,8 +185,8 @@ def test_a_request_made_before_closing_and_missed_by_the_day_is_taken_by_the_nig
 def test_a_web_hold_on_a_copy_on_the_shelf_is_searched_from_the_next_open_day(mito):
     """002: 「インターネットやモバイルサイト(携帯電話)から予約された書架状態の本をお探しするのは申込みの
     翌開館日以降となり、場合によっては、他の方が先に借りられることもあります。」"""
-    from ils.infra.context import Context
     from ils.holds.counter import place_holds
+    from ils.infra.context import Context
     from scenario import at
 
     mito.title("WEB").title("DESK")
@@ -217,8 +217,8 @@ def test_the_shelf_search_waits_for_the_copys_branch_to_open(mito):
 
 def test_while_the_web_hold_waits_for_its_shelf_search_the_counter_may_take_the_copy(mito):
     """002: 「…翌開館日以降となり、場合によっては、他の方が先に借りられることもあります。」"""
-    from ils.infra.context import Context
     from ils.holds.counter import place_holds
+    from ils.infra.context import Context
     from scenario import at
 
     mito.title("ONE")

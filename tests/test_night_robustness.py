@@ -131,8 +131,8 @@ def test_rows_entered_after_the_nights_now_wait_for_the_next_run(lib):
 def test_requests_are_refused_while_the_batch_holds_the_lock(lib):
     import datetime as dt
 
-    from ils.infra import lock
     from ils.errors import BatchRunning
+    from ils.infra import lock
 
     with lib.conn.begin():
         lock.acquire(lib.conn, dt.datetime.now(tz=dt.timezone.utc))
@@ -143,8 +143,8 @@ def test_requests_are_refused_while_the_batch_holds_the_lock(lib):
 def test_a_failed_run_is_resumed_then_tonight_runs_too(lib, monkeypatch):
     from batch import runner
     from batch.runner import run_until_current
-    from ils.infra.context import Context
     from ils.errors import BatchFailed
+    from ils.infra.context import Context
     from scenario import at
 
     lib.request("hold", "1001", "B2", pickup="central")
@@ -169,8 +169,8 @@ def test_a_failed_run_is_resumed_then_tonight_runs_too(lib, monkeypatch):
 def test_a_second_run_refuses_while_one_holds_the_lock_but_takes_over_a_dead_ones(lib):
     import datetime as dt
 
-    from ils.infra import lock, schema
     from ils.errors import BatchRunning
+    from ils.infra import lock, schema
 
     now = dt.datetime.now(tz=dt.timezone.utc)
     with lib.conn.begin():

@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import select
 
+from ils.frontend.api import forgot_password, log_in, reset_forgotten_password
 from ils.infra import schema
 from ils.infra.context import Context
-from ils.frontend.api import forgot_password, log_in, reset_forgotten_password
 from ils.patrons.passwords import PasswordRejected, reset
 from scenario import D, Library, at
 from test_mail import mail_run

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from ils.infra import schema
 from ils.holds.allocation import FreeCopy, Routes, WaitingHold, allocate_title
+from ils.infra import schema
 from scenario import Library
 
 # The pure allocation ---------------------------------------------------------------

@@ -6,22 +6,21 @@ import csv
 import io
 
 import pytest
-from engines import Databases
 from sqlalchemy import event
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import TextualSelect
 from wcwidth import wcswidth
 
 import cli
-from ils.infra import schema
+from engines import Databases
+from ils.circulation.worklists import pull_list
+from ils.infra import schema, sqlfiles
 from ils.infra.context import Context
 from ils.mail.render import render
 from ils.mail.settings import MailSettings
+from ils.reports import REPORTS, lists
 from ils.reports.formats import as_csv, as_html, as_text
 from ils.reports.write import make_sheet
-from ils.circulation.worklists import pull_list
-from ils.infra import sqlfiles
-from ils.reports import REPORTS, lists
 from scenario import D, Library, at
 
 DAY = D(2026, 11, 26)

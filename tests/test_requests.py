@@ -7,13 +7,12 @@ import json
 import pytest
 from sqlalchemy import select
 
-from ils.infra import schema
+from conftest import NIGHT
 from ils.errors import RequestInvalid
 from ils.exchange.imports import files_in, import_files
-from ils.infra.installation import sample_dir
 from ils.frontend.requests import import_request_file, submit
-
-from conftest import NIGHT
+from ils.infra import schema
+from ils.infra.installation import sample_dir
 
 
 def test_requests_are_stored_as_text_for_the_batch_to_judge(conn_for):

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 import cli
-
 from ils.tools.sample import generator
 from ils.tools.sample.generator import COLUMNS, FILE_NAMES, REQUEST_FIELDS, SampleSpec, generate, write_files
 

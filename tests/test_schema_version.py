@@ -7,8 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from ils.infra import db, schema
 from ils.errors import NotInitialised, SchemaVersionError
+from ils.infra import db, schema
 
 HEAD = db.head_revision()
 

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 
 import cli
-from ils.infra import db, schema
-from ils.exchange.journal import EXPORT_COLUMNS, Change, changes_since, record_changes
-from ils.infra.context import Context
-from ils.patrons.enrolment import enrol
 from ils.errors import Conflict
 from ils.exchange.imports import import_files
 from ils.exchange.imports.ownership import conflict_rows
+from ils.exchange.journal import EXPORT_COLUMNS, Change, changes_since, record_changes
+from ils.infra import db, schema
+from ils.infra.context import Context
+from ils.patrons.enrolment import enrol
 from scenario import D, at
 
 PATRONS_HEADER = "card,name,birth_date,phone,email,contact_method,web_registered"

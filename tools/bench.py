@@ -21,12 +21,12 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from ils.tools import bulkload
-from ils.infra import db, schema
 from ils.exchange.imports import files_in, import_files
+from ils.frontend.requests import import_request_file, submit
+from ils.infra import db, schema
 from ils.infra.installation import initialise
 from ils.library.policy import load_policy
-from ils.frontend.requests import import_request_file, submit
+from ils.tools import bulkload
 from ils.tools.sample.generator import SampleSpec, write_files
 
 NIGHT = dt.datetime.fromisoformat("2026-11-26T03:00:00+09:00")

@@ -17,14 +17,14 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
-from ils.infra import schema
-from ils.library.clock import parse_instant
 from ils.exchange.imports import files_in, import_files
 from ils.exchange.imports.kinds import ndc_classes
-from ils.library.policy import Policy
+from ils.frontend.requests import REQUEST_FIELDS, normalise, spooled_entry
 from ils.holds.lifecycle import default_contact
 from ils.holds.lifecycle.store import HOLD_ROW_COLUMNS, new_hold_row
-from ils.frontend.requests import REQUEST_FIELDS, normalise, spooled_entry
+from ils.infra import schema
+from ils.library.clock import parse_instant
+from ils.library.policy import Policy
 from ils.tools.sample.files import write_kind
 from ils.tools.sample.generator import SampleSpec, generate
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from batch.runner import RunReport, run_batch
 from ils.infra.context import open_context
 from ils.infra.installation import DEMO_MORNING, DEMO_NIGHT
-from ils.mail.run import run as run_mail
 from ils.mail.deliver import FileTransport
+from ils.mail.run import run as run_mail
 from ils.mail.settings import mail_settings
 
 

@@ -7,18 +7,18 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ils.infra import schema
-from ils.infra.context import Context
-from ils.holds.facts import patron_by_card
-from ils.infra.audit import audit
+from ils.circulation.slips import transit_slip
 from ils.errors import Conflict, CopyUnavailable, IlsError, PatronBlocked, ReadyNoticeUnsent, UnknownCopy
 from ils.holds import lifecycle
+from ils.holds.facts import patron_by_card
 from ils.holds.history import ReadyHold, later_volume_titles, make_ready, queue_titles
 from ils.holds.lifecycle import Event, queue_order
 from ils.holds.lifecycle import HoldStatus as S
 from ils.holds.lifecycle.store import Move, move_holds
 from ils.holds.series import apply_gates
-from ils.circulation.slips import transit_slip
+from ils.infra import schema
+from ils.infra.audit import audit
+from ils.infra.context import Context
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ils.circulation.overdue import is_overdue, overdue_loans
-from ils.infra import schema
-from ils.library.calendar import BranchCalendar
-from ils.exchange.journal import Change, record_changes
-from ils.infra.context import Context
 from ils.errors import RenewalRefused, UnknownCopy
-from ils.library.policy import Policy
+from ils.exchange.journal import Change, record_changes
 from ils.frontend.reasons import reason as reason_text
+from ils.infra import schema
+from ils.infra.context import Context
+from ils.library.calendar import BranchCalendar
+from ils.library.policy import Policy
 
 
 @dataclass(frozen=True)

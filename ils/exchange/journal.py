@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ils.infra import db, schema
-from ils.library.clock import parse_instant
-from ils.infra.context import Context
 from ils.errors import IlsError
-from ils.infra.output import render
 from ils.holds.lifecycle import HoldStatus as S
+from ils.infra import db, schema
+from ils.infra.context import Context
+from ils.infra.output import render
+from ils.library.clock import parse_instant
 
 # Hold transitions the ILS hears about: a hold made, and a hold closed. The steps in
 # between (allocated, in transit, ready) are the back office's own business.

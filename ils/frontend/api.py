@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ils.infra.context import Context
 from ils.frontend.my_page import hold_check, loans_with_renewal
-from ils.patrons.passwords import (Login, change_password, forgotten, reset_with_code, self_service, set_first_password,
-                           verify_login)
-from ils.patrons.view import patron_holds
 from ils.frontend.requests import refuse_if_closed, submit
+from ils.infra.context import Context
+from ils.patrons.passwords import (
+    Login,
+    change_password,
+    forgotten,
+    reset_with_code,
+    self_service,
+    set_first_password,
+    verify_login,
+)
+from ils.patrons.view import patron_holds
 
 
 def submit_request(ctx: Context, request: dict) -> int:

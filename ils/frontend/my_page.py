@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ils.circulation.overdue import is_overdue
+from ils.circulation.renewal import LoanFacts, judge_renewal
+from ils.frontend.reasons import reason
+from ils.holds.acceptance import WEB_CHANNELS, HoldCase, HoldRequest, judge_hold, web_ineligible
+from ils.holds.facts import branch_facts, patron_by_card, patron_facts, title_facts
 from ils.infra import schema
 from ils.infra.context import Context
-from ils.holds.facts import branch_facts, patron_by_card, patron_facts, title_facts
-from ils.frontend.reasons import reason
-from ils.circulation.renewal import LoanFacts, judge_renewal
-from ils.holds.acceptance import WEB_CHANNELS, HoldCase, HoldRequest, judge_hold, web_ineligible
 
 RENEW_PENDING = "renew_pending"
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, extract, select
 
-from ils.infra import db, schema
-from ils.infra.context import Context
-from ils.holds.history import Notice, record_notices
 from ils.frontend.parsing import Unparseable, ascii_number, parse_received_at
 from ils.holds.acceptance import web_ineligible
+from ils.holds.history import Notice, record_notices
+from ils.infra import db, schema
+from ils.infra.context import Context
 
 MAX_CARD_CHARS = 32
 BIB_PREFIX = "bib:"

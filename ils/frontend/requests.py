@@ -11,15 +11,15 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from ils.infra import schema
-from ils.library.clock import LIBRARY_TZ
-from ils.infra.db import write_transaction
 from ils.errors import RequestInvalid, RequestsClosed
 from ils.exchange.imports import record_attempt
 from ils.exchange.imports.reader import UnreadableFile, open_csv
-from ils.infra.lock import refuse_if_running
-from ils.library.policy import Policy
 from ils.frontend.parsing import RECEIPT_CLOCK_SKEW, WEB_ENTRY_DELAY, Unparseable, earliest_receipt, read_receipt_time
+from ils.infra import schema
+from ils.infra.db import write_transaction
+from ils.infra.lock import refuse_if_running
+from ils.library.clock import LIBRARY_TZ
+from ils.library.policy import Policy
 
 REQUEST_FIELDS = (
     "kind",

@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ils.library.policy import Policy
 from ils.holds.lifecycle import can_receive, default_contact
+from ils.library.policy import Policy
 
 WEB_CHANNELS = frozenset({"web", "mobile", "opac"})
 LOST_STATES = frozenset({"withdrawn", "missing"})

@@ -7,17 +7,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ils.errors import HoldRefused, IlsError
+from ils.frontend.reasons import reason
+from ils.holds import lifecycle
+from ils.holds.acceptance import OVERRIDE_KEYS, HoldCase, HoldRequest, broken_rule, resolve_contact
+from ils.holds.facts import branch_facts, patron_by_card, patron_facts, title_facts
+from ils.holds.history import Notice, later_volume_titles, queue_titles, record_notices
+from ils.holds.lifecycle import Event, HoldStatus
+from ils.holds.lifecycle.store import Move, insert_holds, move_holds, new_hold_row
 from ils.infra import schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
-from ils.errors import HoldRefused, IlsError
-from ils.holds.facts import branch_facts, patron_by_card, patron_facts, title_facts
-from ils.holds.history import Notice, later_volume_titles, queue_titles, record_notices
-from ils.holds import lifecycle
-from ils.holds.lifecycle import Event, HoldStatus
-from ils.holds.lifecycle.store import Move, insert_holds, move_holds, new_hold_row
-from ils.frontend.reasons import reason
-from ils.holds.acceptance import OVERRIDE_KEYS, HoldCase, HoldRequest, broken_rule, resolve_contact
 
 # Rules staff may set aside for a patron, with a reason that goes to the audit log: the
 # acceptance table says which (ils/holds/acceptance.py HOLD_RULES).

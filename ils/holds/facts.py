@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from ils.circulation.overdue import is_overdue
-from ils.infra import db, schema
 from ils.errors import UnknownPatron
 from ils.holds.acceptance import BranchFacts, PatronFacts, TitleFacts
+from ils.infra import db, schema
 
 
 def patron_by_card(conn: Connection, card: str | None, *, lock: bool = False):

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
-from ils.infra import db, schema
-from ils.infra.context import Context
 from ils.holds import lifecycle
 from ils.holds.lifecycle import Event, HoldStatus
 from ils.holds.lifecycle.store import Move, move_holds
 from ils.holds.pickup import pickup_deadline
+from ils.infra import db, schema
+from ils.infra.context import Context
 
 # What a patron is told about (the mail step renders these; see docs/notices.md).
 NOTICE_KINDS = (

@@ -6,8 +6,8 @@ import datetime as dt
 
 from ils.library.calendar import BranchCalendar
 from ils.library.clock import LIBRARY_TZ
-from ils.library.send_slots import next_send
 from ils.library.policy import Policy
+from ils.library.send_slots import next_send
 
 
 def notice_day(ready_at: dt.datetime, calendar: BranchCalendar, policy: Policy) -> dt.date:

@@ -6,11 +6,11 @@ from collections import Counter
 
 from sqlalchemy import exists, select
 
-from ils.infra import schema
-from ils.infra.context import Context
 from ils.holds import lifecycle
 from ils.holds.lifecycle import Event, HoldStatus
 from ils.holds.lifecycle.store import Move, move_holds
+from ils.infra import schema
+from ils.infra.context import Context
 
 
 def blocking_statuses(ctx: Context) -> tuple[str, ...]:

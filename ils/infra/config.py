@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection
 
-from ils.infra import db
 from ils.errors import ConfigError
+from ils.infra import db
 from ils.library.policy import Policy, load_policy
 
 CONFIG_ENV = "ILS_CONFIG"

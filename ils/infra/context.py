@@ -10,12 +10,12 @@ from functools import cached_property
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
+from ils.errors import Conflict
 from ils.infra import db, files
+from ils.infra.config import Settings, database_url, policy_for, read_settings
 from ils.infra.db import write_transaction
 from ils.library.calendar import BranchCalendar, load_calendars
 from ils.library.clock import library_date
-from ils.infra.config import Settings, database_url, policy_for, read_settings
-from ils.errors import Conflict
 from ils.library.policy import Policy
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
-from ils.infra import faults, files, schema
 from ils.errors import ConfigError, DatabaseMissing, NotADatabase, NotInitialised, SchemaVersionError
+from ils.infra import faults, files, schema
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,13 @@ from sqlalchemy import MetaData, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError
 
-from ils.infra import db
-from ils.infra.config import PROFILE_SETTING
 from ils.errors import ConfigError, IlsError
 from ils.exchange.imports import files_in, import_files
-from ils.library.policy import load_policy
 from ils.frontend.requests import import_request_file
+from ils.infra import db
+from ils.infra.config import PROFILE_SETTING
 from ils.infra.resources import data_path
+from ils.library.policy import load_policy
 
 DEMO_SETTING = "demo"
 # The sample city's business day is 2026-11-25; the demo replays the night after it.

@@ -11,8 +11,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from ils.infra import schema
 from ils.errors import BatchRunning
+from ils.infra import schema
 
 LOCK_NAME = "batch"
 # A live run beats its heartbeat at every step; one silent this long has died or hung.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ils.infra import schema
 from ils.errors import UnknownBranch
+from ils.infra import schema
 
 
 def branch_id(conn: Connection, code: str) -> int:

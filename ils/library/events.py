@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from ils.errors import IlsError
 from ils.infra import schema
 from ils.infra.context import Context
-from ils.errors import IlsError
 
 ANNOUNCE_AFTER = dt.timedelta(days=7)  # one newsletter issue's week
 

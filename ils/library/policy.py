@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ils.infra import schema
 from ils.errors import PolicyError
 from ils.holds import lifecycle
+from ils.infra import schema
 from ils.infra.resources import data_path
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from sqlalchemy import and_, exists, func, not_, or_, select
 
+from ils.errors import MailboxUnreadable
 from ils.infra import db, schema
 from ils.infra.context import Context
-from ils.errors import MailboxUnreadable
 
 # Actions of RFC 3464 2.3.3: `failed` is final; these say the message reached the address.
 SUCCESS_ACTIONS = ("delivered", "relayed", "expanded")

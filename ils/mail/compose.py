@@ -14,8 +14,8 @@ from functools import lru_cache
 
 import jinja2
 
-from ils.library.clock import LIBRARY_TZ
 from ils.infra.resources import templates_path
+from ils.library.clock import LIBRARY_TZ
 
 WEEKDAYS_JA = "月火水木金土日"
 # CRLF line ends (RFC 5321 2.3.8) and headers folded at 78. compat32 because it keeps a

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ils.errors import BatchRunning, IlsError, MailFolderUnwritable
 from ils.infra import files, lock, schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
-from ils.errors import BatchRunning, IlsError, MailFolderUnwritable
 from ils.mail.settings import MailSettings
 
 log = logging.getLogger(__name__)

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ils.infra import schema, words
-from ils.library.clock import LIBRARY_TZ
 from ils.infra.context import Context
-from ils.patrons.addresses import address_problem
+from ils.library.clock import LIBRARY_TZ
 from ils.library.events import events_to_announce
 from ils.mail import compose
 from ils.mail.render import queue_message
 from ils.mail.settings import MailSettings
+from ils.patrons.addresses import address_problem
 
 NDC_CLASSES = tuple("0123456789")  # the first digit of a title's NDC number (日本十進分類法)
 # Each class's name in each language (data/words/<language>.toml [ndc]), read at start-up.

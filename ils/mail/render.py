@@ -9,16 +9,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 
-from ils.infra import db, schema
-from ils.library.calendar import BranchCalendar, CalendarRules
-from ils.infra.context import Context
-from ils.patrons.addresses import address_problem
+from ils.frontend.reasons import REASONS
 from ils.holds.history import Notice, record_notices
+from ils.infra import db, schema
+from ils.infra.context import Context
+from ils.library.calendar import BranchCalendar, CalendarRules
+from ils.library.send_slots import next_send, upcoming_slot
 from ils.mail import compose
 from ils.mail.schedule import due_at
-from ils.library.send_slots import next_send, upcoming_slot
 from ils.mail.settings import MailSettings
-from ils.frontend.reasons import REASONS
+from ils.patrons.addresses import address_problem
 
 # Kinds told about the hold itself, by the contact method chosen for that hold.
 HOLD_KINDS = ("hold_ready", "hold_expired")

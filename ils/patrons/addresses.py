@@ -6,8 +6,8 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
-from ils.library.policy import Email, Policy
 from ils.infra.resources import data_path
+from ils.library.policy import Email, Policy
 
 MAX_ADDRESS_CHARS = 254
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ils.infra.audit import audit
-from ils.infra.context import Context
 from ils.errors import IlsError
 from ils.holds.facts import patron_by_card
+from ils.infra.audit import audit
+from ils.infra.context import Context
 from ils.patrons.passwords import issue_password
 from ils.patrons.web_service import mark_enrolled, web_service_problem
 

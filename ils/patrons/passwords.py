@@ -13,17 +13,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ils.infra import schema
+from ils.errors import IlsError, UnknownPatron
 from ils.exchange.journal import Change, record_changes
+from ils.holds.facts import patron_by_card
+from ils.infra import schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
-from ils.holds.facts import patron_by_card
+from ils.library.clock import LIBRARY_TZ
+from ils.library.policy import Passwords
 from ils.mail import compose
 from ils.mail.render import Due, queue_rendered
 from ils.mail.settings import mail_settings
-from ils.library.clock import LIBRARY_TZ
-from ils.errors import IlsError, UnknownPatron
-from ils.library.policy import Passwords
 from ils.patrons.web_service import enrol_on_web
 
 # scrypt parameters (RFC 7914's interactive-login recommendation): about 16 MB and a few

@@ -7,12 +7,11 @@ import datetime as dt
 from sqlalchemy import func, or_, select
 
 from ils.circulation.overdue import is_overdue
+from ils.holds import lifecycle
+from ils.holds.facts import patron_by_card
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.patrons.addresses import address_problem
-from ils.holds import lifecycle
-from ils.holds.facts import patron_by_card
-
 
 
 def patron_id_of(ctx: Context, card: str) -> int:

@@ -11,10 +11,10 @@ import jinja2
 from tabulate import tabulate
 from wcwidth import wcswidth
 
-from ils.mail.compose import jdate
 from ils.infra.output import write_csv
-from ils.reports import Report
 from ils.infra.resources import report_templates_path
+from ils.mail.compose import jdate
+from ils.reports import Report
 from ils.reports.words import WORDS
 
 LINES_PER_PAGE = 60  # A4 portrait at 10 points, with margins

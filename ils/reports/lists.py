@@ -15,13 +15,13 @@ import json
 
 from sqlalchemy import Date
 
+from ils.circulation.slips import transit_slip
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.infra.schema import Instant
 from ils.infra.sqlfiles import named_query
 from ils.library.clock import LIBRARY_TZ
 from ils.patrons.addresses import address_problem
-from ils.circulation.slips import transit_slip
 from ils.reports.words import WORDS
 
 BRANCHES = ("branch_ids",)  # the list parameter of every branch report's query

@@ -10,11 +10,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
+from ils.errors import IlsError
 from ils.infra import schema
 from ils.infra.context import Context
-from ils.infra.sections import section_settings
-from ils.errors import IlsError
 from ils.infra.files import private_dir, write_private
+from ils.infra.sections import section_settings
 from ils.reports import REPORTS
 from ils.reports.formats import FORMATS, Sheet, as_csv
 from ils.reports.words import WORDS

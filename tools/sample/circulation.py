@@ -15,7 +15,6 @@ from ils.tools.sample.patrons import CONTACTS, Readers
 from ils.tools.sample.spec import SampleSpec
 from ils.tools.sample.town import Town
 
-
 COPY_STATES = ("on_shelf", "on_loan", "in_transit", "on_hold_shelf", "missing", "long_overdue", "withdrawn",
                "on_shelf")  # the last: on the shelf and on a pull list for an allocated hold
 ON_SHELF, ON_LOAN, IN_TRANSIT, ON_HOLD_SHELF, MISSING, LONG_OVERDUE, WITHDRAWN, PULLED = range(8)

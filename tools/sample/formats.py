@@ -6,7 +6,6 @@ import datetime as dt
 
 from ils.tools.sample.spec import SampleSpec
 
-
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 COLUMNS = {

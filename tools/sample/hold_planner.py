@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from ils.tools.sample.catalogue import COUNTER_ONLY_MATERIALS, CONTEST, CURRENT_ISSUE, GENRES, REFERENCE_ONLY
+from ils.tools.sample.catalogue import CONTEST, COUNTER_ONLY_MATERIALS, CURRENT_ISSUE, GENRES, REFERENCE_ONLY
 from ils.tools.sample.circulation import (
-    ALLOCATED, CHANNEL_WEIGHTS, CHANNELS, HOLD_IN_TRANSIT, IN_TRANSIT, ON_HOLD_SHELF, PULLED, READY, SERIES_WAITING,
-    WAITING, free_copy, heavy_reader, wanted_title,
+    ALLOCATED,
+    CHANNEL_WEIGHTS,
+    CHANNELS,
+    HOLD_IN_TRANSIT,
+    IN_TRANSIT,
+    ON_HOLD_SHELF,
+    PULLED,
+    READY,
+    SERIES_WAITING,
+    WAITING,
+    free_copy,
+    heavy_reader,
+    wanted_title,
 )
 from ils.tools.sample.draws import weighted
 from ils.tools.sample.patrons import ACTIVE, BY_EMAIL, BY_PHONE, NO_CONTACT, USUAL_CONTACT
-
 
 HOLD_LIMIT = 20  # Kitami's limit, the highest of the five profiles
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from ils.tools.sample.circulation import ON_LOAN, free_copy, heavy_reader, wanted_title
 from ils.tools.sample.patrons import ACTIVE
 
-
 LOAN_DAYS = 14
 
 

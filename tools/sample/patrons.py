@@ -6,13 +6,13 @@ import datetime as dt
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+
 from ils.tools.sample import compact
 from ils.tools.sample import names as N
 from ils.tools.sample.draws import cumulative, random_stream, weighted
 from ils.tools.sample.formats import card_number, iso_day
 from ils.tools.sample.spec import SampleSpec
 from ils.tools.sample.town import Town
-
 
 EMAIL_KINDS = ("", "ordinary", "consecutive_dots", "dot_before_at", "free_mail")
 NO_EMAIL, ORDINARY_EMAIL, CONSECUTIVE_DOTS, DOT_BEFORE_AT, FREE_MAIL = range(5)

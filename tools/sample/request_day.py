@@ -6,16 +6,15 @@ import bisect
 import random
 from array import array
 from collections.abc import Iterator
+
 from ils.tools.sample import names as N
 from ils.tools.sample.catalogue import Catalogue
-from ils.tools.sample.circulation import HOLD_IN_TRANSIT, READY, SERIES_WAITING, WAITING, heavy_reader, wanted_title
-from ils.tools.sample.circulation import Circulation
+from ils.tools.sample.circulation import HOLD_IN_TRANSIT, READY, SERIES_WAITING, WAITING, Circulation, heavy_reader, wanted_title
 from ils.tools.sample.draws import cumulative, one_of, random_stream, weighted
 from ils.tools.sample.formats import REQUEST_FIELDS, barcode, bib_id, card_number, instant, series_group_id
 from ils.tools.sample.patrons import ACTIVE, Readers
 from ils.tools.sample.spec import SampleSpec
 from ils.tools.sample.town import Town
-
 
 HOUR_WEIGHTS = cumulative((1, 1, 2, 4, 5, 6, 7, 7, 8, 7, 6, 6, 6, 6, 7, 8, 9, 9, 8, 5))  # 04:00 to 23:00
 OPENING, CLOSING = 9 * 3600, 19 * 3600

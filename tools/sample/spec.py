@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 
 from ils.tools.sample import names as N
 
-
 DEFAULT_SEED = 20261125
 BUSINESS_DAY = dt.date(2026, 11, 25)
 

@@ -12,7 +12,6 @@ from ils.tools.sample import names as N
 from ils.tools.sample.draws import cumulative, random_stream
 from ils.tools.sample.spec import SampleSpec
 
-
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection
 
-from ils.infra import schema
-from ils.infra.db import write_transaction
-from ils.errors import ImportFailed, IlsError
+from ils.errors import IlsError, ImportFailed
 from ils.exchange.imports.kinds import KINDS, ImportContext, Kind, RowProblem
 from ils.exchange.imports.reader import UnreadableFile, open_csv
+from ils.infra import schema
+from ils.infra.db import write_transaction
 from ils.library.policy import Policy
 
 CHUNK_ROWS = 2000

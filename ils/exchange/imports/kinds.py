@@ -6,20 +6,19 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.engine import Connection
 
-from ils.infra import db, schema
-from ils.exchange.journal import newsletter_text
-from ils.library.calendar import parse_weekdays, parse_year_end
 from ils.exchange.imports import fields as f
 from ils.exchange.imports.ownership import keep_back_office_changes, keep_registration
-from ils.library.policy import Policy
+from ils.exchange.journal import newsletter_text
 from ils.holds import lifecycle
 from ils.holds.lifecycle import Event, default_contact
 from ils.holds.lifecycle import HoldStatus as S
 from ils.holds.lifecycle.store import insert_holds, new_hold_row
+from ils.infra import db, schema
+from ils.library.calendar import parse_weekdays, parse_year_end
+from ils.library.policy import Policy
 
 
 class RowProblem(ValueError):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ils.infra import db, schema
 from ils.exchange.journal import as_text, newsletter_text
+from ils.infra import db, schema
 
 # The fields of an imported row the back office may have changed since the ILS exported
 # it (docs/integration.md, "Who owns each field"). Every other column is the ILS's.

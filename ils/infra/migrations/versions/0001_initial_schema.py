@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-23
 """
 
-from alembic import op
 import sqlalchemy as sa
-import ils.infra.schema
+from alembic import op
 
+import ils.infra.schema
 
 revision = '0001'
 down_revision = None

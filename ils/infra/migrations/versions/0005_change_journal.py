@@ -5,11 +5,10 @@ Revises: 0004
 Create Date: 2026-11-30
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import ils.infra.schema
-
 
 revision = '0005'
 down_revision = '0004'

@@ -5,10 +5,10 @@ Revises: 0007
 Create Date: 2026-11-30
 """
 
-from alembic import op
 import sqlalchemy as sa
-import ils.infra.schema
+from alembic import op
 
+import ils.infra.schema
 
 revision = '0008'
 down_revision = '0007'
