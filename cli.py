@@ -16,7 +16,6 @@ import click
 from batch.runner import STEPS, count_rows, recent_runs, run_steps, run_until_current, step_names
 from ils.circulation.copies import check_in, check_out, confirm_pull, receive_transit, report_missing, reshelve
 from ils.circulation.renewal import renew_at_counter
-from ils.circulation.worklists import pull_list
 from ils.errors import CannotWrite, ImportFailed
 from ils.exchange.imports import KINDS, files_in, import_files
 from ils.exchange.imports.ownership import conflict_rows
@@ -46,6 +45,7 @@ from ils.patrons.passwords import reset
 from ils.patrons.view import patron_details, patron_holds, patron_id_of, patron_loans
 from ils.reports import REPORTS
 from ils.reports.formats import FORMATS
+from ils.reports.lists import branch_pull_list
 from ils.reports.write import encoded, make_sheet, report_settings, write_all
 from ils.tools.demo import run_demo_day
 
@@ -581,7 +581,7 @@ def pull():
 @output_options
 def pull_list_cmd(branch, ctx, fmt):
     """This branch's pull list, by shelf mark."""
-    render(pull_list(ctx, branch_id(ctx.conn, branch)), fmt)
+    render(branch_pull_list(ctx, branch_id(ctx.conn, branch)), fmt)
 
 
 @pull.command("confirm")

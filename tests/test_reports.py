@@ -13,7 +13,6 @@ from wcwidth import wcswidth
 
 import cli
 from engines import Databases
-from ils.circulation.worklists import pull_list
 from ils.infra import schema, sqlfiles
 from ils.infra.context import Context
 from ils.mail.render import render
@@ -177,7 +176,7 @@ def _report_rows(lib) -> dict:
     every = sorted(value for (kind, _), value in lib.ids.items() if kind == "branch")
     return {name: report.rows(ctx, every, DAY) for name, report in REPORTS.items()} | {
         "system summary": lists.night_summary(ctx, None, DAY),
-        "counter pull list": pull_list(ctx, night_branch(lib, "tokoro")),
+        "counter pull list": lists.branch_pull_list(ctx, night_branch(lib, "tokoro")),
     }
 
 

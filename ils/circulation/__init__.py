@@ -1,1 +1,1 @@
-"""The counter's circulation: copies out and in, pulls and transits, renewals, the day's worklists."""
+"""The counter's circulation: copies out and in, pulls and transits, renewals, what is overdue."""

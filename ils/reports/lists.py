@@ -41,6 +41,11 @@ def pull_list(ctx: Context, branch_ids: list[int], day: dt.date | None = None) -
     return _rows(ctx, named_query("pull", lists=BRANCHES), branch_ids=branch_ids)
 
 
+def branch_pull_list(ctx: Context, branch_id: int) -> list[dict]:
+    """One branch's pull list as the counter shows it (`ils pull list`): the same rows, without the branch column."""
+    return [{key: value for key, value in row.items() if key != "branch_id"} for row in pull_list(ctx, [branch_id])]
+
+
 def transit_list(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dict]:
     """回送リスト: copies waiting at the branches for the van, one slip line each: where to, for which hold."""
     return [{**row, "slip": transit_slip(row["to"], row["hold"], row["barcode"], row["title"])}
