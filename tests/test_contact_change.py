@@ -12,7 +12,7 @@ import cli
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.mail.deliver import FileTransport, send_due
-from ils.mail.render import render
+from ils.mail.render import render_due
 from ils.mail.settings import MailSettings
 from scenario import at
 
@@ -44,7 +44,7 @@ def test_a_mito_patron_registers_an_address_and_switches_to_email_the_same_night
     assert ("contact_changed", {"contact_method": "email"}) in lib.notices("3001")
     ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-27 09:00"))
     settings = MailSettings(directory=str(tmp_path))
-    render(ctx, settings)
+    render_due(ctx, settings)
     send_due(ctx, settings, FileTransport(tmp_path), lambda: at("2026-11-27 09:00"))
     bodies = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default).get_content()
               for p in tmp_path.glob("*.eml")]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.mail.deliver import FileTransport, send_due
-from ils.mail.render import render
+from ils.mail.render import render_due
 from ils.mail.settings import MailSettings
 from scenario import D, Library, at
 
@@ -22,7 +22,7 @@ def mail_run(lib: Library, now: str, directory: Path) -> list[email.message.Emai
     before = set(directory.glob("*.eml")) if directory.exists() else set()
     ctx = Context(conn=lib.conn, policy=lib.policy, now=at(now))
     settings = MailSettings(directory=str(directory))
-    render(ctx, settings)
+    render_due(ctx, settings)
     send_due(ctx, settings, FileTransport(directory), lambda: at(now))
     new = sorted(set(directory.glob("*.eml")) - before)
     return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in new]

@@ -23,7 +23,7 @@ from ils.errors import BatchRunning
 from ils.infra import lock, schema
 from ils.infra.context import Context
 from ils.mail.deliver import FileTransport, send_due
-from ils.mail.render import render
+from ils.mail.render import render_due
 from ils.mail.settings import MailSettings
 from mailserver import MailServer
 from scenario import D, at
@@ -255,7 +255,7 @@ def test_a_long_send_keeps_its_lock_alive_and_a_second_sender_is_refused(lib, tm
     clock = Clock(at("2026-11-26 10:00"))
     transport = TenMinutesAMessage(lib, tmp_path, clock)
     ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00"))
-    render(ctx, MailSettings())
+    render_due(ctx, MailSettings())
     counts = send_due(ctx, MailSettings(), transport, clock)
     assert counts["sent"] == 5 and clock.now - at("2026-11-26 10:00") > 3 * lock.STALE_AFTER
     # the heartbeat was beaten as each message was taken, ten minutes apart
@@ -283,7 +283,7 @@ class TakenOverAfterOne(FileTransport):
 
 def test_a_sender_that_lost_its_lock_stops_before_the_next_message(lib, tmp_path):
     ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00"))
-    render(ctx, MailSettings())
+    render_due(ctx, MailSettings())
     with pytest.raises(BatchRunning, match="took over the mail lock"):
         send_due(ctx, MailSettings(), TakenOverAfterOne(lib, tmp_path / "out"), lambda: at("2026-11-26 10:00"))
     assert states(lib) == ["sent"] + ["queued"] * 4

@@ -15,7 +15,7 @@ from faults import full_folder, read_only_folder
 from ils.infra import files, schema
 from ils.infra.context import Context
 from ils.mail.deliver import FileTransport, send_due
-from ils.mail.render import render
+from ils.mail.render import render_due
 from ils.mail.settings import MailSettings
 from scenario import D, at
 
@@ -47,7 +47,7 @@ def permissive_umask():
 
 def send_into(lib, folder):
     ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00"))
-    render(ctx, MailSettings())
+    render_due(ctx, MailSettings())
     return send_due(ctx, MailSettings(), FileTransport(folder), lambda: at("2026-11-26 10:00"))
 
 
@@ -104,7 +104,7 @@ def outbox(lib):
 
 
 def queue(lib):
-    render(Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00")), MailSettings())
+    render_due(Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00")), MailSettings())
 
 
 def test_a_full_mail_folder_keeps_the_mail_queued_and_says_so_in_one_line(lib, tmp_path):

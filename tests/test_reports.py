@@ -15,7 +15,7 @@ import cli
 from engines import Databases
 from ils.infra import schema, sqlfiles
 from ils.infra.context import Context
-from ils.mail.render import render
+from ils.mail.render import render_due
 from ils.mail.settings import MailSettings
 from ils.reports import REPORTS, lists
 from ils.reports.formats import as_csv, as_html, as_text
@@ -55,7 +55,7 @@ def kitami_night(lib):
              deadline=D(2026, 11, 25))  # expires; nobody waits: the copy goes home to 常呂
     lib.request("hold", "1003", "NOPE", pickup="central")  # a rejection that cannot be mailed
     lib.night("2026-11-26 03:00")
-    render(Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00")), MailSettings())
+    render_due(Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00")), MailSettings())
     return lib
 
 

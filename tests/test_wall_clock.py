@@ -17,7 +17,7 @@ from ils.infra import lock, schema
 from ils.infra.context import Context
 from ils.library.clock import LIBRARY_TZ, system_now
 from ils.mail.deliver import FileTransport, send_due
-from ils.mail.render import render
+from ils.mail.render import render_due
 from ils.mail.settings import MailSettings
 from scenario import D, at, two_title_library
 
@@ -82,7 +82,7 @@ def test_a_mail_is_stamped_sent_at_the_real_instant_it_went_in_library_time(new_
     lib.request("renew", "1001", copy)
     lib.night("2026-11-26 03:00")
     ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00"))
-    render(ctx, MailSettings())
+    render_due(ctx, MailSettings())
     with freeze_time(REAL):
         # system_now is the clock `ils mail send` gives the sender
         counts = send_due(ctx, MailSettings(), FileTransport(tmp_path / "out"), system_now)

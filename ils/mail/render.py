@@ -39,7 +39,7 @@ class Due:
     send_at: dt.datetime | None = None
 
 
-def render(ctx: Context, settings: MailSettings) -> Counter:
+def render_due(ctx: Context, settings: MailSettings) -> Counter:
     """Queue the mail that is due now; mark every notice looked at with what became of it."""
     with ctx.writing():
         _record_receipts(ctx)

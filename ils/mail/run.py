@@ -7,13 +7,13 @@ from collections import Counter
 from ils.infra.context import Context
 from ils.mail.deliver import send_due
 from ils.mail.newsletter import queue_newsletter
-from ils.mail.render import render
+from ils.mail.render import render_due
 from ils.mail.settings import MailSettings
 
 
 def queue_due(ctx: Context, settings: MailSettings) -> Counter:
     """Render the notices due now into the outbox, and this week's newsletter once its slot has come."""
-    counts = render(ctx, settings)
+    counts = render_due(ctx, settings)
     counts["newsletters"] = queue_newsletter(ctx, settings)
     return counts
 
