@@ -39,7 +39,7 @@ def _literals(sql: str):
 
 
 def test_every_status_written_in_sql_is_one_the_schema_allows():
-    """A status renamed or dropped (ils/holds/lifecycle.py owns them) must not leave a report silently empty."""
+    """A status renamed or dropped (ils/holds/lifecycle/ owns them) must not leave a report silently empty."""
     checked = set()
     for name in sql_names():
         for table, column, value in _literals(statement(name)):
