@@ -19,10 +19,12 @@ from ils.infra import schema
 from ils.library.policy import load_policy
 from ils.tools.sample.generator import SampleSpec, write_files
 
-# Big enough that a night takes a good part of a second, small enough for CI.
-SPEC = SampleSpec(titles=8_000, patrons=2_000, loans=3_000, holds=5_000, requests=6_000)
+# Big enough that every step has work and each kill lands inside one; small enough for CI
+# (half the size it was, and fewer evenly spread kills: the kills in the middle of every
+# step that no spread kill reached now cover each step at least once).
+SPEC = SampleSpec(titles=4_000, patrons=1_000, loans=1_500, holds=2_500, requests=3_000)
 PROFILE = "kitakyushu"  # series gates that open within the night exercise the allocation rounds
-KILL_POINTS = 10
+KILL_POINTS = 6  # evenly spread over the night, besides one inside every step they miss
 REPO = Path(__file__).resolve().parent.parent
 # Tables whose final contents must not depend on where the batch was killed.
 COMPARED = ("holds", "hold_history", "pending_requests", "notice_events", "mail_outbox", "copies", "loans", "patrons",
