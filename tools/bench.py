@@ -291,6 +291,9 @@ def benchmark(preset: str, profile: str, workdir: Path, *, seed: int | None = No
     spec = SampleSpec.preset(preset)
     if seed is not None:
         spec = spec.with_seed(seed)
+    # Absolute: the night runs in a child process whose working directory is the workdir,
+    # so a relative path (the default, `bench`) would name bench/bench there.
+    workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     store = PostgresStore(pg_server, workdir) if pg_server else SqliteStore(workdir)
     figures = Figures(preset=preset, profile=profile, engine=store.engine)
