@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 from ils.frontend.pending import (
     HoldRef,
-    StepCounts,
     Verdict,
     hold_of,
     holds_named,
     parse_hold_refs,
-    patrons_by_card,
-    pending_rows,
     refuse_ineligible,
-    write_verdicts,
+    run_requests,
 )
 from ils.holds import lifecycle
 from ils.holds.history import later_volume_titles, queue_titles
@@ -26,14 +21,12 @@ NAME = "cancel"
 INTRADAY = True
 IN_DRY_RUN = True
 
-log = logging.getLogger(__name__)
-
 
 def run(ctx: Context) -> dict:
-    counts = StepCounts()
-    rows = pending_rows(ctx, "cancel")
-    counts.read = len(rows)
-    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    return run_requests(ctx, "cancel", _judge_all)
+
+
+def _judge_all(ctx: Context, rows: list, patrons: dict) -> list[Verdict]:
     refused, rows = refuse_ineligible(ctx, rows, patrons, "cancel_refused")
     verdicts, requests = parse_hold_refs(ctx, rows, patrons, "cancel_refused")
     verdicts += refused
@@ -42,9 +35,8 @@ def run(ctx: Context) -> dict:
     for req in requests:
         patron = patrons.get(req.card_number)
         verdicts.append(_judge(ctx, req, patron, holds, cancelled))
-    _write(ctx, cancelled, verdicts, counts)
-    log.info("cancel: %d read, %s", counts.read, dict(counts.states))
-    return counts.as_dict()
+    _write(ctx, cancelled)
+    return verdicts
 
 
 def _judge(ctx, req: HoldRef, patron, holds: dict, cancelled: list) -> Verdict:
@@ -65,7 +57,7 @@ def _judge(ctx, req: HoldRef, patron, holds: dict, cancelled: list) -> Verdict:
     return Verdict(req.request_id, "applied", None, patron.id, "cancel_applied", hold_id=hold["id"])
 
 
-def _write(ctx: Context, cancelled: list[dict], verdicts: list[Verdict], counts: StepCounts) -> None:
+def _write(ctx: Context, cancelled: list[dict]) -> None:
     if cancelled:
         move_holds(
             ctx.conn, Event.CANCEL_BY_PATRON,
@@ -77,4 +69,3 @@ def _write(ctx: Context, cancelled: list[dict], verdicts: list[Verdict], counts:
         # gate of the volumes after it (DOMAIN.md, series order).
         freed = {c["title"] for c in cancelled if c["freed_copy"]}
         queue_titles(ctx.conn, freed | later_volume_titles(ctx.conn, [c["hold"] for c in cancelled]))
-    write_verdicts(ctx, verdicts, counts)

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import bindparam
 
 from ils.frontend.pending import (
     HoldRef,
-    StepCounts,
     Verdict,
     hold_of,
     holds_named,
     parse_hold_refs,
     patron_refusal,
-    patrons_by_card,
-    pending_rows,
-    write_verdicts,
+    run_requests,
 )
 from ils.holds import lifecycle
 from ils.holds.acceptance import BranchFacts
@@ -30,24 +25,22 @@ NAME = "pickup_change"
 INTRADAY = True
 IN_DRY_RUN = True
 
-log = logging.getLogger(__name__)
 REFUSED = "pickup_change_refused"
 
 
 def run(ctx: Context) -> dict:
-    counts = StepCounts()
-    rows = pending_rows(ctx, "pickup_change")
-    counts.read = len(rows)
-    patrons = patrons_by_card(ctx, [row.card_number for row in rows])
+    return run_requests(ctx, "pickup_change", _judge_all)
+
+
+def _judge_all(ctx: Context, rows: list, patrons: dict) -> list[Verdict]:
     verdicts, requests = parse_hold_refs(ctx, rows, patrons, REFUSED)
     holds = holds_named(ctx, requests, patrons)
     branches = branch_facts(ctx.conn)
     changes: dict[int, dict] = {}
     for req in requests:
         verdicts.append(_judge(ctx, req, patrons.get(req.card_number), holds, branches, changes))
-    _write(ctx, list(changes.values()), verdicts, counts)
-    log.info("pickup_change: %d read, %s", counts.read, dict(counts.states))
-    return counts.as_dict()
+    _write(ctx, list(changes.values()))
+    return verdicts
 
 
 def branch_problem(branch: BranchFacts | None, ctx: Context) -> str | None:
@@ -87,7 +80,7 @@ def _judge(ctx: Context, req: HoldRef, patron, holds: dict, branches: dict, chan
                    details={"pickup_branch": branch.code})
 
 
-def _write(ctx: Context, changes: list[dict], verdicts: list[Verdict], counts: StepCounts) -> None:
+def _write(ctx: Context, changes: list[dict]) -> None:
     if changes:
         # The status stays; the move records the change in the hold's history.
         move_holds(
@@ -98,4 +91,3 @@ def _write(ctx: Context, changes: list[dict], verdicts: list[Verdict], counts: S
         )
         # The nearest copy depends on the pickup branch, so the title is allocated again.
         queue_titles(ctx.conn, {c["title"] for c in changes})
-    write_verdicts(ctx, verdicts, counts)

@@ -206,25 +206,23 @@ class HoldRef:
 
 
 def parse_hold_refs(ctx: Context, rows, patrons: dict, refused: str) -> tuple[list[Verdict], list[HoldRef]]:
-    """The rows' targets as HoldRefs, oldest receipt first; a row that cannot be read is
-    rejected with the notice `refused`."""
-    verdicts, refs = [], []
-    for row in rows:
-        card = (row.card_number or "").strip()
-        target = (row.target or "").strip()
-        try:
-            received = parse_received_at(row.received_at, row.entered_at, row.channel, ctx.policy)
-            hold_id = ascii_number(target, digits=18)
-            if hold_id is not None:
-                refs.append(HoldRef(row.id, card, received, hold_id, None, row))
-            elif target.startswith(BIB_PREFIX) and 0 < len(target) - len(BIB_PREFIX) <= 32:
-                refs.append(HoldRef(row.id, card, received, None, target[len(BIB_PREFIX):], row))
-            else:
-                raise Unparseable("malformed")
-        except Unparseable as exc:
-            verdicts.append(Verdict(row.id, "rejected", exc.reason, patron_id_for(patrons, card), refused))
-    refs.sort(key=lambda r: (r.received_at, r.request_id))
+    """The rows' targets as HoldRefs, oldest receipt first (in_receipt_order); a row that
+    cannot be read is rejected with the notice `refused`."""
+    verdicts, ordered = in_receipt_order(ctx, rows, patrons, refused, _hold_target)
+    refs = [HoldRef(row.id, (row.card_number or "").strip(), received, hold_id, bib_id, row)
+            for received, row, (hold_id, bib_id) in ordered]
     return verdicts, refs
+
+
+def _hold_target(row) -> tuple[int | None, str | None]:
+    """(hold id, None) or (None, bib id) from a target `12345` or `bib:BIB_ID`."""
+    target = (row.target or "").strip()
+    hold_id = ascii_number(target, digits=18)
+    if hold_id is not None:
+        return hold_id, None
+    if target.startswith(BIB_PREFIX) and 0 < len(target) - len(BIB_PREFIX) <= 32:
+        return None, target[len(BIB_PREFIX):]
+    raise Unparseable("malformed")
 
 
 def holds_named(ctx: Context, refs: list[HoldRef], patrons: dict) -> dict:
