@@ -135,5 +135,5 @@ def _log(conn: Connection, transitions: list[Transition], *, at: dt.datetime, ru
     if not rows:
         return
     hh = schema.hold_history
-    conn.execute(hh.insert().returning(hh.c.id, sort_by_parameter_order=True), rows).all()
+    conn.execute(hh.insert(), rows)
     record_hold_transitions(conn, transitions, at=at, actor=actor, run_id=run_id)
