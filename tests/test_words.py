@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from pathlib import Path
 
@@ -84,3 +85,31 @@ def test_every_subject_carries_the_librarys_name_as_the_template_writes_it():
     library = {"name": "北見市立図書館", "name_en": "Kitami City Library"}
     assert compose.subject_line("ja", library, "予約資料のご用意ができました") == "【北見市立図書館】予約資料のご用意ができました"
     assert compose.subject_line("en", library, "Your hold is ready") == "[Kitami City Library] Your hold is ready"
+
+
+
+class _BrokenWords:
+    """A meta-path finder under which importing `cli` fails as a broken words file makes it fail."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "cli":
+            raise WordsError("data/words/en.toml: [reasons] has no text for limit_reached")
+        return None
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_a_words_file_broken_stops_the_command_with_one_error_line(monkeypatch, verbose):
+    # The words are read as `cli` is imported, before cli.IlsGroup can catch anything:
+    # the entry point (ils/__main__.py) says it in one line; -v shows the traceback.
+    import ils.__main__ as entry
+
+    monkeypatch.delitem(sys.modules, "cli", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_BrokenWords(), *sys.meta_path])
+    monkeypatch.setattr(sys, "argv", ["ils", *(["-v"] if verbose else []), "batch", "run"])
+    if verbose:
+        with pytest.raises(WordsError):
+            entry.main()
+    else:
+        with pytest.raises(SystemExit) as exited:
+            entry.main()
+        assert exited.value.code == "Error: data/words/en.toml: [reasons] has no text for limit_reached"

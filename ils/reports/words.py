@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import tomllib
 
+from ils.errors import WordsError
 from ils.infra.resources import report_templates_path
 
-WORDS: dict = tomllib.loads(report_templates_path("reports.toml").read_text(encoding="utf-8"))
+
+def _read() -> dict:
+    path = report_templates_path("reports.toml")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise WordsError(f"{path}: not readable TOML: {exc}") from None
+
+
+# Read when the program starts: a broken file stops every command at once (ils/__main__.py).
+WORDS: dict = _read()

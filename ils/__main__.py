@@ -1,0 +1,34 @@
+"""`ils` and `python -m ils`: the command line, with a failure while it loads told in one `Error:` line like any other.
+
+Some files are read as the program starts: the words people read (data/words/) and the
+reports' words. A broken one must stop every command at once, but it fails while `cli`
+is imported, before the command's own error path (cli.IlsGroup) exists; this is where
+it is caught.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    try:
+        from cli import main as command
+    except Exception as exc:  # noqa: BLE001 - the command's own error path does not exist yet
+        if any(arg in ("--verbose",) or (arg.startswith("-v") and set(arg[1:]) == {"v"}) for arg in sys.argv[1:]):
+            raise
+        sys.exit(f"Error: {_one_line(exc)}")
+    command()
+
+
+def _one_line(exc: Exception) -> str:
+    from ils.errors import IlsError
+
+    first = (str(exc).strip().splitlines() or [""])[0]
+    if isinstance(exc, IlsError):
+        return first
+    return f"unexpected {type(exc).__name__}: {first} (a bug: run again with -v for the traceback, and report it)"
+
+
+if __name__ == "__main__":
+    main()
