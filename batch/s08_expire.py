@@ -28,14 +28,19 @@ def run(ctx: Context) -> dict:
     h = schema.holds
     # FOR UPDATE (PostgreSQL): a hold being picked up at this moment is waited for and,
     # collected, no longer matches; it is neither expired nor told it was.
-    query = select(h.c.id, h.c.patron_id, h.c.title_id, h.c.pickup_deadline).where(
-        h.c.status == HoldStatus.READY, h.c.pickup_deadline < ctx.today
-    ).with_for_update()
-    expired = list(ctx.conn.execute(query))
+    # In deadline order (then id): the order their history, journal and notices are written in.
+    query = (
+        select(h.c.id, h.c.patron_id, h.c.title_id, h.c.pickup_deadline)
+        .where(h.c.status == HoldStatus.READY, h.c.pickup_deadline < ctx.today)
+        .order_by(h.c.pickup_deadline, h.c.id)
+        .with_for_update()
+    )
+    expired = ctx.conn.execute(query).all()
     if expired:
         move_holds(
             ctx.conn, Event.EXPIRE,
-            [Move(row.id, HoldStatus.READY, HoldStatus.EXPIRED, f"deadline {row.pickup_deadline}") for row in expired],
+            [Move(row.id, HoldStatus.READY, HoldStatus.EXPIRED, f"deadline {row.pickup_deadline}",
+                  patron_id=row.patron_id) for row in expired],
             values={"closed_at": ctx.now, "close_reason": "pickup_deadline"},
             at=ctx.now, run_id=ctx.run_id, actor="batch",
         )

@@ -87,8 +87,8 @@ def record_hold_transitions(conn: Connection, transitions, *, at: dt.datetime, a
     if not wanted:
         return
     h = schema.holds
-    patrons: dict[int, int] = {}
-    for chunk in db.chunks(sorted({t.hold_id for _, t in wanted})):
+    patrons: dict[int, int] = {t.hold_id: t.patron_id for _, t in wanted if t.patron_id is not None}
+    for chunk in db.chunks(sorted({t.hold_id for _, t in wanted} - patrons.keys())):
         patrons.update(dict(conn.execute(select(h.c.id, h.c.patron_id).where(h.c.id.in_(chunk))).all()))
     record_changes(
         conn,

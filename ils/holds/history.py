@@ -57,13 +57,13 @@ def record_notices(conn: Connection, notices: Iterable[Notice], *, at: dt.dateti
          "payload": json.dumps(n.details, ensure_ascii=False, default=str) if n.details else None}
         for n in notices
     ]
-    db.insert_ignore(conn, schema.notice_events, rows, ["dedupe_key"])
+    db.insert_missing(conn, schema.notice_events, rows, ["dedupe_key"])
 
 
 def queue_titles(conn: Connection, title_ids: Iterable[int]) -> None:
     """Put titles on the allocation to-do list (a copy was freed, a hold added, a gate opened)."""
     rows = [{"title_id": t} for t in sorted(set(title_ids))]
-    db.insert_ignore(conn, schema.allocation_todo, rows, ["title_id"])
+    db.insert_missing(conn, schema.allocation_todo, rows, ["title_id"])
 
 
 def later_volume_titles(conn: Connection, hold_ids: Iterable[int]) -> set[int]:

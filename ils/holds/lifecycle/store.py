@@ -13,14 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import BindParameter
 
 from ils.errors import Conflict
 from ils.exchange.journal import record_hold_transitions
 from ils.holds.lifecycle import Event, check, initial_status
 from ils.holds.queue import queue_place
-from ils.infra import schema
+from ils.infra import db, schema
 
 # The columns of a new hold row, in the order tools/bulkload.py streams them into COPY.
 HOLD_ROW_COLUMNS = (
@@ -37,6 +38,7 @@ class Transition:
     from_status: str | None
     to_status: str
     note: str | None = None
+    patron_id: int | None = None  # when the caller knows it, the journal need not look it up
 
 
 def new_hold_row(
@@ -65,20 +67,40 @@ def insert_holds(
     conn: Connection, event: Event, rows: Sequence[dict], notes: Sequence[str] | None, *,
     at: dt.datetime, run_id: int | None, actor: str,
 ) -> list[int]:
-    """Insert new hold rows in one statement; returns their ids in order. Each row's status must
+    """Insert new hold rows in a few statements; returns their ids in order. Each row's status must
     be one `event` may create. With `notes`, one history row per hold says where it came from;
     an import passes None — the ILS already has the hold's past, and the night writes none."""
     if not rows:
         return []
     for row in rows:
         check(event, None, row["status"])
-    h = schema.holds
-    result = conn.execute(h.insert().returning(h.c.id, sort_by_parameter_order=True), list(rows))
-    ids = [row.id for row in result]
+    ids = _insert_in_order(conn, list(rows))
     if notes is not None:
-        _log(conn, [Transition(i, None, row["status"], note) for i, row, note in zip(ids, rows, notes, strict=True)],
+        _log(conn, [Transition(i, None, row["status"], note, row["patron_id"])
+                    for i, row, note in zip(ids, rows, notes, strict=True)],
              at=at, run_id=run_id, actor=actor)
     return ids
+
+
+def _insert_in_order(conn: Connection, rows: list[dict]) -> list[int]:
+    """Insert the rows, ids assigned in the rows' order, and return those ids, in a few statements.
+
+    PostgreSQL: RETURNING in parameter order, which SQLAlchemy sends in batches of rows.
+    SQLite would send that one row per statement (it cannot say in which order a many-row
+    RETURNING comes back), so there the rows go in one executemany without RETURNING:
+    SQLite gives each new row the id one above the largest, and this transaction holds the
+    write lock, so the new ids are the ones after the largest before — checked, not assumed.
+    """
+    h = schema.holds
+    if conn.dialect.name != "sqlite":
+        return list(conn.execute(h.insert().returning(h.c.id, sort_by_parameter_order=True), rows).scalars())
+    largest = select(func.coalesce(func.max(h.c.id), 0))
+    before = conn.execute(largest).scalar_one()
+    conn.execute(h.insert(), rows)
+    after = conn.execute(largest).scalar_one()
+    if after != before + len(rows):
+        raise RuntimeError(f"holds: {len(rows)} rows inserted after id {before}, but the largest id is now {after}")
+    return list(range(before + 1, after + 1))
 
 
 @dataclass(frozen=True)
@@ -90,13 +112,14 @@ class Move:
     now: str
     note: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    patron_id: int | None = None  # saves the journal a look-up when the hold closes
 
 
 def move_holds(
     conn: Connection, event: Event, moves: Iterable[Move], *, at: dt.datetime, run_id: int | None, actor: str,
     values: Mapping[str, Any] | None = None, conflict: str | None = None,
 ) -> int:
-    """Move holds in one UPDATE (executemany) and write their history; returns the rows updated.
+    """Move holds in a few UPDATEs and write their history; returns the rows updated.
 
     Each move is checked against the transition table first: one refused move raises
     TransitionRefused and nothing is written. The update names the status it expects,
@@ -110,6 +133,20 @@ def move_holds(
         return 0
     for m in moves:
         check(event, m.was, m.now, m.hold_id)
+    per_row = any(m.params for m in moves) or any(isinstance(v, BindParameter) for v in (values or {}).values())
+    if per_row:
+        count = _update_each(conn, moves, values)
+    else:
+        count = _update_sets(conn, moves, values)
+    if conflict is not None and count != len(moves):
+        raise Conflict(conflict)
+    _log(conn, [Transition(m.hold_id, str(m.was), str(m.now), m.note, m.patron_id) for m in moves], at=at,
+         run_id=run_id, actor=actor)
+    return count
+
+
+def _update_each(conn: Connection, moves: list[Move], values: Mapping[str, Any] | None) -> int:
+    """One UPDATE executed for each move, with its own bound values (an executemany)."""
     h = schema.holds
     stmt = (
         h.update()
@@ -117,11 +154,20 @@ def move_holds(
         .values(status=bindparam("lc_now"), **(values or {}))
     )
     params = [{"lc_hold": m.hold_id, "lc_was": str(m.was), "lc_now": str(m.now), **m.params} for m in moves]
-    count = conn.execute(stmt, params).rowcount
-    if conflict is not None and count != len(moves):
-        raise Conflict(conflict)
-    _log(conn, [Transition(m.hold_id, str(m.was), str(m.now), m.note) for m in moves], at=at, run_id=run_id,
-         actor=actor)
+    return conn.execute(stmt, params).rowcount
+
+
+def _update_sets(conn: Connection, moves: list[Move], values: Mapping[str, Any] | None) -> int:
+    """Moves that set the same values: one UPDATE ... WHERE id IN (...) per (was, now) and chunk of ids."""
+    h = schema.holds
+    groups: dict[tuple[str, str], list[int]] = {}
+    for m in moves:
+        groups.setdefault((str(m.was), str(m.now)), []).append(m.hold_id)
+    count = 0
+    for (was, now), ids in groups.items():
+        for chunk in db.chunks(sorted(ids)):
+            stmt = h.update().where(h.c.id.in_(chunk), h.c.status == was).values(status=now, **(values or {}))
+            count += conn.execute(stmt).rowcount
     return count
 
 
