@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-from collections import Counter
+from collections import Counter, namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, extract, select
@@ -19,6 +19,7 @@ from ils.infra import db, schema
 from ils.infra.context import Context
 
 MAX_CARD_CHARS = 32
+PATRON_COLUMNS = ("id", "card_number", "status", "birth_date", "web_registered", "email", "phone", "contact_method")
 BIB_PREFIX = "bib:"
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,9 @@ def pending_rows(ctx: Context, kind: str) -> list:
         .where(r.c.state == "pending", r.c.kind == kind, entered_by_now(ctx))
         .order_by(r.c.id)
     )
-    return [_with_entry_time(row) for row in ctx.conn.execute(query)]
+    result = ctx.conn.execute(query)
+    row_type = _pending_row_type(tuple(result.keys()))
+    return [_with_entry_time(row_type, row) for row in result.tuples()]
 
 
 def entered_by_now(ctx: Context):
@@ -111,14 +114,20 @@ def entered_by_now(ctx: Context):
     return (r.c.entered_at <= ctx.now) | extract("epoch", r.c.entered_at).is_(None)
 
 
-def _with_entry_time(row) -> SimpleNamespace:
-    fields = dict(row._mapping)
-    seconds = fields.pop("entered_epoch")
+@functools.cache
+def _pending_row_type(columns: tuple[str, ...]):
+    """A pending row as the steps read it: its columns by name, `entered_at` in place of the epoch."""
+    return namedtuple("PendingRow", [name if name != "entered_epoch" else "entered_at" for name in columns])
+
+
+def _with_entry_time(row_type, row: tuple):
+    # A plain tuple per row, not SQLAlchemy's Row and a dict: a night reads tens of thousands.
+    *fields, seconds = row
     try:
-        fields["entered_at"] = dt.datetime.fromtimestamp(float(seconds), dt.timezone.utc)
+        entered = dt.datetime.fromtimestamp(float(seconds), dt.timezone.utc)
     except (TypeError, ValueError, OverflowError, OSError):  # NULL, ±infinity, before year 1
-        fields["entered_at"] = None
-    return SimpleNamespace(**fields)
+        entered = None
+    return row_type(*fields, entered)
 
 
 def patrons_by_card(ctx: Context, cards, *, lock: bool = False) -> dict:
@@ -129,7 +138,10 @@ def patrons_by_card(ctx: Context, cards, *, lock: bool = False) -> dict:
     """
     wanted = sorted({c.strip() for c in cards if c and 0 < len(c.strip()) <= MAX_CARD_CHARS})
     p = schema.patrons
-    query = select(p).with_for_update() if lock else select(p)
+    # The columns the request steps and their rules read (ils.holds.acceptance.PatronFacts), not
+    # the whole row: a night reads tens of thousands, each with dates and instants to convert.
+    columns = [p.c[name] for name in PATRON_COLUMNS]
+    query = select(*columns).with_for_update(of=p) if lock else select(*columns)
     found = {}
     for chunk in db.chunks(wanted):
         for row in ctx.conn.execute(query.where(p.c.card_number.in_(chunk))):
@@ -141,17 +153,7 @@ def write_verdicts(ctx: Context, verdicts: list[Verdict], counts: StepCounts) ->
     """Mark each row judged, and record the notice its patron gets, in the caller's transaction."""
     if not verdicts:
         return
-    r = schema.pending_requests
-    stmt = (
-        r.update()
-        .where(r.c.id == bindparam("rid"), r.c.state == "pending")
-        .values(state=bindparam("new_state"), reason=bindparam("why"), processed_at=ctx.now,
-                run_id=ctx.run_id, hold_id=bindparam("hid"))
-    )
-    ctx.conn.execute(
-        stmt,
-        [{"rid": v.request_id, "new_state": v.state, "why": v.reason, "hid": v.hold_id} for v in verdicts],
-    )
+    _mark_judged(ctx, verdicts)
     notices = [
         Notice(
             patron_id=v.patron_id,
@@ -168,6 +170,31 @@ def write_verdicts(ctx: Context, verdicts: list[Verdict], counts: StepCounts) ->
     record_notices(ctx.conn, notices, at=ctx.now, run_id=ctx.run_id)
     for v in verdicts:
         counts.add(v)
+
+
+def _mark_judged(ctx: Context, verdicts: list[Verdict]) -> None:
+    """Each row's state, reason and hold: rows naming a hold one by one (an executemany),
+    the others one UPDATE per state, reason and chunk of ids."""
+    r = schema.pending_requests
+    judged = {"processed_at": ctx.now, "run_id": ctx.run_id}
+    with_hold = [v for v in verdicts if v.hold_id is not None]
+    if with_hold:
+        stmt = (
+            r.update()
+            .where(r.c.id == bindparam("rid"), r.c.state == "pending")
+            .values(state=bindparam("new_state"), reason=bindparam("why"), hold_id=bindparam("hid"), **judged)
+        )
+        ctx.conn.execute(
+            stmt, [{"rid": v.request_id, "new_state": v.state, "why": v.reason, "hid": v.hold_id} for v in with_hold]
+        )
+    groups: dict[tuple[str, str | None], list[int]] = {}
+    for v in verdicts:
+        if v.hold_id is None:
+            groups.setdefault((v.state, v.reason), []).append(v.request_id)
+    for (state, reason), ids in groups.items():
+        for chunk in db.chunks(sorted(ids)):
+            ctx.conn.execute(r.update().where(r.c.id.in_(chunk), r.c.state == "pending")
+                             .values(state=state, reason=reason, hold_id=None, **judged))
 
 
 def reject_unknown_kinds(ctx: Context, counts: StepCounts) -> None:

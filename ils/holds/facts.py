@@ -41,7 +41,7 @@ def patron_facts(conn: Connection, patron_rows, today: dt.date) -> dict[int, Pat
         active = select(h.c.patron_id, h.c.title_id, h.c.channel).where(
             h.c.patron_id.in_(chunk), h.c.status.in_(schema.ACTIVE_HOLD_STATUSES)
         )
-        for patron_id, title_id, channel in conn.execute(active):
+        for patron_id, title_id, channel in conn.execute(active).tuples():
             facts[patron_id].held_titles.add(title_id)
             facts[patron_id].holds_by_channel[channel] += 1
         loans = (
@@ -49,7 +49,7 @@ def patron_facts(conn: Connection, patron_rows, today: dt.date) -> dict[int, Pat
             .join(c, c.c.id == lo.c.copy_id)
             .where(lo.c.patron_id.in_(chunk), lo.c.returned_at.is_(None))
         )
-        for patron_id, title_id, due_on in conn.execute(loans):
+        for patron_id, title_id, due_on in conn.execute(loans).tuples():
             facts[patron_id].loaned_titles.add(title_id)
             if is_overdue(due_on, today):
                 facts[patron_id].has_overdue = True
@@ -62,7 +62,8 @@ def title_facts(conn: Connection, bib_ids, *, count_free_on_shelf: bool) -> dict
     t, c = schema.titles, schema.copies
     rows = {}
     for chunk in db.chunks(wanted):
-        rows.update({row.bib_id: row for row in conn.execute(select(t).where(t.c.bib_id.in_(chunk)))})
+        by_bib = select(t.c.id, t.c.bib_id, t.c.material_type, t.c.category, t.c.catalogued_on).where(t.c.bib_id.in_(chunk))
+        rows.update({row.bib_id: row for row in conn.execute(by_bib)})
     by_id = {row.id: row for row in rows.values()}
     states: dict[int, Counter] = {tid: Counter() for tid in by_id}
     free: Counter = Counter()
