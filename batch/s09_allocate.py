@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter, defaultdict
 
@@ -13,7 +14,7 @@ from ils.holds.history import ReadyHold, later_volume_titles, make_ready
 from ils.holds.lifecycle import Event, queue_key, queue_order
 from ils.holds.lifecycle import HoldStatus as S
 from ils.holds.lifecycle.store import Move, move_holds
-from ils.holds.series import apply_gates, gate_blocked
+from ils.holds.series import SeriesGates, gate_blocked
 from ils.infra import db, schema
 from ils.infra.context import Context
 
@@ -36,12 +37,16 @@ def run(ctx: Context) -> dict:
         titles |= _titles_with_work(ctx)
     counts: Counter = Counter(titles_examined=len(titles))
     routes = _routes(ctx)
+    gates = SeriesGates(ctx, None if ctx.mode == "night" else titles, lock=True)
     pending, rounds = sorted(titles), 0
     while pending and rounds < MAX_ROUNDS:
         opened_later = set()
         for chunk in db.chunks(pending, TITLES_PER_CHUNK):
-            counts.update(apply_gates(ctx, chunk, actor="batch"))
+            # Gates are checked chunk by chunk, after the earlier chunks' allocations:
+            # an allocation there may open a later volume here, served tonight.
+            counts.update(gates.apply(chunk, actor="batch"))
             allocated_series = _allocate_chunk(ctx, chunk, routes, counts)
+            gates.left_queue(allocated_series)
             if ctx.policy.series.gate == "allocated":
                 opened_later |= later_volume_titles(ctx.conn, allocated_series)
         pending = sorted(opened_later)
@@ -63,11 +68,9 @@ def _titles_with_work(ctx: Context) -> set[int]:
     """The nightly sweep: titles with a waiting hold and a free copy, and titles whose 準備中
     holds have an open gate, whatever changed or not since the last run."""
     h = schema.holds
-    query = (
-        select(h.c.title_id)
-        .where(h.c.status.in_(lifecycle.QUEUED), _free_copy_exists(h.c.title_id))
-        .distinct()
-    )
+    # The titles first, then one free-copy test per title, not one per queued hold.
+    queued = select(h.c.title_id).where(h.c.status.in_(lifecycle.QUEUED)).distinct().subquery("queued")
+    query = select(queued.c.title_id).where(_free_copy_exists(queued.c.title_id))
     titles = set(ctx.conn.execute(query).scalars())
     if ctx.policy.series.ordered:
         opened = select(h.c.title_id).where(h.c.status == S.SERIES_WAITING, ~gate_blocked(ctx, h)).distinct()
@@ -77,13 +80,15 @@ def _titles_with_work(ctx: Context) -> set[int]:
 
 def _allocate_chunk(ctx: Context, title_ids: list[int], routes: Routes, counts: Counter) -> list[int]:
     """Allocate within these titles; returns the ids of series-ordered holds that got a copy."""
-    holds, copies = _waiting_holds(ctx, title_ids), _free_copies(ctx, title_ids)
+    # Only a title with both a waiting hold and a free copy has work: the copies of
+    # titles nobody waits for and the holds of titles with no free copy are not read.
+    copies = _free_copies(ctx, title_ids)
+    holds = _waiting_holds(ctx, sorted(copies))
     by_hold = {row.id: row for rows in holds.values() for row in rows}
-    today = ctx.today
+    open_today = {branch_id: calendar.is_open(ctx.today) for branch_id, calendar in ctx.calendars.items()}
 
     def can_pull_from(branch_id: int) -> bool:
-        calendar = ctx.calendars.get(branch_id)
-        return calendar is not None and calendar.is_open(today)
+        return open_today.get(branch_id, False)
 
     shelf_searched_for = _shelf_search(ctx)
     allocated: list[Allocation] = []
@@ -128,29 +133,44 @@ def _shelf_search(ctx: Context):
 
 
 def _waiting_holds(ctx: Context, title_ids: list[int]) -> dict[int, list]:
-    h = schema.holds
-    query = (
-        select(h.c.id, h.c.title_id, h.c.patron_id, h.c.pickup_branch_id, h.c.contact_method, h.c.series_group,
-               h.c.channel, h.c.queue_day, h.c.queue_class, h.c.queued_at)
-        .where(h.c.title_id.in_(title_ids), h.c.status == S.WAITING)
-        .order_by(h.c.title_id, *queue_order(h))
-        .with_for_update(skip_locked=True)
-    )
+    if not title_ids:
+        return {}
     grouped = defaultdict(list)
-    for row in ctx.conn.execute(query):
+    for row in ctx.conn.execute(_waiting_holds_query(), {"titles": title_ids}).all():
         grouped[row.title_id].append(row)
     return grouped
 
 
 def _free_copies(ctx: Context, title_ids: list[int]) -> dict[int, list[FreeCopy]]:
-    c = schema.copies
-    query = select(c.c.id, c.c.title_id, c.c.location_branch_id, c.c.state).where(
-        c.c.title_id.in_(title_ids), c.c.state.in_(FREE_COPY_STATES), ~schema.bound_to_active_hold(c.c.id)
-    ).with_for_update(skip_locked=True)
+    """The free copies of those of these titles that have a waiting hold."""
     grouped = defaultdict(list)
-    for row in ctx.conn.execute(query):
-        grouped[row.title_id].append(FreeCopy(row.id, row.location_branch_id, row.state == "on_hold_shelf"))
+    for copy_id, title_id, branch_id, state in ctx.conn.execute(_free_copies_query(), {"titles": title_ids}).all():
+        grouped[title_id].append(FreeCopy(copy_id, branch_id, state == "on_hold_shelf"))
     return grouped
+
+
+# Built once: the title lists are bound when a chunk runs (an expanding parameter), so
+# the statements are not built and coerced again, element by element, for every chunk.
+@functools.cache
+def _waiting_holds_query():
+    h = schema.holds
+    return (
+        select(h.c.id, h.c.title_id, h.c.patron_id, h.c.pickup_branch_id, h.c.contact_method, h.c.series_group,
+               h.c.channel, h.c.queue_day, h.c.queue_class, h.c.queued_at)
+        .where(h.c.title_id.in_(bindparam("titles", expanding=True)), h.c.status == S.WAITING)
+        .order_by(h.c.title_id, *queue_order(h))
+        .with_for_update(skip_locked=True)
+    )
+
+
+@functools.cache
+def _free_copies_query():
+    c, h = schema.copies, schema.holds
+    waited_for = select(h.c.title_id).where(h.c.title_id.in_(bindparam("titles", expanding=True)),
+                                            h.c.status == S.WAITING)
+    return select(c.c.id, c.c.title_id, c.c.location_branch_id, c.c.state).where(
+        c.c.title_id.in_(waited_for), c.c.state.in_(FREE_COPY_STATES), ~schema.bound_to_active_hold(c.c.id)
+    ).with_for_update(skip_locked=True)
 
 
 def _write(ctx: Context, allocated, ready, by_hold: dict) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
 from sqlalchemy import exists, select
 
 from ils.holds import lifecycle
 from ils.holds.lifecycle import Event, HoldStatus
 from ils.holds.lifecycle.store import Move, move_holds
-from ils.infra import schema
+from ils.infra import db, schema
 from ils.infra.context import Context
 
 
@@ -38,16 +39,100 @@ def gate_blocked(ctx: Context, h):
 
 def apply_gates(ctx: Context, title_ids: list[int], *, actor: str) -> Counter:
     """Series-ordered holds on these titles: 準備中 while an earlier volume blocks, else waiting."""
-    if not ctx.policy.series.ordered or not title_ids:
-        return Counter()
-    h = schema.holds
-    query = select(h.c.id, h.c.status, gate_blocked(ctx, h).label("blocked")).where(
-        h.c.title_id.in_(title_ids), h.c.series_group.is_not(None), h.c.status.in_(lifecycle.QUEUED)
-    ).order_by(h.c.id)  # history in hold order, the same on every engine
-    changes = []
-    for row in ctx.conn.execute(query):
-        wanted = HoldStatus.SERIES_WAITING if row.blocked else HoldStatus.WAITING
-        if wanted != row.status:
-            changes.append(Move(row.id, row.status, wanted, "series gate"))
-    move_holds(ctx.conn, Event.SERIES_GATE, changes, at=ctx.now, run_id=ctx.run_id, actor=actor)
-    return Counter(f"gate_{m.now}" for m in changes)
+    return SeriesGates(ctx, title_ids).apply(title_ids, actor=actor)
+
+
+class SeriesGates:
+    """The gates of the series-ordered holds a step works through, read once and kept up to date.
+
+    While a step serves titles one batch after another, a gate can only open: the step
+    moves holds out of the queue (a copy was allocated), never into it. So a gate read
+    closed needs reading again only after a volume of its series left the queue, and a
+    gate read open stays open. This spares the allocate step a query per hold and batch.
+    """
+
+    def __init__(self, ctx: Context, title_ids: Iterable[int] | None = None, *, lock: bool = False):
+        """The series holds waiting or 準備中 on these titles now (None: on every title).
+
+        With `lock` (a batch step) they stay locked until the step commits, so that what
+        was read stays true; a hold a counter is working on is left to the next run.
+        """
+        self._ctx = ctx
+        self._everything = title_ids is None
+        self._lock = lock
+        self._known_titles: set[int] = set()
+        self._by_title: dict[int, list[int]] = {}
+        self._by_series: dict[tuple, list[int]] = {}
+        self._series: dict[int, tuple] = {}
+        self._status: dict[int, str] = {}  # the holds still waiting or 準備中
+        self._blocked: dict[int, bool | None] = {}  # None: a volume of its series left the queue since
+        if not ctx.policy.series.ordered:
+            return
+        if title_ids is None:
+            self._read(None)
+        else:
+            for chunk in db.chunks(sorted(set(title_ids))):
+                self._read(chunk)
+
+    def apply(self, title_ids: Iterable[int], *, actor: str) -> Counter:
+        """Move the series holds on these titles to 準備中 or waiting, as their gates now stand."""
+        if not self._ctx.policy.series.ordered:
+            return Counter()
+        title_ids = list(title_ids)
+        if not self._everything:
+            for chunk in db.chunks(sorted(t for t in set(title_ids) if t not in self._known_titles)):
+                self._read(chunk)
+        queued = sorted(i for t in title_ids for i in self._by_title.get(t, ()) if i in self._status)
+        self._read_again([i for i in queued if self._blocked[i] is None])
+        queued = [i for i in queued if i in self._status]
+        changes = []
+        for hold_id in queued:  # history in hold order, the same on every engine
+            was = self._status[hold_id]
+            wanted = HoldStatus.SERIES_WAITING if self._blocked[hold_id] else HoldStatus.WAITING
+            if wanted != was:
+                changes.append(Move(hold_id, was, wanted, "series gate"))
+                self._status[hold_id] = wanted
+        ctx = self._ctx
+        move_holds(ctx.conn, Event.SERIES_GATE, changes, at=ctx.now, run_id=ctx.run_id, actor=actor)
+        return Counter(f"gate_{m.now}" for m in changes)
+
+    def left_queue(self, hold_ids: Iterable[int]) -> None:
+        """These holds got a copy: the gates of the later volumes of their series may open."""
+        for hold_id in hold_ids:
+            if self._status.pop(hold_id, None) is None:
+                continue
+            for other in self._by_series[self._series[hold_id]]:
+                if self._blocked[other] and other in self._status:  # an open gate stays open
+                    self._blocked[other] = None
+
+    def _read(self, title_ids: list[int] | None) -> None:
+        h = schema.holds
+        which = [h.c.series_group.is_not(None), h.c.status.in_(lifecycle.QUEUED)]
+        if title_ids is not None:
+            which.append(h.c.title_id.in_(title_ids))
+            self._known_titles.update(title_ids)
+        query = select(h.c.id, h.c.title_id, h.c.patron_id, h.c.series_group, h.c.status,
+                       gate_blocked(self._ctx, h).label("blocked")).where(*which)
+        if self._lock:
+            query = query.with_for_update(of=h, skip_locked=True)
+        for hold_id, title_id, patron_id, group, status, blocked in self._ctx.conn.execute(query).all():
+            series = (patron_id, group)
+            self._by_title.setdefault(title_id, []).append(hold_id)
+            self._by_series.setdefault(series, []).append(hold_id)
+            self._series[hold_id] = series
+            self._status[hold_id] = status
+            self._blocked[hold_id] = bool(blocked)
+
+    def _read_again(self, hold_ids: list[int]) -> None:
+        """The gates of these holds once more (a volume of their series left the queue)."""
+        h = schema.holds
+        for chunk in db.chunks(hold_ids):
+            for hold_id in chunk:
+                self._status.pop(hold_id)
+            # The status is tested here, not in SQL: a status term leads SQLite to scan the
+            # status index for the whole queue instead of looking up these ids.
+            query = select(h.c.id, h.c.status, gate_blocked(self._ctx, h).label("blocked")).where(h.c.id.in_(chunk))
+            for hold_id, status, blocked in self._ctx.conn.execute(query).all():
+                if status in lifecycle.QUEUED:
+                    self._status[hold_id] = status
+                    self._blocked[hold_id] = bool(blocked)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -54,7 +55,9 @@ def parse_year_end(text: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
     return parse_month_day(start), parse_month_day(end)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_national_holiday(day: dt.date) -> bool:
+    # The law fixes the holidays of a year; jpholiday works them out again on every call.
     return jpholiday.is_holiday(day)
 
 
@@ -128,11 +131,22 @@ class BranchCalendar:
 
     rules: CalendarRules = CalendarRules()
     explicit: Mapping[dt.date, bool] = field(default_factory=dict)
+    # A calendar is loaded once per command or night and does not change while it runs,
+    # so each day is worked out once: the allocate step alone asks about the same few
+    # (branch, day) pairs tens of thousands of times.
+    _reasons: dict[dt.date, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def closure_reason(self, day: dt.date) -> str | None:
+        try:
+            return self._reasons[day]
+        except KeyError:
+            pass
         if day in self.explicit:
-            return None if self.explicit[day] else "explicit"
-        return self.rules.closure_reason(day)
+            reason = None if self.explicit[day] else "explicit"
+        else:
+            reason = self.rules.closure_reason(day)
+        self._reasons[day] = reason
+        return reason
 
     def is_open(self, day: dt.date) -> bool:
         return self.closure_reason(day) is None
