@@ -70,17 +70,24 @@ def language_of(language: str | None) -> str:
 
 
 class Templates:
-    """The mail templates, each looked up once: a run that renders thousands of messages
-    keeps its own (jinja checks a template's file on every lookup)."""
+    """The mail templates, each looked up once, and the subject lines written so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: jinja2.Environment | None = None) -> None:
+        self.env = env or environment()
         self._loaded: dict[str, jinja2.Template] = {}
         self._subject_lines: dict[tuple[str, str], str] = {}
+
+    @classmethod
+    def for_run(cls) -> Templates:
+        """For a run that renders thousands of messages: jinja would otherwise check a
+        template's file at every lookup and every include (a template edited meanwhile is
+        read by the next run)."""
+        return cls(environment().overlay(auto_reload=False))
 
     def template(self, name: str) -> jinja2.Template:
         template = self._loaded.get(name)
         if template is None:
-            template = self._loaded[name] = environment().get_template(name)
+            template = self._loaded[name] = self.env.get_template(name)
         return template
 
     def block(self, template_name: str, block: str, variables: dict) -> str:

@@ -61,7 +61,7 @@ def render_notices(ctx: Context, settings: MailSettings, *, ahead: bool) -> Coun
     due, routed = _due_notices(ctx, ahead)
     _mark_routed(ctx, routed)
     counts.update(delivery for _, delivery in routed)
-    letterhead = Letterhead(ctx, settings)
+    letterhead = Letterhead(ctx, settings, compose.Templates.for_run())
     groups = [group for patron_items in _by_patron(due).values() for group in _groups(ctx, patron_items)]
     # A chunk is a few statements (the messages in, their notices marked), whatever its size.
     for chunk in db.chunks(groups, MESSAGES_PER_CHUNK):
@@ -251,14 +251,14 @@ class Letterhead:
     """What every message of one render shares: the library's name and variables, the sender,
     the templates (looked up once, a subject line written once)."""
 
-    def __init__(self, ctx: Context, settings: MailSettings) -> None:
+    def __init__(self, ctx: Context, settings: MailSettings, templates: compose.Templates | None = None) -> None:
         library = ctx.policy.library
         self.ctx = ctx
         self.library = library.model_dump()
         self.names = {"ja": library.name, "en": library.name_en}
         self.sender = settings.sender or library.mail_from
         self.charset = ctx.policy.notices.charset
-        self.templates = compose.Templates()
+        self.templates = templates or compose.Templates()
 
     def notice_message(self, group: list[Due]) -> dict:
         """One notice's mail, or a digest of several (keyed by its first notice)."""
