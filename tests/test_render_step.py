@@ -61,3 +61,31 @@ def test_mitos_digest_is_rendered_by_the_night_before_it_goes_once_nothing_more_
     assert (digest.state, digest.not_before) == ("queued", at("2026-11-27 09:00"))
     [sent] = mail_run(lib, "2026-11-27 09:00", tmp_path / "out")
     assert sent.get_content().count("お受けできませんでした") == 2
+
+
+def test_each_notice_points_at_the_mail_that_tells_it_and_a_message_queued_before_is_not_queued_again(new_library):
+    lib = new_library("mito")
+    lib.branch("chuo").patron("3001", email="hanako@example.jp").patron("3002", email="jiro@example.jp")
+    lib.title("B1")
+    lib.request("hold", "3001", "NOPE", pickup="chuo")
+    lib.request("hold", "3001", "NOPE2", pickup="chuo")
+    lib.request("hold", "3002", "NOPE3", pickup="chuo")
+    lib.night("2026-11-26 03:00")
+    lib.night("2026-11-27 03:00")
+    e, o = schema.notice_events, schema.mail_outbox
+    marks = select(e.c.patron_id, e.c.delivery, o.c.dedupe_key, o.c.to_addr).join(o, o.c.id == e.c.outbox_id)
+    told = sorted(lib.conn.execute(marks.where(e.c.kind == "request_rejected")).all())
+    lib.conn.rollback()
+    keys = {patron: key for patron, _, key, _ in told}
+    assert [(delivery, to) for _, delivery, _, to in told] == [
+        ("mailed", "hanako@example.jp"), ("mailed", "hanako@example.jp"), ("mailed", "jiro@example.jp")]
+    hanako, jiro = lib.ids[("patron", "3001")], lib.ids[("patron", "3002")]
+    assert keys[hanako].startswith("digest:") and keys[jiro].startswith("notice:")  # two in one digest, one alone
+    # As if the marks were lost: the notices are rendered again and find their messages by key.
+    lib.conn.execute(e.update().values(delivery=None, outbox_id=None))
+    lib.conn.commit()
+    again = lib.night("2026-11-27 03:00", only="render")
+    assert again.steps[0].counts["messages"] == 2
+    assert len(outbox(lib)) == 2
+    assert sorted(lib.conn.execute(marks.where(e.c.kind == "request_rejected")).all()) == told
+    lib.conn.rollback()

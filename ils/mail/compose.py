@@ -6,6 +6,7 @@ import datetime as dt
 import email.policy
 import hashlib
 import re
+from binascii import b2a_base64
 from email.charset import BASE64, Charset
 from email.header import Header
 from email.mime.text import MIMEText
@@ -21,8 +22,15 @@ WEEKDAYS_JA = "月火水木金土日"
 # CRLF line ends (RFC 5321 2.3.8) and headers folded at 78. compat32 because it keeps a
 # Header's own charset (ISO-2022-JP subjects for old phones), where the newer policies
 # re-encode every header as UTF-8; no ">From " mangling, which is for mbox files only.
-WIRE = email.policy.compat32.clone(linesep="\r\n", mangle_from_=False)
+FOLD_AT = 78  # RFC 5322 2.1.1's "SHOULD", compat32's default
+CRLF = "\r\n"
+WIRE = email.policy.compat32.clone(linesep=CRLF, mangle_from_=False, max_line_length=FOLD_AT)
 MAX_LINE_OCTETS = 998  # RFC 5322 2.1.1, without the CRLF
+UTF8 = Charset("utf-8")
+BASE64_LINE = 76  # RFC 2045 6.8
+# A header value Header would leave as it is, if it fits on the line: printable ASCII
+# words with single spaces between them.
+PLAIN_HEADER = re.compile(r"[!-~]+(?: [!-~]+)*")
 
 
 def jdate(day: dt.date | str | None) -> str:
@@ -61,29 +69,74 @@ def language_of(language: str | None) -> str:
     return "en" if language == "en" else "ja"
 
 
+class Templates:
+    """The mail templates, each looked up once, and the subject lines written so far."""
+
+    def __init__(self, env: jinja2.Environment | None = None) -> None:
+        self.env = env or environment()
+        self._loaded: dict[str, jinja2.Template] = {}
+        self._subject_lines: dict[tuple[str, str], str] = {}
+
+    @classmethod
+    def for_run(cls) -> Templates:
+        """For a run that renders thousands of messages: jinja would otherwise check a
+        template's file at every lookup and every include (a template edited meanwhile is
+        read by the next run)."""
+        return cls(environment().overlay(auto_reload=False))
+
+    def template(self, name: str) -> jinja2.Template:
+        template = self._loaded.get(name)
+        if template is None:
+            template = self._loaded[name] = self.env.get_template(name)
+        return template
+
+    def block(self, template_name: str, block: str, variables: dict) -> str:
+        template = self.template(template_name)
+        return "".join(template.blocks[block](template.new_context(variables)))
+
+    def notice_item(self, kind: str, language: str, variables: dict) -> tuple[str, str]:
+        """(subject, paragraph) of one notice, from templates_mail/<language>/notices/<kind>.txt.j2."""
+        template = self.template(f"{language}/notices/{kind}.txt.j2")
+        context = template.new_context(variables)  # both blocks read the same variables
+        subject, item = ("".join(template.blocks[block](context)) for block in ("subject", "item"))
+        return subject.strip(), item
+
+    def mail_body(self, language: str, variables: dict) -> str:
+        return self.template(f"{language}/mail.txt.j2").render(variables)
+
+    def digest_subject(self, language: str, variables: dict) -> str:
+        return self.block(f"{language}/subjects.txt.j2", "digest", variables).strip()
+
+    def subject_line(self, language: str, library: dict, subject: str) -> str:
+        """The Subject header: `subject` with the library's name, as subjects.txt.j2 block `line`
+        writes it; the same subject is written once (the library does not change within a run)."""
+        line = self._subject_lines.get((language, subject))
+        if line is None:
+            line = self.block(f"{language}/subjects.txt.j2", "line", {"library": library, "subject": subject})
+            self._subject_lines[language, subject] = line
+        return line
+
+
 def render_block(template_name: str, block: str, variables: dict) -> str:
-    template = environment().get_template(template_name)
-    context = template.new_context(variables)
-    return "".join(template.blocks[block](context))
+    return Templates().block(template_name, block, variables)
 
 
 def notice_item(kind: str, language: str, variables: dict) -> tuple[str, str]:
     """(subject, paragraph) of one notice, from templates_mail/<language>/notices/<kind>.txt.j2."""
-    name = f"{language}/notices/{kind}.txt.j2"
-    return render_block(name, "subject", variables).strip(), render_block(name, "item", variables)
+    return Templates().notice_item(kind, language, variables)
 
 
 def mail_body(language: str, variables: dict) -> str:
-    return environment().get_template(f"{language}/mail.txt.j2").render(variables)
+    return Templates().mail_body(language, variables)
 
 
 def digest_subject(language: str, variables: dict) -> str:
-    return render_block(f"{language}/subjects.txt.j2", "digest", variables).strip()
+    return Templates().digest_subject(language, variables)
 
 
 def subject_line(language: str, library: dict, subject: str) -> str:
     """The Subject header: `subject` with the library's name, as subjects.txt.j2 block `line` writes it."""
-    return render_block(f"{language}/subjects.txt.j2", "line", {"library": library, "subject": subject})
+    return Templates().subject_line(language, library, subject)
 
 
 def message_id(dedupe_key: str, sender: str) -> str:
@@ -120,6 +173,17 @@ def build_message(
     text = re.sub(r"\r\n?", "\n", body)
     subject, sender_name, to_name = (_header_safe(s) for s in (subject, sender_name, to_name))
     charset = _charset_for(charset, text, subject, sender_name, to_name)
+    if charset == "utf-8":
+        return _utf8_message(sender=sender, sender_name=sender_name, to_addr=to_addr, to_name=to_name,
+                             subject=subject, text=text, message_id=message_id, date=date)
+    return _email_message(sender=sender, sender_name=sender_name, to_addr=to_addr, to_name=to_name,
+                          subject=subject, text=text, message_id=message_id, date=date, charset=charset)
+
+
+def _email_message(*, sender: str, sender_name: str, to_addr: str, to_name: str, subject: str, text: str,
+                   message_id: str, date: dt.datetime, charset: str) -> str:
+    """The message as Python's email package writes it: for any charset, and the reference
+    the UTF-8 one below must match byte for byte (tests/test_mail_wire.py)."""
     # typeshed types these as str only; email takes a Charset for the body and a Header
     # for a header, which is what keeps each encoded and folded as above.
     message = MIMEText(text, "plain", _body_charset(charset, text))  # type: ignore[arg-type]
@@ -130,6 +194,66 @@ def build_message(
     message["Date"] = format_datetime(date.astimezone(LIBRARY_TZ))
     message["Message-ID"] = _header_safe(message_id)
     return message.as_bytes(policy=WIRE).decode("ascii")
+
+
+def _utf8_message(*, sender: str, sender_name: str, to_addr: str, to_name: str, subject: str, text: str,
+                  message_id: str, date: dt.datetime) -> str:
+    """The UTF-8 message written directly, the same bytes as _email_message: the email
+    package folds every header anew for every message (most of a night's render), where
+    the subject and the sender are the same for thousands of them."""
+    headers = (
+        ("Content-Type", 'text/plain; charset="utf-8"'),
+        ("MIME-Version", "1.0"),
+        ("Content-Transfer-Encoding", "base64"),
+        ("Subject", _encoded_header("Subject", subject, "us-ascii" if subject.isascii() else "utf-8")),
+        ("From", _sender_header(sender_name, sender)),
+        ("To", _folded_address("To", to_name, to_addr, "utf-8")),
+        ("Date", _folded("Date", format_datetime(date.astimezone(LIBRARY_TZ)))),
+        ("Message-ID", _folded("Message-ID", _header_safe(message_id))),
+    )
+    head = "".join(f"{name}: {value}{CRLF}" for name, value in headers)
+    return head + CRLF + _base64_lines(text.encode("utf-8"))
+
+
+def _base64_lines(data: bytes) -> str:
+    """The body in base64, lines of 76 (57 octets each) ending in CRLF, as email.base64mime
+    writes it, in one call to the C encoder instead of one per line."""
+    encoded = b2a_base64(data, newline=False).decode("ascii")
+    return "".join(f"{encoded[start:start + BASE64_LINE]}{CRLF}" for start in range(0, len(encoded), BASE64_LINE))
+
+
+@lru_cache(maxsize=1024)
+def _encoded_header(field: str, text: str, charset: str) -> str:
+    """A header value in `charset`, folded as the email package folds it; a night's subjects are few."""
+    return Header(text, charset, header_name=field).encode(linesep=CRLF, maxlinelen=FOLD_AT)
+
+
+@lru_cache(maxsize=16)
+def _sender_header(name: str, address: str) -> str:
+    """From: the library, the same in every message."""
+    return _folded_address("From", name, address, "utf-8")
+
+
+def _folded(field: str, value: str) -> str:
+    """A plain header value as the email package folds it: unchanged when it fits on the line."""
+    if len(field) + 2 + len(value) <= FOLD_AT and PLAIN_HEADER.fullmatch(value):
+        return value
+    return Header(value, header_name=field).encode(linesep=CRLF, maxlinelen=FOLD_AT)
+
+
+def _folded_address(field: str, name: str, address: str, charset: str) -> str:
+    """_address folded: a UTF-8 name that fits on the line with its address is one encoded word
+    (what Header writes then); anything longer or odder is left to Header."""
+    address = _header_safe(address)
+    if name.isascii():
+        return _folded(field, formataddr((name, address)))
+    if charset == "utf-8" and address.isascii():
+        line = f"{UTF8.header_encode(name)} <{address}>"
+        if len(field) + 2 + len(line) <= FOLD_AT:
+            return line
+    header = _address(field, name, address, charset)
+    assert isinstance(header, Header), "a name that is not ASCII goes in a Header"
+    return header.encode(linesep=CRLF, maxlinelen=FOLD_AT)
 
 
 def _charset_for(wanted: str, *texts: str) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
@@ -14,15 +16,19 @@ from ils.holds.history import Notice, record_notices
 from ils.infra import db, schema
 from ils.infra.context import Context
 from ils.library.calendar import BranchCalendar, CalendarRules
-from ils.library.send_slots import next_send, upcoming_slot
+from ils.library.policy import Policy
+from ils.library.send_slots import upcoming_slot
 from ils.mail import compose
-from ils.mail.schedule import due_at
+from ils.mail.schedule import SendTimes
 from ils.mail.settings import MailSettings
 from ils.patrons.addresses import address_problem
 
 # Kinds told about the hold itself, by the contact method chosen for that hold.
 HOLD_KINDS = ("hold_ready", "hold_expired")
 YES = {"yes", "true", "1", "on"}
+# Messages rendered, queued and marked together: a few statements per chunk, and a
+# prefecture's morning never held in memory at once.
+MESSAGES_PER_CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -53,16 +59,20 @@ def render_notices(ctx: Context, settings: MailSettings, *, ahead: bool) -> Coun
     what became of it, and a message's key is refused a second time."""
     counts: Counter = Counter()
     due, routed = _due_notices(ctx, ahead)
-    _mark(ctx, routed)
+    _mark_routed(ctx, routed)
     counts.update(delivery for _, delivery in routed)
-    for patron_items in _by_patron(due).values():
-        for group in _groups(ctx, patron_items):
-            outbox_id = _queue(ctx, settings, group)
-            if outbox_id is None:  # rendered before: the events point at that message
-                outbox_id = _existing(ctx, group)
-            _mark(ctx, [(item.event_id, "mailed") for item in group], outbox_id)
-            counts["messages"] += 1
-            counts["mailed"] += len(group)
+    letterhead = Letterhead(ctx, settings, compose.Templates.for_run())
+    groups = [group for patron_items in _by_patron(due).values() for group in _groups(ctx, patron_items)]
+    # A chunk is a few statements (the messages in, their notices marked), whatever its size.
+    for chunk in db.chunks(groups, MESSAGES_PER_CHUNK):
+        messages = [letterhead.notice_message(group) for group in chunk]
+        db.insert_ignore(ctx.conn, schema.mail_outbox, messages, ["dedupe_key"])
+        # A message rendered before keeps its notices pointing at it (the key found it).
+        _mark_mailed(ctx, [(item.event_id, message["dedupe_key"])
+                           for group, message in zip(chunk, messages, strict=True) for item in group])
+    if groups:
+        counts["messages"] += len(groups)
+        counts["mailed"] += len(due)
     return counts
 
 
@@ -89,27 +99,35 @@ def _due_notices(ctx: Context, ahead: bool) -> tuple[list[Due], list[tuple[int, 
     """Notices due by now (or, `ahead`, by the library's next send slot) that go by mail, and
     (event, delivery) for those that do not."""
     library = BranchCalendar(CalendarRules.from_policy(ctx.policy.calendar))
+    times = SendTimes(ctx.policy)
     horizon = upcoming_slot(ctx.now, library, ctx.policy) if ahead else ctx.now
-    due, routed = [], []
+
+    @functools.cache
+    def problem(address: str) -> str | None:  # a patron with many notices is checked once
+        return address_problem(address, ctx.policy)
+
+    mailed, routed = [], []
     for row in ctx.conn.execute(_notice_query(ctx)):
         calendar = ctx.calendars.get(row.pickup_branch_id, library) if row.kind in HOLD_KINDS else library
-        send_at = due_at(row.kind, row.occurred_at, calendar, ctx.policy, _registered_at(row))
-        if send_at > horizon or (ahead and not _closed(ctx, send_at, calendar)):
+        send_at = times.due_at(row.kind, row.occurred_at, calendar, _registered_at(row))
+        if send_at > horizon or (ahead and not _closed(ctx, times, send_at, calendar)):
             continue
-        delivery = route(row, ctx)
-        if delivery != "mailed":
+        delivery = route(row, ctx.policy, problem)
+        if delivery == "mailed":
+            mailed.append((row, max(send_at, ctx.now)))
+        else:
             routed.append((row.id, delivery))
-            continue
-        due.append(Due(row.id, row.patron_id, row.kind, row.email, row.name,
-                       compose.language_of(row.language), _variables(row, ctx.policy), max(send_at, ctx.now)))
+    details = _details(ctx, [row.id for row, _ in mailed])
+    due = [Due(row.id, row.patron_id, row.kind, row.email, row.name, compose.language_of(row.language),
+               _variables(row, details[row.id], ctx.policy), send_at) for row, send_at in mailed]
     return due, routed
 
 
-def _closed(ctx: Context, send_at: dt.datetime, calendar: BranchCalendar) -> bool:
+def _closed(ctx: Context, times: SendTimes, send_at: dt.datetime, calendar: BranchCalendar) -> bool:
     """Whether nothing that happens from now on can join a digest sent at `send_at`: only then
     is it rendered ahead (Mito: what happens today goes in the digest of the open day after);
     otherwise the mail run renders it whole at its slot. A mail per item is never joined."""
-    return ctx.policy.notices.mode != "digest" or send_at < next_send(ctx.now, calendar, ctx.policy)
+    return ctx.policy.notices.mode != "digest" or send_at < times.next_send(ctx.now, calendar)
 
 
 def _registered_at(row) -> dt.datetime | None:
@@ -119,36 +137,52 @@ def _registered_at(row) -> dt.datetime | None:
 
 
 def _notice_query(ctx: Context):
-    e, p, h, r, lo, c = (schema.notice_events, schema.patrons, schema.holds, schema.pending_requests,
-                         schema.loans, schema.copies)
-    held, asked, lent, b = schema.titles.alias("held"), schema.titles.alias("asked"), schema.titles.alias("lent"), schema.branches
-    # The branch a request named, for a request that made no hold (a refused hold request).
-    named = schema.branches.alias("named")
+    """Every notice not yet looked at, with what says when and whether it goes by mail."""
+    e, p, h = schema.notice_events, schema.patrons, schema.holds
     return (
         select(
             e.c.id, e.c.patron_id, e.c.kind, e.c.occurred_at, e.c.payload,
             p.c.name, p.c.email, p.c.contact_method, p.c.language,
-            h.c.contact_method.label("hold_contact"), h.c.pickup_branch_id, h.c.pickup_deadline,
+            h.c.contact_method.label("hold_contact"), h.c.pickup_branch_id,
+        )
+        .join(p, p.c.id == e.c.patron_id)
+        .outerjoin(h, h.c.id == e.c.hold_id)
+        .where(e.c.delivery.is_(None), e.c.occurred_at <= ctx.now)
+        .order_by(e.c.patron_id, e.c.id)
+    )
+
+
+def _details(ctx: Context, event_ids: list[int]) -> dict:
+    """What the mail of each of these notices tells (titles, branches, dates), by event: read
+    for the notices that go by mail only, most of a night's do not."""
+    e, h, r, lo, c = schema.notice_events, schema.holds, schema.pending_requests, schema.loans, schema.copies
+    held, asked, lent, b = schema.titles.alias("held"), schema.titles.alias("asked"), schema.titles.alias("lent"), schema.branches
+    # The branch a request named, for a request that made no hold (a refused hold request).
+    named = schema.branches.alias("named")
+    query = (
+        select(
+            e.c.id, h.c.pickup_deadline,
             b.c.name.label("pickup"), held.c.title.label("hold_title"),
             b.c.phone.label("pickup_phone"), named.c.name.label("named_branch"), named.c.phone.label("named_phone"),
             r.c.kind.label("request_kind"), asked.c.title.label("asked_title"),
             lo.c.due_on, lent.c.title.label("loan_title"),
         )
-        .join(p, p.c.id == e.c.patron_id)
+        .select_from(e)
         .outerjoin(h, h.c.id == e.c.hold_id).outerjoin(held, held.c.id == h.c.title_id)
         .outerjoin(b, b.c.id == h.c.pickup_branch_id)
         .outerjoin(r, r.c.id == e.c.request_id).outerjoin(asked, asked.c.bib_id == r.c.target)
         .outerjoin(named, named.c.code == r.c.pickup_branch)
         .outerjoin(lo, lo.c.id == e.c.loan_id).outerjoin(c, c.c.id == lo.c.copy_id)
         .outerjoin(lent, lent.c.id == c.c.title_id)
-        .where(e.c.delivery.is_(None), e.c.occurred_at <= ctx.now)
-        .order_by(e.c.patron_id, e.c.id)
+        .where(e.c.id.in_(bindparam("events", expanding=True)))
     )
+    return {row.id: row for chunk in db.chunks(event_ids) for row in ctx.conn.execute(query, {"events": chunk})}
 
 
-def route(row, ctx: Context) -> str:
-    """mailed, or why not: phone (the branch's phone list), none, problem, not_mailed."""
-    notices = ctx.policy.notices
+def route(row, policy: Policy, problem: Callable[[str], str | None]) -> str:
+    """mailed, or why not: phone (the branch's phone list), none, problem, not_mailed;
+    `problem` is address_problem for the policy."""
+    notices = policy.notices
     if row.kind == "hold_accepted" and not notices.accepted_mail:
         return "not_mailed"
     if row.kind == "email_changed" and notices.email_registered_mail == "none":
@@ -163,30 +197,30 @@ def route(row, ctx: Context) -> str:
         return "phone" if row.kind == "hold_ready" else "not_mailed"
     if method == "none":
         return "none"
-    if not row.email or address_problem(row.email, ctx.policy):
+    if not row.email or problem(row.email):
         return "problem"  # the branch's contact-problem list
     return "mailed"
 
 
-def _variables(row, policy) -> dict:
+def _variables(row, details, policy) -> dict:
     """What a notice template reads; `branch` and `branch_phone` say whom to call (seed 001:
     図書館にご連絡ください): the hold's pickup branch, else the branch the request named,
     with the library's own number where the branch has none."""
     payload = json.loads(row.payload) if row.payload else {}
     reason = REASONS.get(payload.get("reason", ""))
     language = compose.language_of(row.language)
-    deadline = payload.get("pickup_deadline") or row.pickup_deadline
+    deadline = payload.get("pickup_deadline") or details.pickup_deadline
     return {
-        "title": row.hold_title or row.loan_title or row.asked_title,
-        "pickup": row.pickup,
+        "title": details.hold_title or details.loan_title or details.asked_title,
+        "pickup": details.pickup,
         "pickup_deadline": deadline,
-        "due_on": payload.get("due_on") or row.due_on,
+        "due_on": payload.get("due_on") or details.due_on,
         "reason": (reason.en if language == "en" else reason.ja) if reason else "",
         "reason_code": payload.get("reason"),
         "address": payload.get("address"),
-        "request_kind": row.request_kind,
-        "branch": row.pickup or row.named_branch,
-        "branch_phone": (row.pickup_phone if row.pickup else row.named_phone) or policy.library.phone,
+        "request_kind": details.request_kind,
+        "branch": details.pickup or details.named_branch,
+        "branch_phone": (details.pickup_phone if details.pickup else details.named_phone) or policy.library.phone,
         # A new address in place of one (変更), or the first (登録); Kitsuki names both 変更.
         "changed": bool(payload.get("previous")) or policy.notices.email_registered_subject == "always_change",
         "contact_method": payload.get("contact_method"),
@@ -213,65 +247,97 @@ def _groups(ctx: Context, items: list[Due]) -> list[list[Due]]:
     return receipts + list(digests.values())
 
 
-def _queue(ctx: Context, settings: MailSettings, group: list[Due]) -> int | None:
-    first = group[0]
-    rendered = [compose.notice_item(i.kind, first.language, i.variables) for i in group]
-    if len(group) == 1:
-        return queue_rendered(ctx, settings, first, rendered, f"notice:{first.event_id}")
-    return queue_rendered(ctx, settings, first, rendered, f"digest:{first.patron_id}:{first.event_id}")
+class Letterhead:
+    """What every message of one render shares: the library's name and variables, the sender,
+    the templates (looked up once, a subject line written once)."""
+
+    def __init__(self, ctx: Context, settings: MailSettings, templates: compose.Templates | None = None) -> None:
+        library = ctx.policy.library
+        self.ctx = ctx
+        self.library = library.model_dump()
+        self.names = {"ja": library.name, "en": library.name_en}
+        self.sender = settings.sender or library.mail_from
+        self.charset = ctx.policy.notices.charset
+        self.templates = templates or compose.Templates()
+
+    def notice_message(self, group: list[Due]) -> dict:
+        """One notice's mail, or a digest of several (keyed by its first notice)."""
+        first = group[0]
+        rendered = [self.templates.notice_item(i.kind, first.language, i.variables) for i in group]
+        key = f"notice:{first.event_id}" if len(group) == 1 else f"digest:{first.patron_id}:{first.event_id}"
+        return self.message(first, rendered, key)
+
+    def message(self, first: Due, rendered: list[tuple[str, str]], key: str) -> dict:
+        """Rendered items (subject, paragraph) in the mail template, as an outbox row to go at the
+        first item's send time (dated then: when it enters the mail system)."""
+        ctx, templates, language = self.ctx, self.templates, first.language
+        send_at = first.send_at or ctx.now
+        if len(rendered) == 1:
+            subject = rendered[0][0]
+        else:
+            subject = templates.digest_subject(language, {"library": self.library})
+        subject = templates.subject_line(language, self.library, subject)
+        body = templates.mail_body(language, {"library": self.library, "patron": {"name": first.name},
+                                              "items": [{"text": text} for _, text in rendered],
+                                              "digest": len(rendered) > 1})
+        mid = compose.message_id(key, self.sender)
+        raw = compose.build_message(sender=self.sender, sender_name=self.names[language], to_addr=first.address,
+                                    to_name=first.name, subject=subject, body=body, message_id=mid, date=send_at,
+                                    charset=self.charset)
+        return _outbox_row(ctx, patron_id=first.patron_id, kind="notice", key=key, to_addr=first.address,
+                           subject=subject, body=body, raw=raw, message_id=mid, not_before=send_at)
 
 
 def queue_rendered(ctx: Context, settings: MailSettings, first: Due, rendered: list[tuple[str, str]],
                    key: str) -> int | None:
     """Wrap rendered items (subject, paragraph) in the mail template and put the message in the
-    outbox, to go at the first item's send time (dated then: when it enters the mail system)."""
-    library = ctx.policy.library
-    send_at = first.send_at or ctx.now
-    language = first.language
-    library_vars = library.model_dump()
-    if len(rendered) == 1:
-        subject = rendered[0][0]
-    else:
-        subject = compose.digest_subject(language, {"library": library_vars})
-    name = library.name if language == "ja" else library.name_en
-    subject = compose.subject_line(language, library_vars, subject)
-    body = compose.mail_body(language, {"library": library_vars, "patron": {"name": first.name},
-                                        "items": [{"text": text} for _, text in rendered], "digest": len(rendered) > 1})
-    sender = settings.sender or library.mail_from
-    mid = compose.message_id(key, sender)
-    raw = compose.build_message(sender=sender, sender_name=name, to_addr=first.address, to_name=first.name,
-                                subject=subject, body=body, message_id=mid, date=send_at,
-                                charset=ctx.policy.notices.charset)
-    return queue_message(ctx, patron_id=first.patron_id, kind="notice", key=key, to_addr=first.address,
-                         subject=subject, body=body, raw=raw, message_id=mid, not_before=send_at)
+    outbox, to go at the first item's send time; returns its id, or None if the key was there."""
+    return _queue_row(ctx, Letterhead(ctx, settings).message(first, rendered, key))
 
 
 def queue_message(ctx: Context, *, patron_id, kind, key, to_addr, subject, body, raw, message_id,
                   not_before: dt.datetime | None = None) -> int | None:
     """Put one message in the outbox, once per key, to go at `not_before` (default: now);
     returns its id, or None if the key was there."""
+    return _queue_row(ctx, _outbox_row(ctx, patron_id=patron_id, kind=kind, key=key, to_addr=to_addr,
+                                       subject=subject, body=body, raw=raw, message_id=message_id,
+                                       not_before=not_before))
+
+
+def _outbox_row(ctx: Context, *, patron_id, kind, key, to_addr, subject, body, raw, message_id,
+                not_before: dt.datetime | None) -> dict:
+    return {"patron_id": patron_id, "kind": kind, "dedupe_key": key, "to_addr": to_addr, "subject": subject,
+            "body": body, "raw": raw, "message_id": message_id, "created_at": ctx.now,
+            "not_before": not_before or ctx.now}
+
+
+def _queue_row(ctx: Context, row: dict) -> int | None:
     o = schema.mail_outbox
-    new = db.insert_ignore(ctx.conn, o, [{
-        "patron_id": patron_id, "kind": kind, "dedupe_key": key, "to_addr": to_addr, "subject": subject,
-        "body": body, "raw": raw, "message_id": message_id, "created_at": ctx.now, "not_before": not_before or ctx.now,
-    }], ["dedupe_key"])
-    return ctx.conn.execute(select(o.c.id).where(o.c.dedupe_key == key)).scalar_one() if new else None
+    if not db.insert_ignore(ctx.conn, o, [row], ["dedupe_key"]):
+        return None
+    return ctx.conn.execute(select(o.c.id).where(o.c.dedupe_key == row["dedupe_key"])).scalar_one()
 
 
-def _existing(ctx: Context, group: list[Due]) -> int:
-    o = schema.mail_outbox
-    first = group[0]
-    keys = (f"notice:{first.event_id}", f"digest:{first.patron_id}:{first.event_id}")
-    return ctx.conn.execute(select(o.c.id).where(o.c.dedupe_key.in_(keys))).scalar_one()
-
-
-def _mark(ctx: Context, routed: list[tuple[int, str]], outbox_id: int | None = None) -> None:
-    if not routed:
-        return
+def _mark_routed(ctx: Context, routed: list[tuple[int, str]]) -> None:
+    """Each notice that does not go by mail marked with why (phone, none, problem...): a
+    statement per reason and chunk."""
     e = schema.notice_events
-    ctx.conn.execute(
-        e.update().where(e.c.id == bindparam("event"), e.c.delivery.is_(None))
-        .values(delivery=bindparam("how"), outbox_id=outbox_id),
-        [{"event": event_id, "how": how} for event_id, how in routed],
-    )
+    mark = (e.update().where(e.c.id.in_(bindparam("events", expanding=True)), e.c.delivery.is_(None))
+            .values(delivery=bindparam("how")))
+    by_reason = defaultdict(list)
+    for event_id, how in routed:
+        by_reason[how].append(event_id)
+    for how, events in sorted(by_reason.items()):
+        for chunk in db.chunks(events):
+            ctx.conn.execute(mark, {"how": how, "events": chunk})
 
+
+def _mark_mailed(ctx: Context, keys: list[tuple[int, str]]) -> None:
+    """Each mailed notice marked with the outbox message its (event, message key) names, the
+    message found by its key: one executemany."""
+    e, o = schema.notice_events, schema.mail_outbox
+    message = select(o.c.id).where(o.c.dedupe_key == bindparam("key")).scalar_subquery()
+    ctx.conn.execute(
+        e.update().where(e.c.id == bindparam("event"), e.c.delivery.is_(None)).values(delivery="mailed", outbox_id=message),
+        [{"event": event_id, "key": key} for event_id, key in keys],
+    )
