@@ -20,10 +20,11 @@ from ils.reports.words import WORDS
 
 DAY = dt.date(2026, 11, 26)
 # Text as a library's data can hold it: Japanese, full-width and half-width, padding
-# blanks, characters wcwidth measures as 0 or cannot measure (-1), emoji sequences, and
+# blanks, characters wcwidth measures as 0 or cannot measure (-1), a virama (whose width
+# changes with the blank after it), emoji sequences, and
 # what tabulate treats its own way (line breaks, colour codes, its separating-line mark).
 PIECES = ["a", "Z", "0", "-", "=", " ", "日本", "図書館", "の", "ｱｲ", "\u3000", "\t", "\x00", "\x7f", "\u200b",
-          "\u200d", "e\u0301", "\ufe0f", "👨\u200d👩", "🇯🇵", "\xa0", "\u2028", "\n", "\r\n", "\x1b[31m", "\x01"]
+          "\u200d", "e\u0301", "\u0915\u094d", "\ufe0f", "👨\u200d👩", "🇯🇵", "\xa0", "\u2028", "\n", "\r\n", "\x1b[31m", "\x01"]
 texts = st.lists(st.sampled_from(PIECES), max_size=6).map("".join)
 
 
@@ -42,6 +43,15 @@ def test_a_page_of_japanese_titles_is_laid_out_as_tabulate_lays_it_out():
             ["", "C2", "  ｶﾀｶﾅの本　", "常呂", ""],
             ["", "C3", "", "", ""]]
     assert text_table(headers, rows) == tabulate(rows, headers=headers, disable_numparse=True)
+
+
+def test_the_text_tables_spacing_is_tabulates():
+    import tabulate as tabulate_module
+
+    from ils.reports import text_table as ours
+
+    assert (ours.MIN_PADDING, ours.COLUMN_GAP) == (tabulate_module.MIN_PADDING, tabulate_module._table_formats["simple"].datarow.sep)
+    assert ours._TABULATE_ONLY.search(tabulate_module.SEPARATING_LINE)
 
 
 def _tabulated_pages(sheet: Sheet) -> str:
@@ -76,7 +86,7 @@ def _holdshelf(rows: int, seed: int) -> Sheet:
     pick = random.Random(seed).choice
     names = ["山田　太郎", "佐藤 花子 ", "ﾔﾏﾀﾞ", "O'Brien & <Sons>", 'say "hi"', "", "NUL\x00in a name", "改行\nあり"]
     titles = ["=HYPERLINK(\"x\")", "とても長い題名の本、あるいは夜明けの図書館で起きたこと 第一巻", "short", "😀 emoji 🇯🇵",
-              "-3", "e\u0301tude", "\x1b[31mred\x1b[0m", "tab\there"]
+              "-3", "e\u0301tude", "\x1b[31mred\x1b[0m", "tab\there", "हिन्दी क्"]
     return Sheet(REPORTS["holdshelf"], "北見市立図書館", "常呂", DAY, [
         {"branch_id": 1, "pickup_deadline": pick([DAY, None, dt.date(2026, 12, 3)]), "card": pick(["1001", 1002, None]),
          "name": pick(names), "title": pick(titles), "barcode": pick(["L1", "-1", 7, 2.5]), "hold": pick([17, None, True])}

@@ -71,18 +71,32 @@ def _printed(column: list) -> list[str]:
     return list(map(str if kinds <= {str, int} else _cell, column))
 
 
+class _CharacterCells(dict):
+    """Each character's display cells as clip counts them (wcwidth's, never below 0), worked out once."""
+
+    def __missing__(self, character: str) -> int:
+        self[character] = cells = max(wcswidth(character), 0)
+        return cells
+
+
+_CHARACTER_CELLS = _CharacterCells()
+
+
 def clip(text: str, width: int = MAX_CELL_WIDTH) -> str:
     """Clip to `width` display cells (a full-width character takes two)."""
     if wcswidth(text) <= width:
         return text
     # Each character's cells, added up: the text keeps the characters that fit before the "…".
-    used = list(accumulate(map(max, map(wcswidth, text), repeat(0))))
+    used = list(accumulate(map(_CHARACTER_CELLS.__getitem__, text)))
     return text[: bisect_right(used, width - 1)] + "…"
 
 
 def _clipped(column: list[str]) -> list[str]:
+    # No character takes more than two cells: a column of short texts needs no measuring.
+    if max(map(len, column), default=0) * 2 <= MAX_CELL_WIDTH:
+        return column
     widths = list(map(wcswidth, column))
-    if max(widths, default=0) <= MAX_CELL_WIDTH:
+    if max(widths) <= MAX_CELL_WIDTH:
         return column
     return [clip(text) if width > MAX_CELL_WIDTH else text for text, width in zip(column, widths, strict=True)]
 
@@ -125,12 +139,14 @@ def _escaped(column: list[str]) -> list[str]:
 
 
 @cache
-def _environment(folder: str) -> jinja2.Environment:
-    # One environment a process: it keeps the compiled template for every sheet of the night.
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folder), autoescape=True, undefined=jinja2.StrictUndefined)
+def _html_template() -> jinja2.Template:
+    # One environment and one compiled template a process (it was one a sheet), read once:
+    # the night does not look at the file's date again for every sheet.
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(report_templates_path())), autoescape=True,
+                             undefined=jinja2.StrictUndefined, auto_reload=False)
     env.filters["jdate"] = jdate
     env.filters["cell"] = _cell
-    return env
+    return env.get_template("report.html.j2")
 
 
 def as_html(sheet: Sheet) -> str:
@@ -139,9 +155,8 @@ def as_html(sheet: Sheet) -> str:
     The template prints the cells without escaping them again: markupsafe's escape, a cell at
     a time, took most of a night's HTML time; a column at a time it is one call.
     """
-    template = _environment(str(report_templates_path())).get_template("report.html.j2")
     table = list(zip(*map(_escaped, sheet.printed), strict=True))
-    return template.render(sheet=sheet, columns=sheet.report.columns, table=table)
+    return _html_template().render(sheet=sheet, columns=sheet.report.columns, table=table)
 
 
 # Each format: its file extension and how a sheet is written in it.

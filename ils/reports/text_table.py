@@ -17,18 +17,22 @@ import re
 from collections.abc import Sequence
 from itertools import chain
 
-from tabulate import MIN_PADDING, SEPARATING_LINE, tabulate
 from wcwidth import wcswidth
 
-COLUMN_GAP = "  "  # tabulate's "simple" format: two spaces between columns
+# tabulate's "simple" format: two spaces between columns, a column at least two wider
+# than its header (tabulate.MIN_PADDING).
+COLUMN_GAP = "  "
+MIN_PADDING = 2
 # What tabulate lays out its own way: line breaks (multi-line cells), ESC (colour codes and
-# links, which take no width) and its separating-line marker.
-_TABULATE_ONLY = re.compile(rf"[\r\n\x1b{SEPARATING_LINE}]")
+# links, which take no width) and its separating-line mark (tabulate.SEPARATING_LINE).
+_TABULATE_ONLY = re.compile(r"[\r\n\x1b\x01]")
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """`tabulate(rows, headers=headers, disable_numparse=True)`, byte for byte, for rows of text cells."""
     if not rows or _TABULATE_ONLY.search("\t".join(chain(headers, chain.from_iterable(rows)))):
+        from tabulate import tabulate  # seldom needed: the night does not load it for nothing
+
         return tabulate(rows, headers=headers, disable_numparse=True)
     columns = [_left_aligned(header, column) for header, column in zip(headers, zip(*rows, strict=True), strict=True)]
     widths = [width for width, _ in columns]

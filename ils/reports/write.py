@@ -103,9 +103,11 @@ def write_all(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) 
     # files waited for 591 commits of the disk's journal.
     with ThreadPoolExecutor(max_workers=FILE_WRITERS, thread_name_prefix="reports") as writers:
         pending: list[Future] = []
+        folders: set[Path] = set()
 
         def write(where: Path, name: str, sheet: Sheet) -> None:
-            private_dir(where)
+            if where not in folders:  # a branch's folder, made once for its seven reports
+                folders.add(private_dir(where))
             for fmt in settings.formats:
                 data = encoded(sheet, fmt, settings.csv_encoding)
                 pending.append(writers.submit(write_private, where / f"{name}.{FORMATS[fmt][0]}", data))
@@ -115,5 +117,5 @@ def write_all(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) 
                 write(folder / _folder_name(code), name, sheet)
         write(folder, "summary", make_sheet(ctx, "summary", None, day))
         for done in pending:
-            done.result()  # the first file that could not be written stops the step, as before
+            done.result()  # a file that could not be written fails the step, as before
     return len(pending)
