@@ -16,16 +16,21 @@
 --   :night_end   noon of that day: the requests the night accepted
 --   :day_end     the start of the next day
 --
+-- The unary plus on h.pickup_branch_id (the same number) keeps SQLite from counting the
+-- accepted holds through the pickup-branch index, one lookup of the table per hold of
+-- every branch: when the night asks for all branches, one pass over the table is about
+-- three times quicker. PostgreSQL plans from its statistics either way.
+--
 -- Columns (read by name: keep the names)
 --   branch_id  the branch
 --   what       which count (one of the five words above)
 --   count      件数
-SELECT h.pickup_branch_id AS branch_id, 'accepted' AS what, COUNT(*) AS count
+SELECT +h.pickup_branch_id AS branch_id, 'accepted' AS what, COUNT(*) AS count
 FROM holds h
-WHERE h.pickup_branch_id IN :branch_ids
+WHERE +h.pickup_branch_id IN :branch_ids
   AND h.created_at >= :day_start AND h.created_at < :night_end
   AND h.channel <> 'counter'
-GROUP BY h.pickup_branch_id
+GROUP BY +h.pickup_branch_id
 UNION ALL
 SELECT c.location_branch_id, 'pulled', COUNT(*)
 FROM holds h

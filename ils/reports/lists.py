@@ -33,7 +33,9 @@ def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 def _rows(ctx: Context, query, **params) -> list[dict]:
-    return [dict(row._mapping) for row in ctx.conn.execute(query, params)]
+    result = ctx.conn.execute(query, params)
+    columns = tuple(result.keys())
+    return [dict(zip(columns, row, strict=True)) for row in result]
 
 
 def pull_list(ctx: Context, branch_ids: list[int], day: dt.date | None = None) -> list[dict]:
