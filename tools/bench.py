@@ -36,7 +36,6 @@ INTRADAY_ENTERED = dt.datetime.fromisoformat("2026-11-26T10:00:00+09:00")
 INTRADAY_RUN = dt.datetime.fromisoformat("2026-11-26T10:10:00+09:00")
 # Marks a PostgreSQL benchmark library whose load finished (a killed load is redone).
 LOADED_SETTING = "benchmark_loaded"
-NIGHT_DATABASE = "ils_bench_night"  # the copy named "night" (PostgresStore.fresh_copy)
 
 
 @dataclass
@@ -124,8 +123,11 @@ class SqliteStore:
         shutil.copy(base, copy)
         return f"sqlite:///{copy}"
 
-    def io_floor(self, rows: int) -> float:
+    def io_floor(self, rows: int, _night_url: str) -> float:
         return io_floor(rows, self.workdir)
+
+    def drop_copies(self) -> None:
+        pass  # the copies stay in the work directory, replaced by the next run
 
 
 class PostgresStore:
@@ -137,6 +139,8 @@ class PostgresStore:
     def __init__(self, server_url: str, workdir: Path):
         self.server_url = server_url
         self.workdir = workdir
+        self.owner = os.getpid()
+        self.copies: set[str] = set()
 
     @cached_property
     def _server(self):
@@ -182,16 +186,23 @@ class PostgresStore:
         return name, time.perf_counter() - started
 
     def fresh_copy(self, base: str, name: str, progress: Progress) -> str:
-        """A copy of the library `base` to run on, as database ils_bench_`name`."""
-        copy = f"ils_bench_{name}"
+        """A copy of the library `base` to run on, as database ils_bench_`name`_PID: two benchmarks
+        on one server (two people at work) do not drop each other's copies."""
+        copy = f"ils_bench_{name}_{self.owner}"
         progress(f"copying the database ({copy}, CREATE DATABASE ... TEMPLATE)")
         self._execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
         self._execute(f'CREATE DATABASE "{copy}" TEMPLATE "{base}"')
+        self.copies.add(copy)
         return self._url(copy)
 
-    def io_floor(self, rows: int) -> float:
+    def drop_copies(self) -> None:
+        for copy in self.copies:
+            self._execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+        self.copies.clear()
+
+    def io_floor(self, rows: int, night_url: str) -> float:
         """Seconds this server takes to write `rows` rows of similar width with plain executemany."""
-        engine = create_engine(self._url(NIGHT_DATABASE))
+        engine = create_engine(night_url)
         data = ((i, i * 7, "waiting", NIGHT, f"request {i}") for i in range(rows))
         with engine.connect() as conn:
             conn.execute(text("CREATE TABLE io_floor (id serial PRIMARY KEY, a integer, b integer, c text, "
@@ -306,6 +317,15 @@ def benchmark(preset: str, profile: str, workdir: Path, *, seed: int | None = No
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     store = PostgresStore(pg_server, workdir) if pg_server else SqliteStore(workdir)
+    try:
+        return _benchmark(store, preset, profile, seed, intraday, growth, progress)
+    finally:
+        store.drop_copies()
+
+
+def _benchmark(store, preset: str, profile: str, seed: int | None, intraday: int, growth: bool,
+               progress: Progress) -> Figures:
+    workdir = store.workdir
     figures = Figures(preset=preset, profile=profile, engine=store.engine)
     base, figures.load_seconds = _prepare(store, preset, profile, seed, progress)
     url = store.fresh_copy(base, "night", progress)
@@ -333,7 +353,7 @@ def benchmark(preset: str, profile: str, workdir: Path, *, seed: int | None = No
     _morning(url, intraday, spec_seed + 1, INTRADAY_ENTERED + INTRADAY_GAP)
     figures.intraday_in_process_seconds = _in_spawned_process(intraday_in_process, url, INTRADAY_RUN + INTRADAY_GAP)
     progress(f"the old floor: {figures.rows_written:,} rows appended to an empty table")
-    figures.bare_append_seconds = store.io_floor(figures.rows_written)
+    figures.bare_append_seconds = store.io_floor(figures.rows_written, url)
     figures.ratio_to_bare_append = figures.night_seconds / figures.bare_append_seconds
     if growth:
         figures.growth = _growth(store, preset, profile, seed, figures.steps, figures.night_seconds, progress)
