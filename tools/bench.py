@@ -222,7 +222,7 @@ class PostgresStore:
 
 def _run_child(url: str, cwd: Path, now: dt.datetime, *extra: str) -> tuple[float, float]:
     """Run `ils batch run` in a child process; (wall seconds, peak resident MB) of that child alone."""
-    command = [sys.executable, "-m", "cli", "batch", "run", "--db", url, "--now", now.isoformat(), *extra]
+    command = [sys.executable, "-m", "ils", "batch", "run", "--db", url, "--now", now.isoformat(), *extra]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd,
                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})

@@ -87,6 +87,8 @@ def _rows(engine: Engine, table: Table) -> Iterator[tuple]:
     )
     sql = f'SELECT {", ".join(chr(34) + c.name + chr(34) for c in columns)} FROM "{table.name}" ORDER BY {order}'
     raw = engine.raw_connection()
+    if engine.dialect.name == "sqlite":
+        raw.driver_connection.text_factory = _text  # type: ignore[union-attr]
     try:
         cursor = raw.cursor()
         cursor.execute(sql)
@@ -96,6 +98,15 @@ def _rows(engine: Engine, table: Table) -> Iterator[tuple]:
         raw.rollback()
     finally:
         raw.close()
+
+
+def _text(stored: bytes) -> str | bytes:
+    """SQLite text as str, or as its bytes where the front end stored bytes that are not UTF-8
+    (schema.ForeignText): read as bytes, they are written back and compared as bytes."""
+    try:
+        return stored.decode()
+    except UnicodeDecodeError:
+        return stored
 
 
 def diff_table(before: Engine, after: Engine, table: Table) -> TableDiff:
