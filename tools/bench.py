@@ -59,6 +59,7 @@ class Figures:
     floor_rows: int = 0
     floor_files: int = 0
     ratio_to_floor: float = 0.0
+    floor_rows_by_table: dict = field(default_factory=dict)
     # The old floor: rows_written synthetic rows appended to an empty, unindexed table in one transaction.
     bare_append_seconds: float = 0.0
     ratio_to_bare_append: float = 0.0
@@ -398,6 +399,7 @@ def _floor(figures: Figures, store, base, night_url: str, night_started_at: floa
     floor = _in_spawned_process(measure_floor, night_url, replica, store.workdir, night_started_at)
     figures.floor_seconds, figures.floor_rows, figures.floor_files = floor.seconds, floor.rows, floor.files
     figures.floor_database_seconds, figures.floor_files_seconds = floor.database_seconds, floor.files_seconds
+    figures.floor_rows_by_table = floor.by_table
     figures.ratio_to_floor = figures.night_seconds / floor.seconds
 
 
@@ -468,8 +470,9 @@ def figure_rows(figures: Figures) -> list[dict]:
     """The figures as (figure, value) rows for the one renderer: the totals, then each step's seconds,
     then the growth, one row per step (seconds at each size, the exponent, flagged above GROWTH_FLAG)."""
     data = asdict(figures)
-    steps, growth = data.pop("steps"), data.pop("growth")
+    steps, growth, by_table = data.pop("steps"), data.pop("growth"), data.pop("floor_rows_by_table")
     shown = [{"figure": key, "value": _shown(value)} for key, value in data.items()]
+    shown += [{"figure": f"floor rows in {table}", "value": _shown(rows)} for table, rows in by_table.items()]
     shown += [{"figure": f"step {step} seconds", "value": _shown(seconds)} for step, seconds in steps.items()]
     for step, at in growth.items():
         times = " / ".join(f"{at[size]:.3f}" for size in (*GROWTH_SIZES, "full"))

@@ -148,6 +148,17 @@ def _statements(table: Table, mark: str) -> tuple[str, str, str]:
     return insert, update, delete
 
 
+def _update_order(d: TableDiff) -> list[tuple]:
+    """The updated rows in an order the unique indexes allow. A copy serves one active hold
+    (uq_holds_active_copy), checked at each row: the night let a hold's copy go before
+    another hold took it, so the replay updates the holds that leave the copy-holding
+    statuses first."""
+    if d.table is not schema.holds:
+        return d.updated
+    status = [c.name for c in _ordered(d.table)].index("status")
+    return sorted(d.updated, key=lambda row: row[status] in schema.HOLDS_WITH_COPY)
+
+
 def replay(engine: Engine, diffs: list[TableDiff]) -> float:
     """Write the diffs into `engine`'s database; the seconds it took (statements and commits only)."""
     sqlite = engine.dialect.name == "sqlite"
@@ -169,7 +180,7 @@ def replay(engine: Engine, diffs: list[TableDiff]) -> float:
             width = _key_width(d.table)
             cursor = begin()
             if d.updated and len(d.table.columns) > width:
-                cursor.executemany(update, [row[width:] + row[:width] for row in d.updated])
+                cursor.executemany(update, [row[width:] + row[:width] for row in _update_order(d)])
             if d.inserted:
                 cursor.executemany(insert, d.inserted)
             raw.commit()
