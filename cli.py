@@ -9,45 +9,20 @@ import shutil
 import sys
 import traceback
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from batch.runner import STEPS, count_rows, recent_runs, run_steps, run_until_current, step_names
-from ils.circulation.copies import check_in, check_out, confirm_pull, receive_transit, report_missing, reshelve
-from ils.circulation.renewal import renew_at_counter
 from ils.errors import CannotWrite, ImportFailed
-from ils.exchange.imports import KINDS, files_in, import_files
-from ils.exchange.imports.ownership import conflict_rows
-from ils.exchange.journal import changes_since, export_bytes, parse_since
-from ils.frontend.requests import counts_by_state, import_request_file, submit_keyed
 from ils.holds.acceptance import OVERRIDE_KEYS
-from ils.holds.counter import cancel_hold, place_holds
 from ils.infra import db, faults, files
-from ils.infra.audit import audit_rows
 from ils.infra.config import database_url, read_settings
 from ils.infra.context import open_context
-from ils.infra.installation import DEMO_NIGHT, build_demo, initialise
 from ils.infra.output import render
-from ils.infra.summary import summarise
-from ils.library.branches import branch_id
-from ils.library.calendar import NoOpenDay
 from ils.library.clock import library_date, parse_instant, system_now
-from ils.library.events import list_events, record_event
-from ils.library.policy import available_profiles, load_policy
-from ils.mail.bounces import read_bounces
-from ils.mail.deliver import outbox_rows, requeue, send_due, transport_for
-from ils.mail.run import queue_due
-from ils.mail.run import run as run_mail
-from ils.mail.settings import mail_settings
-from ils.patrons.enrolment import enrol
-from ils.patrons.passwords import reset
-from ils.patrons.view import patron_details, patron_holds, patron_id_of, patron_loans
-from ils.reports import REPORTS
-from ils.reports.formats import FORMATS
-from ils.reports.lists import branch_pull_list
-from ils.reports.write import encoded, make_sheet, report_settings, write_all
-from ils.tools.demo import run_demo_day
+from ils.library.policy import available_profiles
 
 log = logging.getLogger("ils")
 MAX_PROBLEMS_SHOWN = 50
@@ -83,6 +58,49 @@ def _one_line(exc: Exception) -> str:
 
 
 # Shared options -------------------------------------------------------------
+
+
+class LazyChoice(click.Choice):
+    """A choice whose list comes from a module loaded only when a command that takes it
+    runs or shows its help: each command imports what it uses, so `ils batch run` does not
+    load the importer, the reports or the mail (start-up is most of an intraday run)."""
+
+    def __init__(self, load: Callable[[], list[str]]):
+        self._load = load
+        super().__init__([])
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._load())
+
+    @choices.setter
+    def choices(self, _value) -> None:
+        pass  # click.Choice sets it in __init__; the list is the loader's
+
+
+def _import_kinds() -> list[str]:
+    from ils.exchange.imports import KINDS
+
+    return list(KINDS)
+
+
+def _reports() -> list[str]:
+    from ils.reports import REPORTS
+
+    return list(REPORTS)
+
+
+def _presets() -> list[str]:
+    from ils.tools.sample.spec import PRESET_NAMES
+
+    return PRESET_NAMES
+
+
+def _report_formats() -> list[str]:
+    from ils.reports.formats import FORMATS
+
+    return list(FORMATS)
+
 
 
 def db_option(f):
@@ -176,6 +194,8 @@ def main(verbose):
 @config_option
 def init(profile, db_url, config_path):
     """Create the database schema and record which library's rules it follows."""
+    from ils.infra.installation import initialise
+
     settings = read_settings(config_path)
     files.use(files.privacy_for(settings.files))  # the new database file gets the [files] group
     url = database_url(db_url, settings)
@@ -227,7 +247,7 @@ def db_status(db_url, config_path, fmt):
 
 
 @main.command("import")
-@click.argument("kind", type=click.Choice([*KINDS, "all", "conflicts"]))
+@click.argument("kind", type=LazyChoice(lambda: [*_import_kinds(), "all", "conflicts"]))
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--encoding", type=click.Choice(["auto", "utf-8", "cp932"]), default="auto", show_default=True,
               help="Text encoding of the files; auto reads UTF-8 and falls back to CP932 (Shift_JIS).")
@@ -242,6 +262,9 @@ def import_cmd(kind, path, encoding, limit, ctx, fmt):
     printed as one `conflict:` line; KIND conflicts (no PATH) lists them all.
     See docs/import-formats.md and docs/integration.md.
     """
+    from ils.exchange.imports import files_in, import_files
+    from ils.exchange.imports.ownership import conflict_rows
+
     if kind == "conflicts":
         render(conflict_rows(ctx.conn, limit), fmt)
         return
@@ -292,6 +315,8 @@ def export_group():
 def export_changes(since, fmt, encoding, output, ctx):
     """Every change the back office made after --since (renewals, address and contact changes,
     enrolments, password states, holds), each with a stable id and time. See docs/export-formats.md."""
+    from ils.exchange.journal import changes_since, export_bytes, parse_since
+
     data = export_bytes(changes_since(ctx, parse_since(since)), fmt, encoding)
     if output:
         files.write_private(output, data)
@@ -318,6 +343,8 @@ def _request_common(f):
 
 
 def _submit(ctx, requests):
+    from ils.frontend.requests import submit_keyed
+
     with ctx.writing():
         ids = submit_keyed(ctx.conn, requests, now=ctx.now, policy=ctx.policy)
     render([{"request_id": i} for i in ids], "table")
@@ -408,6 +435,8 @@ def request_email(address, card, channel, received_at, client_ref, ctx):
 @with_context
 def request_import(path, ctx):
     """Store every request of a JSON-lines or CSV file as pending rows (all or none)."""
+    from ils.frontend.requests import import_request_file
+
     ids = import_request_file(ctx.conn, path, ctx.now)
     log.info("%d requests stored from %s", len(ids), path)
 
@@ -417,6 +446,8 @@ def request_import(path, ctx):
 @output_options
 def request_list(ctx, fmt):
     """Count pending-request rows by kind and state."""
+    from ils.frontend.requests import counts_by_state
+
     render(counts_by_state(ctx.conn), fmt, columns=["kind", "state", "requests"])
 
 
@@ -487,8 +518,9 @@ def bench():
 
 
 @bench.command("night")
-@click.option("--preset", type=click.Choice(["sample", "city", "prefecture"]), default="city", show_default=True,
-              help="Size of the generated library (city: 2M copies, 200k holds, 20k requests).")
+@click.option("--preset", type=LazyChoice(_presets), default="city", show_default=True,
+              help="Size of the generated library (city: 2M copies, 200k holds, 20k requests; quarter-city, "
+              "half-city...: that size scaled).")
 @click.option("--profile", default="kitami", show_default=True, help="Library rules to run the night under.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("bench"), show_default=True,
               help="Where the generated library and its database are kept between runs.")
@@ -499,18 +531,22 @@ def bench():
 @click.option("--pg-server", envvar="ILS_BENCH_PG", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
               show_default=True, help="PostgreSQL server for --engine postgresql (a role that may create databases) "
               "[env ILS_BENCH_PG].")
+@click.option("--growth/--no-growth", default=True, show_default=True,
+              help="Also run the night at a quarter and half the size and show how each step grows.")
 @output_options
-def bench_night(preset, profile, workdir, seed, intraday, engine, pg_server, fmt):
-    """Time one night at scale: wall time, rows per second, peak memory, ratio to an I/O floor.
+def bench_night(preset, profile, workdir, seed, intraday, engine, pg_server, growth, fmt):
+    """Time one night at scale: wall time, each step, peak memory, rows written, and the ratio to
+    the night's honest floor (its own writes replayed as plain batched statements, checked equal).
 
     The library is generated and loaded once and reused: on SQLite imported into a file in
     WORKDIR, on PostgreSQL loaded by COPY into a database ils_bench_PRESET_SEED_PROFILE.
-    Each benchmark runs the night on a fresh copy, in a child process, then an intraday run.
+    Each benchmark runs the night on a fresh copy, in a child process, then an intraday run
+    (as a process and in-process), then (unless --no-growth) the night at 1/4 and 1/2 size.
     """
     from ils.tools.bench import benchmark, figure_rows
 
     progress = (lambda message: click.echo(f"... {message}", err=True)) if sys.stderr.isatty() else None
-    figures = benchmark(preset, profile, workdir, seed=seed, intraday=intraday,
+    figures = benchmark(preset, profile, workdir, seed=seed, intraday=intraday, growth=growth,
                         pg_server=pg_server if engine == "postgresql" else None, progress=progress)
     render(figure_rows(figures), fmt)
 
@@ -534,6 +570,8 @@ def counter_options(f):
 
 def _at_counter(ctx, fmt, branch, action, *args, **kwargs):
     """Run one counter action at the branch, print its outcome."""
+    from ils.library.branches import branch_id
+
     outcome = action(ctx, *args, branch_id(ctx.conn, branch), **kwargs)
     render([outcome.as_row()], fmt)
 
@@ -548,6 +586,8 @@ def _at_counter(ctx, fmt, branch, action, *args, **kwargs):
 def checkout(card, barcode, overrides, reason, staff, branch, ctx, fmt):
     """Lend a copy (貸出). A copy on the hold shelf goes only to its patron (at Kitsuki only once
     its ready mail has gone); a pulled copy may go to a walk-in and its hold queues again."""
+    from ils.circulation.copies import check_out
+
     _at_counter(ctx, fmt, branch, check_out, card, barcode, staff=staff,
                 overrides=frozenset(overrides), override_reason=reason)
 
@@ -557,6 +597,8 @@ def checkout(card, barcode, overrides, reason, staff, branch, ctx, fmt):
 @counter_options
 def checkin(barcode, staff, branch, ctx, fmt):
     """Take a copy back (返却); it is caught for the first waiting hold on its title."""
+    from ils.circulation.copies import check_in
+
     _at_counter(ctx, fmt, branch, check_in, barcode, staff=staff)
 
 
@@ -567,6 +609,8 @@ def checkin(barcode, staff, branch, ctx, fmt):
 @output_options
 def renew_cmd(barcode, staff, ctx, fmt):
     """Renew a loan at the counter or by phone, by the same rules as the web."""
+    from ils.circulation.renewal import renew_at_counter
+
     render([renew_at_counter(ctx, barcode, staff=staff)], fmt)
 
 
@@ -581,6 +625,9 @@ def pull():
 @output_options
 def pull_list_cmd(branch, ctx, fmt):
     """This branch's pull list, by shelf mark."""
+    from ils.library.branches import branch_id
+    from ils.reports.lists import branch_pull_list
+
     render(branch_pull_list(ctx, branch_id(ctx.conn, branch)), fmt)
 
 
@@ -589,6 +636,8 @@ def pull_list_cmd(branch, ctx, fmt):
 @counter_options
 def pull_confirm(barcode, staff, branch, ctx, fmt):
     """The copy was found: ready here, or into the van with a slip."""
+    from ils.circulation.copies import confirm_pull
+
     _at_counter(ctx, fmt, branch, confirm_pull, barcode, staff=staff)
 
 
@@ -597,6 +646,8 @@ def pull_confirm(barcode, staff, branch, ctx, fmt):
 @counter_options
 def pull_missing(barcode, staff, branch, ctx, fmt):
     """The copy is not on the shelf: mark it missing; its hold waits for another copy."""
+    from ils.circulation.copies import report_missing
+
     _at_counter(ctx, fmt, branch, report_missing, barcode, staff=staff)
 
 
@@ -613,6 +664,8 @@ def events():
 @output_options
 def events_add(day, title, place, ctx, fmt):
     """Record an event; the next newsletter issue announces it to its subscribers."""
+    from ils.library.events import record_event
+
     render([{"event": record_event(ctx, day.date(), title, place)}], fmt)
 
 
@@ -621,6 +674,8 @@ def events_add(day, title, place, ctx, fmt):
 @output_options
 def events_list(ctx, fmt):
     """Events to come, soonest first."""
+    from ils.library.events import list_events
+
     render(list_events(ctx), fmt, columns=["id", "held_on", "title", "place", "recorded_at"])
 
 
@@ -634,6 +689,8 @@ def transit():
 @counter_options
 def transit_receive(barcode, staff, branch, ctx, fmt):
     """A copy arrives: on the hold shelf if it is for a hold here, else shelved or sent home."""
+    from ils.circulation.copies import receive_transit
+
     _at_counter(ctx, fmt, branch, receive_transit, barcode, staff=staff)
 
 
@@ -642,6 +699,8 @@ def transit_receive(barcode, staff, branch, ctx, fmt):
 @counter_options
 def reshelve_cmd(barcode, staff, branch, ctx, fmt):
     """Clear a copy from the hold shelf: to the next hold, the shelf, or home."""
+    from ils.circulation.copies import reshelve
+
     _at_counter(ctx, fmt, branch, reshelve, barcode, staff=staff)
 
 
@@ -665,6 +724,8 @@ def hold():
 def hold_place(card, titles, pickup, contact, series, overrides, reason, staff, ctx, fmt):
     """Place holds at once (no pending stage), by the same rules as the batch; counter-only
     material (課題, 期禁...) is allowed here."""
+    from ils.holds.counter import place_holds
+
     placed = place_holds(ctx, card, list(titles), pickup, staff=staff, contact=contact, series=series,
                          overrides=frozenset(overrides), override_reason=reason)
     labels = ctx.policy.labels
@@ -680,6 +741,8 @@ def hold_place(card, titles, pickup, contact, series, overrides, reason, staff, 
 @output_options
 def hold_cancel(hold_id, reason, staff, ctx, fmt):
     """Cancel a hold for a patron who called, even once it is in transit or ready."""
+    from ils.holds.counter import cancel_hold
+
     render([cancel_hold(ctx, hold_id, staff=staff, why=reason)], fmt)
 
 
@@ -694,6 +757,8 @@ def patron():
 @output_options
 def patron_show(card, ctx, fmt):
     """The patron's details: contact method, email state, password state (never the password)."""
+    from ils.patrons.view import patron_details
+
     render(patron_details(ctx, card), fmt)
 
 
@@ -703,6 +768,8 @@ def patron_show(card, ctx, fmt):
 @output_options
 def patron_loans_cmd(card, ctx, fmt):
     """The patron's open loans, with due dates and renewals."""
+    from ils.patrons.view import patron_loans
+
     render(patron_loans(ctx, card), fmt)
 
 
@@ -712,6 +779,8 @@ def patron_loans_cmd(card, ctx, fmt):
 @output_options
 def patron_holds_cmd(card, ctx, fmt):
     """The patron's holds: status as the patron reads it, queue rank (an estimate), pickup, deadline."""
+    from ils.patrons.view import patron_holds
+
     render(patron_holds(ctx, card), fmt)
 
 
@@ -725,6 +794,8 @@ def patron_enrol(card, reason, staff, ctx, fmt):
     """Enrol a patron for the web service as the profile says (the application form, a
     counter-issued password: none for the patron to set, the birth-date initial value, or a
     temporary one shown this once); audited, and sent to the ILS in the change export."""
+    from ils.patrons.enrolment import enrol
+
     done = enrol(ctx, card, staff=staff, why=reason)
     row = {"card": done.card, "web_registered": True, "password": done.password}
     if done.shown_once:
@@ -746,6 +817,8 @@ def password():
 def password_reset(card, reason, staff, ctx, fmt):
     """Reset a forgotten password as the profile says (clear, birth-date initial value, or a
     random temporary one shown this once); unlocks the account; audited."""
+    from ils.patrons.passwords import reset
+
     done = reset(ctx, card, staff=staff, why=reason)
     row = {"card": done.card, "reset_to": done.mode, "state": done.state}
     if done.shown_once:
@@ -760,6 +833,9 @@ def password_reset(card, reason, staff, ctx, fmt):
 @output_options
 def audit_cmd(card, limit, ctx, fmt):
     """The staff audit log: password resets, overrides, counter cancellations."""
+    from ils.infra.audit import audit_rows
+    from ils.patrons.view import patron_id_of
+
     render(audit_rows(ctx, limit, patron_id_of(ctx, card) if card else None), fmt)
 
 
@@ -772,6 +848,8 @@ def mail():
 
 
 def _mail_settings(ctx):
+    from ils.mail.settings import mail_settings
+
     return mail_settings(ctx.settings.mail)
 
 
@@ -792,6 +870,8 @@ def _report_mail(counts, fmt):
 @output_options
 def mail_render(ctx, fmt):
     """Queue the mail that is due now (and this week's newsletter, where the profile has one)."""
+    from ils.mail.run import queue_due
+
     counts = queue_due(ctx, _mail_settings(ctx))
     _report_mail(counts, fmt)
 
@@ -801,6 +881,8 @@ def mail_render(ctx, fmt):
 @output_options
 def mail_send(ctx, fmt):
     """Deliver queued mail over SMTP or into .eml files; exits 1 if a person must check a message."""
+    from ils.mail.deliver import send_due, transport_for
+
     settings = _mail_settings(ctx)
     counts = send_due(ctx, settings, transport_for(settings, ctx.settings.folder), system_now)
     _report_mail(counts, fmt)
@@ -811,6 +893,9 @@ def mail_send(ctx, fmt):
 @output_options
 def mail_run(ctx, fmt):
     """Render what is due, then send it: what cron runs every ten minutes."""
+    from ils.mail.deliver import transport_for
+    from ils.mail.run import run as run_mail
+
     settings = _mail_settings(ctx)
     counts = run_mail(ctx, settings, transport_for(settings, ctx.settings.folder), system_now)
     _report_mail(counts, fmt)
@@ -823,6 +908,8 @@ def mail_run(ctx, fmt):
 @output_options
 def mail_list(state, limit, ctx, fmt):
     """The outbox, newest first."""
+    from ils.mail.deliver import outbox_rows
+
     render(outbox_rows(ctx, state, limit), fmt)
 
 
@@ -834,6 +921,8 @@ def mail_list(state, limit, ctx, fmt):
 @output_options
 def mail_resend(message, reason, staff, ctx, fmt):
     """Queue an unconfirmed or failed message again, once you know the server did not take it."""
+    from ils.mail.deliver import requeue
+
     render([requeue(ctx, message, staff=staff, why=reason)], fmt)
 
 
@@ -848,6 +937,8 @@ def mail_bounces(mbox, maildir, ctx, fmt):
     """Read delivery-status notifications (bounces, RFC 3464) from a mailbox: mark each message
     and address that failed (the contact-problem report lists the patron) and clear an address
     a later message reached. Reading the same mailbox again changes nothing."""
+    from ils.mail.bounces import read_bounces
+
     if (mbox is None) == (maildir is None):
         raise click.UsageError("give one of --mbox PATH or --maildir PATH")
     counts = read_bounces(ctx, mbox or maildir, "mbox" if mbox else "maildir")
@@ -858,9 +949,9 @@ def mail_bounces(mbox, maildir, ctx, fmt):
 
 
 @main.command("report")
-@click.argument("name", type=click.Choice([*REPORTS, "all"]))
+@click.argument("name", type=LazyChoice(lambda: [*_reports(), "all"]))
 @click.option("--branch", envvar="ILS_BRANCH", help="Branch code; the summary without it covers the whole system.")
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True)
+@click.option("--format", "fmt", type=LazyChoice(_report_formats), default="text", show_default=True)
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="The day (default: today).")
 @click.option("--csv-encoding", type=click.Choice(["utf-8-sig", "cp932"]), default=None,
               help="CSV for Excel: UTF-8 with BOM (default) or CP932.")
@@ -873,6 +964,8 @@ def report(name, branch, fmt, day, csv_encoding, output, ctx):
     NAME all writes every report of every branch, and the system summary, into a dated
     folder (what `ils batch run` does at the end of the night).
     """
+    from ils.reports.write import encoded, make_sheet, report_settings, write_all
+
     settings = report_settings(ctx.settings.reports)
     the_day = day.date() if day else ctx.today
     if name == "all":
@@ -907,6 +1000,8 @@ def policy():
 @output_options
 def policy_list(fmt):
     """List the bundled policy profiles."""
+    from ils.library.policy import load_policy
+
     rows = []
     for name in available_profiles():
         p = load_policy(name)
@@ -921,6 +1016,8 @@ def policy_list(fmt):
 @output_options
 def policy_show(profile, db_url, config_path, now, fmt):
     """Show every value of the effective policy."""
+    from ils.library.policy import load_policy
+
     if profile:  # a profile named needs no database
         effective = load_policy(profile)
     else:
@@ -937,6 +1034,8 @@ def policy_show(profile, db_url, config_path, now, fmt):
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def policy_check(path):
     """Validate a policy file; exits 1 naming the bad key."""
+    from ils.library.policy import load_policy
+
     loaded = load_policy(path)
     click.echo(f"{path}: valid policy for {loaded.library.name}")
 
@@ -954,6 +1053,8 @@ def calendar():
 @output_options
 def calendar_show(branch, start, days, ctx, fmt):
     """Show which days a branch is open, and why it is closed."""
+    from ils.library.branches import branch_id
+
     first = start.date() if start else ctx.today
     cal = ctx.calendars[branch_id(ctx.conn, branch)]
     rows = []
@@ -972,6 +1073,9 @@ def calendar_show(branch, start, days, ctx, fmt):
 @with_context
 def calendar_open_day(branch, after, n, ctx):
     """Print the Nth open day after a date at a branch."""
+    from ils.library.branches import branch_id
+    from ils.library.calendar import NoOpenDay
+
     first = after.date() if after else ctx.today
     cal = ctx.calendars[branch_id(ctx.conn, branch)]
     try:
@@ -988,6 +1092,8 @@ def calendar_open_day(branch, after, n, ctx):
 @output_options
 def summary(ctx, fmt):
     """Count what the database holds: branches, catalogue, patrons, loans, holds, requests."""
+    from ils.infra.summary import summarise
+
     render(summarise(ctx.conn, ctx.today), fmt)
 
 
@@ -1019,6 +1125,11 @@ def sample_generate(out, preset, seed):
 @click.option("--profile", default="kitami", show_default=True, help="Which library's rules the demo follows.")
 def demo(target, profile):
     """Build the sample city, run its night (with its reports) and its morning mail, and show them."""
+    from ils.infra.installation import DEMO_NIGHT, build_demo
+    from ils.infra.summary import summarise
+    from ils.reports.write import encoded, make_sheet
+    from ils.tools.demo import run_demo_day
+
     url = build_demo(target, profile)
     # Mail and reports go beside an SQLite file, or into the working directory.
     path = Path(target) if "://" not in target else Path("demo")

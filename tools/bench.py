@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
+import math
 import multiprocessing
 import os
 import random
@@ -26,7 +26,8 @@ from ils.frontend.requests import import_request_file, submit
 from ils.infra import db, schema
 from ils.infra.installation import initialise
 from ils.library.policy import load_policy
-from ils.tools import bulkload
+from ils.tools import bulkload, floor
+from ils.tools.floor import Floor, night_files
 from ils.tools.sample.generator import SampleSpec, write_files
 
 NIGHT = dt.datetime.fromisoformat("2026-11-26T03:00:00+09:00")
@@ -35,7 +36,6 @@ INTRADAY_ENTERED = dt.datetime.fromisoformat("2026-11-26T10:00:00+09:00")
 INTRADAY_RUN = dt.datetime.fromisoformat("2026-11-26T10:10:00+09:00")
 # Marks a PostgreSQL benchmark library whose load finished (a killed load is redone).
 LOADED_SETTING = "benchmark_loaded"
-NIGHT_DATABASE = "ils_bench_night"
 
 
 @dataclass
@@ -52,12 +52,23 @@ class Figures:
     night_peak_mb: float = 0.0  # the batch process's own memory (PostgreSQL's server processes not counted)
     rows_written: int = 0
     rows_per_second: float = 0.0
-    io_floor_seconds: float = 0.0
-    ratio_to_io_floor: float = 0.0
+    # The honest floor (tools/floor.py): the night's own diff replayed, and its report files written again.
+    floor_seconds: float = 0.0
+    floor_database_seconds: float = 0.0
+    floor_files_seconds: float = 0.0
+    floor_rows: int = 0
+    floor_files: int = 0
+    ratio_to_floor: float = 0.0
+    floor_rows_by_table: dict = field(default_factory=dict)
+    # The old floor: rows_written synthetic rows appended to an empty, unindexed table in one transaction.
+    bare_append_seconds: float = 0.0
+    ratio_to_bare_append: float = 0.0
     intraday_requests: int = 0
-    intraday_seconds: float = 0.0
+    intraday_seconds: float = 0.0  # `ils batch run --intraday` as a whole process, start-up included
     intraday_peak_mb: float = 0.0
-    steps: dict = field(default_factory=dict)
+    intraday_in_process_seconds: float = 0.0  # the front end's ils.frontend.api.run_intraday, imports done
+    steps: dict = field(default_factory=dict)  # step -> seconds tonight
+    growth: dict = field(default_factory=dict)  # step -> {size: seconds}, and the exponent full vs quarter
 
 
 Progress = Callable[[str], None]
@@ -70,7 +81,6 @@ class SqliteStore:
 
     def __init__(self, workdir: Path):
         self.workdir = workdir
-        self.base: Path | None = None
 
     def prepare(self, spec: SampleSpec, preset: str, profile: str, progress: Progress) -> tuple[Path, float | None]:
         """The generated library, imported once through the validated importer and kept;
@@ -105,16 +115,20 @@ class SqliteStore:
         partial.rename(path)
         return path, time.perf_counter() - started
 
-    def fresh_night(self, progress: Progress) -> str:
-        night = self.workdir / "night.db"
-        for stale in self.workdir.glob("night.db*"):
+    def fresh_copy(self, base: Path, name: str, progress: Progress) -> str:
+        """A copy of the library `base` to run on, as `name`.db in the work directory."""
+        copy = self.workdir / f"{name}.db"
+        for stale in self.workdir.glob(f"{name}.db*"):
             stale.unlink()
-        progress("copying the database for tonight")
-        shutil.copy(self.base, night)
-        return f"sqlite:///{night}"
+        progress(f"copying the database ({name})")
+        shutil.copy(base, copy)
+        return f"sqlite:///{copy}"
 
-    def io_floor(self, rows: int) -> float:
+    def io_floor(self, rows: int, _night_url: str) -> float:
         return io_floor(rows, self.workdir)
+
+    def drop_copies(self) -> None:
+        pass  # the copies stay in the work directory, replaced by the next run
 
 
 class PostgresStore:
@@ -126,7 +140,8 @@ class PostgresStore:
     def __init__(self, server_url: str, workdir: Path):
         self.server_url = server_url
         self.workdir = workdir
-        self.base: str | None = None
+        self.owner = os.getpid()
+        self.copies: set[str] = set()
 
     @cached_property
     def _server(self):
@@ -171,15 +186,24 @@ class PostgresStore:
             engine.dispose()
         return name, time.perf_counter() - started
 
-    def fresh_night(self, progress: Progress) -> str:
-        progress("copying the database for tonight (CREATE DATABASE ... TEMPLATE)")
-        self._execute(f'DROP DATABASE IF EXISTS "{NIGHT_DATABASE}" WITH (FORCE)')
-        self._execute(f'CREATE DATABASE "{NIGHT_DATABASE}" TEMPLATE "{self.base}"')
-        return self._url(NIGHT_DATABASE)
+    def fresh_copy(self, base: str, name: str, progress: Progress) -> str:
+        """A copy of the library `base` to run on, as database ils_bench_`name`_PID: two benchmarks
+        on one server (two people at work) do not drop each other's copies."""
+        copy = f"ils_bench_{name}_{self.owner}"
+        progress(f"copying the database ({copy}, CREATE DATABASE ... TEMPLATE)")
+        self._execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+        self._execute(f'CREATE DATABASE "{copy}" TEMPLATE "{base}"')
+        self.copies.add(copy)
+        return self._url(copy)
 
-    def io_floor(self, rows: int) -> float:
+    def drop_copies(self) -> None:
+        for copy in self.copies:
+            self._execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+        self.copies.clear()
+
+    def io_floor(self, rows: int, night_url: str) -> float:
         """Seconds this server takes to write `rows` rows of similar width with plain executemany."""
-        engine = create_engine(self._url(NIGHT_DATABASE))
+        engine = create_engine(night_url)
         data = ((i, i * 7, "waiting", NIGHT, f"request {i}") for i in range(rows))
         with engine.connect() as conn:
             conn.execute(text("CREATE TABLE io_floor (id serial PRIMARY KEY, a integer, b integer, c text, "
@@ -199,7 +223,7 @@ class PostgresStore:
 
 def _run_child(url: str, cwd: Path, now: dt.datetime, *extra: str) -> tuple[float, float]:
     """Run `ils batch run` in a child process; (wall seconds, peak resident MB) of that child alone."""
-    command = [sys.executable, "-m", "cli", "batch", "run", "--db", url, "--now", now.isoformat(), *extra]
+    command = [sys.executable, "-m", "ils", "batch", "run", "--db", url, "--now", now.isoformat(), *extra]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd,
                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
@@ -256,7 +280,7 @@ def _counts(conn) -> dict:
     }
 
 
-def _intraday_requests(conn, how_many: int, seed: int) -> list[dict]:
+def _intraday_requests(conn, how_many: int, seed: int, entered: dt.datetime = INTRADAY_ENTERED) -> list[dict]:
     """New hold requests of the morning: random active patrons, random titles, their home branch."""
     p, t, b = schema.patrons, schema.titles, schema.branches
     rng = random.Random(seed)
@@ -269,7 +293,7 @@ def _intraday_requests(conn, how_many: int, seed: int) -> list[dict]:
     bibs = dict(conn.execute(select(t.c.id, t.c.bib_id).where(t.c.id.in_(title_ids))).all())
     return [
         {"kind": "hold", "card_number": cards.get(pid), "target": bibs.get(tid), "channel": "web",
-         "received_at": (INTRADAY_ENTERED - dt.timedelta(seconds=i)).isoformat(),
+         "received_at": (entered - dt.timedelta(seconds=i)).isoformat(),
          "pickup_branch": rng.choice(branches), "client_ref": f"bench-{seed}-{i}"}
         for i, (pid, tid) in enumerate(zip(patron_ids, title_ids, strict=True))
     ]
@@ -284,62 +308,186 @@ def _stderr_progress(message: str) -> None:
 
 
 def benchmark(preset: str, profile: str, workdir: Path, *, seed: int | None = None, intraday: int = 200,
-              pg_server: str | None = None, progress: Progress | None = None) -> Figures:
-    """One night at scale on SQLite, or on PostgreSQL when pg_server names a server.
+              pg_server: str | None = None, growth: bool = True, progress: Progress | None = None) -> Figures:
+    """One night at scale on SQLite, or on PostgreSQL when pg_server names a server; its honest
+    floor; an intraday run; and unless `growth` is off, the same night at a quarter and half the size.
     `progress`, if given, is told what is happening (the loading process prints to stderr)."""
-    progress, loading_progress = (progress, _stderr_progress) if progress else (_quiet, _quiet)
-    spec = SampleSpec.preset(preset)
-    if seed is not None:
-        spec = spec.with_seed(seed)
+    progress = progress or _quiet
     # Absolute: the night runs in a child process whose working directory is the workdir,
     # so a relative path (the default, `bench`) would name bench/bench there.
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     store = PostgresStore(pg_server, workdir) if pg_server else SqliteStore(workdir)
+    try:
+        return _benchmark(store, preset, profile, seed, intraday, growth, progress)
+    finally:
+        store.drop_copies()
+
+
+def _benchmark(store, preset: str, profile: str, seed: int | None, intraday: int, growth: bool,
+               progress: Progress) -> Figures:
+    workdir = store.workdir
     figures = Figures(preset=preset, profile=profile, engine=store.engine)
-    # Loading holds the generator's arrays; done in a process of its own, it leaves this
-    # one small. A child's peak memory as the kernel counts it includes the RSS of the
-    # process that started it, so a fat parent would inflate every figure below.
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as loader:
-        store.base, figures.load_seconds = loader.submit(
-            store.prepare, spec, preset, profile, loading_progress
-        ).result()
-    url = store.fresh_night(progress)
+    base, figures.load_seconds = _prepare(store, preset, profile, seed, progress)
+    url = store.fresh_copy(base, "night", progress)
     engine = db.open_engine(url)
     with engine.connect() as conn:
         for key, value in _counts(conn).items():
             setattr(figures, key, value)
+    engine.dispose()
     progress(f"running the night ({figures.requests:,} requests, {figures.active_holds:,} active holds)")
+    started_at = time.time()
     figures.night_seconds, figures.night_peak_mb = _run_child(url, workdir, NIGHT)
+    engine = db.open_engine(url)
     with engine.connect() as conn:
         figures.rows_written = rows_written(conn, 1)
-        figures.steps = {step: json.loads(counts) for step, counts in conn.execute(
-            select(schema.batch_steps.c.step, schema.batch_steps.c.counts).where(schema.batch_steps.c.run_id == 1))}
-        progress(f"{intraday} requests of the morning, then an intraday run")
-        morning = _intraday_requests(conn, intraday, spec.seed)
-        conn.commit()
-        with conn.begin():
-            submit(conn, morning, now=INTRADAY_ENTERED)
+        figures.steps = step_seconds(conn, 1)
     engine.dispose()
     figures.rows_per_second = figures.rows_written / figures.night_seconds
+    progress("the honest floor: the night's own writes replayed into a fresh copy of the library")
+    _floor(figures, store, base, url, started_at)
+    progress(f"{intraday} requests of the morning, then an intraday run, as a process and in-process")
     figures.intraday_requests = intraday
+    spec_seed = seed if seed is not None else SampleSpec.preset(preset).seed
+    _morning(url, intraday, spec_seed, INTRADAY_ENTERED)
     figures.intraday_seconds, figures.intraday_peak_mb = _run_child(url, workdir, INTRADAY_RUN, "--intraday")
-    progress(f"measuring the I/O floor ({figures.rows_written:,} rows)")
-    figures.io_floor_seconds = store.io_floor(figures.rows_written)
-    figures.ratio_to_io_floor = figures.night_seconds / figures.io_floor_seconds
+    _morning(url, intraday, spec_seed + 1, INTRADAY_ENTERED + INTRADAY_GAP)
+    figures.intraday_in_process_seconds = _in_spawned_process(intraday_in_process, url, INTRADAY_RUN + INTRADAY_GAP)
+    progress(f"the old floor: {figures.rows_written:,} rows appended to an empty table")
+    figures.bare_append_seconds = store.io_floor(figures.rows_written, url)
+    figures.ratio_to_bare_append = figures.night_seconds / figures.bare_append_seconds
+    if growth:
+        figures.growth = _growth(store, preset, profile, seed, figures.steps, figures.night_seconds, progress)
     return figures
 
 
+# The growth sizes, smallest first, as fractions of the preset (tools/sample/spec.py FRACTIONS).
+GROWTH_SIZES = ("quarter", "half")
+# A step whose time grows as n·log n has, from a quarter to the whole, an exponent
+# log(t_full / t_quarter) / log 4 a little above 1 (1.1 at the city's n); above this it is flagged.
+GROWTH_FLAG = 1.15
+INTRADAY_GAP = dt.timedelta(minutes=10)  # the second intraday run (in-process), ten minutes after the first
+
+
+def _prepare(store, preset: str, profile: str, seed: int | None, progress: Progress):
+    """The preset's library, loaded once (generated and imported in a process of its own) and reused."""
+    spec = SampleSpec.preset(preset)
+    if seed is not None:
+        spec = spec.with_seed(seed)
+    loading_progress = _stderr_progress if progress is not _quiet else _quiet
+    # Loading holds the generator's arrays; done in a process of its own, it leaves this
+    # one small. A child's peak memory as the kernel counts it includes the RSS of the
+    # process that started it, so a fat parent would inflate every figure below.
+    return _in_spawned_process(store.prepare, spec, preset, profile, loading_progress)
+
+
+def _in_spawned_process(function, *args):
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as worker:
+        return worker.submit(function, *args).result()
+
+
+def step_seconds(conn, run_id: int) -> dict[str, float]:
+    """Each step of the run and the seconds it took, in the order they ran."""
+    s = schema.batch_steps
+    rows = conn.execute(select(s.c.step, s.c.started_at, s.c.finished_at).where(s.c.run_id == run_id)
+                        .order_by(s.c.started_at))
+    return {step: (finished - started).total_seconds() for step, started, finished in rows}
+
+
+def _floor(figures: Figures, store, base, night_url: str, night_started_at: float) -> None:
+    replica = store.fresh_copy(base, "floor", _quiet)
+    floor = _in_spawned_process(measure_floor, night_url, replica, store.workdir, night_started_at)
+    figures.floor_seconds, figures.floor_rows, figures.floor_files = floor.seconds, floor.rows, floor.files
+    figures.floor_database_seconds, figures.floor_files_seconds = floor.database_seconds, floor.files_seconds
+    figures.floor_rows_by_table = floor.by_table
+    figures.ratio_to_floor = figures.night_seconds / floor.seconds
+
+
+def measure_floor(night_url: str, replica_url: str, workdir: Path, night_started_at: float) -> Floor:
+    """The night's floor (tools/floor.py): `replica` is a fresh copy of the library the night started from;
+    the reports' files are the ones the night wrote under the work directory's reports/."""
+    night, replica = db.open_engine(night_url), db.open_engine(replica_url)
+    scratch = workdir / "floor-reports"
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        files = night_files(workdir / "reports", night_started_at)
+        return floor.measure(replica, night, replica, files, scratch)
+    finally:
+        night.dispose()
+        replica.dispose()
+
+
+def _morning(url: str, how_many: int, seed: int, entered: dt.datetime) -> None:
+    """`how_many` new hold requests entered at `entered`, as the web would have sent them."""
+    engine = db.open_engine(url)
+    with engine.connect() as conn:
+        morning = _intraday_requests(conn, how_many, seed, entered)
+        conn.commit()
+        with conn.begin():
+            submit(conn, morning, now=entered)
+    engine.dispose()
+
+
+def intraday_in_process(url: str, now: dt.datetime) -> float:
+    """Seconds the front end's run_intraday takes in a process that has already started (imports,
+    context open): what a web server calling ils.frontend.api pays."""
+    from ils.frontend.api import run_intraday
+    from ils.infra.context import open_context
+
+    with open_context(url, None, now) as ctx:
+        started = time.perf_counter()
+        run_intraday(ctx)
+        return time.perf_counter() - started
+
+
+def _growth(store, preset: str, profile: str, seed: int | None, full: dict[str, float], night: float,
+            progress: Progress) -> dict:
+    """Each step's seconds at a quarter, half and the whole preset, and the exponent from a quarter to the whole."""
+    sizes: dict[str, dict[str, float]] = {}
+    for size in GROWTH_SIZES:
+        base, _ = _prepare(store, f"{size}-{preset}", profile, seed, progress)
+        url = store.fresh_copy(base, "growth", progress)
+        progress(f"the night at the {size} size")
+        seconds, _ = _run_child(url, store.workdir, NIGHT)
+        engine = db.open_engine(url)
+        with engine.connect() as conn:
+            sizes[size] = {**step_seconds(conn, 1), "night": seconds}
+        engine.dispose()
+    sizes["full"] = {**full, "night": night}
+    return {step: {**{size: sizes[size].get(step, 0.0) for size in sizes},
+                   "exponent": growth_exponent(sizes["quarter"].get(step, 0.0), seconds)}
+            for step, seconds in sizes["full"].items()}
+
+
+def growth_exponent(quarter: float, full: float) -> float | None:
+    """k in t ∝ n^k from a quarter to the whole size; None when a time is too small to say (under 5 ms)."""
+    if min(quarter, full) < 0.005:
+        return None
+    return math.log(full / quarter) / math.log(4)
+
 
 def figure_rows(figures: Figures) -> list[dict]:
-    """The figures as (figure, value) rows for the one renderer."""
+    """The figures as (figure, value) rows for the one renderer: the totals, then each step's seconds,
+    then the growth, one row per step (seconds at each size, the exponent, flagged above GROWTH_FLAG)."""
     data = asdict(figures)
-    data.pop("steps")
-    shown = []
-    for key, value in data.items():
-        if isinstance(value, float):
-            value = round(value, 3)
-        elif isinstance(value, int):
-            value = f"{value:,}"
-        shown.append({"figure": key, "value": "(reused)" if value is None else value})
+    steps, growth, by_table = data.pop("steps"), data.pop("growth"), data.pop("floor_rows_by_table")
+    shown = [{"figure": key, "value": _shown(value)} for key, value in data.items()]
+    shown += [{"figure": f"floor rows in {table}", "value": _shown(rows)} for table, rows in by_table.items()]
+    shown += [{"figure": f"step {step} seconds", "value": _shown(seconds)} for step, seconds in steps.items()]
+    for step, at in growth.items():
+        times = " / ".join(f"{at[size]:.3f}" for size in (*GROWTH_SIZES, "full"))
+        exponent = at["exponent"]
+        verdict = "too small to say" if exponent is None else (
+            f"exponent {exponent:.2f}" + (" WORSE THAN n log n" if exponent > GROWTH_FLAG else ""))
+        shown.append({"figure": f"growth {step} (1/4, 1/2, 1 size, s)", "value": f"{times}; {verdict}"})
     return shown
+
+
+def _shown(value):
+    if value is None:
+        return "(reused)"
+    if isinstance(value, float):
+        return round(value, 3)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return value

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
 from ils.errors import ConfigError, DatabaseMissing, NotADatabase, NotInitialised, SchemaVersionError
 from ils.infra import faults, files, schema
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -162,27 +164,52 @@ def lock_not_available(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
-def _alembic_config(conn: Connection) -> Config:
+def _alembic_config(conn: Connection | None) -> Config:
+    # alembic is a third of a command's start-up: only the commands that migrate load it.
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = conn
     return cfg
 
 
+# A migration names itself and its parent in two plain lines (`revision = '0008'`,
+# `down_revision = '0007'`); reading them is what lets every other command check the
+# schema version without loading alembic. tests/test_startup.py holds this to alembic's answer.
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*['\"]?([\w-]+|None)['\"]?\s*$", re.M)
+
+
+@functools.cache
+def _revisions() -> dict[str, str | None]:
+    """Every migration's revision and the revision it follows."""
+    found: dict[str, str | None] = {}
+    for module in sorted((MIGRATIONS / "versions").glob("[0-9]*.py")):
+        lines = dict(_REVISION_LINE.findall(module.read_text(encoding="utf-8")))
+        parent = lines.get("down_revision")
+        found[lines["revision"]] = None if parent in (None, "None") else parent
+    return found
+
+
 def head_revision() -> str:
-    script = ScriptDirectory.from_config(_alembic_config(None))  # type: ignore[arg-type]
-    head = script.get_current_head()
-    assert head is not None, "the migrations have one head"
-    return head
+    revisions = _revisions()
+    heads = set(revisions) - set(revisions.values())
+    assert len(heads) == 1, "the migrations have one head"
+    return heads.pop()
 
 
 def current_revision(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    """The schema version the database records (alembic's own table), None if it records none."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Migrate the schema to `revision`; returns (before, after)."""
     with engine.begin() as conn:
+        from alembic import command
+
         before = current_revision(conn)
         command.upgrade(_alembic_config(conn), revision)
         after = current_revision(conn)
@@ -202,9 +229,7 @@ def check_version(conn: Connection) -> None:
         raise NotInitialised(
             f"database {_describe(conn)} has no ils schema: run `ils init` first"
         )
-    script = ScriptDirectory.from_config(_alembic_config(conn))
-    known = {rev.revision for rev in script.walk_revisions()}
-    if current in known:
+    if current in _revisions():
         raise SchemaVersionError(
             f"database schema is at {current}, this ils needs {head}: run `ils db upgrade`"
         )

@@ -10,8 +10,6 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TextIO
 
-from tabulate import tabulate
-
 from ils.library.clock import LIBRARY_TZ
 
 FORMATS = ("table", "json", "csv")
@@ -63,6 +61,8 @@ def render(
         write_csv(stream, columns, ([record[c] for c in columns] for record in records))
     elif fmt == "table":
         if records:
+            from tabulate import tabulate  # only a table needs it: a quiet batch run does not load it
+
             # tabulate measures East Asian wide characters with wcwidth, so Japanese
             # titles line up.
             stream.write(tabulate(records, headers="keys", disable_numparse=True) + "\n")

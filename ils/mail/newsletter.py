@@ -12,8 +12,6 @@ from ils.infra import schema, words
 from ils.infra.context import Context
 from ils.library.clock import LIBRARY_TZ
 from ils.library.events import events_to_announce
-from ils.mail import compose
-from ils.mail.render import queue_message
 from ils.mail.settings import MailSettings
 from ils.patrons.addresses import address_problem
 
@@ -41,6 +39,8 @@ def queue_newsletter(ctx: Context, settings: MailSettings) -> int:
 
     A week's issue has one key per patron, so running it again the same week queues nothing.
     """
+    from ils.mail.render import queue_message
+
     if not ctx.policy.newsletter.enabled:
         return 0
     slot = this_weeks_slot(ctx)
@@ -118,6 +118,8 @@ def _subject(ndc_class: str, titles: list[dict]) -> dict:
 
 def _message(ctx: Context, settings: MailSettings, patron, subjects: list[dict], events: list[dict],
              slot: dt.datetime) -> dict:
+    from ils.mail import compose  # jinja2: loaded by the mail run, not by the batch step that imports EVENTS
+
     language = compose.language_of(patron.language)
     library = ctx.policy.library
     library_vars = library.model_dump()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from email_validator import EmailNotValidError, validate_email
-
 from ils.infra.resources import data_path
 from ils.library.policy import Email, Policy
 
@@ -27,6 +25,9 @@ def address_problem(address: str, policy: Policy) -> str | None:
         return "email_undeliverable"
     if rules.reject_dot_before_at and local.endswith("."):
         return "email_undeliverable"
+    # Loaded at the first address checked: every batch run imports this module, few check an address.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         validate_email(address, check_deliverability=False)
     except EmailNotValidError:

@@ -36,13 +36,21 @@ class SampleSpec:
 
     @classmethod
     def preset(cls, name: str) -> SampleSpec:
+        """A preset by name; `quarter-city`, `half-prefecture`... are that preset scaled."""
+        fraction, _, base = name.partition("-") if name.startswith(tuple(FRACTIONS)) else ("", "", name)
         try:
-            return cls(**PRESETS[name])
+            spec = cls(**PRESETS[base])
         except KeyError:
-            raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+            raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}") from None
+        return spec.scaled(FRACTIONS[fraction]) if fraction else spec
 
     def with_seed(self, seed: int) -> SampleSpec:
         return replace(self, seed=seed)
+
+    def scaled(self, fraction: float) -> SampleSpec:
+        """The same library system with `fraction` of its titles, patrons, loans, holds and
+        requests (the branches and stations stay): the benchmark's growth sizes."""
+        return replace(self, **{size: round(getattr(self, size) * fraction) for size in SCALED})
 
 
 PRESETS = {
@@ -52,3 +60,7 @@ PRESETS = {
     "prefecture": dict(titles=8_000_000, patrons=3_000_000, loans=4_000_000, holds=2_000_000,
                        requests=200_000, branches=60, stations=30),
 }
+# What `scaled` multiplies, and the fractions the benchmark's growth runs at, by name.
+SCALED = ("titles", "patrons", "loans", "holds", "requests")
+FRACTIONS = {"quarter": 0.25, "half": 0.5}
+PRESET_NAMES = [*PRESETS, *(f"{fraction}-{size}" for size in ("city", "prefecture") for fraction in FRACTIONS)]

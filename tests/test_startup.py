@@ -1,0 +1,74 @@
+"""A small run starts quickly: a command loads only what it uses, and the front end can run the intraday batch in-process."""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+from ils.frontend import api as frontend
+from ils.infra import db
+from ils.infra.context import Context
+from scenario import at
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _modules_loaded_by(*args: str) -> set[str]:
+    """The modules a command imports, as `python -X importtime` lists them."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "ils", *args], cwd=REPO,
+                            capture_output=True, text=True, check=True)
+    return {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_the_schema_version_is_read_without_alembic_and_agrees_with_it():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+    assert db.head_revision() == script.get_current_head()
+    assert set(db._revisions()) == {revision.revision for revision in script.walk_revisions()}
+
+
+def test_a_batch_run_loads_no_migrations_importer_reports_or_mail():
+    loaded = _modules_loaded_by("batch", "run", "--help")
+    assert "cli" in loaded and "batch.runner" in loaded
+    for absent in ("alembic", "jinja2", "tabulate", "ils.exchange.imports", "ils.reports", "ils.mail.deliver",
+                   "batch.s01_accept", "batch.s10_reports", "batch.s11_render"):
+        assert absent not in loaded, absent
+
+
+def test_the_runner_plans_each_step_as_its_module_declares_it():
+    from batch import runner
+
+    for planned in runner.PLAN:
+        module = importlib.import_module(f"batch.{planned.module}")
+        assert (module.NAME, module.INTRADAY, module.IN_DRY_RUN) == (planned.name, planned.intraday, planned.in_dry_run)
+
+
+def test_a_run_leaves_the_collector_as_it_found_it():
+    from batch import runner
+
+    before = gc.get_threshold()
+    with runner.batch_gc():
+        assert gc.get_threshold() == runner.BATCH_GC_THRESHOLDS and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_a_mito_web_hold_is_waiting_after_the_front_end_runs_the_intraday_batch_in_process(new_library):
+    lib = new_library("mito")
+    lib.branch("chuo")
+    lib.patron("5001")
+    lib.title("B1")
+    lib.copy("B1", "chuo", state="on_loan")
+    ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 10:00"))
+    rid = frontend.submit_request(ctx, {"kind": "hold", "card_number": "5001", "target": "B1", "channel": "web",
+                                        "pickup_branch": "chuo", "received_at": "2026-11-26T09:58:00+09:00"})
+    counts = frontend.run_intraday(ctx)
+    assert "expire" not in counts and "reports" not in counts and counts["accept"]
+    assert lib.verdict(rid) == ("accepted", None)
+    assert [h["status"] for h in frontend.my_holds(ctx, "5001")] == ["予約中"]  # Mito's label for a waiting hold
