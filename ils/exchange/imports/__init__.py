@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import Connection
 
 from ils.errors import IlsError, ImportFailed
+from ils.exchange.imports.deletions import DELETIONS, NOT_DELETABLE
 from ils.exchange.imports.kinds import KINDS, ImportContext, Kind, RowProblem
 from ils.exchange.imports.reader import UnreadableFile, open_csv
 from ils.infra import schema
@@ -18,6 +19,7 @@ from ils.infra.db import write_transaction
 from ils.library.policy import Policy
 
 CHUNK_ROWS = 2000
+ALL_KINDS: dict[str, Kind] = {**KINDS, **DELETIONS}
 MAX_RECORDED_PROBLEMS = 1000
 
 
@@ -66,7 +68,7 @@ def import_files(
         with write_transaction(conn):
             for kind_name, path in files:
                 ctx.state.clear()
-                results.append(_load(ctx, KINDS[kind_name], Path(path), encoding))
+                results.append(_load(ctx, ALL_KINDS[kind_name], Path(path), encoding))
                 if results[-1].problems:
                     # Later files refer to this one's rows; checking them would only
                     # repeat its problems as missing references.
@@ -86,12 +88,17 @@ def import_files(
 
 
 def files_in(directory: Path) -> list[tuple[str, Path]]:
-    """The import files present in a directory, in dependency order."""
-    found = [(name, directory / kind.filename) for name, kind in KINDS.items()]
+    """The import files present in a directory: the rows in dependency order, then the deletions
+    (an incremental export's `<kind>.deleted.csv`) in the reverse order."""
+    for name in NOT_DELETABLE:
+        if (directory / f"{name}.deleted.csv").exists():
+            raise IlsError(f"{directory / name}.deleted.csv: {name} cannot be deleted by an import "
+                           "(docs/import-formats.md, \"Incremental exports\")")
+    found = [(name, directory / kind.filename) for name, kind in ALL_KINDS.items()]
     found = [(name, path) for name, path in found if path.exists()]
     if not found:
         names = ", ".join(kind.filename for kind in KINDS.values())
-        raise IlsError(f"{directory} holds none of the import files ({names})")
+        raise IlsError(f"{directory} holds none of the import files ({names}, or their <kind>.deleted.csv)")
     return found
 
 
@@ -181,6 +188,8 @@ def _flush(ctx: ImportContext, kind: Kind, chunk: list[tuple[int, dict]], result
         return
     good, lines = [], []
     for (line, _), record in zip(chunk, kind.resolve(ctx, chunk), strict=True):
+        if record is None:
+            continue  # nothing to do: a deletion of a row already gone
         if isinstance(record, RowProblem):
             result.problems.append(Problem(result.path, line, record.column, str(record)))
         else:
