@@ -171,3 +171,14 @@ def test_branches_and_holds_cannot_be_deleted_by_an_import(tmp_path, kind):
     _write(tmp_path, f"{kind}.deleted.csv", "code", ["central"])
     with pytest.raises(IlsError, match=f"{kind} cannot be deleted by an import"):
         files_in(tmp_path)
+
+
+def test_last_nights_full_export_imported_again_changes_nothing_and_holds_no_hold_twice(conn_for, examples):
+    conn, policy = conn_for()
+    import_files(conn, files_in(examples), policy, NIGHT)
+    holds = select(schema.holds.c.patron_id, schema.holds.c.title_id, schema.holds.c.status)
+    once, held = _state(conn), sorted(conn.execute(holds).all())
+    results = import_files(conn, files_in(examples), policy, NIGHT)
+    assert _state(conn) == once
+    assert sorted(conn.execute(holds).all()) == held
+    assert results[-1].kind == "holds" and results[-1].rows_written == 0
