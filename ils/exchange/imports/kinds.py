@@ -57,7 +57,7 @@ class ImportContext:
             return {k: known[k] for k in keys if k in known}
         return bulk.lookup(self.conn, table, key_column, keys)
 
-    def statement(self, name: str, make: Callable[[], bulk.Bulk]) -> bulk.Bulk:
+    def statement(self, name: str, make: Callable[[], bulk.Writer]) -> bulk.Writer:
         """A statement compiled once per file (the state is cleared between files)."""
         made = self.state.setdefault("bulk", {})
         if name not in made:
