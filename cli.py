@@ -17,7 +17,7 @@ from batch.runner import STEPS, count_rows, recent_runs, run_steps, run_until_cu
 from ils.circulation.copies import check_in, check_out, confirm_pull, receive_transit, report_missing, reshelve
 from ils.circulation.renewal import renew_at_counter
 from ils.errors import CannotWrite, ImportFailed
-from ils.exchange.imports import KINDS, files_in, import_files
+from ils.exchange.imports import ALL_KINDS, files_in, import_files
 from ils.exchange.imports.ownership import conflict_rows
 from ils.exchange.journal import changes_since, export_bytes, parse_since
 from ils.frontend.requests import counts_by_state, import_request_file, submit_keyed
@@ -227,7 +227,7 @@ def db_status(db_url, config_path, fmt):
 
 
 @main.command("import")
-@click.argument("kind", type=click.Choice([*KINDS, "all", "conflicts"]))
+@click.argument("kind", type=click.Choice([*ALL_KINDS, "all", "conflicts"]))
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--encoding", type=click.Choice(["auto", "utf-8", "cp932"]), default="auto", show_default=True,
               help="Text encoding of the files; auto reads UTF-8 and falls back to CP932 (Shift_JIS).")
@@ -237,6 +237,8 @@ def db_status(db_url, config_path, fmt):
 def import_cmd(kind, path, encoding, limit, ctx, fmt):
     """Import library data from CSV (KIND all: every known file in the directory PATH).
 
+    The ILS's export may be full or incremental: a KIND.deleted.csv lists the keys of rows
+    it no longer has (docs/import-formats.md, "Incremental exports").
     A file with any invalid row is refused whole; the problems are listed as
     file:line: column: reason. A field both the ILS and the back office changed is
     printed as one `conflict:` line; KIND conflicts (no PATH) lists them all.

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+import cli
 from conftest import NIGHT
 from ils.errors import IlsError, ImportFailed
 from ils.exchange.imports import files_in, import_files
@@ -182,3 +183,19 @@ def test_last_nights_full_export_imported_again_changes_nothing_and_holds_no_hol
     assert _state(conn) == once
     assert sorted(conn.execute(holds).all()) == held
     assert results[-1].kind == "holds" and results[-1].rows_written == 0
+
+
+def test_ils_import_all_takes_an_incremental_folder_and_names_a_refused_deletion_by_file_and_line(
+    runner, db_url, examples, tmp_path
+):
+    full = _full_export(examples, tmp_path / "full")
+    assert runner.invoke(cli.main, ["init", "--profile", "kitami", "--db", db_url]).exit_code == 0
+    assert runner.invoke(cli.main, ["import", "all", str(full), "--db", db_url]).exit_code == 0
+    incremental = _incremental_export(tmp_path / "incremental")
+    _write(incremental, "copies.deleted.csv", "barcode", ["1000000008", "1000000003"])  # 003: lent tonight
+    result = runner.invoke(cli.main, ["import", "all", str(incremental), "--db", db_url])
+    assert result.exit_code == 1
+    assert f"{incremental}/copies.deleted.csv:3: barcode: the copy is on loan" in result.stderr
+    _write(incremental, "copies.deleted.csv", "barcode", ["1000000008"])
+    result = runner.invoke(cli.main, ["import", "all", str(incremental), "--db", db_url])
+    assert result.exit_code == 0, result.output
