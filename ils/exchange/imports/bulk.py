@@ -145,13 +145,20 @@ class Staged:
 
 def lookup(conn: Connection, table: Table, key_column: str, keys: set) -> dict:
     """Natural key → id for the keys the table holds, in one plain query per chunk of keys."""
+    return {row[0]: row[1] for row in find(conn, table, key_column, keys, ("id",))}
+
+
+def find(conn: Connection, table: Table, key_column: str, keys: set, columns: Sequence[str]) -> list:
+    """The rows (key first, then `columns`, by name too) whose key is one of `keys`: plain
+    queries, no per-row result processing (keys, ids and codes need none)."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    found: dict = {}
+    selected = ", ".join((key_column, *columns))
+    found: list = []
     ordered = sorted(keys)
     for start in range(0, len(ordered), LOOKUP_CHUNK):
         chunk = tuple(ordered[start : start + LOOKUP_CHUNK])
-        sql = f"SELECT {key_column}, id FROM {table.name} WHERE {key_column} IN ({', '.join([mark] * len(chunk))})"
-        found.update(conn.exec_driver_sql(sql, chunk).fetchall())
+        sql = f"SELECT {selected} FROM {table.name} WHERE {key_column} IN ({', '.join([mark] * len(chunk))})"
+        found.extend(conn.exec_driver_sql(sql, chunk).fetchall())
     return found
 
 

@@ -377,9 +377,7 @@ def _copies_by_barcode(ctx, rows):
     barcodes = {v["barcode"] for _, v in rows if v.get("barcode")}
     if not barcodes:
         return {}
-    c = schema.copies
-    query = select(c.c.barcode, c.c.id, c.c.title_id, c.c.state).where(c.c.barcode.in_(sorted(barcodes)))
-    return {row.barcode: row for row in ctx.conn.execute(query)}
+    return {row.barcode: row for row in bulk.find(ctx.conn, schema.copies, "barcode", barcodes, ("id", "title_id", "state"))}
 
 
 class Loans(Kind):
@@ -546,9 +544,8 @@ class Holds(Kind):
 
     def _patrons(self, ctx, rows):
         cards = {v["card"] for _, v in rows}
-        p = schema.patrons
-        query = select(p.c.card_number, p.c.id, p.c.contact_method).where(p.c.card_number.in_(sorted(cards)))
-        return {row.card_number: row for row in ctx.conn.execute(query)}
+        found = bulk.find(ctx.conn, schema.patrons, "card_number", cards, ("id", "contact_method"))
+        return {row.card_number: row for row in found}
 
     def _active_holds(self, ctx, patrons, copies):
         """Active (patron, title) pairs and bound copies, from the database and this file so far;
