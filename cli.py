@@ -79,9 +79,9 @@ class LazyChoice(click.Choice):
 
 
 def _import_kinds() -> list[str]:
-    from ils.exchange.imports import KINDS
+    from ils.exchange.imports import ALL_KINDS
 
-    return list(KINDS)
+    return list(ALL_KINDS)
 
 
 def _reports() -> list[str]:
@@ -257,6 +257,8 @@ def db_status(db_url, config_path, fmt):
 def import_cmd(kind, path, encoding, limit, ctx, fmt):
     """Import library data from CSV (KIND all: every known file in the directory PATH).
 
+    The ILS's export may be full or incremental: a KIND.deleted.csv lists the keys of rows
+    it no longer has (docs/import-formats.md, "Incremental exports").
     A file with any invalid row is refused whole; the problems are listed as
     file:line: column: reason. A field both the ILS and the back office changed is
     printed as one `conflict:` line; KIND conflicts (no PATH) lists them all.

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import Connection
 
 from ils.errors import IlsError, ImportFailed
+from ils.exchange.imports.deletions import DELETIONS, NOT_DELETABLE
 from ils.exchange.imports.kinds import KINDS, ImportContext, Kind, RowProblem
 from ils.exchange.imports.reader import UnreadableFile, open_csv
 from ils.infra import schema
@@ -18,6 +19,7 @@ from ils.infra.db import write_transaction
 from ils.library.policy import Policy
 
 CHUNK_ROWS = 2000
+ALL_KINDS: dict[str, Kind] = {**KINDS, **DELETIONS}
 MAX_RECORDED_PROBLEMS = 1000
 
 
@@ -66,7 +68,7 @@ def import_files(
         with write_transaction(conn):
             for kind_name, path in files:
                 ctx.state.clear()
-                results.append(_load(ctx, KINDS[kind_name], Path(path), encoding))
+                results.append(_load(ctx, ALL_KINDS[kind_name], Path(path), encoding))
                 if results[-1].problems:
                     # Later files refer to this one's rows; checking them would only
                     # repeat its problems as missing references.
@@ -86,12 +88,17 @@ def import_files(
 
 
 def files_in(directory: Path) -> list[tuple[str, Path]]:
-    """The import files present in a directory, in dependency order."""
-    found = [(name, directory / kind.filename) for name, kind in KINDS.items()]
+    """The import files present in a directory: the rows in dependency order, then the deletions
+    (an incremental export's `<kind>.deleted.csv`) in the reverse order."""
+    for name in NOT_DELETABLE:
+        if (directory / f"{name}.deleted.csv").exists():
+            raise IlsError(f"{directory / name}.deleted.csv: {name} cannot be deleted by an import "
+                           "(docs/import-formats.md, \"Incremental exports\")")
+    found = [(name, directory / kind.filename) for name, kind in ALL_KINDS.items()]
     found = [(name, path) for name, path in found if path.exists()]
     if not found:
         names = ", ".join(kind.filename for kind in KINDS.values())
-        raise IlsError(f"{directory} holds none of the import files ({names})")
+        raise IlsError(f"{directory} holds none of the import files ({names}, or their <kind>.deleted.csv)")
     return found
 
 
@@ -99,7 +106,7 @@ def _load(ctx: ImportContext, kind: Kind, path: Path, encoding: str) -> FileResu
     result = FileResult(kind=kind.name, path=path)
     ctx.state["source"] = path
     try:
-        source = open_csv(path, encoding)
+        source = open_csv(path, encoding, keyed=False)
     except FileNotFoundError:
         result.problems.append(Problem(path, 0, None, "file does not exist"))
         return result
@@ -109,12 +116,13 @@ def _load(ctx: ImportContext, kind: Kind, path: Path, encoding: str) -> FileResu
     result.encoding = source.encoding
     if not _header_ok(kind, source.columns, result):
         return result
+    plan = _plan(kind, source.columns)
     seen_keys: dict[str, int] = {}
     chunk: list[tuple[int, dict]] = []
     try:
         for line, raw in source.rows:
             result.rows_read += 1
-            values = _parse(kind, line, raw, result, seen_keys)
+            values = _parse(kind, plan, line, raw, result, seen_keys)
             if values is not None:
                 chunk.append((line, values))
             if len(chunk) >= CHUNK_ROWS:
@@ -147,30 +155,34 @@ def _header_ok(kind: Kind, columns: list[str], result: FileResult) -> bool:
     return not result.problems
 
 
-def _parse(kind: Kind, line: int, raw: dict, result: FileResult, seen_keys: dict) -> dict | None:
-    if "__width__" in raw:
+def _plan(kind: Kind, header: list[str]) -> list[tuple[int, str, Callable, bool, object]]:
+    """For each of the kind's columns: its position in this file's rows (-1: not in the file), and how to read it."""
+    where = {name: i for i, name in enumerate(header)}
+    return [(where.get(c.name, -1), c.name, c.parse, c.required, c.default) for c in kind.columns]
+
+
+def _parse(kind: Kind, plan, line: int, raw, result: FileResult, seen_keys: dict) -> dict | None:
+    if isinstance(raw, dict):  # the reader's note of a row of the wrong width
         result.problems.append(Problem(result.path, line, None, raw["__width__"]))
         return None
     values, ok = {}, True
-    for col in kind.columns:
-        text = raw.get(col.name, "").strip()
+    for position, name, parse, required, default in plan:
+        text = raw[position].strip() if position >= 0 else ""
         if not text:
-            if col.required:
-                result.problems.append(Problem(result.path, line, col.name, "required value is blank"))
+            if required:
+                result.problems.append(Problem(result.path, line, name, "required value is blank"))
                 ok = False
-            values[col.name] = col.default
+            values[name] = default
             continue
         try:
-            values[col.name] = col.parse(text)
+            values[name] = parse(text)
         except ValueError as exc:
-            result.problems.append(Problem(result.path, line, col.name, str(exc)))
+            result.problems.append(Problem(result.path, line, name, str(exc)))
             ok = False
     if ok and kind.key:
         key = values[kind.key]
         if key in seen_keys:
-            result.problems.append(
-                Problem(result.path, line, kind.key, f"{key!r} is also on line {seen_keys[key]}")
-            )
+            result.problems.append(Problem(result.path, line, kind.key, f"{key!r} is also on line {seen_keys[key]}"))
             return None
         seen_keys[key] = line
     return values if ok else None
@@ -181,6 +193,8 @@ def _flush(ctx: ImportContext, kind: Kind, chunk: list[tuple[int, dict]], result
         return
     good, lines = [], []
     for (line, _), record in zip(chunk, kind.resolve(ctx, chunk), strict=True):
+        if record is None:
+            continue  # nothing to do: a deletion of a row already gone
         if isinstance(record, RowProblem):
             result.problems.append(Problem(result.path, line, record.column, str(record)))
         else:

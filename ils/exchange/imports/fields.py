@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
@@ -14,14 +13,11 @@ YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
 
 
-_BREAKS = re.compile(r"[\r\n\x00]")
-
-
 def text(max_length: int) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if len(value) > max_length:
             raise ValueError(f"longer than {max_length} characters")
-        if _BREAKS.search(value):
+        if "\n" in value or "\r" in value or "\x00" in value:  # three scans beat one regex call on short cells
             raise ValueError("contains a line break or NUL")
         return value
 

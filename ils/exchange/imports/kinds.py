@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.engine import Connection
 
+from ils.exchange.imports import bulk
 from ils.exchange.imports import fields as f
-from ils.exchange.imports.ownership import keep_back_office_changes, keep_registration
+from ils.exchange.imports.ownership import keep_back_office_changes, keep_registration, subscriptions_of
 from ils.exchange.journal import newsletter_text
 from ils.holds import lifecycle
 from ils.holds.lifecycle import Event, default_contact
 from ils.holds.lifecycle import HoldStatus as S
 from ils.holds.lifecycle.store import insert_holds, new_hold_row
-from ils.infra import db, schema
+from ils.infra import schema
 from ils.library.calendar import parse_weekdays, parse_year_end
 from ils.library.policy import Policy
 
@@ -46,12 +47,22 @@ class ImportContext:
     progress: Callable[[str, int], None] | None = None
 
     def ids(self, table, key_column: str, keys: set) -> dict:
-        """Map natural keys to ids for the keys given (one query per chunk)."""
+        """Map natural keys to ids for the keys given (one query per chunk; the few branches are read once per file)."""
         if not keys:
             return {}
-        col = table.c[key_column]
-        rows = self.conn.execute(select(col, table.c.id).where(col.in_(sorted(keys))))
-        return dict(rows.all())
+        if table is schema.branches:
+            if "branch_ids" not in self.state:
+                self.state["branch_ids"] = dict(self.conn.execute(select(table.c.code, table.c.id)).all())
+            known = self.state["branch_ids"]
+            return {k: known[k] for k in keys if k in known}
+        return bulk.lookup(self.conn, table, key_column, keys)
+
+    def statement(self, name: str, make: Callable[[], bulk.Writer]) -> bulk.Writer:
+        """A statement compiled once per file (the state is cleared between files)."""
+        made = self.state.setdefault("bulk", {})
+        if name not in made:
+            made[name] = make()
+        return made[name]
 
 
 CATEGORY_ALIASES = {"禁帯": "reference_only", "課題": "contest", "期禁": "current_issue", "一般": "normal"}
@@ -103,12 +114,18 @@ class Kind:
         return values
 
     def write(self, ctx: ImportContext, records: list[dict], lines: list[int]) -> None:
-        """Write checked records (with the line each came from)."""
-        db.upsert(ctx.conn, self.table, records, list(self.upsert_key))
+        """Write checked records (with the line each came from); a row the database already holds as is is not rewritten."""
+        _upsert(ctx, self.table, records, self.upsert_key)
 
     def finish(self, ctx: ImportContext) -> list[tuple[int, RowProblem]]:
         """Work that needs the whole file written (e.g. links between its rows)."""
         return []
+
+
+def _upsert(ctx: ImportContext, table, records: list[dict], key: Sequence[str]) -> None:
+    if records:
+        columns = list(records[0])
+        ctx.statement(f"upsert {table.name}", lambda: bulk.upsert(ctx.conn, table, columns, key)).run(records)
 
 
 def _lookup(ctx, rows, table, key_column, column):
@@ -153,7 +170,7 @@ class Branches(Kind):
                 links.append((line, record["code"], parent))
             record["pickup_allowed"] = record.pop("pickup")
             rows.append(record)
-        db.upsert(ctx.conn, schema.branches, rows, ["code"])
+        _upsert(ctx, schema.branches, rows, ["code"])
 
     def finish(self, ctx):
         b = schema.branches
@@ -324,14 +341,17 @@ class Patrons(Kind):
         keep_registration(ctx, records, known)
         keep_back_office_changes(ctx, "patron", records, lines, [known.get(r["card_number"]) for r in records],
                                  key_of=lambda r: r["card_number"])
-        subscriptions = {r["card_number"]: [c for c in r.pop("newsletter").split(",") if c] for r in records}
-        db.upsert(ctx.conn, schema.patrons, records, ["card_number"])
+        subscriptions = {r["card_number"]: r.pop("newsletter") for r in records}
+        _upsert(ctx, schema.patrons, records, ["card_number"])
         ids = ctx.ids(schema.patrons, "card_number", set(subscriptions))
-        s = schema.newsletter_subscriptions
-        ctx.conn.execute(s.delete().where(s.c.patron_id.in_(list(ids.values()))))
-        rows = [{"patron_id": ids[card], "ndc_class": c} for card, classes in subscriptions.items() for c in classes]
-        if rows:
-            ctx.conn.execute(s.insert(), rows)
+        current = {i: newsletter_text(classes) for i, classes in subscriptions_of(ctx.conn, list(ids.values())).items()}
+        changed = {ids[card]: text for card, text in subscriptions.items() if current.get(ids[card]) != text}
+        if changed:
+            s = schema.newsletter_subscriptions
+            ctx.conn.execute(s.delete().where(s.c.patron_id.in_(list(changed))))
+            rows = [{"patron_id": i, "ndc_class": c} for i, text in changed.items() for c in text.split(",") if c]
+            if rows:
+                ctx.conn.execute(s.insert(), rows)
 
     def resolve(self, ctx, rows):
         branches = _lookup(ctx, rows, schema.branches, "code", "home_branch")
@@ -357,9 +377,7 @@ def _copies_by_barcode(ctx, rows):
     barcodes = {v["barcode"] for _, v in rows if v.get("barcode")}
     if not barcodes:
         return {}
-    c = schema.copies
-    query = select(c.c.barcode, c.c.id, c.c.title_id, c.c.state).where(c.c.barcode.in_(sorted(barcodes)))
-    return {row.barcode: row for row in ctx.conn.execute(query)}
+    return {row.barcode: row for row in bulk.find(ctx.conn, schema.copies, "barcode", barcodes, ("id", "title_id", "state"))}
 
 
 class Loans(Kind):
@@ -430,11 +448,14 @@ class Loans(Kind):
             loan_id = r.pop("loan_id")
             (existing if loan_id else new).append({**r, "id": loan_id} if loan_id else r)
         if new:
-            ctx.conn.execute(lo.insert(), new)
-        for r in existing:
-            ctx.conn.execute(lo.update().where(lo.c.id == r.pop("id")).values(**r))
+            ctx.statement("insert loans", lambda: bulk.insert(ctx.conn, lo, list(new[0]))).run(new)
+        if existing:
+            for r in existing:
+                r["_id"] = r.pop("id")
+            columns = [name for name in existing[0] if name != "_id"]
+            ctx.statement("update loans", lambda: bulk.update(ctx.conn, lo, columns, only_changed=True)).run(existing)
         copy_ids = [r["copy_id"] for r in records]
-        ctx.conn.execute(c.update().where(c.c.id.in_(copy_ids)).values(state="on_loan"))
+        ctx.conn.execute(c.update().where(c.c.id.in_(copy_ids), c.c.state != "on_loan").values(state="on_loan"))
 
 
 HOLD_IMPORT_STATUSES = lifecycle.ACTIVE
@@ -464,13 +485,17 @@ class Holds(Kind):
         branches = _lookup(ctx, rows, schema.branches, "code", "pickup")
         copies = _copies_by_barcode(ctx, rows)
         held = self._active_holds(ctx, patrons, copies)
-        out = []
+        out: list = []
         for _, v in rows:
             patron = patrons.get(v["card"])
             copy = copies.get(v.get("barcode"))
             problem = self._check(v, patron, titles, branches, copy, copies)
             if problem is None:
                 pair = (patron.id, titles[v["bib_id"]])
+                record = self._record(ctx, v, patron, titles, branches, copy)
+                if held["imported"].get(pair) == record["queued_at"]:
+                    out.append(None)  # imported before: the back office owns it since
+                    continue
                 if pair in held["pairs"]:
                     problem = RowProblem("bib_id", "the patron already holds this title")
                 elif copy is not None and copy.id in held["copies"]:
@@ -479,7 +504,7 @@ class Holds(Kind):
                     held["pairs"].add(pair)
                     if copy is not None:
                         held["copies"].add(copy.id)
-            out.append(problem or self._record(ctx, v, patron, titles, branches, copy))
+            out.append(problem or record)
         return out
 
     def _check(self, v, patron, titles, branches, copy, copies):
@@ -519,20 +544,22 @@ class Holds(Kind):
 
     def _patrons(self, ctx, rows):
         cards = {v["card"] for _, v in rows}
-        p = schema.patrons
-        query = select(p.c.card_number, p.c.id, p.c.contact_method).where(p.c.card_number.in_(sorted(cards)))
-        return {row.card_number: row for row in ctx.conn.execute(query)}
+        found = bulk.find(ctx.conn, schema.patrons, "card_number", cards, ("id", "contact_method"))
+        return {row.card_number: row for row in found}
 
     def _active_holds(self, ctx, patrons, copies):
-        """Active (patron, title) pairs and bound copies, from the database and this file so far."""
-        held = ctx.state.setdefault("held", {"pairs": set(), "copies": set()})
+        """Active (patron, title) pairs and bound copies, from the database and this file so far;
+        and when each pair's hold in the database was received (the same row imported again is no new hold)."""
+        held = ctx.state.setdefault("held", {"pairs": set(), "copies": set(), "imported": {}})
         h = schema.holds
         patron_ids = [p.id for p in patrons.values()]
         if patron_ids:
-            query = select(h.c.patron_id, h.c.title_id).where(
+            query = select(h.c.patron_id, h.c.title_id, h.c.queued_at).where(
                 h.c.status.in_(lifecycle.ACTIVE), h.c.patron_id.in_(patron_ids)
             )
-            held["pairs"].update(tuple(r) for r in ctx.conn.execute(query))
+            for patron_id, title_id, queued_at in ctx.conn.execute(query):
+                held["pairs"].add((patron_id, title_id))
+                held["imported"][(patron_id, title_id)] = queued_at
         copy_ids = [c.id for c in copies.values()]
         if copy_ids:
             query = select(h.c.copy_id).where(

@@ -116,12 +116,12 @@ def _current(conn, record: str, record_ids: list[int], fields) -> dict[int, dict
         query = select(table.c.id, *(table.c[f] for f in columns)).where(table.c.id.in_(chunk))
         found.update({row.id: dict(row._mapping) for row in conn.execute(query)})
     if "newsletter" in fields:
-        for patron_id, classes in _subscriptions(conn, record_ids).items():
+        for patron_id, classes in subscriptions_of(conn, record_ids).items():
             found.setdefault(patron_id, {})["newsletter"] = newsletter_text(classes)
     return found
 
 
-def _subscriptions(conn, patron_ids: list[int]) -> dict[int, list[str]]:
+def subscriptions_of(conn, patron_ids: list[int]) -> dict[int, list[str]]:
     """The subject classes each patron subscribes to (none: an empty list), as a field of the patron."""
     s = schema.newsletter_subscriptions
     found: dict[int, list[str]] = {i: [] for i in patron_ids}

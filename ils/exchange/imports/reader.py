@@ -43,8 +43,9 @@ def detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
-def open_csv(path: Path, encoding: str = "auto") -> CsvSource:
-    """The file's header and a lazy iterator of (line number, row) pairs."""
+def open_csv(path: Path, encoding: str = "auto", keyed: bool = True) -> CsvSource:
+    """The file's header and a lazy iterator of (line number, row) pairs: a row is a dict by
+    column name, or with `keyed=False` the list of its cells in the header's order."""
     if encoding not in ENCODINGS:
         raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}")
     if encoding == "auto":
@@ -63,10 +64,10 @@ def open_csv(path: Path, encoding: str = "auto") -> CsvSource:
         fh.close()
         raise UnreadableFile(1, _explain(exc, encoding)) from None
     columns = [name.strip() for name in header]
-    return CsvSource(path, encoding, columns, _rows(fh, reader, columns, encoding))
+    return CsvSource(path, encoding, columns, _rows(fh, reader, columns, encoding, keyed))
 
 
-def _rows(fh, reader, columns, encoding):
+def _rows(fh, reader, columns, encoding, keyed):
     with fh:
         line = 1
         while True:
@@ -77,12 +78,12 @@ def _rows(fh, reader, columns, encoding):
             except (UnicodeDecodeError, csv.Error) as exc:
                 raise UnreadableFile(reader.line_num or line + 1, _explain(exc, encoding)) from None
             line = reader.line_num
-            if not any(v.strip() for v in values):
+            if not values or (not values[0].strip() and not any(v.strip() for v in values)):
                 continue  # blank line
             if len(values) != len(columns):
                 yield line, {"__width__": f"{len(values)} fields, the header has {len(columns)}"}
                 continue
-            yield line, dict(zip(columns, values, strict=True))
+            yield line, dict(zip(columns, values, strict=True)) if keyed else values
 
 
 def _explain(exc: Exception, encoding: str) -> str:

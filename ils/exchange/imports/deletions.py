@@ -1,0 +1,216 @@
+"""What a row gone from an incremental ILS export means: `<kind>.deleted.csv` lists the keys, each kind says what a deletion does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table, and_, bindparam, select
+
+from ils.exchange.imports import fields as f
+from ils.exchange.imports.kinds import BRANCH_CODE, Column, ImportContext, Kind, RowProblem
+from ils.holds import lifecycle
+from ils.infra import db, schema
+
+# A deletion file names a kind that may lose rows; branches and holds may not (a branch is
+# closed in the calendar, a hold is the back office's), so their deletion files are refused.
+NOT_DELETABLE = ("branches", "holds")
+
+
+class Deletions(Kind):
+    """A file of keys of `of`'s rows that the ILS no longer has; a key the database lacks is already done."""
+
+    of: str
+
+    @property
+    def filename(self) -> str:
+        return f"{self.of}.deleted.csv"
+
+    def write(self, ctx, records, lines):
+        self.remove(ctx, [r["id"] for r in records])
+
+    def remove(self, ctx: ImportContext, ids: list[int]) -> None:
+        raise NotImplementedError
+
+
+def _referrers(table: Table, owned: tuple[Table, ...]) -> list[tuple[Table, Any]]:
+    """Every (table, column) of the schema that refers to `table`'s id, except the rows it owns."""
+    found = []
+    for other in schema.metadata.sorted_tables:
+        if other in owned:
+            continue
+        for fk in other.foreign_keys:
+            if fk.column.table is table and other is not table:
+                found.append((other, fk.parent))
+    return found
+
+
+def _still_referred(ctx, table: Table, owned: tuple[Table, ...], ids: list[int]) -> dict[int, list[str]]:
+    """For each id that some other row still refers to, the names of the tables that do."""
+    found: dict[int, list[str]] = {}
+    for other, column in _referrers(table, owned):
+        for chunk in db.chunks(sorted(ids)):
+            query = select(column).where(column.in_(chunk)).group_by(column)
+            for (record_id,) in ctx.conn.execute(query):
+                found.setdefault(record_id, []).append(other.name)
+    return found
+
+
+class CalendarDeleted(Deletions):
+    """A day override gone: the branch's weekly rules decide that day again."""
+
+    of, name = "calendar", "calendar.deleted"
+    columns = (Column("branch", BRANCH_CODE, required=True), Column("date", f.date, required=True))
+
+    def resolve(self, ctx, rows):
+        branches = ctx.ids(schema.branches, "code", {v["branch"] for _, v in rows})
+        return [{"branch_id": branches[v["branch"]], "day": v["date"]} if v["branch"] in branches else None
+                for _, v in rows]
+
+    def write(self, ctx, records, lines):
+        d = schema.branch_days
+        stmt = d.delete().where(d.c.branch_id == bindparam("b"), d.c.day == bindparam("d"))
+        ctx.conn.execute(stmt, [{"b": r["branch_id"], "d": r["day"]} for r in records])
+
+
+class RoutesDeleted(Deletions):
+    """A van route gone: the pair costs as much as an unlisted pair."""
+
+    of, name = "routes", "routes.deleted"
+    columns = (Column("from", BRANCH_CODE, required=True), Column("to", BRANCH_CODE, required=True))
+
+    def resolve(self, ctx, rows):
+        ids = ctx.ids(schema.branches, "code", {v[c] for _, v in rows for c in ("from", "to")})
+        return [{"a": ids[v["from"]], "b": ids[v["to"]]} if v["from"] in ids and v["to"] in ids else None
+                for _, v in rows]
+
+    def write(self, ctx, records, lines):
+        r = schema.routes
+        stmt = r.delete().where(r.c.from_branch_id == bindparam("a"), r.c.to_branch_id == bindparam("b"))
+        ctx.conn.execute(stmt, records)
+
+
+class TitlesDeleted(Deletions):
+    """A catalogue record gone: deleted, unless a copy (withdrawn ones too) or a hold still refers to it."""
+
+    of, name = "titles", "titles.deleted"
+    key = "bib_id"
+    columns = (Column("bib_id", f.text(32), required=True),)
+    owned = (schema.allocation_todo,)
+
+    def resolve(self, ctx, rows):
+        ids = ctx.ids(schema.titles, "bib_id", {v["bib_id"] for _, v in rows})
+        referred = _still_referred(ctx, schema.titles, self.owned, list(ids.values()))
+        out: list = []
+        for _, v in rows:
+            title_id = ids.get(v["bib_id"])
+            if title_id in referred:
+                out.append(RowProblem("bib_id", f"title {v['bib_id']!r} still has {_and(referred[title_id])}; "
+                                                "a title is deleted after its last copy and hold"))
+            else:
+                out.append(None if title_id is None else {"id": title_id})
+        return out
+
+    def remove(self, ctx, ids):
+        for table in (*self.owned, schema.titles):
+            column = table.c.title_id if table is not schema.titles else table.c.id
+            for chunk in db.chunks(ids):
+                ctx.conn.execute(table.delete().where(column.in_(chunk)))
+
+
+class CopiesDeleted(Deletions):
+    """A copy gone from the ILS is withdrawn (除籍): kept as `withdrawn` for the loans and holds that name it."""
+
+    of, name = "copies", "copies.deleted"
+    key = "barcode"
+    columns = (Column("barcode", f.text(32), required=True),)
+
+    def resolve(self, ctx, rows):
+        c, lo, h = schema.copies, schema.loans, schema.holds
+        barcodes = sorted({v["barcode"] for _, v in rows})
+        copies = dict(ctx.conn.execute(select(c.c.barcode, c.c.id).where(c.c.barcode.in_(barcodes))).all())
+        ids = list(copies.values())
+        on_loan = set(ctx.conn.execute(select(lo.c.copy_id).where(lo.c.copy_id.in_(ids), lo.c.returned_at.is_(None)))
+                      .scalars()) if ids else set()
+        bound = dict(ctx.conn.execute(select(h.c.copy_id, h.c.status).where(
+            h.c.copy_id.in_(ids), h.c.status.in_(lifecycle.WITH_COPY))).all()) if ids else {}
+        out: list = []
+        for _, v in rows:
+            copy_id = copies.get(v["barcode"])
+            if copy_id in on_loan:
+                out.append(RowProblem("barcode", "the copy is on loan; list its loan in loans.deleted.csv "
+                                                 "(returned) before withdrawing it"))
+            elif copy_id in bound:
+                out.append(RowProblem("barcode", f"the copy serves a hold ({bound[copy_id]}); "
+                                                 "the hold must end before the copy is withdrawn"))
+            else:
+                out.append(None if copy_id is None else {"id": copy_id})
+        return out
+
+    def remove(self, ctx, ids):
+        c = schema.copies
+        for chunk in db.chunks(ids):
+            ctx.conn.execute(c.update().where(c.c.id.in_(chunk)).values(state="withdrawn"))
+
+
+class PatronsDeleted(Deletions):
+    """A patron gone from the ILS is deleted with their subscriptions, unless loans, holds or mail still name them."""
+
+    of, name = "patrons", "patrons.deleted"
+    key = "card"
+    columns = (Column("card", f.text(32), required=True),)
+    owned = (schema.newsletter_subscriptions, schema.event_subscriptions)
+
+    def resolve(self, ctx, rows):
+        ids = ctx.ids(schema.patrons, "card_number", {v["card"] for _, v in rows})
+        referred = _still_referred(ctx, schema.patrons, self.owned, list(ids.values()))
+        out: list = []
+        for _, v in rows:
+            patron_id = ids.get(v["card"])
+            if patron_id in referred:
+                out.append(RowProblem("card", f"patron {v['card']!r} still has {_and(referred[patron_id])}; "
+                                              "export the patron as expired instead"))
+            else:
+                out.append(None if patron_id is None else {"id": patron_id})
+        return out
+
+    def remove(self, ctx, ids):
+        for table in (*self.owned, schema.patrons):
+            column = table.c.patron_id if table is not schema.patrons else table.c.id
+            for chunk in db.chunks(ids):
+                ctx.conn.execute(table.delete().where(column.in_(chunk)))
+
+
+class LoansDeleted(Deletions):
+    """An open loan gone from the ILS was returned: it ends now, and its copy, if still on loan, is on the shelf."""
+
+    of, name = "loans", "loans.deleted"
+    key = "barcode"
+    columns = (Column("barcode", f.text(32), required=True),)
+
+    def resolve(self, ctx, rows):
+        c, lo = schema.copies, schema.loans
+        barcodes = sorted({v["barcode"] for _, v in rows})
+        query = (select(c.c.barcode, lo.c.id).join(lo, and_(lo.c.copy_id == c.c.id, lo.c.returned_at.is_(None)))
+                 .where(c.c.barcode.in_(barcodes)))
+        loans = dict(ctx.conn.execute(query).all())
+        return [{"id": loans[v["barcode"]]} if v["barcode"] in loans else None for _, v in rows]
+
+    def remove(self, ctx, ids):
+        c, lo = schema.copies, schema.loans
+        for chunk in db.chunks(ids):
+            copies = select(lo.c.copy_id).where(lo.c.id.in_(chunk)).scalar_subquery()
+            ctx.conn.execute(c.update().where(c.c.id.in_(copies), c.c.state == "on_loan").values(state="on_shelf"))
+            ctx.conn.execute(lo.update().where(lo.c.id.in_(chunk)).values(returned_at=ctx.now))
+
+
+def _and(names: list[str]) -> str:
+    return " and ".join(sorted(set(names)))
+
+
+# Applied after every file of rows, in this order: a loan ends before its copy is
+# withdrawn, a copy's title and a patron go last.
+DELETIONS: dict[str, Deletions] = {
+    kind.name: kind
+    for kind in (LoansDeleted(), PatronsDeleted(), CopiesDeleted(), TitlesDeleted(), RoutesDeleted(),
+                 CalendarDeleted())
+}
