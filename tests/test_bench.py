@@ -92,3 +92,13 @@ def test_a_replay_that_does_not_give_the_nights_tables_stops_the_benchmark(make_
 def test_a_step_growing_as_n_squared_has_exponent_2_and_a_tiny_step_none():
     assert growth_exponent(1.0, 16.0) == pytest.approx(2.0)
     assert growth_exponent(0.001, 0.004) is None
+
+
+def test_the_growth_sizes_are_the_preset_scaled_with_the_same_branches():
+    from ils.tools.sample.spec import SampleSpec
+
+    city, quarter, eighth = (SampleSpec.preset(n) for n in ("city", "quarter-city", "half-quarter-city"))
+    assert (quarter.titles, quarter.patrons, quarter.holds, quarter.requests) == (200_000, 75_000, 50_000, 5_000)
+    assert eighth.holds == city.holds // 8 and (quarter.branches, quarter.stations) == (city.branches, city.stations)
+    with pytest.raises(ValueError, match="unknown preset 'quarter-village'"):
+        SampleSpec.preset("quarter-village")

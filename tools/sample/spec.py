@@ -36,13 +36,15 @@ class SampleSpec:
 
     @classmethod
     def preset(cls, name: str) -> SampleSpec:
-        """A preset by name; `quarter-city`, `half-prefecture`... are that preset scaled."""
-        fraction, _, base = name.partition("-") if name.startswith(tuple(FRACTIONS)) else ("", "", name)
-        try:
-            spec = cls(**PRESETS[base])
-        except KeyError:
-            raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}") from None
-        return spec.scaled(FRACTIONS[fraction]) if fraction else spec
+        """A preset by name; `quarter-city`, `half-prefecture`... are that preset scaled (and a
+        quarter of `half-city` is an eighth of the city: the benchmark's growth of a scaled preset)."""
+        *fractions, base = name.split("-")
+        if base not in PRESETS or not set(fractions) <= set(FRACTIONS):
+            raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
+        spec = cls(**PRESETS[base])
+        for fraction in fractions:
+            spec = spec.scaled(FRACTIONS[fraction])
+        return spec
 
     def with_seed(self, seed: int) -> SampleSpec:
         return replace(self, seed=seed)
