@@ -71,6 +71,35 @@ def test_every_allowed_transition_moves_a_hold_through_the_one_function_and_writ
         assert _history(lib, hold_id) == expected, rule
 
 
+def test_many_new_holds_get_ids_in_their_order_and_a_history_row_each_on_both_engines(lib):
+    for bib in ("M1", "M2", "M3"):
+        lib.title(bib)
+    lib.hold("5001", "M1", "chuo", status="waiting")  # ids to follow, not to start from
+    rows = [_new_row(lib, bib) for bib in ("M3", "M1", "M2")]
+    with lib.conn.begin():
+        ids = insert_holds(lib.conn, Event.PLACE, rows, ["third", "first", "second"], at=NOW, run_id=None, actor="batch")
+    h = schema.holds
+    stored = lib.conn.execute(select(h.c.id, h.c.title_id).where(h.c.id.in_(ids)).order_by(h.c.id)).all()
+    lib.conn.rollback()
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    assert [tuple(r) for r in stored] == [(i, row["title_id"]) for i, row in zip(ids, rows, strict=True)]
+    assert [_history(lib, i) for i in ids] == [[(None, "waiting", note, "batch")] for note in ("third", "first", "second")]
+
+
+def test_moves_without_values_of_their_own_are_made_in_sets_and_each_leaves_its_history(lib):
+    for bib in ("S1", "S2", "S3"):
+        lib.title(bib)
+    waiting = [lib.hold("5001", "S1", "chuo", status="waiting"), lib.hold("5001", "S2", "chuo", status="waiting")]
+    ready = lib.hold("5001", "S3", "chuo", status="ready")
+    moves = [Move(waiting[0], "waiting", "cancelled", "a"), Move(ready, "ready", "cancelled", "b"),
+             Move(waiting[1], "ready", "cancelled", "stale")]  # this one changed meanwhile: not moved
+    with lib.conn.begin():
+        count = move_holds(lib.conn, Event.CANCEL_BY_STAFF, moves, values={"close_reason": "staff"}, at=NOW,
+                           run_id=None, actor="s042")
+    assert count == 2
+    assert [_status(lib, i) for i in (*waiting, ready)] == ["cancelled", "waiting", "cancelled"]
+
+
 def test_a_transition_the_table_does_not_allow_is_refused_and_changes_nothing(lib):
     lib.title("B1").title("B2").title("B3")
     waiting = lib.hold("5001", "B1", "chuo", status="waiting")
