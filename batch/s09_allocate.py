@@ -82,7 +82,7 @@ def _allocate_chunk(ctx: Context, title_ids: list[int], routes: Routes, counts: 
     """Allocate within these titles; returns the ids of series-ordered holds that got a copy."""
     # Only a title with both a waiting hold and a free copy has work: the copies of
     # titles nobody waits for and the holds of titles with no free copy are not read.
-    copies = _free_copies(ctx, title_ids)
+    copies = _free_copies(ctx, _titles_waited_for(ctx, title_ids))
     holds = _waiting_holds(ctx, sorted(copies))
     by_hold = {row.id: row for rows in holds.values() for row in rows}
     open_today = {branch_id: calendar.is_open(ctx.today) for branch_id, calendar in ctx.calendars.items()}
@@ -132,6 +132,21 @@ def _shelf_search(ctx: Context):
 # so there the clauses are not rendered.
 
 
+def _titles_waited_for(ctx: Context, title_ids: list[int]) -> list[int]:
+    """Those of these titles that have a waiting hold."""
+    found = ctx.conn.execute(_titles_waited_for_query(), {"titles": title_ids}).scalars().all()
+    return sorted(found)
+
+
+def _free_copies(ctx: Context, title_ids: list[int]) -> dict[int, list[FreeCopy]]:
+    if not title_ids:
+        return {}
+    grouped = defaultdict(list)
+    for copy_id, title_id, branch_id, state in ctx.conn.execute(_free_copies_query(), {"titles": title_ids}).all():
+        grouped[title_id].append(FreeCopy(copy_id, branch_id, state == "on_hold_shelf"))
+    return grouped
+
+
 def _waiting_holds(ctx: Context, title_ids: list[int]) -> dict[int, list]:
     if not title_ids:
         return {}
@@ -141,16 +156,15 @@ def _waiting_holds(ctx: Context, title_ids: list[int]) -> dict[int, list]:
     return grouped
 
 
-def _free_copies(ctx: Context, title_ids: list[int]) -> dict[int, list[FreeCopy]]:
-    """The free copies of those of these titles that have a waiting hold."""
-    grouped = defaultdict(list)
-    for copy_id, title_id, branch_id, state in ctx.conn.execute(_free_copies_query(), {"titles": title_ids}).all():
-        grouped[title_id].append(FreeCopy(copy_id, branch_id, state == "on_hold_shelf"))
-    return grouped
-
-
 # Built once: the title lists are bound when a chunk runs (an expanding parameter), so
 # the statements are not built and coerced again, element by element, for every chunk.
+@functools.cache
+def _titles_waited_for_query():
+    h = schema.holds
+    return select(h.c.title_id).where(h.c.title_id.in_(bindparam("titles", expanding=True)),
+                                      h.c.status == S.WAITING).distinct()
+
+
 @functools.cache
 def _waiting_holds_query():
     h = schema.holds
@@ -165,11 +179,10 @@ def _waiting_holds_query():
 
 @functools.cache
 def _free_copies_query():
-    c, h = schema.copies, schema.holds
-    waited_for = select(h.c.title_id).where(h.c.title_id.in_(bindparam("titles", expanding=True)),
-                                            h.c.status == S.WAITING)
+    c = schema.copies
     return select(c.c.id, c.c.title_id, c.c.location_branch_id, c.c.state).where(
-        c.c.title_id.in_(waited_for), c.c.state.in_(FREE_COPY_STATES), ~schema.bound_to_active_hold(c.c.id)
+        c.c.title_id.in_(bindparam("titles", expanding=True)), c.c.state.in_(FREE_COPY_STATES),
+        ~schema.bound_to_active_hold(c.c.id)
     ).with_for_update(skip_locked=True)
 
 
