@@ -15,7 +15,8 @@
 --   ready_on         the day the copy was put on the shelf (a date; not printed)
 --   hold             予約番号
 --
--- Order: by deadline (a hold without one first, on both engines), then card number.
+-- Order: by deadline (a hold without one first, on both engines), then card number, then
+-- hold number (a patron's holds in the order they were placed, the same on both engines).
 SELECT h.pickup_branch_id AS branch_id, h.pickup_deadline, p.card_number AS card, p.name,
        t.title, c.barcode, h.ready_on, h.id AS hold
 FROM holds h
@@ -24,4 +25,4 @@ JOIN titles t ON t.id = h.title_id
 JOIN patrons p ON p.id = h.patron_id
 WHERE h.status = 'ready'
   AND h.pickup_branch_id IN :branch_ids
-ORDER BY CASE WHEN h.pickup_deadline IS NULL THEN 0 ELSE 1 END, h.pickup_deadline, p.card_number
+ORDER BY CASE WHEN h.pickup_deadline IS NULL THEN 0 ELSE 1 END, h.pickup_deadline, p.card_number, h.id
