@@ -105,7 +105,7 @@ def pending_rows(ctx: Context, kind: str) -> list:
     )
     result = ctx.conn.execute(query)
     row_type = _pending_row_type(tuple(result.keys()))
-    return [_with_entry_time(row_type, row) for row in result.tuples()]
+    return [_with_entry_time(row_type, row) for row in result]
 
 
 def entered_by_now(ctx: Context):

@@ -41,7 +41,7 @@ def patron_facts(conn: Connection, patron_rows, today: dt.date) -> dict[int, Pat
         active = select(h.c.patron_id, h.c.title_id, h.c.channel).where(
             h.c.patron_id.in_(chunk), h.c.status.in_(schema.ACTIVE_HOLD_STATUSES)
         )
-        for patron_id, title_id, channel in conn.execute(active).tuples():
+        for patron_id, title_id, channel in conn.execute(active):
             facts[patron_id].held_titles.add(title_id)
             facts[patron_id].holds_by_channel[channel] += 1
         loans = (
@@ -49,7 +49,7 @@ def patron_facts(conn: Connection, patron_rows, today: dt.date) -> dict[int, Pat
             .join(c, c.c.id == lo.c.copy_id)
             .where(lo.c.patron_id.in_(chunk), lo.c.returned_at.is_(None))
         )
-        for patron_id, title_id, due_on in conn.execute(loans).tuples():
+        for patron_id, title_id, due_on in conn.execute(loans):
             facts[patron_id].loaned_titles.add(title_id)
             if is_overdue(due_on, today):
                 facts[patron_id].has_overdue = True
