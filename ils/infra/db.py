@@ -268,6 +268,16 @@ def insert_ignore(conn: Connection, table, rows: list[dict], key: list[str]) -> 
     return len(conn.execute(stmt, rows).all())
 
 
+def insert_missing(conn: Connection, table, rows: list[dict], key: list[str]) -> None:
+    """insert_ignore for a caller that does not count. SQLite takes the rows in one executemany
+    without RETURNING (with it, SQLAlchemy splits them into many statements); PostgreSQL keeps
+    RETURNING, with which SQLAlchemy sends them as a few many-row INSERTs instead of one per row."""
+    if conn.dialect.name != "sqlite":
+        insert_ignore(conn, table, rows, key)
+    elif rows:
+        conn.execute(_dialect_insert(conn, table).on_conflict_do_nothing(index_elements=key), rows)
+
+
 def upsert(conn: Connection, table, rows: list[dict], key: list[str]) -> None:
     """Insert rows, updating the existing row where the key already exists (SQLite and PostgreSQL)."""
     if not rows:
