@@ -66,7 +66,7 @@ def render_notices(ctx: Context, settings: MailSettings, *, ahead: bool) -> Coun
     # A chunk is a few statements (the messages in, their notices marked), whatever its size.
     for chunk in db.chunks(groups, MESSAGES_PER_CHUNK):
         messages = [letterhead.notice_message(group) for group in chunk]
-        db.insert_ignore(ctx.conn, schema.mail_outbox, messages, ["dedupe_key"])
+        db.insert_missing(ctx.conn, schema.mail_outbox, messages, ["dedupe_key"])
         # A message rendered before keeps its notices pointing at it (the key found it).
         _mark_mailed(ctx, [(item.event_id, message["dedupe_key"])
                            for group, message in zip(chunk, messages, strict=True) for item in group])
@@ -107,17 +107,19 @@ def _due_notices(ctx: Context, ahead: bool) -> tuple[list[Due], list[tuple[int, 
         return address_problem(address, ctx.policy)
 
     mailed, routed = [], []
-    for row in ctx.conn.execute(_notice_query(ctx)):
-        calendar = ctx.calendars.get(row.pickup_branch_id, library) if row.kind in HOLD_KINDS else library
-        send_at = times.due_at(row.kind, row.occurred_at, calendar, _registered_at(row))
+    # Plain tuples: most of a night's notices are looked at only to be marked.
+    for notice in ctx.conn.execute(_notice_query(ctx)):
+        event_id, kind, occurred_at, payload, email, contact_method, hold_contact, branch_id = notice[:8]
+        calendar = ctx.calendars.get(branch_id, library) if kind in HOLD_KINDS else library
+        send_at = times.due_at(kind, occurred_at, calendar, _registered_at(kind, payload))
         if send_at > horizon or (ahead and not _closed(ctx, times, send_at, calendar)):
             continue
-        delivery = route(row, ctx.policy, problem)
+        delivery = route(kind, contact_method, hold_contact, email, ctx.policy, problem)
         if delivery == "mailed":
-            mailed.append((row, max(send_at, ctx.now)))
+            mailed.append((notice, max(send_at, ctx.now)))
         else:
-            routed.append((row.id, delivery))
-    details = _details(ctx, [row.id for row, _ in mailed])
+            routed.append((event_id, delivery))
+    details = _details(ctx, [notice.id for notice, _ in mailed])
     due = [Due(row.id, row.patron_id, row.kind, row.email, row.name, compose.language_of(row.language),
                _variables(row, details[row.id], ctx.policy), send_at) for row, send_at in mailed]
     return due, routed
@@ -130,9 +132,9 @@ def _closed(ctx: Context, times: SendTimes, send_at: dt.datetime, calendar: Bran
     return ctx.policy.notices.mode != "digest" or send_at < times.next_send(ctx.now, calendar)
 
 
-def _registered_at(row) -> dt.datetime | None:
+def _registered_at(kind: str, payload: str | None) -> dt.datetime | None:
     """When the patron made the email change this notice confirms (batch/s05_email_change.py records it)."""
-    received = json.loads(row.payload).get("received_at") if row.kind == "email_changed" and row.payload else None
+    received = json.loads(payload).get("received_at") if kind == "email_changed" and payload else None
     return dt.datetime.fromisoformat(received) if received else None
 
 
@@ -140,10 +142,10 @@ def _notice_query(ctx: Context):
     """Every notice not yet looked at, with what says when and whether it goes by mail."""
     e, p, h = schema.notice_events, schema.patrons, schema.holds
     return (
-        select(
-            e.c.id, e.c.patron_id, e.c.kind, e.c.occurred_at, e.c.payload,
-            p.c.name, p.c.email, p.c.contact_method, p.c.language,
+        select(  # what routes it first (_due_notices unpacks them), then what its mail needs
+            e.c.id, e.c.kind, e.c.occurred_at, e.c.payload, p.c.email, p.c.contact_method,
             h.c.contact_method.label("hold_contact"), h.c.pickup_branch_id,
+            e.c.patron_id, p.c.name, p.c.language,
         )
         .join(p, p.c.id == e.c.patron_id)
         .outerjoin(h, h.c.id == e.c.hold_id)
@@ -179,25 +181,27 @@ def _details(ctx: Context, event_ids: list[int]) -> dict:
     return {row.id: row for chunk in db.chunks(event_ids) for row in ctx.conn.execute(query, {"events": chunk})}
 
 
-def route(row, policy: Policy, problem: Callable[[str], str | None]) -> str:
-    """mailed, or why not: phone (the branch's phone list), none, problem, not_mailed;
-    `problem` is address_problem for the policy."""
+def route(kind: str, contact_method: str | None, hold_contact: str | None, email: str | None, policy: Policy,
+          problem: Callable[[str], str | None]) -> str:
+    """mailed, or why not: phone (the branch's phone list), none, problem, not_mailed; by the
+    contact method the hold or the patron chose, and the patron's address (`problem` is
+    address_problem for the policy)."""
     notices = policy.notices
-    if row.kind == "hold_accepted" and not notices.accepted_mail:
+    if kind == "hold_accepted" and not notices.accepted_mail:
         return "not_mailed"
-    if row.kind == "email_changed" and notices.email_registered_mail == "none":
+    if kind == "email_changed" and notices.email_registered_mail == "none":
         return "not_mailed"
-    if row.kind in HOLD_KINDS:
-        method = row.hold_contact or row.contact_method
-    elif row.kind in ("request_received", "email_changed"):
+    if kind in HOLD_KINDS:
+        method = hold_contact or contact_method
+    elif kind in ("request_received", "email_changed"):
         method = "email"  # the patron asked for it / the new address is confirmed
     else:
-        method = row.contact_method
+        method = contact_method
     if method == "phone":
-        return "phone" if row.kind == "hold_ready" else "not_mailed"
+        return "phone" if kind == "hold_ready" else "not_mailed"
     if method == "none":
         return "none"
-    if not row.email or problem(row.email):
+    if not email or problem(email):
         return "problem"  # the branch's contact-problem list
     return "mailed"
 
