@@ -74,6 +74,18 @@ class Figures:
 Progress = Callable[[str], None]
 
 
+def _bring_up_to_date(url: str, progress: Progress) -> None:
+    """Migrate a kept library to this code's schema: a benchmark's base outlives the code
+    that loaded it, and the night refuses a database whose schema is behind."""
+    engine = db.open_engine(url)
+    try:
+        before, after = db.upgrade(engine)
+    finally:
+        engine.dispose()
+    if before != after:
+        progress(f"schema migrated from {before} to {after}")
+
+
 class SqliteStore:
     """The benchmark's databases as SQLite files in the work directory."""
 
@@ -88,6 +100,7 @@ class SqliteStore:
         path = self.workdir / f"{preset}-{spec.seed}-{profile}.db"
         if path.exists():
             progress(f"reusing {path}")
+            _bring_up_to_date(f"sqlite:///{path}", progress)
             return path, None
         started = time.perf_counter()
         files = self.workdir / f"{preset}-{spec.seed}"
@@ -170,6 +183,7 @@ class PostgresStore:
             engine.dispose()
             if complete:
                 progress(f"reusing database {name}")
+                _bring_up_to_date(self._url(name), progress)
                 return name, None
             self._execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         started = time.perf_counter()
