@@ -89,32 +89,44 @@ class RoutesDeleted(Deletions):
         ctx.conn.execute(stmt, records)
 
 
-class TitlesDeleted(Deletions):
+class _DeletedUnlessReferred(Deletions):
+    """Rows deleted with the rows they own, unless another row still refers to them."""
+
+    table: Table
+    owned: tuple[Table, ...]
+    owner_column: str  # the owned tables' column naming the row
+    key_column: str  # the row's column the file's key names
+    refusal: str  # why a row still referred to stays, after "<what> still has <tables>; "
+
+    def resolve(self, ctx, rows):
+        ids = ctx.ids(self.table, self.key_column, {v[self.key] for _, v in rows})
+        referred = _still_referred(ctx, self.table, self.owned, list(ids.values()))
+        out: list = []
+        for _, v in rows:
+            record_id = ids.get(v[self.key])
+            if record_id in referred:
+                out.append(RowProblem(self.key, f"{self.table.name[:-1]} {v[self.key]!r} still has "
+                                                f"{_and(referred[record_id])}; {self.refusal}"))
+            else:
+                out.append(None if record_id is None else {"id": record_id})
+        return out
+
+    def remove(self, ctx, ids):
+        for table in (*self.owned, self.table):
+            column = table.c[self.owner_column] if table is not self.table else table.c.id
+            for chunk in db.chunks(ids):
+                ctx.conn.execute(table.delete().where(column.in_(chunk)))
+
+
+class TitlesDeleted(_DeletedUnlessReferred):
     """A catalogue record gone: deleted, unless a copy (withdrawn ones too) or a hold still refers to it."""
 
     of, name = "titles", "titles.deleted"
     key = "bib_id"
     columns = (Column("bib_id", f.text(32), required=True),)
     owned = (schema.allocation_todo,)
-
-    def resolve(self, ctx, rows):
-        ids = ctx.ids(schema.titles, "bib_id", {v["bib_id"] for _, v in rows})
-        referred = _still_referred(ctx, schema.titles, self.owned, list(ids.values()))
-        out: list = []
-        for _, v in rows:
-            title_id = ids.get(v["bib_id"])
-            if title_id in referred:
-                out.append(RowProblem("bib_id", f"title {v['bib_id']!r} still has {_and(referred[title_id])}; "
-                                                "a title is deleted after its last copy and hold"))
-            else:
-                out.append(None if title_id is None else {"id": title_id})
-        return out
-
-    def remove(self, ctx, ids):
-        for table in (*self.owned, schema.titles):
-            column = table.c.title_id if table is not schema.titles else table.c.id
-            for chunk in db.chunks(ids):
-                ctx.conn.execute(table.delete().where(column.in_(chunk)))
+    table, owner_column, key_column = schema.titles, "title_id", "bib_id"
+    refusal = "a title is deleted after its last copy and hold"
 
 
 class CopiesDeleted(Deletions):
@@ -152,32 +164,15 @@ class CopiesDeleted(Deletions):
             ctx.conn.execute(c.update().where(c.c.id.in_(chunk)).values(state="withdrawn"))
 
 
-class PatronsDeleted(Deletions):
+class PatronsDeleted(_DeletedUnlessReferred):
     """A patron gone from the ILS is deleted with their subscriptions, unless loans, holds or mail still name them."""
 
     of, name = "patrons", "patrons.deleted"
     key = "card"
     columns = (Column("card", f.text(32), required=True),)
     owned = (schema.newsletter_subscriptions, schema.event_subscriptions)
-
-    def resolve(self, ctx, rows):
-        ids = ctx.ids(schema.patrons, "card_number", {v["card"] for _, v in rows})
-        referred = _still_referred(ctx, schema.patrons, self.owned, list(ids.values()))
-        out: list = []
-        for _, v in rows:
-            patron_id = ids.get(v["card"])
-            if patron_id in referred:
-                out.append(RowProblem("card", f"patron {v['card']!r} still has {_and(referred[patron_id])}; "
-                                              "export the patron as expired instead"))
-            else:
-                out.append(None if patron_id is None else {"id": patron_id})
-        return out
-
-    def remove(self, ctx, ids):
-        for table in (*self.owned, schema.patrons):
-            column = table.c.patron_id if table is not schema.patrons else table.c.id
-            for chunk in db.chunks(ids):
-                ctx.conn.execute(table.delete().where(column.in_(chunk)))
+    table, owner_column, key_column = schema.patrons, "patron_id", "card_number"
+    refusal = "export the patron as expired instead"
 
 
 class LoansDeleted(Deletions):
