@@ -268,14 +268,25 @@ def holds_named(ctx: Context, refs: list[HoldRef], patrons: dict) -> dict:
     patron_ids = sorted({patrons[r.card_number].id for r in refs if r.bib_id and r.card_number in patrons})
     bibs = {r.bib_id for r in refs if r.bib_id}
     for chunk in db.chunks(patron_ids):
-        query = base.where(h.c.patron_id.in_(chunk), t.c.bib_id.in_(sorted(bibs))).order_by(h.c.id)
-        for row in ctx.conn.execute(query):
+        # The patrons' holds first (their index), the titles named kept in Python: given the
+        # bib ids too, SQLite went through every hold on those titles — 35k rows for 2k
+        # requests. Only the holds kept are read again, and locked, by id.
+        theirs = select(h.c.id, t.c.bib_id).join(t, t.c.id == h.c.title_id).where(h.c.patron_id.in_(chunk))
+        named = sorted(hold_id for hold_id, bib_id in ctx.conn.execute(theirs) if bib_id in bibs)
+        for row in _holds_by_id(ctx, base, named):
             found[row.id] = dict(row._mapping)
             key = (row.patron_id, row.bib_id)
             # prefer an active hold over a closed one on the same title
             if key not in found or found[key]["status"] not in schema.ACTIVE_HOLD_STATUSES:
                 found[key] = found[row.id]
     return found
+
+
+def _holds_by_id(ctx: Context, base, ids: list[int]):
+    """The rows of `base` for these hold ids, in id order."""
+    h = schema.holds
+    for chunk in db.chunks(ids):
+        yield from ctx.conn.execute(base.where(h.c.id.in_(chunk)).order_by(h.c.id))
 
 
 def hold_of(ref: HoldRef, patron, holds: dict) -> dict | None:
