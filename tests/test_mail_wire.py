@@ -235,3 +235,16 @@ def test_a_name_folds_like_the_email_package_at_every_length(name_chars):
                       "to_name": name, "subject": name * 3, "text": "本文\n", "message_id": "<x.ils@kitami.jp>",
                       "date": dt.datetime(2026, 11, 26, 10, tzinfo=dt.timezone.utc)}
             assert compose._utf8_message(**fields) == compose._email_message(**fields, charset="utf-8")
+
+
+def test_a_header_left_as_it_is_has_nothing_split_would_collapse():
+    """_header_safe returns a printable text with single inner spaces unchanged: no printable
+    character but the space is one str.split() splits on, in all of Unicode."""
+    assert [hex(code) for code in range(0x110000)
+            if chr(code).isprintable() and chr(code) != " " and len(f"a{chr(code)}a".split()) != 1] == []
+
+
+@settings(max_examples=1000, deadline=None)
+@given(text=TEXT)
+def test_a_header_value_is_made_safe_as_by_splitting_and_joining(text):
+    assert compose._header_safe(text) == " ".join(text.replace("\r", " ").replace("\n", " ").split())

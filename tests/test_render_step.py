@@ -89,3 +89,19 @@ def test_each_notice_points_at_the_mail_that_tells_it_and_a_message_queued_befor
     assert len(outbox(lib)) == 2
     assert sorted(lib.conn.execute(marks.where(e.c.kind == "request_rejected")).all()) == told
     lib.conn.rollback()
+
+
+def test_an_acceptance_kitami_does_not_mail_is_marked_not_mailed_by_the_night_that_makes_it(new_library):
+    """Kitami mails no acceptance (accepted_mail off): render marks the notice, with the rest of the night's."""
+    lib = new_library("kitami")
+    lib.branch("central").patron("1001", email="taro@example.jp").patron("1002", email="hanako@example.jp")
+    lib.title("B3")
+    lib.loan(lib.copy("B3", "central"), "1001", due_on=D(2026, 12, 10))
+    lib.request("hold", "1002", "B3", pickup="central")
+    night = lib.night("2026-11-26 03:00")
+    assert next(step for step in night.steps if step.step == "render").counts == {"not_mailed": 1}
+    e = schema.notice_events
+    marked = lib.conn.execute(select(e.c.kind, e.c.delivery, e.c.outbox_id)).all()
+    lib.conn.rollback()
+    assert marked == [("hold_accepted", "not_mailed", None)]
+    assert outbox(lib) == []

@@ -148,7 +148,13 @@ def message_id(dedupe_key: str, sender: str) -> str:
 
 def _header_safe(text: str) -> str:
     """No CR or LF can reach a header: a title or name cannot inject one."""
-    return " ".join(str(text).replace("\r", " ").replace("\n", " ").split())
+    text = str(text)
+    # Most names and subjects are left as they are: no control or separator but single
+    # spaces inside (what split() would split on is exactly those; a test checks every
+    # character), a check far cheaper than splitting and joining five fields per message.
+    if text.isprintable() and "  " not in text and not text.startswith(" ") and not text.endswith(" "):
+        return text
+    return " ".join(text.replace("\r", " ").replace("\n", " ").split())
 
 
 def build_message(
@@ -170,7 +176,7 @@ def build_message(
     phones) goes 7bit as those phones expect, or base64 if a line would pass 998 octets; a
     message with a character ISO-2022-JP cannot carry (髙, ①, ～) goes in UTF-8 instead.
     """
-    text = re.sub(r"\r\n?", "\n", body)
+    text = re.sub(r"\r\n?", "\n", body) if "\r" in body else body
     subject, sender_name, to_name = (_header_safe(s) for s in (subject, sender_name, to_name))
     charset = _charset_for(charset, text, subject, sender_name, to_name)
     if charset == "utf-8":
@@ -264,6 +270,8 @@ def _folded_address(field: str, name: str, address: str, charset: str) -> str:
 
 def _charset_for(wanted: str, *texts: str) -> str:
     """The profile's charset, or UTF-8 when it cannot carry every character of the message."""
+    if wanted == "utf-8":
+        return wanted  # whatever the texts (the answer were UTF-8 either way)
     try:
         for text in texts:
             text.encode(wanted)

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, cast, literal, select
 
 from ils.frontend.reasons import REASONS
 from ils.holds.history import Notice, record_notices
@@ -58,9 +58,11 @@ def render_notices(ctx: Context, settings: MailSettings, *, ahead: bool) -> Coun
     morning's mail), each message queued for its own send time. A notice is rendered once: it is marked with
     what became of it, and a message's key is refused a second time."""
     counts: Counter = Counter()
-    due, routed = _due_notices(ctx, ahead)
+    due, routed, never_mailed = _due_notices(ctx, ahead)
     _mark_routed(ctx, routed)
     counts.update(delivery for _, delivery in routed)
+    if never_mailed:
+        counts["not_mailed"] += never_mailed
     letterhead = Letterhead(ctx, settings, compose.Templates.for_run())
     groups = [group for patron_items in _by_patron(due).values() for group in _groups(ctx, patron_items)]
     # A chunk is a few statements (the messages in, their notices marked), whatever its size.
@@ -95,12 +97,17 @@ def _record_receipts(ctx: Context) -> None:
     record_notices(ctx.conn, notices, at=ctx.now, run_id=None)
 
 
-def _due_notices(ctx: Context, ahead: bool) -> tuple[list[Due], list[tuple[int, str]]]:
-    """Notices due by now (or, `ahead`, by the library's next send slot) that go by mail, and
-    (event, delivery) for those that do not."""
+def _due_notices(ctx: Context, ahead: bool) -> tuple[list[Due], list[tuple[int, str]], int]:
+    """Notices due by now (or, `ahead`, by the library's next send slot) that go by mail,
+    (event, delivery) for those that do not, and how many of a kind never mailed were marked."""
     library = BranchCalendar(CalendarRules.from_policy(ctx.policy.calendar))
     times = SendTimes(ctx.policy)
     horizon = upcoming_slot(ctx.now, library, ctx.policy) if ahead else ctx.now
+
+    def due(send_at: dt.datetime, calendar: BranchCalendar) -> bool:
+        return send_at <= horizon and (not ahead or _closed(ctx, times, send_at, calendar))
+
+    never_mailed = _mark_never_mailed(ctx, times, library, due)
 
     @functools.cache
     def problem(address: str) -> str | None:  # a patron with many notices is checked once
@@ -112,7 +119,7 @@ def _due_notices(ctx: Context, ahead: bool) -> tuple[list[Due], list[tuple[int, 
         event_id, kind, occurred_at, payload, email, contact_method, hold_contact, branch_id = notice[:8]
         calendar = ctx.calendars.get(branch_id, library) if kind in HOLD_KINDS else library
         send_at = times.due_at(kind, occurred_at, calendar, _registered_at(kind, payload))
-        if send_at > horizon or (ahead and not _closed(ctx, times, send_at, calendar)):
+        if not due(send_at, calendar):
             continue
         delivery = route(kind, contact_method, hold_contact, email, ctx.policy, problem)
         if delivery == "mailed":
@@ -120,9 +127,27 @@ def _due_notices(ctx: Context, ahead: bool) -> tuple[list[Due], list[tuple[int, 
         else:
             routed.append((event_id, delivery))
     details = _details(ctx, [notice.id for notice, _ in mailed])
-    due = [Due(row.id, row.patron_id, row.kind, row.email, row.name, compose.language_of(row.language),
-               _variables(row, details[row.id], ctx.policy), send_at) for row, send_at in mailed]
-    return due, routed
+    mail = [Due(row.id, row.patron_id, row.kind, row.email, row.name, compose.language_of(row.language),
+                _variables(row, details[row.id], ctx.policy), send_at) for row, send_at in mailed]
+    return mail, routed, never_mailed
+
+
+def _mark_never_mailed(ctx: Context, times: SendTimes, library: BranchCalendar,
+                       due: Callable[[dt.datetime, BranchCalendar], bool]) -> int:
+    """Mark not_mailed, by a statement per few instants, the due notices of acceptance where
+    the profile mails none (route's first answer; Kitami): half a night's notices, which the
+    query of _due_notices would read with their patrons only to mark them. Such a notice is
+    due by the library's calendar and the instant it happened (SendTimes.due_at)."""
+    if ctx.policy.notices.accepted_mail:
+        return 0
+    e = schema.notice_events
+    waiting = (e.c.kind == "hold_accepted", e.c.delivery.is_(None), e.c.occurred_at <= ctx.now,
+               e.c.patron_id.is_not(None))  # _notice_query's join: a notice has its patron or is not read
+    instants = ctx.conn.execute(select(e.c.occurred_at).where(*waiting).distinct()).scalars().all()
+    now_due = [at for at in instants if due(times.due_at("hold_accepted", at, library), library)]
+    mark = e.update().where(*waiting, e.c.occurred_at.in_(bindparam("instants", expanding=True)))
+    return sum(ctx.conn.execute(mark.values(delivery="not_mailed"), {"instants": chunk}).rowcount
+               for chunk in db.chunks(now_due))
 
 
 def _closed(ctx: Context, times: SendTimes, send_at: dt.datetime, calendar: BranchCalendar) -> bool:
@@ -268,7 +293,7 @@ class Letterhead:
         """One notice's mail, or a digest of several (keyed by its first notice)."""
         first = group[0]
         rendered = [self.templates.notice_item(i.kind, first.language, i.variables) for i in group]
-        key = f"notice:{first.event_id}" if len(group) == 1 else f"digest:{first.patron_id}:{first.event_id}"
+        key = _notice_key(first.event_id) if len(group) == 1 else f"digest:{first.patron_id}:{first.event_id}"
         return self.message(first, rendered, key)
 
     def message(self, first: Due, rendered: list[tuple[str, str]], key: str) -> dict:
@@ -336,12 +361,25 @@ def _mark_routed(ctx: Context, routed: list[tuple[int, str]]) -> None:
             ctx.conn.execute(mark, {"how": how, "events": chunk})
 
 
+NOTICE_KEY = "notice:"  # the key of a message telling one notice: this and the notice's id
+
+
+def _notice_key(event_id: int) -> str:
+    return f"{NOTICE_KEY}{event_id}"
+
+
 def _mark_mailed(ctx: Context, keys: list[tuple[int, str]]) -> None:
     """Each mailed notice marked with the outbox message its (event, message key) names, the
-    message found by its key: one executemany."""
+    message found by its key: a notice in a message of its own by a statement per chunk (its
+    key is its id; most of a night's mail), a digest's by one executemany."""
     e, o = schema.notice_events, schema.mail_outbox
-    message = select(o.c.id).where(o.c.dedupe_key == bindparam("key")).scalar_subquery()
-    ctx.conn.execute(
-        e.update().where(e.c.id == bindparam("event"), e.c.delivery.is_(None)).values(delivery="mailed", outbox_id=message),
-        [{"event": event_id, "key": key} for event_id, key in keys],
-    )
+    mailed = e.c.id.in_(bindparam("events", expanding=True)), e.c.delivery.is_(None)
+    own = select(o.c.id).where(o.c.dedupe_key == literal(NOTICE_KEY) + cast(e.c.id, String)).scalar_subquery()
+    alone = [event_id for event_id, key in keys if key == _notice_key(event_id)]
+    for chunk in db.chunks(alone):
+        ctx.conn.execute(e.update().where(*mailed).values(delivery="mailed", outbox_id=own), {"events": chunk})
+    digests = [{"event": event_id, "key": key} for event_id, key in keys if key != _notice_key(event_id)]
+    if digests:
+        message = select(o.c.id).where(o.c.dedupe_key == bindparam("key")).scalar_subquery()
+        ctx.conn.execute(e.update().where(e.c.id == bindparam("event"), e.c.delivery.is_(None))
+                         .values(delivery="mailed", outbox_id=message), digests)
