@@ -14,7 +14,7 @@ import jinja2
 from markupsafe import escape
 from wcwidth import wcswidth
 
-from ils.infra.output import write_csv
+from ils.infra.output import write_csv_columns
 from ils.infra.resources import report_templates_path
 from ils.mail.compose import jdate
 from ils.reports import Report
@@ -126,7 +126,7 @@ def _csv_column(values: list, printed: list[str]) -> list:
 def as_csv(sheet: Sheet, encoding: str = "utf-8-sig") -> bytes:
     """CSV that Japanese Excel opens without mojibake (UTF-8 with a BOM, or CP932) and cannot run as formulas."""
     buffer = io.StringIO()
-    write_csv(buffer, sheet.headers, zip(*map(_csv_column, sheet.values, sheet.printed), strict=True), line_end="\r\n")
+    write_csv_columns(buffer, sheet.headers, list(map(_csv_column, sheet.values, sheet.printed)), line_end="\r\n")
     return buffer.getvalue().encode(encoding, errors="replace")
 
 
