@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -93,8 +93,15 @@ def _folder_name(code: str) -> str:
     return name if name.strip(".") else f"_{name}"
 
 
-def _system_sheets(ctx: Context, day: dt.date) -> list[tuple[str | None, Sheet]]:
-    return [(None, make_sheet(ctx, "summary", None, day))]
+def _every_sheet(ctx: Context, day: dt.date) -> Iterator[tuple[str, str | None, Sheet]]:
+    """(report, branch code, sheet) for every report of every branch, then the whole system's summary (code None).
+
+    One report's rows at a time: a report's query runs when the last report's sheets are written.
+    """
+    for name in REPORTS:
+        for code, sheet in sheets_for_all(ctx, name, day):
+            yield name, code, sheet
+    yield "summary", None, make_sheet(ctx, "summary", None, day)
 
 
 def write_all(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) -> int:
@@ -108,18 +115,16 @@ def write_all(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) 
     # files waited for 591 commits of the disk's journal. The reports' queries run one after
     # the other on this thread: running the next one in a thread of its own while this one
     # formatted the last gained nothing measurable and cost CPU (issue 14, round 2).
-    sheets_of = [*(partial(sheets_for_all, ctx, name, day) for name in REPORTS), partial(_system_sheets, ctx, day)]
     with ThreadPoolExecutor(max_workers=FILE_WRITERS, thread_name_prefix="reports-write") as writers:
         pending: list[Future] = []
         made: set[Path] = {folder}
-        for name, sheets in zip([*REPORTS, "summary"], sheets_of, strict=True):
-            for code, sheet in sheets():
-                where = folder if code is None else folder / _folder_name(code)
-                if where not in made:  # a branch's folder, made once for its seven reports
-                    made.add(private_dir(where))
-                for fmt in settings.formats:
-                    data = encoded(sheet, fmt, settings.csv_encoding)
-                    pending.append(writers.submit(write_private, where / f"{name}.{FORMATS[fmt][0]}", data))
+        for name, code, sheet in _every_sheet(ctx, day):
+            where = folder if code is None else folder / _folder_name(code)
+            if where not in made:  # a branch's folder, made once for its seven reports
+                made.add(private_dir(where))
+            for fmt in settings.formats:
+                data = encoded(sheet, fmt, settings.csv_encoding)
+                pending.append(writers.submit(write_private, where / f"{name}.{FORMATS[fmt][0]}", data))
         for done in pending:
             done.result()  # a file that could not be written fails the step, as before
     return len(pending)
