@@ -117,10 +117,13 @@ def as_text(sheet: Sheet) -> str:
 
 def _csv_column(values: list, printed: list[str]) -> list:
     # Numbers stay numbers so that Excel can add up a column; everything else as printed.
-    numbers = [isinstance(value, (int, float)) for value in values]
-    if not any(numbers):
+    # The column's kinds of value are looked at once, not cell by cell (as in _printed).
+    kinds = [issubclass(kind, (int, float)) for kind in set(map(type, values))]
+    if not any(kinds):
         return printed
-    return values if all(numbers) else [v if n else p for v, p, n in zip(values, printed, numbers, strict=True)]
+    if all(kinds):
+        return values
+    return [value if isinstance(value, (int, float)) else text for value, text in zip(values, printed, strict=True)]
 
 
 def as_csv(sheet: Sheet, encoding: str = "utf-8-sig") -> bytes:
