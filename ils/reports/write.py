@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from ils.reports.words import WORDS
 
 SYSTEM = WORDS["sheet"]["system"]  # the "branch" of the whole system's summary
 FILE_WRITERS = 8  # files written (and synced to disk) at once
+T = TypeVar("T")
 
 
 class ReportSettings(BaseModel):
@@ -93,15 +95,21 @@ def _folder_name(code: str) -> str:
     return name if name.strip(".") else f"_{name}"
 
 
-def _every_sheet(ctx: Context, day: dt.date) -> Iterator[tuple[str, str | None, Sheet]]:
-    """(report, branch code, sheet) for every report of every branch, then the whole system's summary (code None).
+def _system_sheets(ctx: Context, day: dt.date) -> list[tuple[str | None, Sheet]]:
+    return [(None, make_sheet(ctx, "summary", None, day))]
 
-    One report's rows at a time: a report's query runs when the last report's sheets are written.
+
+def _one_ahead(reader: Executor, calls: list[Callable[[], T]]) -> Iterator[T]:
+    """The calls' results in order; while the caller works on one, the next call runs in `reader`.
+
+    One call ahead, not all of them: only two reports' rows are held at a time.
     """
-    for name in REPORTS:
-        for code, sheet in sheets_for_all(ctx, name, day):
-            yield name, code, sheet
-    yield "summary", None, make_sheet(ctx, "summary", None, day)
+    running = reader.submit(calls[0])
+    for call in [*calls[1:], None]:
+        result = running.result()
+        if call is not None:
+            running = reader.submit(call)
+        yield result
 
 
 def write_all(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) -> int:
@@ -110,21 +118,27 @@ def write_all(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) 
     Folders and files are private to the owner (and the [files] group): see docs/reports.md.
     """
     folder = private_dir(private_dir(Path(base) / settings.directory).resolve() / day.isoformat())
+    # The queries run one after the other on the step's connection, in a thread of their
+    # own: the database works on the next report (SQLite and psycopg let go of Python's
+    # lock while they do) while this thread formats the last one. The connection is never
+    # used by both at once: this thread leaves it alone until the queries are done.
     # Each file is made durable (fsync) before it replaces the old one. A few writers at
     # once let the file system commit them together: one after the other, the city's 591
-    # files waited for 591 commits of the disk's journal. The reports' queries run one after
-    # the other on this thread: running the next one in a thread of its own while this one
-    # formatted the last gained nothing measurable and cost CPU (issue 14, round 2).
-    with ThreadPoolExecutor(max_workers=FILE_WRITERS, thread_name_prefix="reports-write") as writers:
+    # files waited for 591 commits of the disk's journal.
+    queries: list[Callable[[], Sequence[tuple[str | None, Sheet]]]] = [
+        *(partial(sheets_for_all, ctx, name, day) for name in REPORTS), partial(_system_sheets, ctx, day)]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reports-query") as reader, \
+            ThreadPoolExecutor(max_workers=FILE_WRITERS, thread_name_prefix="reports-write") as writers:
         pending: list[Future] = []
         made: set[Path] = {folder}
-        for name, code, sheet in _every_sheet(ctx, day):
-            where = folder if code is None else folder / _folder_name(code)
-            if where not in made:  # a branch's folder, made once for its seven reports
-                made.add(private_dir(where))
-            for fmt in settings.formats:
-                data = encoded(sheet, fmt, settings.csv_encoding)
-                pending.append(writers.submit(write_private, where / f"{name}.{FORMATS[fmt][0]}", data))
+        for name, sheets in zip([*REPORTS, "summary"], _one_ahead(reader, queries), strict=True):
+            for code, sheet in sheets:
+                where = folder if code is None else folder / _folder_name(code)
+                if where not in made:  # a branch's folder, made once for its seven reports
+                    made.add(private_dir(where))
+                for fmt in settings.formats:
+                    data = encoded(sheet, fmt, settings.csv_encoding)
+                    pending.append(writers.submit(write_private, where / f"{name}.{FORMATS[fmt][0]}", data))
         for done in pending:
             done.result()  # a file that could not be written fails the step, as before
     return len(pending)
