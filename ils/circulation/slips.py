@@ -36,7 +36,7 @@ def transit_slips(copies: Iterable[tuple[str, int | None, str, str]]) -> list[st
     try:
         for to, hold, barcode, title in copies:
             names.update(to=to, hold=hold, barcode=barcode, title=title)
-            lines.append(template.environment.concat(template.root_render_func(context)))  # type: ignore[attr-defined]
+            lines.append(template.environment.concat(template.root_render_func(context)))
     except Exception:
         template.environment.handle_exception()  # the template's own line in the traceback, as render() gives it
     return lines
