@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import cli
-from ils.infra.output import FORMULA_STARTS, spreadsheet_text
+from ils.infra.output import FORMULA_STARTS, spreadsheet_column, spreadsheet_text, write_csv, write_csv_columns
 
 FORMULA_TITLE = '=HYPERLINK("http://x","y")'
 FORMULA_SHELF_MARK = "-2+3+cmd|' /C calc'!A0"
@@ -32,6 +32,18 @@ def test_numbers_stay_numbers_and_other_values_are_their_text():
     assert spreadsheet_text("-3") == "'-3"  # a negative number in a text column is text to a spreadsheet
     assert spreadsheet_text(dt.date(2026, 11, 26)) == "2026-11-26"
     assert spreadsheet_text("'=1") == "'=1"  # already quoted: left alone
+
+
+@pytest.mark.parametrize("start", FORMULA_STARTS)
+def test_a_column_gets_the_quotes_its_cells_would_get_one_by_one(start):
+    columns = [["本", f"{start}1", "a\0=b", f"\0{start}"], [1, None, 2.5, -3], ["x", 2, None, f"{start}y"],
+               ["a", "b", "c", "d"], [dt.date(2026, 11, 26), None, True, "e"]]
+    for column in columns:
+        assert list(spreadsheet_column(column)) == [spreadsheet_text(cell) for cell in column]
+    by_rows, by_columns = io.StringIO(), io.StringIO()
+    write_csv(by_rows, ["=h", "b", "c", "d", "e"], list(zip(*columns, strict=True)), line_end="\r\n")
+    write_csv_columns(by_columns, ["=h", "b", "c", "d", "e"], columns, line_end="\r\n")
+    assert by_columns.getvalue() == by_rows.getvalue()
 
 
 @pytest.fixture

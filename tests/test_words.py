@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ils.circulation.slips import transit_slip
+from ils.circulation.slips import transit_slip, transit_slips
 from ils.errors import WordsError
 from ils.infra import words
 from ils.mail import compose
@@ -113,3 +113,11 @@ def test_a_words_file_broken_stops_the_command_with_one_error_line(monkeypatch, 
         with pytest.raises(SystemExit) as exited:
             entry.main()
         assert exited.value.code == "Error: data/words/en.toml: [reasons] has no text for limit_reached"
+
+
+def test_the_transit_list_writes_each_copys_slip_as_the_counter_does():
+    # transit_slips shares one template context between lines: no line may keep another's hold.
+    copies = [("中央図書館", 812, "1000003433", "銀河鉄道の夜"), ("東分館", None, "1000003815", "坊っちゃん"),
+              ("中央図書館", 0, "1000003816", "こころ")]
+    assert transit_slips(copies) == [transit_slip(*copy) for copy in copies]
+    assert transit_slips(copies)[1] == "東分館 行き / 返却 / 1000003815 坊っちゃん"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -16,6 +17,9 @@ FORMATS = ("table", "json", "csv")
 # A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV
 # injection"): `=HYPERLINK(...)` in an imported title would become a live link.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A text column's cells joined by NUL: a formula start at the beginning or after a NUL.
+_FORMULA_CELL = re.compile("(?:^|\0)[=+\\-@\t\r]")
+_NUMBERS = {int, float, Decimal, type(None)}
 
 
 def _plain(value):
@@ -37,6 +41,27 @@ def spreadsheet_text(value):
         return value
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def spreadsheet_column(values: Sequence) -> Sequence:
+    """spreadsheet_text for each cell of a column, looked at as a whole (a report's column holds one kind of value).
+
+    A column of numbers, or of text that nothing starts like a formula, is written as it is:
+    one search over the whole column instead of a call per cell (a night's reports have 300k).
+    """
+    kinds = set(map(type, values))
+    if kinds <= _NUMBERS:
+        return values
+    if kinds <= {str} and not _FORMULA_CELL.search("\0".join(values)):
+        return values
+    return list(map(spreadsheet_text, values))
+
+
+def write_csv_columns(stream: TextIO, header: Sequence[str], columns: Sequence[Sequence], line_end: str = "\n") -> None:
+    """write_csv for a table given column by column (the reports): the same bytes, made safe a column at a time."""
+    writer = csv.writer(stream, lineterminator=line_end)
+    writer.writerow([spreadsheet_text(cell) for cell in header])
+    writer.writerows(zip(*map(spreadsheet_column, columns), strict=True))
 
 
 def write_csv(stream: TextIO, header: Sequence[str], rows: Iterable[Sequence], line_end: str = "\n") -> None:

@@ -14,7 +14,7 @@ import jinja2
 from markupsafe import escape
 from wcwidth import wcswidth
 
-from ils.infra.output import write_csv
+from ils.infra.output import write_csv_columns
 from ils.infra.resources import report_templates_path
 from ils.mail.compose import jdate
 from ils.reports import Report
@@ -117,16 +117,19 @@ def as_text(sheet: Sheet) -> str:
 
 def _csv_column(values: list, printed: list[str]) -> list:
     # Numbers stay numbers so that Excel can add up a column; everything else as printed.
-    numbers = [isinstance(value, (int, float)) for value in values]
-    if not any(numbers):
+    # The column's kinds of value are looked at once, not cell by cell (as in _printed).
+    kinds = [issubclass(kind, (int, float)) for kind in set(map(type, values))]
+    if not any(kinds):
         return printed
-    return values if all(numbers) else [v if n else p for v, p, n in zip(values, printed, numbers, strict=True)]
+    if all(kinds):
+        return values
+    return [value if isinstance(value, (int, float)) else text for value, text in zip(values, printed, strict=True)]
 
 
 def as_csv(sheet: Sheet, encoding: str = "utf-8-sig") -> bytes:
     """CSV that Japanese Excel opens without mojibake (UTF-8 with a BOM, or CP932) and cannot run as formulas."""
     buffer = io.StringIO()
-    write_csv(buffer, sheet.headers, zip(*map(_csv_column, sheet.values, sheet.printed), strict=True), line_end="\r\n")
+    write_csv_columns(buffer, sheet.headers, list(map(_csv_column, sheet.values, sheet.printed)), line_end="\r\n")
     return buffer.getvalue().encode(encoding, errors="replace")
 
 

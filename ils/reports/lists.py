@@ -15,7 +15,7 @@ import json
 
 from sqlalchemy import Date
 
-from ils.circulation.slips import transit_slip
+from ils.circulation.slips import transit_slips
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.infra.schema import Instant
@@ -50,8 +50,9 @@ def branch_pull_list(ctx: Context, branch_id: int) -> list[dict]:
 
 def transit_list(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dict]:
     """回送リスト: copies waiting at the branches for the van, one slip line each: where to, for which hold."""
-    return [{**row, "slip": transit_slip(row["to"], row["hold"], row["barcode"], row["title"])}
-            for row in _rows(ctx, named_query("transit", lists=BRANCHES), branch_ids=branch_ids)]
+    rows = _rows(ctx, named_query("transit", lists=BRANCHES), branch_ids=branch_ids)
+    slips = transit_slips((row["to"], row["hold"], row["barcode"], row["title"]) for row in rows)
+    return [{**row, "slip": slip} for row, slip in zip(rows, slips, strict=True)]
 
 
 def hold_shelf(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dict]:
