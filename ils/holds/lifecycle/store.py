@@ -153,8 +153,8 @@ def move_holds(
 
 # From this many moves on, the moves are staged in a temporary table and made by one
 # UPDATE ... FROM it, their history copied from it by one INSERT ... SELECT: a batch step
-# moves thousands of holds, and one statement per hold (or an IN list of ids, which SQLite
-# without statistics answers by scanning the status index) cost more than the writes.
+# moves thousands of holds, and on PostgreSQL a statement per hold cost more than the
+# writes. (SQLite measures about the same either way: there the writes themselves cost.)
 # A counter's single move keeps its one UPDATE: a temporary table is a few statements more.
 STAGED_FROM = 64
 
