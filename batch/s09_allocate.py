@@ -82,7 +82,7 @@ def _allocate_chunk(ctx: Context, title_ids: list[int], routes: Routes, counts: 
     """Allocate within these titles; returns the ids of series-ordered holds that got a copy."""
     # Only a title with both a waiting hold and a free copy has work: the copies of
     # titles nobody waits for and the holds of titles with no free copy are not read.
-    copies = _free_copies(ctx, _titles_waited_for(ctx, title_ids))
+    copies = _free_copies(ctx, title_ids)
     holds = _waiting_holds(ctx, sorted(copies))
     by_hold = {row.id: row for rows in holds.values() for row in rows}
     open_today = {branch_id: calendar.is_open(ctx.today) for branch_id, calendar in ctx.calendars.items()}
@@ -132,12 +132,6 @@ def _shelf_search(ctx: Context):
 # so there the clauses are not rendered.
 
 
-def _titles_waited_for(ctx: Context, title_ids: list[int]) -> list[int]:
-    """Those of these titles that have a waiting hold."""
-    found = ctx.conn.execute(_titles_waited_for_query(), {"titles": title_ids}).scalars().all()
-    return sorted(found)
-
-
 def _free_copies(ctx: Context, title_ids: list[int]) -> dict[int, list[FreeCopy]]:
     if not title_ids:
         return {}
@@ -159,13 +153,6 @@ def _waiting_holds(ctx: Context, title_ids: list[int]) -> dict[int, list]:
 # Built once: the title lists are bound when a chunk runs (an expanding parameter), so
 # the statements are not built and coerced again, element by element, for every chunk.
 @functools.cache
-def _titles_waited_for_query():
-    h = schema.holds
-    return select(h.c.title_id).where(h.c.title_id.in_(bindparam("titles", expanding=True)),
-                                      h.c.status == S.WAITING).distinct()
-
-
-@functools.cache
 def _waiting_holds_query():
     h = schema.holds
     return (
@@ -179,10 +166,12 @@ def _waiting_holds_query():
 
 @functools.cache
 def _free_copies_query():
-    c = schema.copies
+    """The free copies of those titles that have a waiting hold (tested per title here, not by a query of its own)."""
+    c, waiting = schema.copies, schema.holds.alias("waiting")
     return select(c.c.id, c.c.title_id, c.c.location_branch_id, c.c.state).where(
         c.c.title_id.in_(bindparam("titles", expanding=True)), c.c.state.in_(FREE_COPY_STATES),
-        ~schema.bound_to_active_hold(c.c.id)
+        ~schema.bound_to_active_hold(c.c.id),
+        exists().where(waiting.c.title_id == c.c.title_id, waiting.c.status == S.WAITING),
     ).with_for_update(skip_locked=True)
 
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from ils.errors import Conflict
 from ils.holds import lifecycle
@@ -98,6 +98,40 @@ def test_moves_without_values_of_their_own_are_made_in_sets_and_each_leaves_its_
                            run_id=None, actor="s042")
     assert count == 2
     assert [_status(lib, i) for i in (*waiting, ready)] == ["cancelled", "waiting", "cancelled"]
+
+
+def test_a_batch_of_moves_is_staged_in_one_update_with_each_row_its_own_values_and_history_in_move_order(lib):
+    from ils.holds.lifecycle import store
+    for bib in ("P1", "P2", "P3"):
+        lib.title(bib).copy(bib, "chuo", barcode=f"c-{bib}")
+    holds = [lib.hold("5001", bib, "chuo", status=status) for bib, status in
+             (("P1", "waiting"), ("P2", "cancelled"), ("P3", "waiting"))]
+    copies = [lib._id("copy", f"c-{bib}") for bib in ("P1", "P2", "P3")]
+    moves = [Move(holds[2], "waiting", "allocated", "third", {"copy": copies[2]}),
+             Move(holds[0], "waiting", "allocated", "first", {"copy": copies[0]}),
+             Move(holds[1], "waiting", "allocated", "stale", {"copy": copies[1]})]  # cancelled meanwhile: not moved
+    h = schema.holds
+    assert len(moves) < store.STAGED_FROM  # a batch step's thousands of moves, made small here
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "STAGED_FROM", 1)
+        with lib.conn.begin():
+            count = move_holds(lib.conn, Event.ALLOCATE, moves, values={"copy_id": bindparam("copy"),
+                               "allocated_at": NOW}, at=NOW, run_id=7, actor="batch")
+        stored = lib.conn.execute(select(h.c.id, h.c.status, h.c.copy_id, h.c.allocated_at)
+                                  .where(h.c.id.in_(holds)).order_by(h.c.id)).all()
+        hh = schema.hold_history
+        history = lib.conn.execute(select(hh.c.hold_id, hh.c.note, hh.c.run_id, hh.c.at)
+                                   .where(hh.c.hold_id.in_(holds)).order_by(hh.c.id)).all()
+        lib.conn.rollback()
+        with pytest.raises(Conflict, match="meanwhile"), lib.conn.begin():
+            move_holds(lib.conn, Event.CANCEL_BY_STAFF, [Move(holds[1], "ready", "cancelled")], at=NOW, run_id=None,
+                       actor="s042", conflict="changed meanwhile")
+    assert count == 2
+    assert [tuple(r) for r in stored] == [(holds[0], "allocated", copies[0], NOW), (holds[1], "cancelled", None, None),
+                                          (holds[2], "allocated", copies[2], NOW)]
+    assert [tuple(r) for r in history] == [(holds[2], "third", 7, NOW), (holds[0], "first", 7, NOW),
+                                           (holds[1], "stale", 7, NOW)]
+    assert _status(lib, holds[1]) == "cancelled" and len(_history(lib, holds[1])) == 1
 
 
 def test_a_transition_the_table_does_not_allow_is_refused_and_changes_nothing(lib):
