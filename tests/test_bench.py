@@ -18,9 +18,7 @@ def test_ils_bench_night_runs_with_the_default_relative_workdir(tmp_path):
     # A child process, as a user starts it: the night it times runs in a grandchild whose
     # working directory is the workdir, which is where a relative path used to break.
     result = subprocess.run(
-        # Seed 1: at the default seed the generator cannot make the sample at half size (a KeyError in
-        # tools/sample/titles.py when a 上下 set is cut by the end of a small catalogue).
-        [sys.executable, "-m", "ils", "bench", "night", "--preset", "sample", "--seed", "1", "--json"],
+        [sys.executable, "-m", "ils", "bench", "night", "--preset", "sample", "--json"],
         cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False,
     )
     assert result.returncode == 0, result.stderr
@@ -34,7 +32,7 @@ def test_ils_bench_night_runs_with_the_default_relative_workdir(tmp_path):
     assert number("step accept seconds") > 0 and number("step render seconds") > 0
     assert figures["growth allocate (1/4, 1/2, 1 size, s)"].count("/") == 2
     assert (tmp_path / "bench").is_dir() and not (tmp_path / "bench" / "bench").exists()
-    assert (tmp_path / "bench" / "quarter-sample-1-kitami.db").exists()
+    assert list((tmp_path / "bench").glob("quarter-sample-*-kitami.db"))
 
 
 def _write_a_night(url: str) -> None:

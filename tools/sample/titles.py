@@ -128,7 +128,8 @@ WORK_TEXT = {
     "encyclopedia": _reference_set_text(N.ENCYCLOPEDIAS),
 }
 
-UPPER_LOWER = {2: ("上", "下"), 3: ("上", "中", "下")}
+# A set cut short by the end of a small catalogue keeps the volumes it has: only 上.
+UPPER_LOWER = {1: ("上",), 2: ("上", "下"), 3: ("上", "中", "下")}
 
 
 def _volume(spec: SampleSpec, genre: Genre, position: int, span: int, work: int) -> tuple[int, str]:
