@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, or_
 from sqlalchemy.engine import Connection
 
+from ils.infra import db
+
 LOOKUP_CHUNK = 2000
 
 
@@ -30,7 +32,6 @@ class Bulk:
         self._names = names
         self._values = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
         self._convert = [(i, processors[n]) for i, n in enumerate(names) if processors.get(n) is not None]
-        self._processors = {n: p for n, p in processors.items() if p is not None}
 
     def run(self, rows: Sequence[dict]) -> None:
         if not rows:
@@ -123,24 +124,17 @@ class Staged:
             f"CREATE TEMPORARY TABLE {self._stage} (_n integer, {', '.join(f'{c} {kinds[c]}' for c in columns)}) "
             "ON COMMIT DROP"
         )
-        self._copy = f"COPY {self._stage} (_n, {', '.join(columns)}) FROM STDIN"
         self._merge = merge(self._stage)
         self._columns = list(columns)
-        probe = Bulk(conn, table.insert().values(_binds(table, [c for c in columns if c in table.c])))
-        self._steps = [(c, probe._processors.get(c)) for c in columns]
+        self._converters = [None, *db.bind_converters(conn, table, columns)]  # `_n` first
 
     def run(self, rows: Sequence[dict]) -> None:
         if not rows:
             return
-        cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(f"TRUNCATE {self._stage}")
-            with cursor.copy(self._copy) as copy:
-                for n, row in enumerate(rows):
-                    copy.write_row((n, *(row[c] if p is None else p(row[c]) for c, p in self._steps)))
-            cursor.execute(self._merge)
-        finally:
-            cursor.close()
+        self._conn.exec_driver_sql(f"TRUNCATE {self._stage}")
+        db.copy_rows(self._conn, self._stage, ["_n", *self._columns], self._converters,
+                     ((n, *(row[c] for c in self._columns)) for n, row in enumerate(rows)))
+        self._conn.exec_driver_sql(self._merge)
 
 
 def lookup(conn: Connection, table: Table, key_column: str, keys: set) -> dict:

@@ -206,21 +206,13 @@ def _move_staged(
 
 
 def _fill(conn: Connection, staged: Table, rows: list[dict]) -> None:
-    """The staged moves into their table: COPY on PostgreSQL (an INSERT per row, even in a
-    pipeline, waits on the server for each), an executemany on SQLite."""
+    """The staged moves into their table: COPY on PostgreSQL, an executemany on SQLite."""
     if conn.dialect.name != "postgresql":
         conn.execute(staged.insert(), rows)
         return
-    # The types' converters, as SQLAlchemy would apply them to the same values.
-    processors: dict[str, Any] = dict(staged.insert().compile(dialect=conn.dialect)._bind_processors)
-    steps = [(c.name, processors.get(c.name)) for c in staged.c]
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        with cursor.copy(f"COPY {staged.name} ({', '.join(name for name, _ in steps)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(tuple(row[name] if p is None else p(row[name]) for name, p in steps))
-    finally:
-        cursor.close()
+    names = [c.name for c in staged.c]
+    db.copy_rows(conn, staged.name, names, db.bind_converters(conn, staged, names),
+                 ([row[name] for name in names] for row in rows))
 
 
 def _update_each(conn: Connection, moves: list[Move], values: Mapping[str, Any] | None) -> int:
