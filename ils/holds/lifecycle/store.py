@@ -118,6 +118,10 @@ class Move:
     params: Mapping[str, Any] = field(default_factory=dict)
     patron_id: int | None = None  # saves the journal a look-up when the hold closes
 
+    @property
+    def transition(self) -> Transition:
+        return Transition(self.hold_id, str(self.was), str(self.now), self.note, self.patron_id)
+
 
 def move_holds(
     conn: Connection, event: Event, moves: Iterable[Move], *, at: dt.datetime, run_id: int | None, actor: str,
@@ -146,8 +150,7 @@ def move_holds(
         count = _update_sets(conn, moves, values)
     if conflict is not None and count != len(moves):
         raise Conflict(conflict)
-    _log(conn, [Transition(m.hold_id, str(m.was), str(m.now), m.note, m.patron_id) for m in moves], at=at,
-         run_id=run_id, actor=actor)
+    _log(conn, [m.transition for m in moves], at=at, run_id=run_id, actor=actor)
     return count
 
 
@@ -200,8 +203,7 @@ def _move_staged(
     conn.execute(hh.insert().from_select(
         ["hold_id", "at", "from_status", "to_status", "run_id", "actor", "note"], history))
     staged.drop(conn)
-    record_hold_transitions(conn, [Transition(m.hold_id, str(m.was), str(m.now), m.note, m.patron_id) for m in moves],
-                            at=at, actor=actor, run_id=run_id)
+    record_hold_transitions(conn, [m.transition for m in moves], at=at, actor=actor, run_id=run_id)
     return count
 
 
