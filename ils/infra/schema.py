@@ -347,6 +347,10 @@ holds = Table(
     Column("request_id", Integer, ForeignKey("pending_requests.id"), unique=True),
     Column("placed_by", String(64)),
     Column("created_at", Instant, nullable=False),
+    # 予約の一時停止: a suspended hold resumes by itself on this day (NULL: until resumed).
+    Column("suspended_until", Date),
+    # 有効期限: a hold still waiting after this day lapses in the night.
+    Column("not_needed_after", Date),
     one_of("status", HOLD_STATUSES),
     one_of("channel", CHANNELS),
     one_of("contact_method", CONTACT_METHODS),
@@ -536,6 +540,21 @@ batch_lock = Table(
     Column("owner", String(128), nullable=False),
     Column("acquired_at", Instant, nullable=False),
     Column("heartbeat_at", Instant, nullable=False),
+)
+
+STAFF_ROLES = ("counter", "supervisor", "systems")
+
+staff = Table(
+    "staff",
+    metadata,
+    # Staff accounts: the id staff type as --staff, and what their role lets them do
+    # (ils.library.staff.PERMISSIONS). How they sign in to the terminal is the OS's business.
+    Column("staff_id", String(64), primary_key=True),
+    Column("name", Text),
+    Column("role", String(16), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("disabled_at", Instant),
+    one_of("role", STAFF_ROLES),
 )
 
 staff_audit = Table(

@@ -238,6 +238,7 @@ class Labels(Section):
     allocated: str = "確保待ち"
     in_transit: str = "他館確保"
     ready: str = "貸出可能"
+    suspended: str = "一時停止中"
     cancel_requested: str = "取消申込"
     fulfilled: str = "貸出済"
     cancelled: str = "取消"

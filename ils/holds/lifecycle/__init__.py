@@ -25,6 +25,7 @@ class HoldStatus(StrEnum):
     ALLOCATED = "allocated"  # a copy is on a branch's pull list
     IN_TRANSIT = "in_transit"  # 他館確保 / 取寄中: the copy travels to the pickup branch
     READY = "ready"  # 貸出可能 / ご用意できました: on the pickup branch's hold shelf
+    SUSPENDED = "suspended"  # 一時停止中: keeps its place in the queue; allocation goes round it
     FULFILLED = "fulfilled"  # 貸出済: picked up
     CANCELLED = "cancelled"  # 取消
     EXPIRED = "expired"  # 取置期限切れ: not picked up by the pickup deadline
@@ -34,7 +35,8 @@ S = HoldStatus
 HOLD_STATUSES: tuple[str, ...] = tuple(s.value for s in HoldStatus)
 # Plain strings (not members) in the sets: schema's CHECK constraints and the policy's
 # Literal types are built from them.
-ACTIVE: tuple[str, ...] = tuple(s.value for s in (S.WAITING, S.SERIES_WAITING, S.ALLOCATED, S.IN_TRANSIT, S.READY))
+ACTIVE: tuple[str, ...] = tuple(
+    s.value for s in (S.WAITING, S.SERIES_WAITING, S.ALLOCATED, S.IN_TRANSIT, S.READY, S.SUSPENDED))
 # Holds in the queue with no copy yet (the branch report's 確保待ち・準備中).
 QUEUED: tuple[str, ...] = (S.WAITING.value, S.SERIES_WAITING.value)
 WITH_COPY: tuple[str, ...] = tuple(s.value for s in (S.ALLOCATED, S.IN_TRANSIT, S.READY))
@@ -64,6 +66,11 @@ class Event(StrEnum):
     CANCEL_BY_STAFF = "cancel_by_staff"
     EXPIRE = "expire"
     CHECK_OUT = "check_out"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    LAPSE = "lapse"
+    EXTEND = "extend"
+    QUEUE_MOVE = "queue_move"
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,16 @@ def _rules() -> tuple[Rule, ...]:
         *(Rule(E.CANCEL_BY_STAFF, s, S.CANCELLED, "cancelled at the counter on the patron's call") for s in ACTIVE),
         Rule(E.EXPIRE, S.READY, S.EXPIRED, "the pickup deadline (取置期限) passed"),
         *(Rule(E.CHECK_OUT, s, S.FULFILLED, "the patron borrowed the title") for s in ACTIVE),
+        Rule(E.PICKUP_CHANGE, S.READY, S.IN_TRANSIT,
+             "staff changed the pickup branch of a copy on the old branch's hold shelf: it travels on"),
+        *(Rule(E.SUSPEND, s, S.SUSPENDED, "suspended (予約の一時停止) until a date or until resumed; it keeps its place")
+          for s in QUEUED),
+        Rule(E.RESUME, S.SUSPENDED, S.WAITING, "resumed by the patron or staff, or by the night on its date"),
+        *(Rule(E.LAPSE, s, S.CANCELLED, "its not-needed-after date (有効期限) passed while it still waited")
+          for s in (*QUEUED, S.SUSPENDED)),
+        Rule(E.EXTEND, S.READY, S.READY, "staff extended the pickup deadline (取置期限の延長); the status stays"),
+        *(Rule(E.QUEUE_MOVE, s, s, "staff moved the hold in its title's queue; the status stays")
+          for s in (*QUEUED, S.SUSPENDED)),
     ]
     return tuple(rules)
 
