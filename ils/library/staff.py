@@ -81,3 +81,15 @@ def require(conn, staff_id: str, action: str) -> StaffAccount:
     if not role_may(found.role, action):
         raise StaffRefused(f"staff {staff_id!r} ({found.role}) may not {action}: it needs {PERMISSIONS[action]}")
     return found
+
+
+def add_account(conn, staff_id: str, role: str, *, now, name: str | None = None) -> StaffAccount:
+    """Create an account (or re-enable a disabled one with this role), in the caller's transaction."""
+    if role not in ROLES:
+        raise StaffRefused(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+    s = schema.staff
+    if conn.execute(select(s.c.staff_id).where(s.c.staff_id == staff_id)).first():
+        conn.execute(s.update().where(s.c.staff_id == staff_id).values(role=role, name=name, disabled_at=None))
+    else:
+        conn.execute(s.insert().values(staff_id=staff_id, role=role, name=name, created_at=now))
+    return StaffAccount(staff_id, name, role)
