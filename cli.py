@@ -1132,6 +1132,10 @@ def demo(target, profile):
     from ils.reports.write import encoded, make_sheet
     from ils.tools.demo import run_demo_day
 
+    def say(line: str) -> None:  # what the demo is doing, on stderr: stdout stays the result
+        click.echo(line, err=True)
+
+    say(f"Building the sample city under the {profile} rules in {target}…")
     url = build_demo(target, profile)
     # Mail and reports go beside an SQLite file, or into the working directory.
     path = Path(target) if "://" not in target else Path("demo")
@@ -1139,14 +1143,16 @@ def demo(target, profile):
     mail_dir, reports_dir = here / f"{path.stem}-mail", here / f"{path.stem}-reports"
     for old in (mail_dir, reports_dir):
         shutil.rmtree(old, ignore_errors=True)
-    day = run_demo_day(url, mail_dir, reports_dir)
+    day = run_demo_day(url, mail_dir, reports_dir, say)
     shown = db.display_url(url) if "://" in target else target
     with open_context(url, None, DEMO_NIGHT) as ctx:
         click.echo(f"The sample city on the night of {DEMO_NIGHT:%Y-%m-%d} under {ctx.policy.library.name}'s rules "
                    f"(database {shown}):\n")
         sys.stdout.write(encoded(make_sheet(ctx, "summary", None, DEMO_NIGHT.date()), "text").decode())
         click.echo(f"\nEvery branch's reports (pull lists, transit slips, hold shelves...): {day.reports_dir}/")
-        click.echo(f"The 10:00 mail: {day.mail.get('sent', 0)} messages in {mail_dir}/ (open them in any mail client):\n")
+        runs = ", ".join(f"{at:%m-%d %H:%M}" for at in day.mail_runs)
+        click.echo(f"The morning's mail (mail runs at {runs}): {day.mail.get('sent', 0)} messages in {mail_dir}/ "
+                   "(open them in any mail client):\n")
         render([{"notices": k, "count": v} for k, v in sorted(day.mail.items()) if v])
         click.echo("\nWhat the database holds now:\n")
         render(summarise(ctx.conn, library_date(DEMO_NIGHT)))
