@@ -272,29 +272,21 @@ def import_cmd(kind, path, encoding, limit, ctx, fmt):
         return
     if path is None:
         raise click.UsageError(f"ils import {kind} needs the PATH of the file (or, for all, the folder)")
+    from ils.infra import progress
+
     files = files_in(path) if kind == "all" else [(kind, path)]
-    results = import_files(ctx.conn, files, ctx.policy, ctx.now, encoding, progress=_terminal_progress())
-    if sys.stderr.isatty():
-        click.echo(err=True)
+    total, offsets = 0, {}
+    if progress.on_terminal():
+        for name, file in files:
+            offsets[name] = total
+            total += progress.csv_rows(file) if Path(file).is_file() else 0
+    with progress.bar(total, "importing") as shown:
+        results = import_files(ctx.conn, files, ctx.policy, ctx.now, encoding,
+                               progress=lambda name, rows: shown.to(offsets.get(name, 0) + rows, name))
     for r in results:
         log.info("%s: %d rows imported from %s (%s)", r.kind, r.rows_written, r.path, r.encoding)
         for line in r.conflicts:
             click.echo(f"conflict: {line}")
-
-
-def _terminal_progress():
-    """Rows read so far, rewritten in place on a terminal; nothing when not on one."""
-    if not sys.stderr.isatty():
-        return None
-    last = {"kind": None}
-
-    def show(kind: str, rows: int) -> None:
-        if last["kind"] not in (None, kind):
-            click.echo(err=True)
-        last["kind"] = kind
-        click.echo(f"\r{kind}: {rows:,} rows", nl=False, err=True)
-
-    return show
 
 
 # Changes for the ILS -----------------------------------------------------------
@@ -482,11 +474,18 @@ def _step_line(step):
 @with_context
 @click.pass_context
 def batch_run(click_ctx, only, intraday, dry_run, ctx):
+    from ils.infra import progress
+
     now_given = click_ctx.get_parameter_source("now") != click.core.ParameterSource.DEFAULT
-    on_tty = sys.stderr.isatty()
-    show = (lambda step: click.echo(_step_line(step), err=True)) if on_tty and not dry_run else None
-    reports = run_until_current(ctx, now_given=now_given, only=only, mode="intraday" if intraday else "night",
-                                dry_run=dry_run, on_step=show)
+    on_tty = progress.on_terminal()
+    steps = 1 if only else len(step_names("intraday" if intraday else "night"))
+    with progress.bar(0 if dry_run else steps, "night") as shown:
+        def show(step) -> None:
+            shown.say(_step_line(step))
+            shown.advance(1, step.step)
+
+        reports = run_until_current(ctx, now_given=now_given, only=only, mode="intraday" if intraday else "night",
+                                    dry_run=dry_run, on_step=show)
     for report in reports:
         if dry_run:
             click.echo(f"dry run as of {report.as_of:%Y-%m-%d %H:%M %Z}: nothing was changed", err=True)
@@ -547,9 +546,16 @@ def bench_night(preset, profile, workdir, seed, intraday, engine, pg_server, gro
     """
     from ils.tools.bench import benchmark, figure_rows
 
-    progress = (lambda message: click.echo(f"... {message}", err=True)) if sys.stderr.isatty() else None
-    figures = benchmark(preset, profile, workdir, seed=seed, intraday=intraday, growth=growth,
-                        pg_server=pg_server if engine == "postgresql" else None, progress=progress)
+    from ils.infra import progress
+    from ils.tools.bench import PHASES, PHASES_OF_GROWTH
+
+    with progress.bar(PHASES + (PHASES_OF_GROWTH if growth else 0), "bench") as shown:
+        def tell(message: str) -> None:
+            shown.say(f"... {message}")
+            shown.advance(1)
+
+        figures = benchmark(preset, profile, workdir, seed=seed, intraday=intraday, growth=growth,
+                            pg_server=pg_server if engine == "postgresql" else None, progress=tell)
     render(figure_rows(figures), fmt)
 
 
@@ -1132,18 +1138,27 @@ def demo(target, profile):
     from ils.reports.write import encoded, make_sheet
     from ils.tools.demo import run_demo_day
 
-    def say(line: str) -> None:  # what the demo is doing, on stderr: stdout stays the result
-        click.echo(line, err=True)
+    from batch.runner import step_names
+    from ils.infra import progress
 
-    say(f"Building the sample city under the {profile} rules in {target}…")
-    url = build_demo(target, profile)
     # Mail and reports go beside an SQLite file, or into the working directory.
     path = Path(target) if "://" not in target else Path("demo")
     here = path.parent.resolve()
     mail_dir, reports_dir = here / f"{path.stem}-mail", here / f"{path.stem}-reports"
-    for old in (mail_dir, reports_dir):
-        shutil.rmtree(old, ignore_errors=True)
-    day = run_demo_day(url, mail_dir, reports_dir, say)
+    # The building, the night's steps, a mail run or two: a bar on a terminal.
+    with progress.bar(len(step_names("night")) + 3, "demo") as shown:
+        def say(line: str) -> None:  # what the demo is doing, on stderr: stdout stays the result
+            if progress.on_terminal():
+                shown.say(line)
+            else:
+                click.echo(line, err=True)
+            shown.advance(1)
+
+        say(f"Building the sample city under the {profile} rules in {target}…")
+        url = build_demo(target, profile)
+        for old in (mail_dir, reports_dir):
+            shutil.rmtree(old, ignore_errors=True)
+        day = run_demo_day(url, mail_dir, reports_dir, say, on_step=lambda step: shown.advance(1, step.step))
     shown = db.display_url(url) if "://" in target else target
     with open_context(url, None, DEMO_NIGHT) as ctx:
         click.echo(f"The sample city on the night of {DEMO_NIGHT:%Y-%m-%d} under {ctx.policy.library.name}'s rules "

@@ -43,16 +43,16 @@ def _mail_slots(send_times) -> list[dt.datetime]:
 
 
 def run_demo_day(url: str, mail_dir: Path, reports_dir: Path,
-                 say: Callable[[str], None] = lambda line: None) -> DemoDay:
+                 say: Callable[[str], None] = lambda line: None, on_step=None) -> DemoDay:
     """The sample city's night at 03:00 with its reports and the morning's mail rendered,
     then the mail run at 10:00 writing .eml files — and, for a library whose mail waits for
     a later slot (Mito's digest goes the next open day's morning), each later slot of the
-    profile until a run sends something, up to a week. `say` hears what it is doing."""
+    profile until a run sends something, up to a week. `say` hears what it is doing, `on_step` each step of the night."""
     with open_context(url, None, DEMO_NIGHT) as ctx:
         ctx.settings = replace(ctx.settings, reports={"directory": str(reports_dir)},
                                mail={"transport": "files", "directory": str(mail_dir)})
         say(f"Running the night of {DEMO_NIGHT:%Y-%m-%d} at 03:00 (accept … reports, render)…")
-        night = run_batch(ctx, now_given=True)
+        night = run_batch(ctx, now_given=True, on_step=on_step)
         settings = mail_settings(ctx.settings.mail)
         morning: Counter = Counter()
         runs: list[dt.datetime] = []
