@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from ils.library.policy import Policy
 HISTORY_DAYS = 365  # the history the figures are taken from: a year, so a season is not everything
 TITLE_WEIGHT = 5.0  # a title's own figure counts as much as the library's once it has this many cases
 LIBRARY_WEIGHT = 5.0  # the library's figure counts as much as the profile's once it has this many cases
+PRIOR_LEAVE = 0.1 / 30  # before any history: one hold in ten leaves the queue in a month's wait
+LEAVE_DAYS = 30.0  # the profile's leave rate counts as this many days of queue per unit of weight
 CIRCULATING = ("on_shelf", "on_loan", "in_transit", "on_hold_shelf")  # a copy that can serve a hold
 WAIT_WORDS = ("label", "days", "weeks", "months", "over_a_year", "unknown")
 
@@ -47,7 +50,7 @@ class Pace:
     no_show: float  # share of ready holds never collected (expired)
     shelf_days: float  # ready to expired, for those
     catch_days: float  # a copy caught (allocated or trapped) to ready at the pickup branch
-    leave: float  # share of queued holds that leave the queue without a copy (cancelled, lapsed)
+    leave: float  # queued holds leaving without a copy (cancelled, lapsed), per hold and day in the queue
 
     @property
     def after_ready(self) -> float:
@@ -62,7 +65,7 @@ def profile_pace(policy: Policy) -> Pace:
     if not policy.renewal.blocked_if_held:
         loan += policy.renewal.max_renewals * policy.renewal.due_offset_days
     return Pace(loan_days=float(loan), pickup_days=policy.pickup.days / 2, no_show=0.05,
-                shelf_days=float(policy.pickup.days + 1), catch_days=1.0, leave=0.1)
+                shelf_days=float(policy.pickup.days + 1), catch_days=1.0, leave=PRIOR_LEAVE)
 
 
 @dataclass
@@ -89,10 +92,14 @@ def blended(seen: Seen, prior: Pace, weight: float) -> Pace:
         n = seen.counts.get(of, 0.0)
         return (seen.counts.get(name, 0.0) + weight * prior_value) / (n + weight)
 
+    def rate(name: str, exposure: str, prior_value: float) -> float:
+        days = seen.sums.get(exposure, 0.0)
+        return (seen.counts.get(name, 0.0) + weight * LEAVE_DAYS * prior_value) / (days + weight * LEAVE_DAYS)
+
     return Pace(
         loan_days=mean("loan", prior.loan_days), pickup_days=mean("pickup", prior.pickup_days),
         no_show=share("expired", "ready", prior.no_show), shelf_days=mean("expired", prior.shelf_days),
-        catch_days=mean("catch", prior.catch_days), leave=share("left", "left_queue", prior.leave),
+        catch_days=mean("catch", prior.catch_days), leave=rate("left", "queue_days", prior.leave),
     )
 
 
@@ -137,27 +144,26 @@ def ready_in(queue: list[Queued], copies: list[Copy], pace: Pace, today: dt.date
     The copies are served in queue order, each to the first hold when it frees: a hold's copy
     is caught when the earliest copy frees after the holds before it have had theirs, and
     reaches the hold shelf `catch_days` later; the copy is free again `after_ready` after that.
-    The holds ahead are counted by the share that stays in the queue (1 - leave). Suspended
+    A hold ahead counts by the chance it is still in the queue when its turn comes,
+    exp(-leave × days until then), the rest having cancelled or lapsed meanwhile. Suspended
     holds are gone round (allocation skips them) and get no estimate; nor does a 準備中 hold,
     which waits for its earlier volume.
     """
     free = sorted(free_in(c, pace, today) for c in copies)
-    waits: dict[int, float | None] = {}
-    served = 0
-    ahead = 0
+    waits: dict[int, float | None] = {hold.hold_id: None for hold in queue}
+    if not free:
+        return waits
+    taken = 0.0  # holds ahead served so far, counted by their chance of still being there
     for hold in queue:
         if hold.status == S.SUSPENDED:
-            waits[hold.hold_id] = None
             continue
-        if free:
-            while served < round(ahead * (1 - pace.leave)):
-                caught = heapq.heappop(free)
-                heapq.heappush(free, caught + pace.catch_days + pace.after_ready)
-                served += 1
-            waits[hold.hold_id] = free[0] + pace.catch_days if hold.status == S.WAITING else None
-        else:
-            waits[hold.hold_id] = None
-        ahead += 1
+        while taken >= 1:
+            caught = heapq.heappop(free)
+            heapq.heappush(free, caught + pace.catch_days + pace.after_ready)
+            taken -= 1
+        if hold.status == S.WAITING:
+            waits[hold.hold_id] = free[0] + pace.catch_days
+        taken += math.exp(-pace.leave * free[0])
     return waits
 
 
@@ -208,15 +214,14 @@ def title_waits(conn: Connection, policy: Policy, now: dt.datetime, title_ids: I
     if not ids:
         return {}
     today = now.astimezone(LIBRARY_TZ).date()
-    since = now - dt.timedelta(days=HISTORY_DAYS)
-    library = blended(_seen(conn, since, None).get(None, Seen()), profile_pace(policy), LIBRARY_WEIGHT)
+    library = blended(_seen(conn, now, None).get(None, Seen()), profile_pace(policy), LIBRARY_WEIGHT)
     queues, copies, seen = defaultdict(list), defaultdict(list), {}
     for chunk in db.chunks(ids):
         for title_id, hold in _queues(conn, chunk):
             queues[title_id].append(hold)
         for title_id, copy in _copies(conn, chunk):
             copies[title_id].append(copy)
-        seen.update(_seen(conn, since, chunk))
+        seen.update(_seen(conn, now, chunk))
     result = {}
     for title_id in ids:
         pace = blended(seen.get(title_id, Seen()), library, TITLE_WEIGHT)
@@ -247,11 +252,12 @@ def _copies(conn: Connection, title_ids: list[int]):
     return ((row.title_id, Copy(row.state, row.loaned_on, row.hold_status, row.ready_on)) for row in conn.execute(query))
 
 
-def _seen(conn: Connection, since: dt.datetime, title_ids: list[int] | None) -> dict[int | None, Seen]:
+def _seen(conn: Connection, now: dt.datetime, title_ids: list[int] | None) -> dict[int | None, Seen]:
     """The history since `since`, per title (or for the whole library with title_ids None):
     holds that closed (collected, expired, left the queue) and the loans that served them."""
     h, lo, hh = schema.holds, schema.loans, schema.hold_history
     key = h.c.title_id if title_ids is not None else literal(None)
+    since = now - dt.timedelta(days=HISTORY_DAYS)
     closed = [h.c.status.in_((S.FULFILLED, S.EXPIRED, S.CANCELLED)), h.c.closed_at >= since]
     if title_ids is not None:
         closed.append(h.c.title_id.in_(title_ids))
@@ -259,31 +265,39 @@ def _seen(conn: Connection, since: dt.datetime, title_ids: list[int] | None) -> 
     caught = (select(func.min(hh.c.at)).where(hh.c.hold_id == h.c.id, hh.c.to_status.in_(lifecycle.WITH_COPY))
               .scalar_subquery())
     pickup = days_between(h.c.closed_at, h.c.ready_on)
+    left = and_(h.c.status == S.CANCELLED, h.c.allocated_at.is_(None))
+    queued = case((shelved, days_between(h.c.ready_on, h.c.queued_at)), (left, days_between(h.c.closed_at, h.c.queued_at)))
     holds = select(
         key.label("title_id"),
         func.sum(case((h.c.status == S.FULFILLED, pickup))), func.count(case((and_(shelved, h.c.status == S.FULFILLED), 1))),
         func.sum(case((h.c.status == S.EXPIRED, pickup))), func.count(case((and_(shelved, h.c.status == S.EXPIRED), 1))),
         func.count(case((shelved, 1))),
         func.sum(case((shelved, days_between(h.c.ready_on, caught)))), func.count(case((and_(shelved, caught.is_not(None)), 1))),
-        func.count(case((and_(h.c.status == S.CANCELLED, h.c.allocated_at.is_(None)), 1))),
+        func.count(case((left, 1))), func.sum(queued),
     ).where(*closed)
+    # The days the holds still in the queue have waited so far count too: without them a
+    # growing queue would seem to lose its holds faster than it does.
+    waiting = select(key.label("title_id"), func.sum(days_between(literal(now, schema.Instant), h.c.queued_at))).where(
+        h.c.status.in_(lifecycle.QUEUED), *closed[2:])
     loans = select(key.label("title_id"), func.sum(days_between(lo.c.returned_at, lo.c.loaned_on)), func.count()).join(
         lo, and_(lo.c.patron_id == h.c.patron_id, lo.c.copy_id == h.c.copy_id, lo.c.loaned_on >= h.c.ready_on,
                  lo.c.returned_at.is_not(None))
     ).where(h.c.status == S.FULFILLED, *closed[1:])
     if title_ids is not None:
-        holds, loans = holds.group_by(h.c.title_id), loans.group_by(h.c.title_id)
+        holds, loans, waiting = holds.group_by(h.c.title_id), loans.group_by(h.c.title_id), waiting.group_by(h.c.title_id)
     found: dict[int | None, Seen] = defaultdict(Seen)
-    for title_id, pick_sum, pick_n, exp_sum, exp_n, ready_n, catch_sum, catch_n, left_n in conn.execute(holds):
+    for title_id, pick_sum, pick_n, exp_sum, exp_n, ready_n, catch_sum, catch_n, left_n, queue_days in conn.execute(holds):
         seen = found[title_id]
         seen.add("pickup", pick_sum, pick_n)
         seen.add("expired", exp_sum, exp_n)
         seen.add("ready", ready_n, ready_n)
         seen.add("catch", catch_sum, catch_n)
         seen.add("left", left_n, left_n)
-        seen.add("left_queue", left_n + ready_n, left_n + ready_n)
+        seen.add("queue_days", queue_days, 1)
     for title_id, loan_sum, loan_n in conn.execute(loans):
         found[title_id].add("loan", loan_sum, loan_n)
+    for title_id, queue_days in conn.execute(waiting):
+        found[title_id].add("queue_days", queue_days, 1)
     return found
 
 
