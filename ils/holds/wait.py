@@ -157,7 +157,7 @@ def ready_in(queue: list[Queued], copies: list[Copy], pace: Pace, today: dt.date
     for hold in queue:
         if hold.status == S.SUSPENDED:
             continue
-        while taken >= 1:
+        while taken >= 0.5:  # rounded: a hold ahead that will most likely still be there takes its copy
             caught = heapq.heappop(free)
             heapq.heappush(free, caught + pace.catch_days + pace.after_ready)
             taken -= 1
