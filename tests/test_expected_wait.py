@@ -109,9 +109,9 @@ def _history(lib, bib, loan_days: int, times: int):
     """Past holds on `bib`, each collected two days after it was ready and its loan returned after `loan_days`."""
     h, lo = schema.holds, schema.loans
     for n in range(times):
-        ready = D(2026, 9, 1) + dt.timedelta(days=n)
+        ready = D(2026, 10, 1) + dt.timedelta(days=n)
         copy = lib.copy(bib, "central", state="on_shelf")
-        hold = lib.hold("1006", bib, "central", status="fulfilled", copy=copy, ready_on=ready, queued_at="2026-08-20 10:00")
+        hold = lib.hold("1006", bib, "central", status="fulfilled", copy=copy, ready_on=ready, queued_at="2026-09-20 10:00")
         collected = at(f"{ready + dt.timedelta(days=2)} 10:00")
         returned = at(f"{ready + dt.timedelta(days=2 + loan_days)} 10:00")
         with lib.conn.begin():

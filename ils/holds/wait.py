@@ -29,7 +29,10 @@ from ils.infra.words import section
 from ils.library.clock import LIBRARY_TZ
 from ils.library.policy import Policy
 
-HISTORY_DAYS = 365  # the history the figures are taken from: a year, so a season is not everything
+HISTORY_DAYS = 365  # a title's history: a year, so one season is not everything
+# The library's history: its last two months are thousands of cases even for a small
+# library, and a city's year would be millions of rows to read for every patron's page.
+LIBRARY_DAYS = 60
 TITLE_WEIGHT = 5.0  # a title's own figure counts as much as the library's once it has this many cases
 LIBRARY_WEIGHT = 5.0  # the library's figure counts as much as the profile's once it has this many cases
 PRIOR_LEAVE = 0.1 / 30  # before any history: one hold in ten leaves the queue in a month's wait
@@ -214,14 +217,14 @@ def title_waits(conn: Connection, policy: Policy, now: dt.datetime, title_ids: I
     if not ids:
         return {}
     today = now.astimezone(LIBRARY_TZ).date()
-    library = blended(_seen(conn, now, None).get(None, Seen()), profile_pace(policy), LIBRARY_WEIGHT)
+    library = library_pace(conn, policy, now)
     queues, copies, seen = defaultdict(list), defaultdict(list), {}
     for chunk in db.chunks(ids):
         for title_id, hold in _queues(conn, chunk):
             queues[title_id].append(hold)
         for title_id, copy in _copies(conn, chunk):
             copies[title_id].append(copy)
-        seen.update(_seen(conn, now, chunk))
+        seen.update(_seen(conn, now, HISTORY_DAYS, chunk))
     result = {}
     for title_id in ids:
         pace = blended(seen.get(title_id, Seen()), library, TITLE_WEIGHT)
@@ -252,12 +255,28 @@ def _copies(conn: Connection, title_ids: list[int]):
     return ((row.title_id, Copy(row.state, row.loaned_on, row.hold_status, row.ready_on)) for row in conn.execute(query))
 
 
-def _seen(conn: Connection, now: dt.datetime, title_ids: list[int] | None) -> dict[int | None, Seen]:
+# The library's figures, once a day per database and profile: a front end asking for page
+# after page reads the library's history once, not for every patron.
+_LIBRARY_PACE: dict[tuple, Pace] = {}
+
+
+def library_pace(conn: Connection, policy: Policy, now: dt.datetime) -> Pace:
+    """The whole library's figures: its last LIBRARY_DAYS of history drawn towards the profile's."""
+    prior = profile_pace(policy)
+    key = (str(conn.engine.url), prior, now.astimezone(LIBRARY_TZ).date())
+    if key not in _LIBRARY_PACE:
+        if len(_LIBRARY_PACE) > 64:
+            _LIBRARY_PACE.clear()
+        _LIBRARY_PACE[key] = blended(_seen(conn, now, LIBRARY_DAYS, None).get(None, Seen()), prior, LIBRARY_WEIGHT)
+    return _LIBRARY_PACE[key]
+
+
+def _seen(conn: Connection, now: dt.datetime, days: int, title_ids: list[int] | None) -> dict[int | None, Seen]:
     """The history since `since`, per title (or for the whole library with title_ids None):
     holds that closed (collected, expired, left the queue) and the loans that served them."""
     h, lo, hh = schema.holds, schema.loans, schema.hold_history
     key = h.c.title_id if title_ids is not None else literal(None)
-    since = now - dt.timedelta(days=HISTORY_DAYS)
+    since = now - dt.timedelta(days=days)
     closed = [h.c.status.in_((S.FULFILLED, S.EXPIRED, S.CANCELLED)), h.c.closed_at >= since]
     if title_ids is not None:
         closed.append(h.c.title_id.in_(title_ids))
