@@ -38,7 +38,7 @@ from ils.errors import IlsError
 from ils.holds import lifecycle
 from ils.holds.counter import cancel_hold, place_holds
 from ils.holds.wait import title_waits
-from ils.infra import schema
+from ils.infra import db, schema
 from ils.infra.context import open_context
 from ils.infra.installation import DEMO_NIGHT, build_demo
 from ils.library.clock import LIBRARY_TZ
@@ -195,9 +195,8 @@ def became_ready(conn, estimates: list[Estimate]) -> dict[int, list[tuple[dt.dat
     """Each estimated hold's moves: (when, to status), in order."""
     hh = schema.hold_history
     moves: dict[int, list] = defaultdict(list)
-    ids = sorted({e.hold_id for e in estimates})
-    for start in range(0, len(ids), 500):
-        query = (select(hh.c.hold_id, hh.c.at, hh.c.to_status).where(hh.c.hold_id.in_(ids[start:start + 500]))
+    for chunk in db.chunks(sorted({e.hold_id for e in estimates})):
+        query = (select(hh.c.hold_id, hh.c.at, hh.c.to_status).where(hh.c.hold_id.in_(chunk))
                  .order_by(hh.c.hold_id, hh.c.at, hh.c.id))
         for hold_id, at, to_status in conn.execute(query):
             moves[hold_id].append((at, to_status))
