@@ -116,6 +116,8 @@ def _history(lib, bib, loan_days: int, times: int):
         returned = at(f"{ready + dt.timedelta(days=2 + loan_days)} 10:00")
         with lib.conn.begin():
             lib.conn.execute(h.update().where(h.c.id == hold).values(closed_at=collected, close_reason="picked_up"))
+            lib.conn.execute(schema.hold_history.insert().values(hold_id=hold, at=at(f"{ready} 09:00"),
+                                                                 from_status="waiting", to_status="ready"))
             lib.conn.execute(lo.insert().values(copy_id=lib.ids[("copy", copy)], patron_id=lib.ids[("patron", "1006")],
                                                 loaned_on=ready + dt.timedelta(days=2),
                                                 due_on=ready + dt.timedelta(days=16), returned_at=returned))
@@ -131,6 +133,20 @@ def test_a_title_whose_loans_ran_long_is_expected_to_keep_them_long_and_one_with
     assert waits[ids["NEW"]].pace.loan_days == waits[ids["BEST"]].pace.loan_days  # no history: the library's figure
     assert 14 < waits[ids["NEW"]].pace.loan_days < 25  # the library's: its history drawn towards the profile's 14
     assert waits[ids["SLOW"]].pace.pickup_days == pytest.approx(2.0, abs=0.6)
+
+
+def test_holds_that_were_already_on_the_shelf_when_imported_say_nothing_of_how_patrons_collect(library):
+    """The ILS's backlog of ready holds expires on the first night: no hold of ours was left uncollected."""
+    shelf = library.copy("LOST", "central", state="on_hold_shelf")
+    old = library.hold("1002", "LOST", "central", status="expired", copy=shelf, ready_on=D(2026, 11, 10),
+                       deadline=D(2026, 11, 17))
+    with library.conn.begin():  # imported as ready, expired by the night: no history of becoming ready here
+        library.conn.execute(schema.holds.update().where(schema.holds.c.id == old)
+                             .values(closed_at=at("2026-11-26 03:00"), close_reason="pickup_deadline"))
+    t = schema.titles
+    lost = library.conn.execute(select(t.c.id).where(t.c.bib_id == "LOST")).scalar_one()
+    pace = title_waits(library.conn, library.policy, at(NOW), [lost])[lost].pace
+    assert pace.no_show == pytest.approx(0.05)  # the profile's, not 100 %
 
 
 def test_the_estimate_beats_rank_times_the_loan_period_on_a_simulated_month(db_url):

@@ -272,52 +272,76 @@ def library_pace(conn: Connection, policy: Policy, now: dt.datetime) -> Pace:
 
 
 def _seen(conn: Connection, now: dt.datetime, days: int, title_ids: list[int] | None) -> dict[int | None, Seen]:
-    """The history since `since`, per title (or for the whole library with title_ids None):
-    holds that closed (collected, expired, left the queue) and the loans that served them."""
-    h, lo, hh = schema.holds, schema.loans, schema.hold_history
-    key = h.c.title_id if title_ids is not None else literal(None)
+    """The last `days` of history, per title (or for the whole library with title_ids None):
+    holds that closed (collected, expired, left the queue), the loans that served them, and
+    the days the holds still in the queue have waited so far."""
+    h = schema.holds
     since = now - dt.timedelta(days=days)
-    closed = [h.c.status.in_((S.FULFILLED, S.EXPIRED, S.CANCELLED)), h.c.closed_at >= since]
-    if title_ids is not None:
-        closed.append(h.c.title_id.in_(title_ids))
-    shelved = and_(h.c.status.in_((S.FULFILLED, S.EXPIRED)), h.c.ready_on.is_not(None))
-    caught = (select(func.min(hh.c.at)).where(hh.c.hold_id == h.c.id, hh.c.to_status.in_(lifecycle.WITH_COPY))
-              .scalar_subquery())
-    pickup = days_between(h.c.closed_at, h.c.ready_on)
-    left = and_(h.c.status == S.CANCELLED, h.c.allocated_at.is_(None))
-    queued = case((shelved, days_between(h.c.ready_on, h.c.queued_at)), (left, days_between(h.c.closed_at, h.c.queued_at)))
-    holds = select(
-        key.label("title_id"),
-        func.sum(case((h.c.status == S.FULFILLED, pickup))), func.count(case((and_(shelved, h.c.status == S.FULFILLED), 1))),
-        func.sum(case((h.c.status == S.EXPIRED, pickup))), func.count(case((and_(shelved, h.c.status == S.EXPIRED), 1))),
-        func.count(case((shelved, 1))),
-        func.sum(case((shelved, days_between(h.c.ready_on, caught)))), func.count(case((and_(shelved, caught.is_not(None)), 1))),
-        func.count(case((left, 1))), func.sum(queued),
-    ).where(*closed)
-    # The days the holds still in the queue have waited so far count too: without them a
-    # growing queue would seem to lose its holds faster than it does.
-    waiting = select(key.label("title_id"), func.sum(days_between(literal(now, schema.Instant), h.c.queued_at))).where(
-        h.c.status.in_(lifecycle.QUEUED), *closed[2:])
-    loans = select(key.label("title_id"), func.sum(days_between(lo.c.returned_at, lo.c.loaned_on)), func.count()).join(
-        lo, and_(lo.c.patron_id == h.c.patron_id, lo.c.copy_id == h.c.copy_id, lo.c.loaned_on >= h.c.ready_on,
-                 lo.c.returned_at.is_not(None))
-    ).where(h.c.status == S.FULFILLED, *closed[1:])
-    if title_ids is not None:
-        holds, loans, waiting = holds.group_by(h.c.title_id), loans.group_by(h.c.title_id), waiting.group_by(h.c.title_id)
+    where = [h.c.closed_at >= since, *([h.c.title_id.in_(title_ids)] if title_ids is not None else [])]
     found: dict[int | None, Seen] = defaultdict(Seen)
-    for title_id, pick_sum, pick_n, exp_sum, exp_n, ready_n, catch_sum, catch_n, left_n, queue_days in conn.execute(holds):
+    for title_id, *figures in conn.execute(_closed_holds(where, grouped=title_ids is not None)):
+        pick_sum, pick_n, exp_sum, exp_n, ready_n, catch_sum, left_n, queue_days = figures
         seen = found[title_id]
         seen.add("pickup", pick_sum, pick_n)
         seen.add("expired", exp_sum, exp_n)
         seen.add("ready", ready_n, ready_n)
-        seen.add("catch", catch_sum, catch_n)
+        seen.add("catch", catch_sum, ready_n)
         seen.add("left", left_n, left_n)
         seen.add("queue_days", queue_days, 1)
-    for title_id, loan_sum, loan_n in conn.execute(loans):
+    for title_id, loan_sum, loan_n in conn.execute(_served_loans(where, grouped=title_ids is not None)):
         found[title_id].add("loan", loan_sum, loan_n)
-    for title_id, queue_days in conn.execute(waiting):
+    for title_id, queue_days in conn.execute(_queue_so_far(now, where[1:], grouped=title_ids is not None)):
         found[title_id].add("queue_days", queue_days, 1)
     return found
+
+
+def _closed_holds(where: list, grouped: bool):
+    """Per title (grouped) or for all: collected and expired holds' shelf figures, holds that left the queue."""
+    h, hh = schema.holds, schema.hold_history
+    caught = (select(func.min(hh.c.at)).where(hh.c.hold_id == h.c.id, hh.c.to_status.in_(lifecycle.WITH_COPY))
+              .scalar_subquery())
+    closed = (select(h.c.title_id, h.c.status, h.c.ready_on, h.c.closed_at, h.c.queued_at, h.c.allocated_at,
+                     caught.label("caught"))
+              .where(h.c.status.in_((S.FULFILLED, S.EXPIRED, S.CANCELLED)), *where).subquery())
+    c = closed.c
+    served = and_(c.status.in_((S.FULFILLED, S.EXPIRED)), c.ready_on.is_not(None))
+    # The shelf figures count a hold only if it got its copy here (it has the history row): an
+    # imported hold already on the shelf, expired on the first night, says nothing of how
+    # patrons collect.
+    shelved = and_(served, c.caught.is_not(None))
+    collected, expired = and_(shelved, c.status == S.FULFILLED), and_(shelved, c.status == S.EXPIRED)
+    left = and_(c.status == S.CANCELLED, c.allocated_at.is_(None))
+    on_shelf = days_between(c.closed_at, c.ready_on)
+    queued = case((served, days_between(c.ready_on, c.queued_at)), (left, days_between(c.closed_at, c.queued_at)))
+    query = select(
+        (c.title_id if grouped else literal(None)).label("title_id"),
+        func.sum(case((collected, on_shelf))), func.count(case((collected, 1))),
+        func.sum(case((expired, on_shelf))), func.count(case((expired, 1))),
+        func.count(case((shelved, 1))), func.sum(case((shelved, days_between(c.ready_on, c.caught)))),
+        func.count(case((left, 1))), func.sum(queued),
+    )
+    return query.group_by(c.title_id) if grouped else query
+
+
+def _served_loans(where: list, grouped: bool):
+    """The loans that served collected holds, found through the holds (the loans' patron index)."""
+    h, lo = schema.holds, schema.loans
+    query = select((h.c.title_id if grouped else literal(None)).label("title_id"),
+                   func.sum(days_between(lo.c.returned_at, lo.c.loaned_on)), func.count()).join(
+        lo, and_(lo.c.patron_id == h.c.patron_id, lo.c.copy_id == h.c.copy_id, lo.c.loaned_on >= h.c.ready_on,
+                 lo.c.returned_at.is_not(None))
+    ).where(h.c.status == S.FULFILLED, *where)
+    return query.group_by(h.c.title_id) if grouped else query
+
+
+def _queue_so_far(now: dt.datetime, where: list, grouped: bool):
+    """The days the holds still in the queue have waited: without them a growing queue would
+    seem to lose its holds faster than it does."""
+    h = schema.holds
+    query = select((h.c.title_id if grouped else literal(None)).label("title_id"),
+                   func.sum(days_between(literal(now, schema.Instant), h.c.queued_at))).where(
+        h.c.status.in_(lifecycle.QUEUED), *where)
+    return query.group_by(h.c.title_id) if grouped else query
 
 
 # Words ---------------------------------------------------------------------------------
