@@ -981,7 +981,9 @@ def report(name, branch, fmt, day, csv_encoding, output, threshold, ctx):
         written = write_all(ctx, the_day, settings if not output else settings.model_copy(update={"directory": "."}), base)
         log.info("%d report files written", written)
         return
-    if name in LIBRARY_REPORTS:
+    if threshold is not None and name not in LIBRARY_REPORTS:
+        raise click.UsageError(f"--threshold is for {', '.join(LIBRARY_REPORTS)}, not {name}")
+    if name in LIBRARY_REPORTS:  # the whole library's: --branch (or ILS_BRANCH) does not narrow it
         limit = settings.holds_per_copy_threshold if threshold is None else threshold
         sheet = library_sheet(ctx, name, the_day, limit)
     else:

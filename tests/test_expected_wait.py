@@ -179,5 +179,9 @@ def test_the_holds_per_copy_report_lists_titles_with_more_holds_than_the_thresho
     assert rows[0]["新規予約のご用意の目安"] == "未定"
     lower = runner.invoke(cli.main, ["report", "holds_per_copy", "--threshold", "2", "--db", library.url, "--now", NOW])
     assert "予約多数資料" in lower.stdout and "FEW" in lower.stdout and "BEST" in lower.stdout
+    wrong = runner.invoke(cli.main, ["report", "pull", "--branch", "central", "--threshold", "2", "--db", library.url])
+    assert wrong.exit_code == 2 and "--threshold is for holds_per_copy, not pull" in wrong.stderr
+    negative = runner.invoke(cli.main, ["report", "holds_per_copy", "--threshold", "-1", "--db", library.url])
+    assert negative.exit_code == 2 and "--threshold" in negative.stderr
     html = runner.invoke(cli.main, ["report", "holds_per_copy", "--format", "html", "--db", library.url, "--now", NOW])
     assert "<th>1冊あたり予約数</th>" in html.stdout and "=HYPERLINK(&#34;http://x&#34;)" in html.stdout
