@@ -20,6 +20,7 @@ from ils.holds.acceptance import OVERRIDE_KEYS
 from ils.infra import db, faults, files
 from ils.infra.config import database_url, read_settings
 from ils.infra.context import open_context
+from ils.infra.i18n import _
 from ils.infra.output import render
 from ils.library.clock import library_date, parse_instant, system_now
 from ils.library.policy import available_profiles
@@ -40,7 +41,7 @@ class IlsGroup(click.Group):
             for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
                 click.echo(str(problem), err=True)
             if len(exc.problems) > MAX_PROBLEMS_SHOWN:
-                click.echo(f"... and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more", err=True)
+                click.echo(_("... and {count} more").format(count=len(exc.problems) - MAX_PROBLEMS_SHOWN), err=True)
             raise click.ClickException(str(exc)) from exc
         except Exception as exc:  # noqa: BLE001 - the one place every failure reaches the terminal
             if ctx.params.get("verbose"):
@@ -54,7 +55,8 @@ def _one_line(exc: Exception) -> str:
     if found is not None:
         return str(found)
     first = (str(exc).strip().splitlines() or [""])[0]
-    return f"unexpected {type(exc).__name__}: {first} (a bug: run again with -v for the traceback, and report it)"
+    return _("unexpected {kind}: {first} (a bug: run again with -v for the traceback, and report it)").format(
+        kind=type(exc).__name__, first=first)
 
 
 # Shared options -------------------------------------------------------------
@@ -201,8 +203,11 @@ def init(profile, db_url, config_path):
     url = database_url(db_url, settings)
     with faults.translated(db.location(url)):
         result = initialise(url, profile)
-    state = "created" if result.schema_before is None else f"at {result.schema_after}"
-    click.echo(f"database {db.display_url(url)} {state}, profile {profile}")
+    if result.schema_before is None:
+        said = _("database {url} created, profile {profile}")
+    else:
+        said = _("database {url} at {schema}, profile {profile}")
+    click.echo(said.format(url=db.display_url(url), schema=result.schema_after, profile=profile))
 
 
 @main.group("db")
@@ -221,7 +226,7 @@ def db_upgrade(db_url, config_path):
     if before == after:
         log.info("schema already at %s", after)
     else:
-        click.echo(f"schema migrated from {before or 'empty'} to {after}")
+        click.echo(_("schema migrated from {before} to {after}").format(before=before or _("empty"), after=after))
 
 
 @db_group.command("status")
@@ -458,7 +463,7 @@ def _counts_text(counts: dict) -> str:
 
 
 def _step_line(step):
-    state = "already done" if step.skipped else f"{step.seconds:.2f}s"
+    state = _("already done") if step.skipped else f"{step.seconds:.2f}s"
     return f"{step.step:<9} {state:>12}  {_counts_text(step.counts)}"
 
 
@@ -488,11 +493,12 @@ def batch_run(click_ctx, only, intraday, dry_run, ctx):
                                     dry_run=dry_run, on_step=show)
     for report in reports:
         if dry_run:
-            click.echo(f"dry run as of {report.as_of:%Y-%m-%d %H:%M %Z}: nothing was changed", err=True)
+            click.echo(_("dry run as of {as_of:%Y-%m-%d %H:%M %Z}: nothing was changed").format(as_of=report.as_of), err=True)
             render([row for st in report.steps for row in count_rows(st.step, st.counts)], "table")
         elif on_tty:
-            resumed = " (resumed)" if report.resumed else ""
-            click.echo(f"batch run {report.run_id}{resumed} as of {report.as_of:%Y-%m-%d %H:%M %Z} finished", err=True)
+            resumed = _(" (resumed)") if report.resumed else ""
+            click.echo(_("batch run {run_id}{resumed} as of {as_of:%Y-%m-%d %H:%M %Z} finished").format(
+                run_id=report.run_id, resumed=resumed, as_of=report.as_of), err=True)
 
 
 @batch.command("runs")
@@ -544,10 +550,8 @@ def bench_night(preset, profile, workdir, seed, intraday, engine, pg_server, gro
     Each benchmark runs the night on a fresh copy, in a child process, then an intraday run
     (as a process and in-process), then (unless --no-growth) the night at 1/4 and 1/2 size.
     """
-    from ils.tools.bench import benchmark, figure_rows
-
     from ils.infra import progress
-    from ils.tools.bench import PHASES, PHASES_OF_GROWTH
+    from ils.tools.bench import PHASES, PHASES_OF_GROWTH, benchmark, figure_rows
 
     with progress.bar(PHASES + (PHASES_OF_GROWTH if growth else 0), "bench") as shown:
         def tell(message: str) -> None:
@@ -993,7 +997,7 @@ def report(name, branch, fmt, day, csv_encoding, output, ctx):
 def _existing_folder(folder: Path, option: str) -> None:
     """A mistyped path must not become a new folder tree somewhere: the folder must be there."""
     if not folder.is_dir():
-        raise CannotWrite(f"the folder {folder.resolve()} does not exist: create it, or give {option} a folder that does")
+        raise CannotWrite(_("the folder {folder} does not exist: create it, or give {option} a folder that does").format(folder=folder.resolve(), option=option))
 
 
 # Policy and calendars ------------------------------------------------------
@@ -1045,7 +1049,7 @@ def policy_check(path):
     from ils.library.policy import load_policy
 
     loaded = load_policy(path)
-    click.echo(f"{path}: valid policy for {loaded.library.name}")
+    click.echo(_("{path}: valid policy for {library}").format(path=path, library=loaded.library.name))
 
 
 @main.group()
@@ -1133,13 +1137,12 @@ def sample_generate(out, preset, seed):
 @click.option("--profile", default="kitami", show_default=True, help="Which library's rules the demo follows.")
 def demo(target, profile):
     """Build the sample city, run its night (with its reports) and its morning mail, and show them."""
+    from batch.runner import step_names
+    from ils.infra import progress
     from ils.infra.installation import DEMO_NIGHT, build_demo
     from ils.infra.summary import summarise
     from ils.reports.write import encoded, make_sheet
     from ils.tools.demo import run_demo_day
-
-    from batch.runner import step_names
-    from ils.infra import progress
 
     # Mail and reports go beside an SQLite file, or into the working directory.
     path = Path(target) if "://" not in target else Path("demo")

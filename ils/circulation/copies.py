@@ -19,6 +19,7 @@ from ils.holds.series import apply_gates
 from ils.infra import schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
+from ils.infra.i18n import _
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def _copy(ctx: Context, barcode: str):
         .with_for_update(of=c, nowait=True)
     ).first()
     if row is None:
-        raise UnknownCopy(f"no copy with barcode {barcode!r}")
+        raise UnknownCopy(_("no copy with barcode {barcode!r}").format(barcode=barcode))
     return row
 
 
@@ -86,7 +87,7 @@ def _set_copy(ctx: Context, copy, *, expect: str | None = None, **values) -> Non
     c = schema.copies
     query = c.update().where(c.c.id == copy.id, c.c.state == (expect or copy.state)).values(**values)
     if ctx.conn.execute(query).rowcount != 1:
-        raise Conflict(f"copy {copy.barcode} changed while this was being done; scan it again")
+        raise Conflict(_("copy {barcode} changed while this was being done; scan it again").format(barcode=copy.barcode))
 
 
 def _set_hold(ctx: Context, hold, event: Event, to_status: str, note: str, actor: str, **values) -> None:
@@ -162,12 +163,12 @@ def receive_transit(ctx: Context, barcode: str, branch_id: int, staff: str) -> O
     with ctx.writing():
         copy = _copy(ctx, barcode)
         if copy.state != "in_transit":
-            raise CopyUnavailable(f"copy {copy.barcode} is not in transit (it is {copy.state})")
+            raise CopyUnavailable(_("copy {barcode} is not in transit (it is {state})").format(barcode=copy.barcode, state=copy.state))
         hold = _hold_on_copy(ctx, copy.id)
         if hold is not None:
             if hold.pickup_branch_id != branch_id:
                 raise CopyUnavailable(
-                    f"copy {copy.barcode} travels to {branch_name(ctx, hold.pickup_branch_id)} for hold {hold.id}, not here"
+                    _("copy {barcode} travels to {branch} for hold {id}, not here").format(barcode=copy.barcode, branch=branch_name(ctx, hold.pickup_branch_id), id=hold.id)
                 )
             return _arrived(ctx, copy, hold, branch_id, staff)
         # Travelling home, or its hold was cancelled on the way: whoever receives it
@@ -177,7 +178,7 @@ def receive_transit(ctx: Context, barcode: str, branch_id: int, staff: str) -> O
 
 def _pulled(ctx: Context, copy, hold, branch_id: int, actor: str) -> Outcome:
     if copy.location_branch_id != branch_id:
-        raise CopyUnavailable(f"copy {copy.barcode} is on the pull list of {branch_name(ctx, copy.location_branch_id)}")
+        raise CopyUnavailable(_("copy {barcode} is on the pull list of {branch}").format(barcode=copy.barcode, branch=branch_name(ctx, copy.location_branch_id)))
     if hold.pickup_branch_id == branch_id:
         deadline = _ready(ctx, Event.PULL_CONFIRMED, hold, copy, actor, "pulled from the shelf")
         return Outcome("hold_shelf", copy.barcode, copy.title, f"put on the hold shelf for hold {hold.id}", hold.id,
@@ -190,7 +191,7 @@ def _on_pull_list(ctx: Context, barcode: str):
     copy = _copy(ctx, barcode)
     hold = _hold_on_copy(ctx, copy.id)
     if hold is None or hold.status != S.ALLOCATED:
-        raise CopyUnavailable(f"copy {copy.barcode} is not on a pull list")
+        raise CopyUnavailable(_("copy {barcode} is not on a pull list").format(barcode=copy.barcode))
     return copy, hold
 
 
@@ -218,7 +219,7 @@ def reshelve(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
     with ctx.writing():
         copy = _copy(ctx, barcode)
         if copy.state != "on_hold_shelf" or _hold_on_copy(ctx, copy.id) is not None:
-            raise CopyUnavailable(f"copy {copy.barcode} is not a free copy on the hold shelf")
+            raise CopyUnavailable(_("copy {barcode} is not a free copy on the hold shelf").format(barcode=copy.barcode))
         return _serve_or_shelve(ctx, copy, branch_id, staff)
 
 
@@ -235,10 +236,10 @@ def check_out(ctx: Context, card: str, barcode: str, branch_id: int, staff: str,
     with ctx.writing():
         patron = patron_by_card(ctx.conn, card)
         if patron.status != "active":
-            raise PatronBlocked(f"card {patron.card_number} is {patron.status}")
+            raise PatronBlocked(_("card {card_number} is {status}").format(card_number=patron.card_number, status=patron.status))
         copy = _copy(ctx, barcode)
         if copy.state in ("on_loan", "in_transit", "missing", "long_overdue", "withdrawn"):
-            raise CopyUnavailable(f"copy {copy.barcode} is {copy.state}; check it in first")
+            raise CopyUnavailable(_("copy {barcode} is {state}; check it in first").format(barcode=copy.barcode, state=copy.state))
         _mail_before_lending(ctx, patron, copy, staff, overrides, override_reason)
         notes = _release_for(ctx, patron, copy, staff)
         due = _lend(ctx, patron, copy, branch_id)
@@ -248,9 +249,9 @@ def check_out(ctx: Context, card: str, barcode: str, branch_id: int, staff: str,
 def _check_overrides(overrides: frozenset[str], override_reason: str | None) -> None:
     unknown = set(overrides) - CHECKOUT_OVERRIDABLE
     if unknown:
-        raise IlsError(f"cannot override {', '.join(sorted(unknown))}; overridable: {', '.join(sorted(CHECKOUT_OVERRIDABLE))}")
+        raise IlsError(_("cannot override {unknown}; overridable: {overridable}").format(unknown=', '.join(sorted(unknown)), overridable=', '.join(sorted(CHECKOUT_OVERRIDABLE))))
     if overrides and not (override_reason or "").strip():
-        raise IlsError("an override needs --reason (it is written to the audit log)")
+        raise IlsError(_("an override needs --reason (it is written to the audit log)"))
 
 
 def _mail_before_lending(ctx: Context, patron, copy, staff: str, overrides, override_reason) -> None:
@@ -265,9 +266,9 @@ def _mail_before_lending(ctx: Context, patron, copy, staff: str, overrides, over
         return  # told by phone or not at all: there is no mail to wait for
     if "ready_notice_unsent" not in overrides:
         raise ReadyNoticeUnsent(
-            f"copy {copy.barcode} is ready for hold {bound.id}, but its ready mail (用意ができました) has not "
-            "been sent yet; the library lends only after it (資料の貸出は、資料用意のおしらせ送信後). "
-            "Staff may lend it with --override ready_notice_unsent --reason TEXT"
+            _("copy {barcode} is ready for hold {id}, but its ready mail (用意ができました) has not been sent "
+              "yet; the library lends only after it (資料の貸出は、資料用意のおしらせ送信後). Staff may lend it with "
+              "--override ready_notice_unsent --reason TEXT").format(barcode=copy.barcode, id=bound.id)
         )
     audit(ctx, staff, "checkout_override", patron.id, target=copy.barcode, reason=override_reason,
           detail={"rule": "ready_notice_unsent", "hold_id": bound.id})
@@ -296,7 +297,7 @@ def _release_for(ctx: Context, patron, copy, actor: str) -> list[str]:
     if bound is not None and bound.patron_id != patron.id:
         if bound.status == S.READY:
             raise CopyUnavailable(
-                f"copy {copy.barcode} is on the hold shelf for another patron (hold {bound.id}, card {bound.card_number})"
+                _("copy {barcode} is on the hold shelf for another patron (hold {id}, card {card_number})").format(barcode=copy.barcode, id=bound.id, card_number=bound.card_number)
             )
         _set_hold(ctx, bound, Event.WALK_IN, S.WAITING, "its copy went to a walk-in", actor, copy_id=None,
                   allocated_at=None)

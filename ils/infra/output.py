@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TextIO
 
+from ils.infra.i18n import column
 from ils.library.clock import LIBRARY_TZ
 
 FORMATS = ("table", "json", "csv")
@@ -90,6 +91,7 @@ def render(
 
             # tabulate measures East Asian wide characters with wcwidth, so Japanese
             # titles line up.
-            stream.write(tabulate(records, headers="keys", disable_numparse=True) + "\n")
+            headers = {c: column(c) for c in columns}  # for people: in the staff's language
+            stream.write(tabulate(records, headers=headers, disable_numparse=True) + "\n")
     else:
         raise ValueError(f"unknown format {fmt!r}")
