@@ -105,7 +105,7 @@ def _send(ctx: Context, event: Event, hold, copy, branch_id: int, actor: str, no
     _set_hold(ctx, hold, event, S.IN_TRANSIT, note, actor, copy_id=copy.id, allocated_at=hold.allocated_at or ctx.now)
     _set_copy(ctx, copy, state="in_transit", location_branch_id=branch_id)
     to = branch_name(ctx, hold.pickup_branch_id)
-    return Outcome("in_transit", copy.barcode, copy.title, f"send to {to} for hold {hold.id}", hold.id,
+    return Outcome("in_transit", copy.barcode, copy.title, _("send to {to} for hold {hold}").format(to=to, hold=hold.id), hold.id,
                    slip=transit_slip(to, hold.id, copy.barcode, copy.title))
 
 
@@ -114,17 +114,17 @@ def _serve_or_shelve(ctx: Context, copy, branch_id: int, actor: str) -> Outcome:
     hold = _first_waiting_hold(ctx, copy.title_id)
     if hold is not None and hold.pickup_branch_id == branch_id:
         deadline = _ready(ctx, Event.TRAP, hold, copy, actor, "caught at check-in")
-        return Outcome("hold_shelf", copy.barcode, copy.title, f"put on the hold shelf for hold {hold.id}",
+        return Outcome("hold_shelf", copy.barcode, copy.title, _("put on the hold shelf for hold {hold}").format(hold=hold.id),
                        hold.id, pickup_deadline=deadline)
     if hold is not None:
         return _send(ctx, Event.TRAP, hold, copy, branch_id, actor, "caught at check-in")
     if copy.owning_branch_id != branch_id:
         _set_copy(ctx, copy, state="in_transit", location_branch_id=branch_id)
         home = branch_name(ctx, copy.owning_branch_id)
-        return Outcome("return_home", copy.barcode, copy.title, f"send back to {home}",
+        return Outcome("return_home", copy.barcode, copy.title, _("send back to {home}").format(home=home),
                        slip=transit_slip(home, None, copy.barcode, copy.title))
     _set_copy(ctx, copy, state="on_shelf", location_branch_id=branch_id)
-    return Outcome("reshelve", copy.barcode, copy.title, "put back on the shelf")
+    return Outcome("reshelve", copy.barcode, copy.title, _("put back on the shelf"))
 
 
 def check_in(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
@@ -138,7 +138,7 @@ def check_in(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
             return _arrived(ctx, copy, hold, branch_id, staff)
         outcome = _serve_or_shelve(ctx, copy, branch_id, staff)
         if copy.state in ("missing", "long_overdue"):
-            outcome = Outcome(**{**outcome.__dict__, "message": f"found again ({copy.state}); {outcome.message}"})
+            outcome = Outcome(**{**outcome.__dict__, "message": _("found again ({state}); {message}").format(state=copy.state, message=outcome.message)})
         return outcome
 
 
@@ -148,13 +148,13 @@ def _arrived(ctx: Context, copy, hold, branch_id: int, actor: str) -> Outcome:
         return _pulled(ctx, copy, hold, branch_id, actor)
     if hold.pickup_branch_id != branch_id:
         to = branch_name(ctx, hold.pickup_branch_id)
-        return Outcome("in_transit", copy.barcode, copy.title, f"on its way to {to} for hold {hold.id}", hold.id,
+        return Outcome("in_transit", copy.barcode, copy.title, _("on its way to {to} for hold {hold}").format(to=to, hold=hold.id), hold.id,
                        slip=transit_slip(to, hold.id, copy.barcode, copy.title))
     if hold.status == S.READY:
-        return Outcome("hold_shelf", copy.barcode, copy.title, f"already on the hold shelf for hold {hold.id}",
+        return Outcome("hold_shelf", copy.barcode, copy.title, _("already on the hold shelf for hold {hold}").format(hold=hold.id),
                        hold.id, pickup_deadline=hold.pickup_deadline)
     deadline = _ready(ctx, Event.TRANSIT_RECEIVED, hold, copy, actor, "transit received")
-    return Outcome("hold_shelf", copy.barcode, copy.title, f"put on the hold shelf for hold {hold.id}", hold.id,
+    return Outcome("hold_shelf", copy.barcode, copy.title, _("put on the hold shelf for hold {hold}").format(hold=hold.id), hold.id,
                    pickup_deadline=deadline)
 
 
@@ -181,7 +181,7 @@ def _pulled(ctx: Context, copy, hold, branch_id: int, actor: str) -> Outcome:
         raise CopyUnavailable(_("copy {barcode} is on the pull list of {branch}").format(barcode=copy.barcode, branch=branch_name(ctx, copy.location_branch_id)))
     if hold.pickup_branch_id == branch_id:
         deadline = _ready(ctx, Event.PULL_CONFIRMED, hold, copy, actor, "pulled from the shelf")
-        return Outcome("hold_shelf", copy.barcode, copy.title, f"put on the hold shelf for hold {hold.id}", hold.id,
+        return Outcome("hold_shelf", copy.barcode, copy.title, _("put on the hold shelf for hold {hold}").format(hold=hold.id), hold.id,
                        pickup_deadline=deadline)
     return _send(ctx, Event.PULL_CONFIRMED, hold, copy, branch_id, actor, "pulled from the shelf")
 
@@ -210,7 +210,7 @@ def report_missing(ctx: Context, barcode: str, branch_id: int, staff: str) -> Ou
                   allocated_at=None)
         _set_copy(ctx, copy, state="missing")
         queue_titles(ctx.conn, [copy.title_id])
-        return Outcome("missing", copy.barcode, copy.title, f"marked missing; hold {hold.id} waits for another copy",
+        return Outcome("missing", copy.barcode, copy.title, _("marked missing; hold {hold} waits for another copy").format(hold=hold.id),
                        hold.id)
 
 
@@ -243,7 +243,7 @@ def check_out(ctx: Context, card: str, barcode: str, branch_id: int, staff: str,
         _mail_before_lending(ctx, patron, copy, staff, overrides, override_reason)
         notes = _release_for(ctx, patron, copy, staff)
         due = _lend(ctx, patron, copy, branch_id)
-        return Outcome("checked_out", copy.barcode, copy.title, "; ".join(["lent", *notes]), due_on=due)
+        return Outcome("checked_out", copy.barcode, copy.title, "; ".join([_("lent"), *notes]), due_on=due)
 
 
 def _check_overrides(overrides: frozenset[str], override_reason: str | None) -> None:
@@ -302,7 +302,7 @@ def _release_for(ctx: Context, patron, copy, actor: str) -> list[str]:
         _set_hold(ctx, bound, Event.WALK_IN, S.WAITING, "its copy went to a walk-in", actor, copy_id=None,
                   allocated_at=None)
         queue_titles(ctx.conn, [copy.title_id])
-        notes.append(f"hold {bound.id} goes back to the queue")
+        notes.append(_("hold {hold} goes back to the queue").format(hold=bound.id))
     h = schema.holds
     own = ctx.conn.execute(
         select(h).where(h.c.patron_id == patron.id, h.c.title_id == copy.title_id,
@@ -313,7 +313,7 @@ def _release_for(ctx: Context, patron, copy, actor: str) -> list[str]:
         freed = hold.copy_id is not None and hold.copy_id != copy.id
         _set_hold(ctx, hold, Event.CHECK_OUT, S.FULFILLED, f"lent copy {copy.barcode}", actor, closed_at=ctx.now,
                   close_reason="picked_up")
-        notes.append(f"hold {hold.id} collected")
+        notes.append(_("hold {hold} collected").format(hold=hold.id))
         if freed:
             queue_titles(ctx.conn, [hold.title_id])
     if own:
