@@ -70,6 +70,16 @@ def test_the_counters_result_reads_in_japanese_and_its_json_keeps_its_keys(runne
     assert set(machine[0]) >= {"action", "barcode", "title", "message"}
 
 
+def test_dates_read_the_japanese_way_on_the_terminal_and_iso_for_programs(runner, lib):
+    copy = lib.copy("B1", "central", barcode="111")
+    shown = ils(runner, lib, "checkout", "--card", "3001", "--barcode", copy, env=JAPANESE)
+    assert shown.exit_code == 0, shown.output
+    assert "2026年12月10日(木)" in shown.stdout  # Kitami lends for two weeks
+    lib_copy = lib.copy("B1", "central", barcode="112")
+    machine = ils(runner, lib, "checkout", "--card", "3001", "--barcode", lib_copy, "--csv", env=JAPANESE)
+    assert "2026-12-10" in machine.stdout and "年" not in machine.stdout.splitlines()[1]
+
+
 def test_an_error_before_any_database_is_open_is_in_japanese_too(runner, tmp_path):
     missing = tmp_path / "nowhere" / "ils.db"
     result = runner.invoke(cli.main, ["summary", "--db", str(missing)], env=JAPANESE)
