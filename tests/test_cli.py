@@ -136,8 +136,8 @@ def test_demo_builds_the_sample_city_runs_its_night_and_can_be_run_again(runner,
         assert result.exit_code == 0, result.output
     out = result.stdout
     assert "北見市立図書館  全館  夜間処理の結果" in out and "What the database holds now" in out
-    assert "accept: rejected overdue" in out  # Kitami: 返却期限日が過ぎているときは、予約できません
-    assert "allocate: allocated" in out
+    assert "予約受付: 却下 延滞あり" in out  # Kitami: 返却期限日が過ぎているときは、予約できません
+    assert "資料確保: 確保" in out
     reports = tmp_path / "demo-reports" / "2026-11-26"
     branches = [p.name for p in reports.iterdir() if p.is_dir()]
     assert len(branches) == 14 and "BM-桜台" in branches and "central" in branches
