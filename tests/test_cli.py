@@ -185,7 +185,7 @@ def test_demo_runs_on_either_engine_given_a_url(runner, db_url, tmp_path, monkey
     for _ in range(2):  # the second run replaces the first demo in place
         result = runner.invoke(cli.main, ["demo", "--db", db_url])
         assert result.exit_code == 0, result.output
-    assert "allocate: allocated" in result.stdout and "What the database holds now" in result.stdout
+    assert "資料確保: 確保" in result.stdout and "What the database holds now" in result.stdout
     assert len(list((tmp_path / "demo-mail").glob("*.eml"))) > 10
     assert (tmp_path / "demo-reports" / "2026-11-26" / "central").is_dir()
     if engine_name == "postgresql":
