@@ -88,8 +88,9 @@ def _import_kinds() -> list[str]:
 
 def _reports() -> list[str]:
     from ils.reports import REPORTS
+    from ils.reports.acquisitions import LIBRARY_REPORTS
 
-    return list(REPORTS)
+    return [*REPORTS, *LIBRARY_REPORTS]
 
 
 def _presets() -> list[str]:
@@ -969,13 +970,18 @@ def mail_bounces(mbox, maildir, ctx, fmt):
               help="CSV for Excel: UTF-8 with BOM (default) or CP932.")
 @click.option("--output", type=click.Path(dir_okay=True, path_type=Path), callback=_existing_parent,
               help="Write to this file (NAME all: this folder) instead of standard output.")
+@click.option("--threshold", type=click.FloatRange(min=0), default=None,
+              help="holds_per_copy: list titles with more active holds than this per loanable copy "
+                   "(default: [reports] holds_per_copy_threshold, 5).")
 @with_context
-def report(name, branch, fmt, day, csv_encoding, output, ctx):
-    """Print a branch report: pull, transit, holdshelf, expired, phone, problems, summary.
+def report(name, branch, fmt, day, csv_encoding, output, threshold, ctx):
+    """Print a branch report: pull, transit, holdshelf, expired, phone, problems, summary;
+    or the library-wide holds_per_copy (予約多数資料, for acquisitions; on demand, not written by the night).
 
     NAME all writes every report of every branch, and the system summary, into a dated
     folder (what `ils batch run` does at the end of the night).
     """
+    from ils.reports.acquisitions import LIBRARY_REPORTS, library_sheet
     from ils.reports.write import encoded, make_sheet, report_settings, write_all
 
     settings = report_settings(ctx.settings.reports)
@@ -985,7 +991,13 @@ def report(name, branch, fmt, day, csv_encoding, output, ctx):
         written = write_all(ctx, the_day, settings if not output else settings.model_copy(update={"directory": "."}), base)
         log.info("%d report files written", written)
         return
-    sheet = make_sheet(ctx, name, branch, the_day)
+    if threshold is not None and name not in LIBRARY_REPORTS:
+        raise click.UsageError(f"--threshold is for {', '.join(LIBRARY_REPORTS)}, not {name}")
+    if name in LIBRARY_REPORTS:  # the whole library's: --branch (or ILS_BRANCH) does not narrow it
+        limit = settings.holds_per_copy_threshold if threshold is None else threshold
+        sheet = library_sheet(ctx, name, the_day, limit)
+    else:
+        sheet = make_sheet(ctx, name, branch, the_day)
     data = encoded(sheet, fmt, csv_encoding or settings.csv_encoding)
     if output:
         files.write_private(output, data)

@@ -18,6 +18,7 @@ from ils.infra.context import Context
 from ils.mail.render import render_due
 from ils.mail.settings import MailSettings
 from ils.reports import REPORTS, lists
+from ils.reports.acquisitions import titles_over
 from ils.reports.formats import as_csv, as_html, as_text
 from ils.reports.write import make_sheet
 from scenario import D, Library, at
@@ -185,6 +186,7 @@ def _report_rows(lib) -> dict:
     return {name: report.rows(ctx, every, DAY) for name, report in REPORTS.items()} | {
         "system summary": lists.night_summary(ctx, None, DAY),
         "counter pull list": lists.branch_pull_list(ctx, night_branch(lib, "tokoro")),
+        "holds per copy (library-wide)": titles_over(ctx, 0),
     }
 
 

@@ -29,8 +29,9 @@ def test_every_language_file_has_the_same_sections_and_keys():
              for language in words.LANGUAGES}
     shapes = {language: {name: set(keys) for name, keys in data.items()} for language, data in files.items()}
     assert shapes["en"] == shapes["ja"]
-    # every section is read by the program: reasons (ils/frontend/reasons.py), ndc (ils/mail/newsletter.py)
-    assert set(shapes["ja"]) == {"reasons", "ndc"}
+    # every section is read by the program: reasons (ils/frontend/reasons.py), ndc (ils/mail/newsletter.py),
+    # expected_wait (ils/holds/wait.py)
+    assert set(shapes["ja"]) == {"reasons", "ndc", "expected_wait"}
 
 
 def test_a_section_comes_in_every_language(tmp_path):

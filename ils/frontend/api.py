@@ -95,7 +95,9 @@ def reset_forgotten_password(ctx: Context, card: str, code: str, new: str) -> No
 
 def my_holds(ctx: Context, card: str) -> list[dict]:
     """The patron's holds with the library's status labels (予約申込, 確保待ち, 準備中, 他館確保,
-    貸出可能, 取消申込...), queue rank, pickup branch and deadline."""
+    貸出可能, 取消申込...), queue rank, pickup branch and deadline; a waiting hold also has
+    `expected_wait_days` (whole days, None with no basis) and `expected_wait`, the words to show
+    (「ご用意の目安: 約3週間」, 「ご用意の目安: 未定」): docs/integration.md."""
     return patron_holds(ctx, card)
 
 

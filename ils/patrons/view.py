@@ -9,6 +9,8 @@ from sqlalchemy import func, or_, select
 from ils.circulation.overdue import is_overdue
 from ils.holds import lifecycle
 from ils.holds.facts import patron_by_card
+from ils.holds.lifecycle import HoldStatus as S
+from ils.holds.wait import hold_waits, wait_label
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.patrons.addresses import address_problem
@@ -69,13 +71,14 @@ def _rank(h):
 def patron_holds(ctx: Context, card: str) -> list[dict]:
     """Active holds (and recently closed ones, as the profile keeps them visible), with the
     profile's Japanese status labels, the queue rank (an estimate, as the seeds say), the
-    pickup branch and deadline; requests the batch has not yet judged come first."""
+    pickup branch and deadline, and for a waiting hold its expected wait (ご用意の目安,
+    ils/holds/wait.py); requests the batch has not yet judged come first."""
     p = patron_by_card(ctx.conn, card)
     h, t, b = schema.holds, schema.titles, schema.branches
     visible_since = ctx.now - dt.timedelta(days=ctx.policy.holds.cancelled_visible_days)
     shown = or_(h.c.status.in_(lifecycle.ACTIVE), h.c.closed_at >= visible_since)
     query = (
-        select(h.c.id, t.c.bib_id, t.c.title, h.c.status, _rank(h).label("rank"), b.c.name.label("pickup"),
+        select(h.c.id, h.c.title_id, t.c.bib_id, t.c.title, h.c.status, _rank(h).label("rank"), b.c.name.label("pickup"),
                h.c.pickup_deadline, h.c.contact_method, h.c.queued_at, h.c.series_position)
         .join(t, t.c.id == h.c.title_id).join(b, b.c.id == h.c.pickup_branch_id)
         .where(h.c.patron_id == p.id, shown)
@@ -84,7 +87,9 @@ def patron_holds(ctx: Context, card: str) -> list[dict]:
     cancelling = _pending_cancels(ctx, p.card_number)
     labels = ctx.policy.labels
     rows = _pending_holds(ctx, p.card_number)
-    for row in ctx.conn.execute(query):
+    found = list(ctx.conn.execute(query))
+    waits = hold_waits(ctx.conn, ctx.policy, ctx.now, [(r.id, r.title_id) for r in found if r.status == S.WAITING])
+    for row in found:
         label = lifecycle.label(row.status, labels)
         # A pending cancel shows 取消申込 on every hold the batch may still cancel (seed 004:
         # 図書館で予約取消を受付するまでは、取消申込と表示されます), an allocated one included.
@@ -95,9 +100,17 @@ def patron_holds(ctx: Context, card: str) -> list[dict]:
             "hold": row.id, "bib_id": row.bib_id, "title": row.title, "status": label,
             "rank": row.rank if row.status in lifecycle.QUEUED else None,
             "pickup": row.pickup, "pickup_deadline": row.pickup_deadline, "contact": row.contact_method,
-            "series_position": row.series_position,
+            "series_position": row.series_position, **_expected(row.id, waits),
         })
     return rows
+
+
+def _expected(hold_id: int, waits: dict[int, float | None]) -> dict:
+    """expected_wait_days (whole days, None with no basis) and the patron's words for it, for a waiting hold."""
+    if hold_id not in waits:
+        return {"expected_wait_days": None, "expected_wait": None}
+    days = waits[hold_id]
+    return {"expected_wait_days": None if days is None else max(1, round(days)), "expected_wait": wait_label(days)}
 
 
 def _pending_holds(ctx: Context, card: str) -> list[dict]:
@@ -111,7 +124,8 @@ def _pending_holds(ctx: Context, card: str) -> list[dict]:
     )
     return [
         {"hold": None, "bib_id": row.target, "title": row.title, "status": ctx.policy.labels.pending, "rank": None,
-         "pickup": None, "pickup_deadline": None, "contact": None, "series_position": None}
+         "pickup": None, "pickup_deadline": None, "contact": None, "series_position": None,
+         "expected_wait_days": None, "expected_wait": None}
         for row in ctx.conn.execute(query)
     ]
 

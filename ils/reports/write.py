@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from ils.errors import IlsError
@@ -36,6 +36,8 @@ class ReportSettings(BaseModel):
     directory: str = "reports"
     formats: tuple[Literal["text", "csv", "html"], ...] = ("text", "csv", "html")
     csv_encoding: Literal["utf-8-sig", "cp932"] = "utf-8-sig"
+    # 予約多数資料: list a title whose active holds exceed this many per loanable copy (docs/reports.md).
+    holds_per_copy_threshold: float = Field(default=5, ge=0)
 
 
 def report_settings(raw: dict) -> ReportSettings:
