@@ -951,7 +951,7 @@ def mail_bounces(mbox, maildir, ctx, fmt):
 
 
 @main.command("report")
-@click.argument("name", type=LazyChoice(lambda: [*_reports(), "all"]))
+@click.argument("name", type=LazyChoice(lambda: [*_reports(), "morning", "all"]))
 @click.option("--branch", envvar="ILS_BRANCH", help="Branch code; the summary without it covers the whole system.")
 @click.option("--format", "fmt", type=LazyChoice(_report_formats), default="text", show_default=True)
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="The day (default: today).")
@@ -963,6 +963,8 @@ def mail_bounces(mbox, maildir, ctx, fmt):
 def report(name, branch, fmt, day, csv_encoding, output, ctx):
     """Print a branch report: pull, transit, holdshelf, expired, phone, problems, summary.
 
+    NAME morning is the branch's morning PDF: its lists in the order staff work them
+    (--format is ignored; give --output, or redirect standard output to a file).
     NAME all writes every report of every branch, and the system summary, into a dated
     folder (what `ils batch run` does at the end of the night).
     """
@@ -975,8 +977,12 @@ def report(name, branch, fmt, day, csv_encoding, output, ctx):
         written = write_all(ctx, the_day, settings if not output else settings.model_copy(update={"directory": "."}), base)
         log.info("%d report files written", written)
         return
-    sheet = make_sheet(ctx, name, branch, the_day)
-    data = encoded(sheet, fmt, csv_encoding or settings.csv_encoding)
+    if name == "morning":
+        from ils.reports.pdf import branch_morning
+
+        data = branch_morning(ctx, branch, the_day)
+    else:
+        data = encoded(make_sheet(ctx, name, branch, the_day), fmt, csv_encoding or settings.csv_encoding)
     if output:
         files.write_private(output, data)
     else:
