@@ -14,17 +14,13 @@ import io
 import re
 from collections.abc import Iterable
 from functools import cache
-from itertools import groupby
 from pathlib import Path
 
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ils.errors import IlsError
 from ils.infra.context import Context
@@ -37,8 +33,11 @@ from ils.reports.write import _folder_name, make_sheet, sheets_for_all
 MINCHO, GOTHIC = "HeiseiMin-W3", "HeiseiKakuGo-W5"  # Adobe-Japan1, built into every Japanese-capable viewer
 FILE_NAME = "morning.pdf"
 MARGIN, HEAD, FOOT = 12 * mm, 24 * mm, 14 * mm
+SIZE, ROW, PAD = 8.5, 5 * mm, 1.2 * mm  # the rows' type size, height and inner margin
+BASELINE = 1.5 * mm  # from the bottom of a row to its text
+ROWS_PER_PAGE = int((A4[1] - HEAD - FOOT) / ROW) - 1  # one row is the column headers
 # The share of the line each column gets, by its key; a column not named gets 1.
-WIDTHS = {"title": 4.2, "slip": 6, "author": 2.2, "next": 3.2, "problem": 3.6, "email": 3, "name": 2,
+WIDTHS = {"title": 4.2, "slip": 6, "author": 2.2, "next": 3.2, "problem": 4.6, "email": 2.6, "name": 2,
           "shelf_mark": 1.8, "location": 1.4, "pickup": 1.9, "to": 1.9, "barcode": 1.6, "card": 1.4,
           "hold": 1.3, "expired_hold": 1.3,
           "phone": 1.7, "pickup_deadline": 1.5, "ready_on": 1.5, "notice": 1.5}
@@ -50,11 +49,6 @@ def _fonts() -> None:
     # Registering a CID font reads reportlab's own metrics for it, once a process.
     pdfmetrics.registerFont(UnicodeCIDFont(MINCHO))
     pdfmetrics.registerFont(UnicodeCIDFont(GOTHIC))
-
-
-def _styles() -> tuple[ParagraphStyle, ParagraphStyle]:
-    cell = ParagraphStyle("cell", fontName=MINCHO, fontSize=8.5, leading=10.5, wordWrap="CJK")
-    return cell, ParagraphStyle("head", parent=cell, fontName=GOTHIC)
 
 
 def morning_lists() -> list[str]:
@@ -78,96 +72,98 @@ def _text(value) -> str:
         return ""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return _short_date(value)
-    # Paragraph reads a little markup: the value is text, whatever it holds.
-    return UNPRINTABLE.sub(" ", str(value)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return UNPRINTABLE.sub(" ", str(value))
 
 
-class _ListBegins(Flowable):
-    """Drawn first on a list's first page: tells the canvas which list the pages now belong to."""
-
-    def __init__(self, number: int, title: str):
-        super().__init__()
-        self.number, self.title = number, title
-
-    def wrap(self, *args):
-        return 0, 0
-
-    def draw(self):
-        self.canv.morning_list = (self.number, self.title)
-
-
-def _table(sheet: Sheet, width: float) -> Table:
-    cell, head = _styles()
-    keys = [key for key, _ in sheet.report.columns]
-    shares = [WIDTHS.get(key, 1.0) for key in keys]
-    widths = [width * share / sum(shares) for share in shares]
-    data = [[Paragraph(_text(header), head) for _, header in sheet.report.columns]]
-    data += [[Paragraph(_text(row.get(key)), cell) for key in keys] for row in sheet.rows]
-    table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9)),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-    ]))
-    return table
+def fit(text: str, width: float, font: str = MINCHO, size: float = SIZE) -> str:
+    """The text clipped with … to `width` points, as the text report clips at 40 columns."""
+    if len(text) * size <= width:  # no character is wider than the font's size: nothing to measure
+        return text
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text
+    low, high = 0, len(text)  # the longest prefix that fits with the …
+    while low < high:
+        middle = (low + high + 1) // 2
+        if pdfmetrics.stringWidth(text[:middle] + "…", font, size) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + "…"
 
 
-def _story(sheets: list[Sheet], width: float) -> list[Flowable]:
-    words = WORDS["morning"]
-    cell, _ = _styles()
-    story: list[Flowable] = []
-    for number, sheet in enumerate(sheets):
-        if story:
-            story.append(PageBreak())  # each list on pages of its own: it goes to the staff who work it
-        story += [_ListBegins(number, sheet.report.title),
-                  Paragraph(words["count"].format(count=len(sheet.rows)), cell), Spacer(0, 2 * mm)]
-        story.append(_table(sheet, width) if sheet.rows else Paragraph(WORDS["sheet"]["empty"], cell))
-    return story
+@dataclasses.dataclass(frozen=True)
+class _Page:
+    sheet: Sheet
+    rows: list[dict]
+    number: int  # of the list's pages
+    pages: int
 
 
-def _canvas_maker(library: str, branch: str, day: dt.date):
-    """A canvas that keeps its pages until the end, then heads each with its list's page n/m."""
+def _pages(sheets: list[Sheet]) -> list[_Page]:
+    """Each list on pages of its own (it goes to the staff who work it), ROWS_PER_PAGE rows a page."""
+    paged = []
+    for sheet in sheets:
+        chunks = [sheet.rows[i : i + ROWS_PER_PAGE] for i in range(0, len(sheet.rows), ROWS_PER_PAGE)] or [[]]
+        paged += [_Page(sheet, chunk, n, len(chunks)) for n, chunk in enumerate(chunks, start=1)]
+    return paged
 
-    class MorningCanvas(Canvas):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.pages: list[dict] = []
-            self.morning_list = (0, "")
 
-        def showPage(self):
-            self.pages.append(dict(self.__dict__))
-            self._startPage()
+def _columns(sheet: Sheet) -> list[tuple[str, str, float, float]]:
+    """(key, header, left edge, width) of each column, the line shared by the columns' WIDTHS."""
+    width = A4[0] - 2 * MARGIN
+    shares = [WIDTHS.get(key, 1.0) for key, _ in sheet.report.columns]
+    lefts = [MARGIN + width * sum(shares[:i]) / sum(shares) for i in range(len(shares) + 1)]
+    return [(key, header, lefts[i], lefts[i + 1] - lefts[i]) for i, (key, header) in enumerate(sheet.report.columns)]
 
-        def save(self):
-            lists = [state["morning_list"] for state in self.pages]
-            counts = {key: len(list(group)) for key, group in groupby(lists)}
-            seen: dict[tuple, int] = {}
-            for number, state in enumerate(self.pages, start=1):
-                self.__dict__.update(state)
-                key = state["morning_list"]
-                seen[key] = seen.get(key, 0) + 1
-                self._heading(key[1], seen[key], counts[key], number, len(self.pages))
-                Canvas.showPage(self)
-            Canvas.save(self)
 
-        def _heading(self, title: str, page: int, pages: int, sheet: int, sheets: int) -> None:
-            words = WORDS["morning"]
-            width, height = A4
-            top = height - 12 * mm
-            self.setFont(GOTHIC, 9)
-            self.drawString(MARGIN, top, f"{library}  {branch}")
-            self.drawRightString(width - MARGIN, top,
-                                 f"{jdate(day)}   {words['page'].format(number=page, pages=pages)}")
-            self.setFont(GOTHIC, 14)
-            self.drawString(MARGIN, top - 7 * mm, title)
-            self.setLineWidth(0.8)
-            self.line(MARGIN, top - 9.5 * mm, width - MARGIN, top - 9.5 * mm)
-            self.setFont(MINCHO, 8)
-            self.drawCentredString(width / 2, 8 * mm,
-                                   f"{words['title']}  {words['sheet'].format(number=sheet, pages=sheets)}")
+def _heading(canvas: Canvas, page: _Page, sheet_number: int, sheets: int) -> float:
+    """The heading every page carries: library and branch, the list, the date, page n/m; returns where the table starts."""
+    words, sheet = WORDS["morning"], page.sheet
+    width, height = A4
+    top = height - 12 * mm
+    canvas.setFont(GOTHIC, 9)
+    canvas.drawString(MARGIN, top, f"{sheet.library}  {sheet.branch}")
+    canvas.drawRightString(width - MARGIN, top,
+                           f"{jdate(sheet.day)}   {words['page'].format(number=page.number, pages=page.pages)}")
+    canvas.setFont(GOTHIC, 14)
+    canvas.drawString(MARGIN, top - 7 * mm, sheet.report.title)
+    canvas.setFont(GOTHIC, 9)
+    canvas.drawRightString(width - MARGIN, top - 7 * mm, words["count"].format(count=len(sheet.rows)))
+    canvas.setLineWidth(0.8)
+    canvas.line(MARGIN, top - 9.5 * mm, width - MARGIN, top - 9.5 * mm)
+    canvas.setFont(MINCHO, 8)
+    canvas.drawCentredString(width / 2, 8 * mm, f"{words['title']}  {words['sheet'].format(number=sheet_number, pages=sheets)}")
+    return height - HEAD
 
-    return MorningCanvas
+
+def _table(canvas: Canvas, page: _Page, top: float) -> None:
+    """The column headers, then the rows, one line each, clipped to their columns."""
+    columns = _columns(page.sheet)
+    right = A4[0] - MARGIN
+    if not page.rows:
+        canvas.setFont(MINCHO, SIZE)
+        canvas.drawString(MARGIN, top - ROW, WORDS["sheet"]["empty"])
+        return
+    canvas.setFillGray(0.88)
+    canvas.rect(MARGIN, top - ROW, right - MARGIN, ROW, stroke=0, fill=1)
+    canvas.setFillGray(0)
+    canvas.setLineWidth(0.4)
+    canvas.setStrokeGray(0.5)
+    canvas.grid([left for _, _, left, _ in columns] + [right],
+                [top - ROW * i for i in range(len(page.rows) + 2)])
+    text = canvas.beginText()
+    text.setFont(GOTHIC, SIZE)
+    for _, header, left, width in columns:
+        text.setTextOrigin(left + PAD, top - ROW + BASELINE)
+        text.textOut(fit(header, width - 2 * PAD, GOTHIC))
+    text.setFont(MINCHO, SIZE)
+    for number, row in enumerate(page.rows, start=2):
+        for key, _, left, width in columns:
+            value = _text(row.get(key))
+            if value:
+                text.setTextOrigin(left + PAD, top - ROW * number + BASELINE)
+                text.textOut(fit(value, width - 2 * PAD))
+    canvas.drawText(text)
 
 
 def morning_pdf(sheets: list[Sheet]) -> bytes:
@@ -175,12 +171,15 @@ def morning_pdf(sheets: list[Sheet]) -> bytes:
     _fonts()
     first = sheets[0]
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=HEAD,
-                            bottomMargin=FOOT, invariant=True,  # the same lists make the same bytes
-                            title=f"{first.branch} {WORDS['morning']['title']} {jdate(first.day)}",
-                            author=first.library, creator="ils")
-    doc.build(_story([_for_paper(s) for s in sheets], doc.width),
-              canvasmaker=_canvas_maker(first.library, first.branch, first.day))
+    canvas = Canvas(buffer, pagesize=A4, invariant=True)  # the same lists make the same bytes
+    canvas.setTitle(f"{first.branch} {WORDS['morning']['title']} {jdate(first.day)}")
+    canvas.setAuthor(first.library)
+    canvas.setCreator("ils")
+    pages = _pages([_for_paper(s) for s in sheets])
+    for number, page in enumerate(pages, start=1):
+        _table(canvas, page, _heading(canvas, page, number, len(pages)))
+        canvas.showPage()
+    canvas.save()
     return buffer.getvalue()
 
 

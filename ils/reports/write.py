@@ -35,6 +35,9 @@ class ReportSettings(BaseModel):
     directory: str = "reports"
     formats: tuple[Literal["text", "csv", "html"], ...] = ("text", "csv", "html")
     csv_encoding: Literal["utf-8-sig", "cp932"] = "utf-8-sig"
+    # Each branch's morning PDF beside its lists (ils/reports/pdf.py): a few seconds for a
+    # city, so a library that prints it asks for it.
+    morning_pdf: bool = False
 
 
 def report_settings(raw: dict) -> ReportSettings:
@@ -141,4 +144,10 @@ def write_all(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) 
                     pending.append(writers.submit(write_private, where / f"{name}.{FORMATS[fmt][0]}", data))
         for done in pending:
             done.result()  # a file that could not be written fails the step, as before
-    return len(pending)
+    return len(pending) + (_write_mornings(ctx, folder, day) if settings.morning_pdf else 0)
+
+
+def _write_mornings(ctx: Context, folder: Path, day: dt.date) -> int:
+    from ils.reports.pdf import write_mornings  # reportlab is loaded only by a library that prints the PDF
+
+    return write_mornings(ctx, folder, day)
