@@ -141,3 +141,30 @@ def test_every_printed_page_of_an_html_report_is_headed(night):
     thead = page[page.index("<thead>"): page.index("</thead>")]
     assert re.search(r'class="page-heading".*central.*取置資料一覧.*2026年11月26日\(木\)', thead)
     assert 'counter(page) "/" counter(pages) " ページ"' in page  # n/m where the browser draws margin boxes
+
+
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium-headless-shell", "chromium", "google-chrome"))), None)
+
+
+@needs_poppler
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium to print with (Debian: apt-get install chromium-headless-shell)")
+def test_chromium_prints_the_heading_and_page_n_of_m_on_every_page_of_a_long_html_report(tmp_path):
+    import datetime as dt
+
+    from ils.reports import REPORTS
+    from ils.reports.formats import Sheet, as_html
+
+    rows = [{"shelf_mark": f"913.6/ヤマ/{n}", "barcode": f"10{n:04}", "title": f"夜明けの図書館 第{n}巻",
+             "pickup": "常呂", "hold": n} for n in range(1, 121)]
+    html = tmp_path / "pull.html"
+    html.write_text(as_html(Sheet(REPORTS["pull"], "北見市立図書館", "中央図書館", dt.date(2026, 11, 26), rows)),
+                    encoding="utf-8")
+    printed = tmp_path / "pull.pdf"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--print-to-pdf={printed}", html.as_uri()], capture_output=True, check=True, timeout=120)
+    pages = _pages(printed)
+    assert len(pages) > 1
+    for number, page in enumerate(pages, start=1):
+        assert f"{number}/{len(pages)} ページ" in page
+        assert re.search(r"北見市立図書館 中央図書館\s+資料確保リスト\s+2026年11月26日\(木\)", page), page[:300]
+        assert re.search(r"請求記号\s+資料番号\s+書名", page)  # the columns' headers too
