@@ -974,11 +974,16 @@ def report(name, branch, fmt, day, csv_encoding, output, ctx):
     the_day = day.date() if day else ctx.today
     if name == "all":
         base = output or ctx.settings.folder
-        written = write_all(ctx, the_day, settings if not output else settings.model_copy(update={"directory": "."}), base)
+        settings = settings if not output else settings.model_copy(update={"directory": "."})
+        written = write_all(ctx, the_day, settings, base)
+        if settings.morning_pdf:
+            from ils.reports.morning import write_mornings
+
+            written += write_mornings(ctx, the_day, settings, base)
         log.info("%d report files written", written)
         return
     if name == "morning":
-        from ils.reports.pdf import branch_morning
+        from ils.reports.morning import branch_morning
 
         data = branch_morning(ctx, branch, the_day)
     else:

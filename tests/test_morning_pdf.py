@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import update
 
 import cli
+from batch import s10_reports
 from ils.infra import schema
+from ils.infra.config import Settings
 from ils.infra.context import Context
 from ils.reports import pdf
-from ils.reports.write import ReportSettings, write_all
+from ils.reports.morning import branch_morning
 from scenario import at
 from test_reports import DAY, kitami_night
 
@@ -46,7 +48,7 @@ def _pages(path) -> list[str]:
 def test_every_page_is_headed_with_the_branch_the_date_the_list_and_its_page(night, tmp_path, monkeypatch):
     monkeypatch.setattr(pdf, "ROWS_PER_PAGE", 1)  # a list of two rows takes two pages
     path = tmp_path / "morning.pdf"
-    path.write_bytes(pdf.branch_morning(_ctx(night), "central", DAY))
+    path.write_bytes(branch_morning(_ctx(night), "central", DAY))
     pages = _pages(path)
     titles = []
     for number, page in enumerate(pages, start=1):
@@ -64,7 +66,7 @@ def test_every_page_is_headed_with_the_branch_the_date_the_list_and_its_page(nig
 @needs_poppler
 def test_the_pull_list_on_paper_has_the_shelf_mark_the_shelf_and_the_author(night, tmp_path):
     path = tmp_path / "morning.pdf"
-    path.write_bytes(pdf.branch_morning(_ctx(night), "central", DAY))
+    path.write_bytes(branch_morning(_ctx(night), "central", DAY))
     pull = _pages(path)[0]
     assert re.search(r"請求記号\s+配架場所\s+書名\s+著者\s+資料番号\s+受取館\s+予約番号", pull)
     line = next(line for line in pull.splitlines() if "C2" in line)
@@ -92,7 +94,7 @@ def test_the_japanese_is_drawn_when_the_page_is_rendered(night, tmp_path):
     from PIL import Image
 
     path = tmp_path / "morning.pdf"
-    path.write_bytes(pdf.branch_morning(_ctx(night), "central", DAY))
+    path.write_bytes(branch_morning(_ctx(night), "central", DAY))
     subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(path), str(tmp_path / "page")], check=True)
     [png] = tmp_path.glob("page*.png")
     image = Image.open(png).convert("L")
@@ -106,18 +108,23 @@ def test_the_japanese_is_drawn_when_the_page_is_rendered(night, tmp_path):
 
 def test_the_same_lists_make_the_same_file(night):
     """A resumed night writes the PDF again; the bytes do not change."""
-    assert pdf.branch_morning(_ctx(night), "central", DAY) == pdf.branch_morning(_ctx(night), "central", DAY)
+    assert branch_morning(_ctx(night), "central", DAY) == branch_morning(_ctx(night), "central", DAY)
 
 
 def test_the_night_writes_each_branchs_pdf_when_the_library_asks_for_it(night, tmp_path):
-    written = write_all(_ctx(night), DAY, ReportSettings(formats=("csv",), morning_pdf=True), tmp_path)
+    def night_reports(folder, **reports):
+        settings = Settings(path=folder / "ils.toml", reports={"formats": ["csv"], **reports})
+        return s10_reports.run(Context(conn=night.conn, policy=night.policy, now=at("2026-11-26 03:30"),
+                                       settings=settings))
+
+    counts = night_reports(tmp_path, morning_pdf=True)
     day = tmp_path / "reports" / "2026-11-26"
     assert sorted(p.parent.name for p in day.glob("*/morning.pdf")) == ["central", "tokoro"]
     assert (day / "central" / "morning.pdf").read_bytes().startswith(b"%PDF-")
-    assert written == 7 * 2 + 1 + 2  # seven CSVs a branch, the system's summary, two PDFs
-    again = tmp_path / "default"
-    write_all(_ctx(night), DAY, ReportSettings(formats=("csv",)), again)
-    assert not list(again.rglob("*.pdf"))  # a few seconds a city: only when [reports] morning_pdf = true
+    assert counts == {"files": 7 * 2 + 1 + 2}  # seven CSVs a branch, the system's summary, two PDFs
+    (tmp_path / "default").mkdir()
+    night_reports(tmp_path / "default")
+    assert not list((tmp_path / "default").rglob("*.pdf"))  # seconds for a city: only when morning_pdf = true
 
 
 def test_report_morning_command(runner, night, tmp_path):

@@ -12,9 +12,7 @@ import dataclasses
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable
 from functools import cache
-from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -22,16 +20,11 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
-from ils.errors import IlsError
-from ils.infra.context import Context
-from ils.infra.files import private_dir, write_private
 from ils.mail.compose import WEEKDAYS_JA, jdate
 from ils.reports.formats import Sheet
 from ils.reports.words import WORDS
-from ils.reports.write import _folder_name, make_sheet, sheets_for_all
 
 MINCHO, GOTHIC = "HeiseiMin-W3", "HeiseiKakuGo-W5"  # Adobe-Japan1, built into every Japanese-capable viewer
-FILE_NAME = "morning.pdf"
 MARGIN, HEAD, FOOT = 12 * mm, 24 * mm, 14 * mm
 SIZE, ROW, PAD = 8.5, 5 * mm, 1.2 * mm  # the rows' type size, height and inner margin
 BASELINE = 1.5 * mm  # from the bottom of a row to its text
@@ -181,26 +174,3 @@ def morning_pdf(sheets: list[Sheet]) -> bytes:
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
-
-
-def branch_morning(ctx: Context, branch_code: str | None, day: dt.date) -> bytes:
-    """The morning PDF of one branch (`ils report morning --branch CODE`)."""
-    if branch_code is None:
-        raise IlsError("the morning PDF is made per branch: give --branch")
-    return morning_pdf([make_sheet(ctx, name, branch_code, day) for name in morning_lists()])
-
-
-def _every_branch(ctx: Context, day: dt.date) -> Iterable[tuple[str, list[Sheet]]]:
-    # One query a list for all the branches, as the night's other reports do.
-    per_list = [sheets_for_all(ctx, name, day) for name in morning_lists()]
-    for code_and_sheets in zip(*per_list, strict=True):
-        yield code_and_sheets[0][0], [sheet for _, sheet in code_and_sheets]
-
-
-def write_mornings(ctx: Context, day_folder: Path, day: dt.date) -> int:
-    """Every branch's morning PDF, as <day folder>/<branch>/morning.pdf; how many were written."""
-    written = 0
-    for code, sheets in _every_branch(ctx, day):
-        write_private(private_dir(day_folder / _folder_name(code)) / FILE_NAME, morning_pdf(sheets))
-        written += 1
-    return written

@@ -72,6 +72,11 @@ def sheets_for_all(ctx: Context, name: str, day: dt.date) -> list[tuple[str, She
     return [(b.code, Sheet(report, ctx.policy.library.name, b.name, day, dealt[b.id])) for b in every]
 
 
+def day_folder(settings: ReportSettings, base: Path, day: dt.date) -> Path:
+    """<directory>/<day>/, made private if it is not there yet."""
+    return private_dir(private_dir(Path(base) / settings.directory).resolve() / day.isoformat())
+
+
 def _report(name: str):
     report = REPORTS.get(name)
     if report is None:
@@ -120,7 +125,7 @@ def write_all(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) 
 
     Folders and files are private to the owner (and the [files] group): see docs/reports.md.
     """
-    folder = private_dir(private_dir(Path(base) / settings.directory).resolve() / day.isoformat())
+    folder = day_folder(settings, base, day)
     # The queries run one after the other on the step's connection, in a thread of their
     # own: the database works on the next report (SQLite and psycopg let go of Python's
     # lock while they do) while this thread formats the last one. The connection is never
@@ -144,10 +149,4 @@ def write_all(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) 
                     pending.append(writers.submit(write_private, where / f"{name}.{FORMATS[fmt][0]}", data))
         for done in pending:
             done.result()  # a file that could not be written fails the step, as before
-    return len(pending) + (_write_mornings(ctx, folder, day) if settings.morning_pdf else 0)
-
-
-def _write_mornings(ctx: Context, folder: Path, day: dt.date) -> int:
-    from ils.reports.pdf import write_mornings  # reportlab is loaded only by a library that prints the PDF
-
-    return write_mornings(ctx, folder, day)
+    return len(pending)
