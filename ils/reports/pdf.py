@@ -1,9 +1,9 @@
 """The morning PDF: one branch's lists for one day, in the order staff work them, on A4 in Japanese.
 
 reportlab sets the text in the PDF's standard Japanese CID fonts (HeiseiMin-W3,
-HeiseiKakuGo-W5): the PDF names the font and the viewer supplies the glyphs, so no font
-file ships with the program and the install stays pure Python (docs/reports.md says
-what a viewer needs).
+HeiseiKakuGo-W5): the PDF names the font and the viewer supplies the glyphs from a
+Japanese font of its own, so no font file ships with the program (docs/reports.md says
+what a viewer needs, and what it costs).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ils.mail.compose import WEEKDAYS_JA, jdate
 from ils.reports.formats import Sheet
 from ils.reports.words import WORDS
 
-MINCHO, GOTHIC = "HeiseiMin-W3", "HeiseiKakuGo-W5"  # Adobe-Japan1, built into every Japanese-capable viewer
+MINCHO, GOTHIC = "HeiseiMin-W3", "HeiseiKakuGo-W5"  # Adobe-Japan1: named in the file, not embedded
 MARGIN, HEAD, FOOT = 12 * mm, 24 * mm, 14 * mm
 SIZE, ROW, PAD = 8.5, 5 * mm, 1.2 * mm  # the rows' type size, height and inner margin
 BASELINE = 1.5 * mm  # from the bottom of a row to its text
