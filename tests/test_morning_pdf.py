@@ -70,7 +70,9 @@ def test_the_pull_list_on_paper_has_the_shelf_mark_the_shelf_and_the_author(nigh
     pull = _pages(path)[0]
     assert re.search(r"請求記号\s+配架場所\s+書名\s+著者\s+資料番号\s+受取館\s+予約番号", pull)
     line = next(line for line in pull.splitlines() if "C2" in line)
-    assert re.search(r"913\.6/ヤマ\s+一般書架\s+<b>夜&明け</b> の図書館.*山田 花子\s+C2\s+central", line), line
+    # Markup is text, a control character a space, and the emoji (beyond the fonts'
+    # encoding) the 〓 Japanese systems print for a character they cannot.
+    assert re.search(r"913\.6/ヤマ\s+一般書架\s+<b>夜&明け</b> の図書館〓\s+山田 花子\s+C2\s+central", line), line
     empty = _pages(path)[1]  # nothing waits for the van at 中央 tonight
     assert "回送リスト" in empty and "(該当なし)" in empty and re.search(r"0\s*件", empty)
 

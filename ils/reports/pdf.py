@@ -35,6 +35,11 @@ WIDTHS = {"title": 4.2, "slip": 6, "author": 2.2, "next": 3.2, "problem": 4.6, "
           "hold": 1.3, "expired_hold": 1.3,
           "phone": 1.7, "pickup_deadline": 1.5, "ready_on": 1.5, "notice": 1.5}
 UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# The fonts' encoding (UniJIS-UCS2-H) has the Basic Multilingual Plane only: a character
+# beyond it (𠮷, an emoji) would come out as boxes and garble the characters after it, so
+# it is printed as 〓, the mark Japanese systems print for a character they cannot.
+BEYOND_UCS2 = re.compile("[\U00010000-\U0010FFFF]")
+GETA = "〓"
 
 
 @cache
@@ -65,7 +70,7 @@ def _text(value) -> str:
         return ""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return _short_date(value)
-    return UNPRINTABLE.sub(" ", str(value))
+    return BEYOND_UCS2.sub(GETA, UNPRINTABLE.sub(" ", str(value)))
 
 
 def fit(text: str, width: float, font: str = MINCHO, size: float = SIZE) -> str:
@@ -115,7 +120,7 @@ def _heading(canvas: Canvas, page: _Page, sheet_number: int, sheets: int) -> flo
     width, height = A4
     top = height - 12 * mm
     canvas.setFont(GOTHIC, 9)
-    canvas.drawString(MARGIN, top, f"{sheet.library}  {sheet.branch}")
+    canvas.drawString(MARGIN, top, _text(f"{sheet.library}  {sheet.branch}"))
     canvas.drawRightString(width - MARGIN, top,
                            f"{jdate(sheet.day)}   {words['page'].format(number=page.number, pages=page.pages)}")
     canvas.setFont(GOTHIC, 14)
