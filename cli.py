@@ -962,7 +962,7 @@ def mail_bounces(mbox, maildir, ctx, fmt):
 
 
 @main.command("report")
-@click.argument("name", type=LazyChoice(lambda: [*_reports(), "all"]))
+@click.argument("name", type=LazyChoice(lambda: [*_reports(), "morning", "all"]))
 @click.option("--branch", envvar="ILS_BRANCH", help="Branch code; the summary without it covers the whole system.")
 @click.option("--format", "fmt", type=LazyChoice(_report_formats), default="text", show_default=True)
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="The day (default: today).")
@@ -978,6 +978,8 @@ def report(name, branch, fmt, day, csv_encoding, output, threshold, ctx):
     """Print a branch report: pull, transit, holdshelf, expired, phone, problems, summary;
     or the library-wide holds_per_copy (予約多数資料, for acquisitions; on demand, not written by the night).
 
+    NAME morning is the branch's morning PDF: its lists in the order staff work them
+    (--format is ignored; give --output, or redirect standard output to a file).
     NAME all writes every report of every branch, and the system summary, into a dated
     folder (what `ils batch run` does at the end of the night).
     """
@@ -988,17 +990,25 @@ def report(name, branch, fmt, day, csv_encoding, output, threshold, ctx):
     the_day = day.date() if day else ctx.today
     if name == "all":
         base = output or ctx.settings.folder
-        written = write_all(ctx, the_day, settings if not output else settings.model_copy(update={"directory": "."}), base)
+        settings = settings if not output else settings.model_copy(update={"directory": "."})
+        written = write_all(ctx, the_day, settings, base)
+        if settings.morning_pdf:
+            from ils.reports.morning import write_mornings
+
+            written += write_mornings(ctx, the_day, settings, base)
         log.info("%d report files written", written)
         return
     if threshold is not None and name not in LIBRARY_REPORTS:
         raise click.UsageError(f"--threshold is for {', '.join(LIBRARY_REPORTS)}, not {name}")
-    if name in LIBRARY_REPORTS:  # the whole library's: --branch (or ILS_BRANCH) does not narrow it
+    if name == "morning":
+        from ils.reports.morning import branch_morning
+
+        data = branch_morning(ctx, branch, the_day)
+    elif name in LIBRARY_REPORTS:  # the whole library's: --branch (or ILS_BRANCH) does not narrow it
         limit = settings.holds_per_copy_threshold if threshold is None else threshold
-        sheet = library_sheet(ctx, name, the_day, limit)
+        data = encoded(library_sheet(ctx, name, the_day, limit), fmt, csv_encoding or settings.csv_encoding)
     else:
-        sheet = make_sheet(ctx, name, branch, the_day)
-    data = encoded(sheet, fmt, csv_encoding or settings.csv_encoding)
+        data = encoded(make_sheet(ctx, name, branch, the_day), fmt, csv_encoding or settings.csv_encoding)
     if output:
         files.write_private(output, data)
     else:

@@ -22,5 +22,9 @@ def run(ctx: Context) -> dict:
     settings = report_settings(ctx.settings.reports)
     base = ctx.settings.folder
     files = write_all(ctx, ctx.today, settings, base)
+    if settings.morning_pdf:  # each branch's lists as one PDF too: a library that prints it asks for it
+        from ils.reports.morning import write_mornings  # reportlab is loaded only then
+
+        files += write_mornings(ctx, ctx.today, settings, base)
     log.info("reports: %d files under %s", files, base / settings.directory / ctx.today.isoformat())
     return {"files": files}

@@ -13,11 +13,14 @@
 --   title       書名
 --   pickup      受取館, the branch where the patron collects it
 --   hold        予約番号
+--   author      著者 (may be empty)
+--   material_type, category  the title's material type and handling category: the report
+--               names the shelf the copy stands on (配架場所) from them
 --
 -- Order: by shelf mark, copies without one first on both engines (PostgreSQL alone would
 -- put NULL last), then by barcode.
 SELECT c.location_branch_id AS branch_id, c.shelf_mark, c.barcode, t.title,
-       b.name AS pickup, h.id AS hold
+       b.name AS pickup, h.id AS hold, t.author, t.material_type, t.category
 FROM holds h
 JOIN copies c ON c.id = h.copy_id
 JOIN titles t ON t.id = c.title_id

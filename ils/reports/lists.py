@@ -40,8 +40,15 @@ def _rows(ctx: Context, query, **params) -> list[dict]:
 
 
 def pull_list(ctx: Context, branch_ids: list[int], day: dt.date | None = None) -> list[dict]:
-    """資料確保リスト: copies on the branches' shelves allocated to holds, by shelf mark (sql/pull.sql)."""
-    return _rows(ctx, named_query("pull", lists=BRANCHES), branch_ids=branch_ids)
+    """資料確保リスト: copies on the branches' shelves allocated to holds, by shelf mark (sql/pull.sql).
+
+    Each row says where the copy stands (配架場所), named from its material type and
+    handling category in templates_reports/reports.toml.
+    """
+    shelves = WORDS["pull"]["locations"]
+    return [{**{k: v for k, v in row.items() if k not in ("material_type", "category")},
+             "location": shelves.get(row["category"]) or shelves.get(row["material_type"], "")}
+            for row in _rows(ctx, named_query("pull", lists=BRANCHES), branch_ids=branch_ids)]
 
 
 def branch_pull_list(ctx: Context, branch_id: int) -> list[dict]:

@@ -38,6 +38,9 @@ class ReportSettings(BaseModel):
     csv_encoding: Literal["utf-8-sig", "cp932"] = "utf-8-sig"
     # 予約多数資料: list a title whose active holds exceed this many per loanable copy (docs/reports.md).
     holds_per_copy_threshold: float = Field(default=5, ge=0)
+    # Each branch's morning PDF beside its lists (ils/reports/pdf.py): a few seconds for a
+    # city, so a library that prints it asks for it.
+    morning_pdf: bool = False
 
 
 def report_settings(raw: dict) -> ReportSettings:
@@ -70,6 +73,11 @@ def sheets_for_all(ctx: Context, name: str, day: dt.date) -> list[tuple[str, She
     for row in report.rows(ctx, list(dealt), day):
         dealt[row["branch_id"]].append(row)
     return [(b.code, Sheet(report, ctx.policy.library.name, b.name, day, dealt[b.id])) for b in every]
+
+
+def day_folder(settings: ReportSettings, base: Path, day: dt.date) -> Path:
+    """<directory>/<day>/, made private if it is not there yet."""
+    return private_dir(private_dir(Path(base) / settings.directory).resolve() / day.isoformat())
 
 
 def _report(name: str):
@@ -120,7 +128,7 @@ def write_all(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) 
 
     Folders and files are private to the owner (and the [files] group): see docs/reports.md.
     """
-    folder = private_dir(private_dir(Path(base) / settings.directory).resolve() / day.isoformat())
+    folder = day_folder(settings, base, day)
     # The queries run one after the other on the step's connection, in a thread of their
     # own: the database works on the next report (SQLite and psycopg let go of Python's
     # lock while they do) while this thread formats the last one. The connection is never
