@@ -20,7 +20,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
-from ils.mail.compose import WEEKDAYS_JA, jdate
+from ils.library.clock import WEEKDAYS_JA
+from ils.mail.compose import jdate
 from ils.reports.formats import Sheet
 from ils.reports.words import WORDS
 
