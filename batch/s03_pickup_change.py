@@ -14,7 +14,7 @@ from ils.frontend.pending import (
     run_requests,
 )
 from ils.holds import lifecycle
-from ils.holds.acceptance import BranchFacts
+from ils.holds.acceptance import branch_problem
 from ils.holds.facts import branch_facts
 from ils.holds.history import queue_titles
 from ils.holds.lifecycle import Event
@@ -43,15 +43,6 @@ def _judge_all(ctx: Context, rows: list, patrons: dict) -> list[Verdict]:
     return verdicts
 
 
-def branch_problem(branch: BranchFacts | None, ctx: Context) -> str | None:
-    """Why a branch cannot be the pickup point, as for a new hold (ils.holds.acceptance.pickup_not_offered)."""
-    if branch is None:
-        return "unknown_pickup"
-    if not branch.pickup_allowed or (branch.kind == "station" and not ctx.policy.holds.pickup_at_stations):
-        return "pickup_not_offered"
-    return None
-
-
 def _judge(ctx: Context, req: HoldRef, patron, holds: dict, branches: dict, changes: dict) -> Verdict:
     refusal = patron_refusal(ctx, patron, req.row.channel)
     if refusal:
@@ -69,7 +60,7 @@ def _judge(ctx: Context, req: HoldRef, patron, holds: dict, branches: dict, chan
     if hold["status"] not in allowed:
         return Verdict(req.request_id, "rejected", "pickup_change_too_late", patron.id, REFUSED, hold_id=hold["id"])
     branch = branches.get((req.row.pickup_branch or "").strip())
-    problem = branch_problem(branch, ctx)
+    problem = branch_problem(branch, ctx.policy)
     if problem:
         return Verdict(req.request_id, "rejected", problem, patron.id, REFUSED, hold_id=hold["id"])
     assert branch is not None, "branch_problem names an unknown branch"
