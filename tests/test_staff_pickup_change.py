@@ -85,6 +85,11 @@ def test_a_waiting_hold_only_changes_branch_and_the_change_is_in_its_history_and
     assert audits(lib) == [("s-counter", "hold_pickup_change", str(hold), "patron called: moved house",
                             {"hold_id": hold, "status": "waiting", "was": "chuo", "now": "yahata"})]
     assert ("pickup_changed", {"pickup_branch": "yahata"}) in lib.notices("2001")
+    lib.night(now="2026-11-27 03:00")  # the patron is told, as after their own change
+    body = lib.conn.execute(select(schema.mail_outbox.c.body).where(schema.mail_outbox.c.subject.contains("受取館変更"))
+                            ).scalar_one()
+    lib.conn.rollback()
+    assert "受取館: yahata" in body
 
 
 def test_a_pulled_copy_travels_to_the_new_pickup_branch_when_it_is_taken_off_the_shelf(runner, lib):
