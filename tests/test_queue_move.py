@@ -121,6 +121,8 @@ def test_a_suspended_or_series_waiting_hold_moves_but_one_with_a_copy_does_not(r
 
 def test_a_move_that_does_not_apply_is_refused_with_its_reason_and_changes_nothing(runner, lib, queue):
     elsewhere = lib.hold("1005", "B2", "central")
+    alone = move(runner, lib, elsewhere, "--to-head")
+    assert alone.exit_code == 1 and f"hold {elsewhere} is the only hold of its title that waits" in alone.stderr
     cancelled = lib.hold("1006", "B1", "central", status="cancelled")
     before = order(lib)
     cases = [

@@ -38,6 +38,7 @@ REFUSALS = {
     "other_title": "hold {anchor} is on another title; a hold moves only within its own title's queue",
     "anchor_not_queued": ("hold {anchor} is {status}: move a hold before or after a hold that still waits "
                           "(waiting, 準備中, suspended)"),
+    "alone": "hold {hold} is the only hold of its title that waits; there is nowhere to move it",
     "bad_where": "say where: to the head, to the end, or before or after another hold",
 }
 
@@ -100,6 +101,8 @@ def move_in_queue(ctx: Context, hold_id: int, where: str, *, staff: str, reason:
         queue = _queue(ctx, hold.title_id)
         moving = next(p for p in queue if p.hold_id == hold.id)
         others = [p for p in queue if p.hold_id != hold.id]
+        if not others:
+            raise refused("alone", hold=hold.id)
         index = _index(ctx, others, hold, where, anchor)
         changed = placed_at(others, moving, index)
         _write(ctx, changed, staff, why)
