@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam
-
 from ils.frontend.pending import (
     HoldRef,
     Verdict,
@@ -16,9 +14,7 @@ from ils.frontend.pending import (
 from ils.holds import lifecycle
 from ils.holds.acceptance import branch_problem
 from ils.holds.facts import branch_facts
-from ils.holds.history import queue_titles
-from ils.holds.lifecycle import Event
-from ils.holds.lifecycle.store import Move, move_holds
+from ils.holds.history import PickupChange, change_pickups
 from ils.infra.context import Context
 
 NAME = "pickup_change"
@@ -72,13 +68,5 @@ def _judge(ctx: Context, req: HoldRef, patron, holds: dict, branches: dict, chan
 
 
 def _write(ctx: Context, changes: list[dict]) -> None:
-    if changes:
-        # The status stays; the move records the change in the hold's history.
-        move_holds(
-            ctx.conn, Event.PICKUP_CHANGE,
-            [Move(c["hold"], c["status"], c["status"], f"pickup {c['code']}, request {c['request']}",
-                  {"branch": c["branch"]}) for c in changes],
-            values={"pickup_branch_id": bindparam("branch")}, at=ctx.now, run_id=ctx.run_id, actor="batch",
-        )
-        # The nearest copy depends on the pickup branch, so the title is allocated again.
-        queue_titles(ctx.conn, {c["title"] for c in changes})
+    change_pickups(ctx, [PickupChange(c["hold"], c["status"], c["title"], c["branch"],
+                                      f"pickup {c['code']}, request {c['request']}") for c in changes], actor="batch")

@@ -19,7 +19,7 @@ from ils.errors import Conflict, IlsError
 from ils.holds import lifecycle
 from ils.holds.acceptance import branch_problem
 from ils.holds.facts import branch_facts
-from ils.holds.history import Notice, queue_titles, record_notices
+from ils.holds.history import Notice, PickupChange, change_pickups, record_notices
 from ils.holds.lifecycle import Event
 from ils.holds.lifecycle import HoldStatus as S
 from ils.holds.lifecycle.store import Move, move_holds
@@ -63,9 +63,11 @@ def refused(reason: str, **facts) -> HoldActionRefused:
 
 
 def need_reason(reason: str | None) -> str:
-    if not (reason or "").strip():
+    """The reason staff gave, which the history and the audit log need."""
+    text = (reason or "").strip()
+    if not text:
         raise refused("reason_required")
-    return reason.strip()  # type: ignore[union-attr]
+    return text
 
 
 def active_hold(ctx: Context, hold_id: int):
@@ -94,8 +96,8 @@ def _changed(hold_id: int) -> str:
 def change_pickup(ctx: Context, hold_id: int, code: str, *, staff: str, reason: str | None) -> dict:
     """Staff move a hold's pickup to another branch, in any status before pickup.
 
-    Waiting, 準備中 or suspended: only the branch changes (and the title is allocated again:
-    the nearest copy depends on it). Allocated: the pull stays; pulled, the copy travels to
+    Waiting, 準備中 or suspended: only the branch changes, as by the patron's own change
+    (batch/s03_pickup_change.py; ils.holds.history.change_pickups). Allocated: the pull stays; pulled, the copy travels to
     the new branch. In transit: it travels on from the old branch when it gets there
     (ils.circulation.copies.receive_transit). Ready: it leaves the old branch's hold shelf
     in transit, its deadline cleared; it gets a new one, and the patron the ready notice,
@@ -117,11 +119,8 @@ def change_pickup(ctx: Context, hold_id: int, code: str, *, staff: str, reason: 
         if hold.status == S.READY:
             result |= _send_from_shelf(ctx, hold, branch, staff, why)
         else:
-            move_holds(ctx.conn, Event.PICKUP_CHANGE, [Move(hold.id, hold.status, hold.status, why)],
-                       values={"pickup_branch_id": branch.id}, at=ctx.now, run_id=None, actor=staff,
-                       conflict=_changed(hold.id))
-            if hold.status in lifecycle.QUEUED:
-                queue_titles(ctx.conn, [hold.title_id])
+            change_pickups(ctx, [PickupChange(hold.id, hold.status, hold.title_id, branch.id, why)], actor=staff,
+                           conflict=_changed(hold.id))
         record_notices(ctx.conn, [Notice(hold.patron_id, "pickup_changed", f"staff-pickup:{hold.id}:{ctx.now.isoformat()}",
                                          hold_id=hold.id, details={"pickup_branch": branch.code})],
                        at=ctx.now, run_id=None)
