@@ -97,3 +97,9 @@ def test_an_extension_that_does_not_apply_is_refused_with_its_reason_and_changes
     assert deadline(lib, ready) == ("ready", D(2026, 12, 2))
     assert lib.conn.execute(select(schema.staff_audit.c.id)).all() == []
     lib.conn.rollback()
+
+
+def test_every_profile_says_how_far_a_deadline_may_be_extended(runner):
+    for profile in ("kitami", "kitakyushu", "mito", "kitsuki", "murakami"):
+        shown = runner.invoke(cli.main, ["policy", "show", "--profile", profile, "--json"])
+        assert {"key": "pickup.max_extension_days", "value": 7} in json.loads(shown.stdout), profile
