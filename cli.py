@@ -794,7 +794,7 @@ def hold_extend(hold_id, days, until, reason, staff, ctx, fmt):
     from ils.holds.staff_actions import extend_deadline
 
     if (days is None) == (until is None):
-        raise click.UsageError("give either --days or --until")
+        raise click.UsageError(_("give either --days or --until"))
     render([extend_deadline(ctx, hold_id, staff=staff, reason=reason, days=days,
                             until=until.date() if until else None)], fmt)
 
@@ -816,7 +816,7 @@ def hold_move(hold_id, where, before, after, reason, staff, ctx, fmt):
     asked = [w for w, given in (("head", where == "head"), ("end", where == "end"), ("before", before is not None),
                                 ("after", after is not None)) if given]
     if len(asked) != 1:
-        raise click.UsageError("give exactly one of --to-head, --to-end, --before HOLD, --after HOLD")
+        raise click.UsageError(_("give exactly one of --to-head, --to-end, --before HOLD, --after HOLD"))
     render([move_in_queue(ctx, hold_id, asked[0], staff=staff, reason=reason,
                           anchor=before if before is not None else after)], fmt)
 

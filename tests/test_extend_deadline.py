@@ -103,3 +103,11 @@ def test_every_profile_says_how_far_a_deadline_may_be_extended(runner):
     for profile in ("kitami", "kitakyushu", "mito", "kitsuki", "murakami"):
         shown = runner.invoke(cli.main, ["policy", "show", "--profile", profile, "--json"])
         assert {"key": "pickup.max_extension_days", "value": 7} in json.loads(shown.stdout), profile
+
+
+def test_the_counter_reads_the_refusal_in_japanese_by_default(runner, lib, ready):
+    result = runner.invoke(cli.main, ["hold", "extend", str(ready), "--until", "2026-12-07", "--reason", "入院中",
+                                      "--db", lib.url, "--now", "2026-11-26T10:00"],
+                           env={"ILS_STAFF": "s-chief", "ILS_STAFF_LANGUAGE": None})
+    assert result.exit_code == 1
+    assert "chuo は 2026-12-07 が休館日です。次の開館日は 2026-12-08 です" in result.stderr

@@ -183,7 +183,7 @@ def _travels_on(ctx: Context, copy, hold, branch_id: int) -> Outcome:
     while it travelled, ils.holds.staff_actions): it goes on from here, with a new slip."""
     _set_copy(ctx, copy, location_branch_id=branch_id)
     to = branch_name(ctx, hold.pickup_branch_id)
-    return Outcome("in_transit", copy.barcode, copy.title, f"send on to {to} for hold {hold.id}", hold.id,
+    return Outcome("in_transit", copy.barcode, copy.title, _("send on to {to} for hold {hold}").format(to=to, hold=hold.id), hold.id,
                    slip=transit_slip(to, hold.id, copy.barcode, copy.title))
 
 

@@ -24,6 +24,7 @@ from ils.holds.staff_actions import HoldActionRefused, active_hold, need_reason
 from ils.infra import schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
+from ils.infra.i18n import _
 from ils.library.staff import require
 
 # The statuses a hold may be moved in, and the holds it is placed among.
@@ -31,20 +32,22 @@ MOVABLE: tuple[str, ...] = (*lifecycle.QUEUED, lifecycle.S.SUSPENDED.value)
 TICK = dt.timedelta(microseconds=1)
 WHERE = ("head", "end", "before", "after")
 
-REFUSALS = {
-    "not_movable": "hold {hold} is {status}: only a hold with no copy yet (waiting, 準備中, suspended) can be moved",
-    "same_hold": "hold {hold} cannot be moved before or after itself",
-    "unknown_anchor": "no hold {anchor}",
-    "other_title": "hold {anchor} is on another title; a hold moves only within its own title's queue",
-    "anchor_not_queued": ("hold {anchor} is {status}: move a hold before or after a hold that still waits "
-                          "(waiting, 準備中, suspended)"),
-    "alone": "hold {hold} is the only hold of its title that waits; there is nowhere to move it",
-    "bad_where": "say where: to the head, to the end, or before or after another hold",
-}
+def _refusals() -> dict[str, str]:
+    """What staff read when a move is refused, by reason code, in the staff's language."""
+    return {
+        "not_movable": _("hold {hold} is {status}: only a hold with no copy yet (waiting, 準備中, suspended) can be moved"),
+        "same_hold": _("hold {hold} cannot be moved before or after itself"),
+        "unknown_anchor": _("no hold {anchor}"),
+        "other_title": _("hold {anchor} is on another title; a hold moves only within its own title's queue"),
+        "anchor_not_queued": _("hold {anchor} is {status}: move a hold before or after a hold that still waits "
+                               "(waiting, 準備中, suspended)"),
+        "alone": _("hold {hold} is the only hold of its title that waits; there is nowhere to move it"),
+        "bad_where": _("say where: to the head, to the end, or before or after another hold"),
+    }
 
 
 def refused(reason: str, **facts) -> HoldActionRefused:
-    return HoldActionRefused(reason, REFUSALS[reason].format(**facts))
+    return HoldActionRefused(reason, _refusals()[reason].format(**facts))
 
 
 @dataclass(frozen=True)
@@ -152,12 +155,12 @@ def _write(ctx: Context, changed: list[Place], staff: str, why: str) -> None:
     if not changed:
         return
     moved = changed[0].hold_id
-    notes = [why, *(f"stepped back behind hold {moved}, moved by staff: {why}" for _ in changed[1:])]
+    notes = [why] + [f"stepped back behind hold {moved}, moved by staff: {why}"] * (len(changed) - 1)
     move_holds(
         ctx.conn, Event.QUEUE_MOVE,
         [Move(p.hold_id, p.status, p.status, note,
               {"qday": p.queue_day, "qclass": p.queue_class, "qat": p.queued_at})
          for p, note in zip(changed, notes, strict=True)],
         values={"queue_day": bindparam("qday"), "queue_class": bindparam("qclass"), "queued_at": bindparam("qat")},
-        at=ctx.now, run_id=None, actor=staff, conflict="a hold of this title changed meanwhile; try again",
+        at=ctx.now, run_id=None, actor=staff, conflict=_("a hold of this title changed meanwhile; try again"),
     )

@@ -26,6 +26,7 @@ from ils.holds.lifecycle.store import Move, move_holds
 from ils.infra import schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
+from ils.infra.i18n import _
 from ils.library.staff import require
 
 
@@ -39,27 +40,28 @@ class HoldActionRefused(IlsError):
         super().__init__(message)
 
 
-# What staff read when a change is refused, by reason code (staff output; issue 16 translates it).
-REFUSALS = {
-    "reason_required": "give --reason: it goes to the hold's history and the audit log",
-    "unknown_hold": "no hold {hold}",
-    "already_closed": "hold {hold} is already {status}; only an active hold can be changed",
-    "unknown_pickup": "no branch has the code {branch!r}",
-    "pickup_not_offered": "{branch} does not take holds for pickup",
-    "same_pickup": "hold {hold} is already for pickup at {branch}",
-    "not_ready": "hold {hold} is {status}: only a ready hold (on the hold shelf) has a pickup deadline to extend",
-    "bad_days": "--days must be 1 or more",
-    "deadline_in_past": "{until} is in the past (today is {today})",
-    "deadline_not_later": "{until} is not after hold {hold}'s pickup deadline {deadline}",
-    "deadline_closed_day": "{branch} is closed on {until}; its next open day is {next_open}",
-    "past_max_extension": ("{until} is past the longest extension: {days} days after the first deadline {first}, "
-                           "that is {limit} ([pickup] max_extension_days)"),
-    "copy_not_on_shelf": "hold {hold}'s copy {barcode} is {state}, not on the hold shelf; check it first",
-}
+def _refusals() -> dict[str, str]:
+    """What staff read when a change is refused, by reason code, in the staff's language."""
+    return {
+        "reason_required": _("give --reason: it goes to the hold's history and the audit log"),
+        "unknown_hold": _("no hold {hold}"),
+        "already_closed": _("hold {hold} is already {status}; only an active hold can be changed"),
+        "unknown_pickup": _("no branch has the code {branch!r}"),
+        "pickup_not_offered": _("{branch} does not take holds for pickup"),
+        "same_pickup": _("hold {hold} is already for pickup at {branch}"),
+        "not_ready": _("hold {hold} is {status}: only a ready hold (on the hold shelf) has a pickup deadline to extend"),
+        "bad_days": _("--days must be 1 or more"),
+        "deadline_in_past": _("{until} is in the past (today is {today})"),
+        "deadline_not_later": _("{until} is not after hold {hold}'s pickup deadline {deadline}"),
+        "deadline_closed_day": _("{branch} is closed on {until}; its next open day is {next_open}"),
+        "past_max_extension": _("{until} is past the longest extension: {days} days after the first deadline "
+                                "{first}, that is {limit} ([pickup] max_extension_days)"),
+        "copy_not_on_shelf": _("hold {hold}'s copy {barcode} is {state}, not on the hold shelf; check it first"),
+    }
 
 
 def refused(reason: str, **facts) -> HoldActionRefused:
-    return HoldActionRefused(reason, REFUSALS[reason].format(**facts))
+    return HoldActionRefused(reason, _refusals()[reason].format(**facts))
 
 
 def need_reason(reason: str | None) -> str:
@@ -87,7 +89,7 @@ def _branch_code(ctx: Context, branch_id: int) -> str:
 
 
 def _changed(hold_id: int) -> str:
-    return f"hold {hold_id} changed while this was being done; try again"
+    return _("hold {hold} changed while this was being done; try again").format(hold=hold_id)
 
 
 # Change of pickup branch (受取館の変更) ---------------------------------------------------
@@ -144,7 +146,7 @@ def _send_from_shelf(ctx: Context, hold, branch, staff: str, why: str) -> dict:
     # It leaves from where it lies: location_branch_id stays the old branch until it arrives.
     sent = ctx.conn.execute(c.update().where(c.c.id == copy.id, c.c.state == "on_hold_shelf").values(state="in_transit"))
     if sent.rowcount != 1:
-        raise Conflict(f"copy {copy.barcode} changed while this was being done; try again")
+        raise Conflict(_("copy {barcode} changed while this was being done; scan it again").format(barcode=copy.barcode))
     to = ctx.conn.execute(select(b.c.name).where(b.c.id == branch.id)).scalar_one()
     return {"status": str(S.IN_TRANSIT), "barcode": copy.barcode,
             "slip": transit_slip(to, hold.id, copy.barcode, copy.title)}
