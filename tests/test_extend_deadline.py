@@ -111,3 +111,10 @@ def test_the_counter_reads_the_refusal_in_japanese_by_default(runner, lib, ready
                            env={"ILS_STAFF": "s-chief", "ILS_STAFF_LANGUAGE": None})
     assert result.exit_code == 1
     assert "chuo は 2026-12-07 が休館日です。次の開館日は 2026-12-08 です" in result.stderr
+
+
+def test_a_ready_hold_the_ils_handed_over_without_a_deadline_is_extended_from_today(runner, lib):
+    shelf = lib.copy("B2", "chuo", state="on_hold_shelf")
+    bare = lib.hold("2001", "B2", "chuo", status="ready", copy=shelf, ready_on=D(2026, 11, 25))
+    assert answer(extend(runner, lib, bare, "--days", "2"))["pickup_deadline"] == "2026-11-28"
+    assert deadline(lib, bare) == ("ready", D(2026, 11, 28))

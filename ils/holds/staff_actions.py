@@ -99,8 +99,8 @@ def change_pickup(ctx: Context, hold_id: int, code: str, *, staff: str, reason: 
     """Staff move a hold's pickup to another branch, in any status before pickup.
 
     Waiting, 準備中 or suspended: only the branch changes, as by the patron's own change
-    (batch/s03_pickup_change.py; ils.holds.history.change_pickups). Allocated: the pull stays; pulled, the copy travels to
-    the new branch. In transit: it travels on from the old branch when it gets there
+    (batch/s03_pickup_change.py; ils.holds.history.change_pickups). Allocated: the pull
+    stays; pulled, the copy travels to the new branch. In transit: it travels on from the old branch when it gets there
     (ils.circulation.copies.receive_transit). Ready: it leaves the old branch's hold shelf
     in transit, its deadline cleared; it gets a new one, and the patron the ready notice,
     when it arrives.
@@ -168,22 +168,24 @@ def extend_deadline(ctx: Context, hold_id: int, *, staff: str, reason: str | Non
             raise refused("not_ready", hold=hold_id, status=hold.status)
         if days is not None and days < 1:
             raise refused("bad_days")
-        new = until if until is not None else hold.pickup_deadline + dt.timedelta(days=days or 0)
-        first = first_deadline(ctx, hold)
-        _check_new_deadline(ctx, hold, new, first)
+        # A ready hold the ILS handed over without a deadline counts from today.
+        current = hold.pickup_deadline or ctx.today
+        new = until if until is not None else current + dt.timedelta(days=days or 0)
+        first = first_deadline(ctx, hold) or current
+        _check_new_deadline(ctx, hold, new, current, first)
         move_holds(ctx.conn, Event.EXTEND, [Move(hold.id, S.READY, S.READY, why)], values={"pickup_deadline": new},
                    at=ctx.now, run_id=None, actor=staff, conflict=_changed(hold.id))
         audit(ctx, staff, "hold_extend", hold.patron_id, target=str(hold.id), reason=why,
-              detail={"hold_id": hold.id, "was": hold.pickup_deadline.isoformat(), "now": new.isoformat(),
+              detail={"hold_id": hold.id, "was": _iso(hold.pickup_deadline), "now": new.isoformat(),
                       "first": first.isoformat(), "ready_on": _iso(hold.ready_on)})
         return {"hold": hold.id, "was": hold.pickup_deadline, "pickup_deadline": new}
 
 
-def _check_new_deadline(ctx: Context, hold, new: dt.date, first: dt.date) -> None:
+def _check_new_deadline(ctx: Context, hold, new: dt.date, current: dt.date, first: dt.date) -> None:
     if new < ctx.today:
         raise refused("deadline_in_past", until=new, today=ctx.today)
-    if new <= hold.pickup_deadline:
-        raise refused("deadline_not_later", until=new, hold=hold.id, deadline=hold.pickup_deadline)
+    if new <= current:
+        raise refused("deadline_not_later", until=new, hold=hold.id, deadline=current)
     calendar = ctx.calendars[hold.pickup_branch_id]
     if not calendar.is_open(new):
         raise refused("deadline_closed_day", branch=_branch_code(ctx, hold.pickup_branch_id), until=new,
@@ -198,7 +200,7 @@ def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def first_deadline(ctx: Context, hold) -> dt.date:
+def first_deadline(ctx: Context, hold) -> dt.date | None:
     """The deadline the copy was given when it came to this hold shelf: the audit log of the
     hold's extensions since it became ready keeps it; with none, the deadline it has."""
     a = schema.staff_audit
