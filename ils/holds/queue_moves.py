@@ -112,7 +112,7 @@ def move_in_queue(ctx: Context, hold_id: int, where: str, *, staff: str, reason:
         audit(ctx, staff, "hold_queue_move", hold.patron_id, target=str(hold.id), reason=why,
               detail={"hold_id": hold.id, "where": where, "anchor": anchor,
                       "position_was": queue.index(moving) + 1, "position": index + 1,
-                      "stepped_back": [p.hold_id for p in changed[1:]]})
+                      "stepped_back": len(changed[1:])})  # each of them has its own history row
         return {"hold": hold.id, "position_was": queue.index(moving) + 1, "position": index + 1,
                 "waiting": len(queue), "stepped_back": len(changed[1:])}
 
