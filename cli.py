@@ -759,6 +759,69 @@ def hold_cancel(hold_id, reason, staff, ctx, fmt):
     render([cancel_hold(ctx, hold_id, staff=staff, why=reason)], fmt)
 
 
+# Staff changes to a hold (issue 15): ils/holds/staff_actions.py, ils/holds/queue_moves.py.
+
+
+def reason_option(f):
+    return click.option("--reason", required=True, help="Why (the hold's history and the audit log).")(f)
+
+
+@hold.command("pickup")
+@click.argument("hold_id", type=int)
+@click.option("--branch", "code", required=True, help="Code of the new pickup branch (受取館).")
+@reason_option
+@with_context
+@staff_option
+@output_options
+def hold_pickup(hold_id, code, reason, staff, ctx, fmt):
+    """Change a hold's pickup branch at any time before pickup; a copy on the old branch's hold
+    shelf goes into the van (slip printed) and gets a new deadline when it arrives."""
+    from ils.holds.staff_actions import change_pickup
+
+    render([change_pickup(ctx, hold_id, code, staff=staff, reason=reason)], fmt)
+
+
+@hold.command("extend")
+@click.argument("hold_id", type=int)
+@click.option("--days", type=int, help="Days to add to the pickup deadline.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="The new pickup deadline (YYYY-MM-DD).")
+@reason_option
+@with_context
+@staff_option
+@output_options
+def hold_extend(hold_id, days, until, reason, staff, ctx, fmt):
+    """Extend the pickup deadline of a ready hold (取置期限の延長), to an open day of the pickup
+    branch, at most [pickup] max_extension_days past its first deadline."""
+    from ils.holds.staff_actions import extend_deadline
+
+    if (days is None) == (until is None):
+        raise click.UsageError(_("give either --days or --until"))
+    render([extend_deadline(ctx, hold_id, staff=staff, reason=reason, days=days,
+                            until=until.date() if until else None)], fmt)
+
+
+@hold.command("move")
+@click.argument("hold_id", type=int)
+@click.option("--to-head", "where", flag_value="head", help="To the head of its title's queue.")
+@click.option("--to-end", "where", flag_value="end", help="To the end of its title's queue.")
+@click.option("--before", type=int, metavar="HOLD", help="Just before this hold of the same title.")
+@click.option("--after", type=int, metavar="HOLD", help="Just after this hold of the same title.")
+@reason_option
+@with_context
+@staff_option
+@output_options
+def hold_move(hold_id, where, before, after, reason, staff, ctx, fmt):
+    """Move a hold that has no copy yet in its title's queue (予約順位)."""
+    from ils.holds.queue_moves import move_in_queue
+
+    asked = [w for w, given in (("head", where == "head"), ("end", where == "end"), ("before", before is not None),
+                                ("after", after is not None)) if given]
+    if len(asked) != 1:
+        raise click.UsageError(_("give exactly one of --to-head, --to-end, --before HOLD, --after HOLD"))
+    render([move_in_queue(ctx, hold_id, asked[0], staff=staff, reason=reason,
+                          anchor=before if before is not None else after)], fmt)
+
+
 @main.group()
 def patron():
     """A patron's record, loans and holds."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam
-
 from ils.frontend.pending import (
     HoldRef,
     Verdict,
@@ -14,11 +12,9 @@ from ils.frontend.pending import (
     run_requests,
 )
 from ils.holds import lifecycle
-from ils.holds.acceptance import BranchFacts
+from ils.holds.acceptance import branch_problem
 from ils.holds.facts import branch_facts
-from ils.holds.history import queue_titles
-from ils.holds.lifecycle import Event
-from ils.holds.lifecycle.store import Move, move_holds
+from ils.holds.history import PickupChange, change_pickups
 from ils.infra.context import Context
 
 NAME = "pickup_change"
@@ -43,15 +39,6 @@ def _judge_all(ctx: Context, rows: list, patrons: dict) -> list[Verdict]:
     return verdicts
 
 
-def branch_problem(branch: BranchFacts | None, ctx: Context) -> str | None:
-    """Why a branch cannot be the pickup point, as for a new hold (ils.holds.acceptance.pickup_not_offered)."""
-    if branch is None:
-        return "unknown_pickup"
-    if not branch.pickup_allowed or (branch.kind == "station" and not ctx.policy.holds.pickup_at_stations):
-        return "pickup_not_offered"
-    return None
-
-
 def _judge(ctx: Context, req: HoldRef, patron, holds: dict, branches: dict, changes: dict) -> Verdict:
     refusal = patron_refusal(ctx, patron, req.row.channel)
     if refusal:
@@ -69,7 +56,7 @@ def _judge(ctx: Context, req: HoldRef, patron, holds: dict, branches: dict, chan
     if hold["status"] not in allowed:
         return Verdict(req.request_id, "rejected", "pickup_change_too_late", patron.id, REFUSED, hold_id=hold["id"])
     branch = branches.get((req.row.pickup_branch or "").strip())
-    problem = branch_problem(branch, ctx)
+    problem = branch_problem(branch, ctx.policy)
     if problem:
         return Verdict(req.request_id, "rejected", problem, patron.id, REFUSED, hold_id=hold["id"])
     assert branch is not None, "branch_problem names an unknown branch"
@@ -81,13 +68,5 @@ def _judge(ctx: Context, req: HoldRef, patron, holds: dict, branches: dict, chan
 
 
 def _write(ctx: Context, changes: list[dict]) -> None:
-    if changes:
-        # The status stays; the move records the change in the hold's history.
-        move_holds(
-            ctx.conn, Event.PICKUP_CHANGE,
-            [Move(c["hold"], c["status"], c["status"], f"pickup {c['code']}, request {c['request']}",
-                  {"branch": c["branch"]}) for c in changes],
-            values={"pickup_branch_id": bindparam("branch")}, at=ctx.now, run_id=ctx.run_id, actor="batch",
-        )
-        # The nearest copy depends on the pickup branch, so the title is allocated again.
-        queue_titles(ctx.conn, {c["title"] for c in changes})
+    change_pickups(ctx, [PickupChange(c["hold"], c["status"], c["title"], c["branch"],
+                                      f"pickup {c['code']}, request {c['request']}") for c in changes], actor="batch")

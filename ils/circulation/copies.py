@@ -166,14 +166,25 @@ def receive_transit(ctx: Context, barcode: str, branch_id: int, staff: str) -> O
             raise CopyUnavailable(_("copy {barcode} is not in transit (it is {state})").format(barcode=copy.barcode, state=copy.state))
         hold = _hold_on_copy(ctx, copy.id)
         if hold is not None:
-            if hold.pickup_branch_id != branch_id:
+            if hold.pickup_branch_id != branch_id and copy.location_branch_id == branch_id:
                 raise CopyUnavailable(
                     _("copy {barcode} travels to {branch} for hold {id}, not here").format(barcode=copy.barcode, branch=branch_name(ctx, hold.pickup_branch_id), id=hold.id)
                 )
+            if hold.pickup_branch_id != branch_id:
+                return _travels_on(ctx, copy, hold, branch_id)
             return _arrived(ctx, copy, hold, branch_id, staff)
         # Travelling home, or its hold was cancelled on the way: whoever receives it
         # serves the queue, shelves it, or sends it on home.
         return _serve_or_shelve(ctx, copy, branch_id, staff)
+
+
+def _travels_on(ctx: Context, copy, hold, branch_id: int) -> Outcome:
+    """A copy off the van at a branch that is not its hold's pickup (staff changed the pickup
+    while it travelled, ils.holds.staff_actions): it goes on from here, with a new slip."""
+    _set_copy(ctx, copy, location_branch_id=branch_id)
+    to = branch_name(ctx, hold.pickup_branch_id)
+    return Outcome("in_transit", copy.barcode, copy.title, _("send on to {to} for hold {hold}").format(to=to, hold=hold.id), hold.id,
+                   slip=transit_slip(to, hold.id, copy.barcode, copy.title))
 
 
 def _pulled(ctx: Context, copy, hold, branch_id: int, actor: str) -> Outcome:

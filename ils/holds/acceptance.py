@@ -205,9 +205,17 @@ def unknown_pickup(c: HoldCase) -> bool:
 
 
 def pickup_not_offered(c: HoldCase) -> bool:
-    if not c.known_pickup.pickup_allowed:
-        return True
-    return c.known_pickup.kind == "station" and not c.policy.holds.pickup_at_stations
+    return branch_problem(c.known_pickup, c.policy) == "pickup_not_offered"
+
+
+def branch_problem(branch: BranchFacts | None, policy) -> str | None:
+    """Why a branch cannot be a hold's pickup point, as for a new hold (unknown_pickup,
+    pickup_not_offered), or None: a change of pickup branch asks the same, by the patron or by staff."""
+    if branch is None:
+        return "unknown_pickup"
+    if not branch.pickup_allowed or (branch.kind == "station" and not policy.holds.pickup_at_stations):
+        return "pickup_not_offered"
+    return None
 
 
 def contact_not_offered(c: HoldCase) -> bool:

@@ -1,4 +1,4 @@
-"""What follows a hold's moves: notices for the patron, titles to allocate again, holds made ready (the moves themselves: ils.holds.lifecycle)."""
+"""What follows a hold's moves: notices for the patron, titles to allocate again, holds made ready or given another pickup branch (the moves themselves: ils.holds.lifecycle)."""
 
 from __future__ import annotations
 
@@ -140,3 +140,28 @@ def make_ready(ctx: Context, event: Event, holds: list[ReadyHold], *, actor: str
         at=ctx.now, run_id=ctx.run_id,
     )
     return deadlines
+
+
+@dataclass(frozen=True)
+class PickupChange:
+    """A hold to give another pickup branch (受取館の変更), its status unchanged."""
+
+    hold_id: int
+    status: str
+    title_id: int
+    branch_id: int
+    note: str
+
+
+def change_pickups(ctx: Context, changes: list[PickupChange], *, actor: str, conflict: str | None = None) -> None:
+    """The holds get their new pickup branches, by the patron's request (the batch) or by staff;
+    their titles are allocated again, since the nearest copy depends on the branch."""
+    if not changes:
+        return
+    move_holds(
+        ctx.conn, Event.PICKUP_CHANGE,
+        [Move(c.hold_id, c.status, c.status, c.note, {"branch": c.branch_id}) for c in changes],
+        values={"pickup_branch_id": bindparam("branch")}, at=ctx.now, run_id=ctx.run_id, actor=actor,
+        conflict=conflict,
+    )
+    queue_titles(ctx.conn, {c.title_id for c in changes})

@@ -149,6 +149,9 @@ class Pickup(Section):
     start: Literal["notice", "ready"] = "notice"
     start_without_contact: Literal["notice", "ready"] = "ready"
     deadline_on_closed_day: Literal["next_open", "keep"] = "next_open"
+    # 取置期限の延長 by staff (`ils hold extend`): at most this many days after the deadline the
+    # copy was first given on the hold shelf; 0: the library does not extend.
+    max_extension_days: int = Field(default=7, ge=0)
 
 
 class Notices(Section):
