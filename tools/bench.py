@@ -49,6 +49,9 @@ class Figures:
     requests: int = 0
     load_seconds: float | None = None
     night_seconds: float = 0.0
+    # The night's CPU (user + sys) in its child process: on a shared machine the wall time
+    # also counts the waits for a core; the CPU time does not (PostgreSQL's server not counted).
+    night_cpu_seconds: float = 0.0
     night_peak_mb: float = 0.0  # the batch process's own memory (PostgreSQL's server processes not counted)
     rows_written: int = 0
     rows_per_second: float = 0.0
@@ -235,8 +238,8 @@ class PostgresStore:
         return seconds
 
 
-def _run_child(url: str, cwd: Path, now: dt.datetime, *extra: str) -> tuple[float, float]:
-    """Run `ils batch run` in a child process; (wall seconds, peak resident MB) of that child alone."""
+def _run_child(url: str, cwd: Path, now: dt.datetime, *extra: str) -> tuple[float, float, float]:
+    """Run `ils batch run` in a child process; (wall seconds, peak resident MB, CPU seconds) of that child alone."""
     command = [sys.executable, "-m", "ils", "batch", "run", "--db", url, "--now", now.isoformat(), *extra]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd,
@@ -246,7 +249,7 @@ def _run_child(url: str, cwd: Path, now: dt.datetime, *extra: str) -> tuple[floa
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise RuntimeError(f"batch run failed: {child.stderr.read().decode()}")
-    return seconds, usage.ru_maxrss / 1024  # Linux reports kilobytes
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # Linux reports kilobytes
 
 
 def rows_written(conn, run_id: int) -> int:
@@ -359,7 +362,7 @@ def _benchmark(store, preset: str, profile: str, seed: int | None, intraday: int
     engine.dispose()
     progress(f"running the night ({figures.requests:,} requests, {figures.active_holds:,} active holds)")
     started_at = time.time()
-    figures.night_seconds, figures.night_peak_mb = _run_child(url, workdir, NIGHT)
+    figures.night_seconds, figures.night_peak_mb, figures.night_cpu_seconds = _run_child(url, workdir, NIGHT)
     engine = db.open_engine(url)
     with engine.connect() as conn:
         figures.rows_written = rows_written(conn, 1)
@@ -372,7 +375,7 @@ def _benchmark(store, preset: str, profile: str, seed: int | None, intraday: int
     figures.intraday_requests = intraday
     spec_seed = seed if seed is not None else SampleSpec.preset(preset).seed
     _morning(url, intraday, spec_seed, INTRADAY_ENTERED)
-    figures.intraday_seconds, figures.intraday_peak_mb = _run_child(url, workdir, INTRADAY_RUN, "--intraday")
+    figures.intraday_seconds, figures.intraday_peak_mb, _ = _run_child(url, workdir, INTRADAY_RUN, "--intraday")
     _morning(url, intraday, spec_seed + 1, INTRADAY_ENTERED + INTRADAY_GAP)
     figures.intraday_in_process_seconds = _in_spawned_process(intraday_in_process, url, INTRADAY_RUN + INTRADAY_GAP)
     progress(f"the old floor: {figures.rows_written:,} rows appended to an empty table")
@@ -470,7 +473,7 @@ def _growth(store, preset: str, profile: str, seed: int | None, full: dict[str, 
         base, _ = _prepare(store, f"{size}-{preset}", profile, seed, progress)
         url = store.fresh_copy(base, "growth", progress)
         progress(f"the night at the {size} size")
-        seconds, _ = _run_child(url, store.workdir, NIGHT)
+        seconds, _, _ = _run_child(url, store.workdir, NIGHT)
         engine = db.open_engine(url)
         with engine.connect() as conn:
             sizes[size] = {**step_seconds(conn, 1), "night": seconds}

@@ -127,6 +127,13 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         # 128 MB of page cache (the default is 2 MB): a city's indexes stay in memory.
         cursor.execute("PRAGMA cache_size = -131072")
+        # Statement journals in memory, not in temporary files. Inside a step's transaction
+        # every write that may fail halfway (any UPDATE of a foreign-key column, like a
+        # hold's copy_id, and every many-row UPDATE or INSERT ... SELECT) keeps the
+        # original of each page it changes, spilled to a file in /var/tmp past 64 KB: a
+        # city night's allocate wrote 470 MB there in 190,000 writes, more per hold the
+        # larger the library, and waited on the disk. Temporary tables live here too.
+        cursor.execute("PRAGMA temp_store = MEMORY")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
