@@ -38,15 +38,16 @@ def backup_sqlite(database: Path, dest: Path, *, force: bool = False) -> int:
     """Copy the SQLite database at `database` into the file `dest` (private mode); returns the copy's size in bytes."""
     database, dest = Path(database), Path(dest)
     if not database.is_file():
-        raise DatabaseMissing(f"no SQLite database at {database.resolve()}; check --db (or [database] url in ils.toml)")
-    if dest.exists() and not force:
-        raise BackupRefused(f"{dest} exists; give --force to replace it, or another file name")
-    if dest.is_dir():
-        raise BackupRefused(f"{dest} is a folder; give the backup's file name")
-    if not dest.parent.is_dir():
-        raise BackupRefused(f"the folder {dest.parent} does not exist; create it first")
+        raise DatabaseMissing(f"the database {database.resolve()} does not exist: check --db "
+                              "(or $ILS_DATABASE_URL, or [database] url in ils.toml)")
     if dest.resolve() == database.resolve():
         raise BackupRefused(f"{dest} is the database itself; give another file name")
+    if dest.is_dir():
+        raise BackupRefused(f"{dest} is a folder; give the backup's file name")
+    if dest.exists() and not force:
+        raise BackupRefused(f"{dest} exists; give --force to replace it, or another file name")
+    if not dest.parent.is_dir():
+        raise BackupRefused(f"the folder {dest.parent} does not exist; create it first")
     temporary = dest.with_name(f".{dest.name}.partial")
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()
