@@ -283,7 +283,8 @@ def db_backup(dest, force, db_url, config_path):
     url = database_url(db_url, settings)
     path = db.sqlite_path(url)
     if path is None:
-        click.echo(f"PostgreSQL is backed up with the server's pg_dump (docs/operations.md):\n{pg_dump_command(url, str(dest))}")
+        click.echo(_("PostgreSQL is backed up with the server's pg_dump (docs/operations.md):"))
+        click.echo(pg_dump_command(url, str(dest)))
         return
     files.use(files.privacy_for(settings.files))
     with faults.translated(str(dest)):
@@ -301,13 +302,13 @@ def db_check(db_url, config_path):
     url = database_url(db_url, read_settings(config_path))
     with faults.translated(db.location(url)), db.connect(url) as conn:
         if conn.dialect.name != "sqlite":
-            click.echo("integrity_check: skipped on PostgreSQL (the server checks its own pages; pg_amcheck goes deeper)")
+            click.echo(_("integrity_check: skipped on PostgreSQL (the server checks its own pages; pg_amcheck goes deeper)"))
         found = 0
         for line in problems(conn):
             click.echo(line)
             found += 1
     if found:
-        raise click.ClickException(f"{found} problem(s) in the database, listed above; see docs/operations.md")
+        raise click.ClickException(_("{count} problem(s) in the database, listed above; see docs/operations.md").format(count=found))
     log.info("database checked: no problem")
 
 
@@ -1197,7 +1198,7 @@ def sample_generate(out, preset, seed):
 @click.option("--profile", default="kitami", show_default=True, help="Which library's rules the demo follows.")
 def demo(target, profile):
     """Build the sample city, run its night (with its reports) and its morning mail, and show them."""
-    from batch.runner import step_names
+    from ils.batch.runner import step_names
     from ils.infra import progress
     from ils.infra.installation import DEMO_NIGHT, build_demo
     from ils.infra.summary import summarise

@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 from ils.errors import DatabaseMissing, IlsError
 from ils.infra import db, files
+from ils.infra.i18n import _
 
 
 class BackupRefused(IlsError):
@@ -38,16 +39,16 @@ def backup_sqlite(database: Path, dest: Path, *, force: bool = False) -> int:
     """Copy the SQLite database at `database` into the file `dest` (private mode); returns the copy's size in bytes."""
     database, dest = Path(database), Path(dest)
     if not database.is_file():
-        raise DatabaseMissing(f"the database {database.resolve()} does not exist: check --db "
-                              "(or $ILS_DATABASE_URL, or [database] url in ils.toml)")
+        raise DatabaseMissing(_("the database {path} does not exist: check --db (or $ILS_DATABASE_URL, "
+                                "or [database] url in ils.toml)").format(path=database.resolve()))
     if dest.resolve() == database.resolve():
-        raise BackupRefused(f"{dest} is the database itself; give another file name")
+        raise BackupRefused(_("{dest} is the database itself; give another file name").format(dest=dest))
     if dest.is_dir():
-        raise BackupRefused(f"{dest} is a folder; give the backup's file name")
+        raise BackupRefused(_("{dest} is a folder; give the backup's file name").format(dest=dest))
     if dest.exists() and not force:
-        raise BackupRefused(f"{dest} exists; give --force to replace it, or another file name")
+        raise BackupRefused(_("{dest} exists; give --force to replace it, or another file name").format(dest=dest))
     if not dest.parent.is_dir():
-        raise BackupRefused(f"the folder {dest.parent} does not exist; create it first")
+        raise BackupRefused(_("the folder {folder} does not exist; create it first").format(folder=dest.parent))
     temporary = dest.with_name(f".{dest.name}.partial")
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()
