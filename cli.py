@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -14,13 +15,14 @@ from pathlib import Path
 
 import click
 
-from batch.runner import STEPS, count_rows, recent_runs, run_steps, run_until_current, step_names
+from ils.batch.runner import STEPS, count_rows, recent_runs, run_steps, run_until_current, step_names
 from ils.errors import CannotWrite, ImportFailed
 from ils.holds.acceptance import OVERRIDE_KEYS
-from ils.infra import db, faults, files
+from ils.infra import db, faults, files, logs
 from ils.infra.config import database_url, read_settings
 from ils.infra.context import open_context
 from ils.infra.i18n import _
+from ils.infra.logs import StampedErrors
 from ils.infra.output import render
 from ils.library.clock import library_date, parse_instant, system_now
 from ils.library.policy import available_profiles
@@ -32,7 +34,15 @@ MAX_PROBLEMS_SHOWN = 50
 class IlsGroup(click.Group):
     """Turns every failure into one clear `Error:` line and exit status 1; the traceback only with -v."""
 
+    def make_context(self, *args, **kwargs):
+        with _stamped_error_line():
+            return super().make_context(*args, **kwargs)
+
     def invoke(self, ctx):
+        with _stamped_error_line():
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -47,6 +57,16 @@ class IlsGroup(click.Group):
             if ctx.params.get("verbose"):
                 click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
             raise click.ClickException(_one_line(exc)) from exc
+
+
+@contextlib.contextmanager
+def _stamped_error_line():
+    """The `Error:` line click prints for a failure starts with the time (ils.infra.logs)."""
+    try:
+        yield
+    except click.ClickException as exc:
+        exc.__dict__["show"] = functools.partial(exc.show, file=StampedErrors(sys.stderr))
+        raise
 
 
 def _one_line(exc: Exception) -> str:
@@ -187,8 +207,7 @@ def main(verbose):
     """
     # Patron data is written owner-only whatever the caller's umask (docs/files.md).
     files.use(files.OWNER_ONLY)
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(logging.WARNING - 10 * min(verbose, 2))
 
 
 @main.command()
@@ -250,6 +269,48 @@ def db_status(db_url, config_path, fmt):
           "expected": head, "up_to_date": current == head, "profile": profile}],
         fmt,
     )
+
+
+@db_group.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace DEST if it exists.")
+@db_option
+@config_option
+def db_backup(dest, force, db_url, config_path):
+    """Copy the SQLite database into DEST while the counter works (PostgreSQL: prints the pg_dump command)."""
+    from ils.infra.backup import backup_sqlite, pg_dump_command
+
+    settings = read_settings(config_path)
+    url = database_url(db_url, settings)
+    path = db.sqlite_path(url)
+    if path is None:
+        click.echo(_("PostgreSQL is backed up with the server's pg_dump (docs/operations.md):"))
+        click.echo(pg_dump_command(url, str(dest)))
+        return
+    files.use(files.privacy_for(settings.files))
+    with faults.translated(str(dest)):
+        size = backup_sqlite(path, dest, force=force)
+    log.info("backed up %s into %s (%d bytes)", path, dest, size)
+
+
+@db_group.command("check")
+@db_option
+@config_option
+def db_check(db_url, config_path):
+    """Check the database (SQLite's integrity check, and the rules between holds, copies and loans); one line per problem."""
+    from ils.infra.dbcheck import problems
+
+    url = database_url(db_url, read_settings(config_path))
+    with faults.translated(db.location(url)), db.connect(url) as conn:
+        if conn.dialect.name != "sqlite":
+            click.echo(_("integrity_check: skipped on PostgreSQL (the server checks its own pages; pg_amcheck goes deeper)"))
+        found = 0
+        for line in problems(conn):
+            click.echo(line)
+            found += 1
+    if found:
+        raise click.ClickException(_("{count} problem(s) in the database, listed above; see docs/operations.md").format(count=found))
+    log.info("database checked: no problem")
 
 
 @main.command("import")
@@ -1222,7 +1283,7 @@ def sample_generate(out, preset, seed):
 @click.option("--profile", default="kitami", show_default=True, help="Which library's rules the demo follows.")
 def demo(target, profile):
     """Build the sample city, run its night (with its reports) and its morning mail, and show them."""
-    from batch.runner import step_names
+    from ils.batch.runner import step_names
     from ils.infra import progress
     from ils.infra.installation import DEMO_NIGHT, build_demo
     from ils.infra.summary import summarise

@@ -64,7 +64,7 @@ class _StepModules(Mapping[str, ModuleType]):
     """Step name -> its module, imported the first time it is asked for."""
 
     def __getitem__(self, name: str) -> ModuleType:
-        return importlib.import_module(f"batch.{_PLANNED[name].module}")
+        return importlib.import_module(f"{__package__}.{_PLANNED[name].module}")  # ils.batch, installed or not
 
     def __iter__(self) -> Iterator[str]:
         return iter(_PLANNED)

@@ -1,8 +1,8 @@
 """`ils` and `python -m ils`: the command line, with a failure while it loads told in one `Error:` line like any other.
 
 Some files are read as the program starts: the words people read (data/words/) and the
-reports' words. A broken one must stop every command at once, but it fails while `cli`
-is imported, before the command's own error path (cli.IlsGroup) exists; this is where
+reports' words. A broken one must stop every command at once, but it fails while `ils.cli`
+is imported, before the command's own error path (ils.cli.IlsGroup) exists; this is where
 it is caught.
 """
 
@@ -13,11 +13,13 @@ import sys
 
 def main() -> None:
     try:
-        from cli import main as command
+        from ils.cli import main as command
     except Exception as exc:  # noqa: BLE001 - the command's own error path does not exist yet
         if any(arg in ("--verbose",) or (arg.startswith("-v") and set(arg[1:]) == {"v"}) for arg in sys.argv[1:]):
             raise
-        sys.exit(f"Error: {_one_line(exc)}")
+        from ils.infra.logs import error_line
+
+        sys.exit(error_line(_one_line(exc)))
     command()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,10 @@ from ils.library.policy import load_policy
 from lifecycle_guard import hold_status_guard
 from scenario import Library
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "examples"
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "data" / "examples"
+# What running Python and pytest leaves in a checkout by design, not a test's output.
+CACHES = ("__pycache__", ".pytest_cache", ".hypothesis", ".venv/", ".egg-info/")
 NIGHT = dt.datetime.fromisoformat("2026-11-26T03:00:00+09:00")
 
 
@@ -128,3 +132,35 @@ def pytest_terminal_summary(terminalreporter):
         }
         shown = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n) or "no tests"
         terminalreporter.write_line(f"{engine} pass: {shown}")
+
+
+def _untracked() -> set[str] | None:
+    """What git does not track in the checkout (ignored files included), less caches; None outside a git checkout."""
+    try:
+        listed = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"], cwd=REPO,
+                                capture_output=True, text=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    paths = {line[3:] for line in listed.splitlines() if line[:2] in ("??", "!!")}
+    return {path for path in paths if not any(cache in path for cache in CACHES)}
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_BEFORE] = _untracked()
+
+
+def pytest_sessionfinish(session):
+    """The suite leaves nothing in the checkout: a file a test wrote there fails the run, named."""
+    before = session.config.stash.get(_BEFORE, None)
+    after = _untracked() if before is not None else None
+    left = sorted(after - before) if after is not None and before is not None else []
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(f"the tests left files in the checkout (write them under tmp_path): {', '.join(left[:20])}",
+                                red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_BEFORE = pytest.StashKey[set[str] | None]()

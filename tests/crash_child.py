@@ -32,7 +32,7 @@ def _count(_conn, _cursor, statement, *_args) -> None:
 
 
 def main() -> int:
-    import cli
+    from ils import cli
 
     try:
         cli.main.main(sys.argv[1:], prog_name="ils", standalone_mode=False)

@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import select
 
-from batch.runner import run_batch
+from ils.batch.runner import run_batch
 from ils.frontend.requests import spooled_entry, submit
 from ils.holds.queue import queue_place
 from ils.infra import db, schema

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from batch import s09_allocate
+from ils.batch import s09_allocate
 
 
 @pytest.fixture

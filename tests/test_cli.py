@@ -10,8 +10,9 @@ import click
 import pytest
 from sqlalchemy import create_engine, select
 
-import cli
+from ils import cli
 from ils.infra import schema
+from lines import unstamped
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
@@ -52,7 +53,7 @@ def test_a_refused_import_lists_the_lines_and_exits_1(runner, tmp_path, db_url):
     result = runner.invoke(cli.main, ["import", "branches", str(bad), "--db", db])
     assert result.exit_code == 1
     assert f"{bad}:3: parent: a bookmobile station needs the library that serves it" in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (
+    assert unstamped(result.stderr).strip().splitlines()[-1] == (
         f"Error: {bad}: 1 problem(s) in 2 row(s); nothing was imported"
     )
 

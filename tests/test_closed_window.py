@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-import cli
+from ils import cli
 from ils.errors import RequestsClosed
 from ils.frontend import api as frontend
 from ils.frontend.reasons import reason

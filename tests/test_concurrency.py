@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 import ils.circulation.copies as circulation
-from batch import runner
+from ils.batch import runner
 from ils.circulation.copies import check_in
 from ils.errors import BatchRunning, Conflict, HoldRefused
 from ils.frontend.api import submit_request
@@ -203,7 +203,7 @@ def test_a_second_batch_run_started_while_one_runs_refuses_at_once_with_one_line
     with night_in_background(lib) as night:
         assert paused.reached.wait(WATCHDOG)
         second = subprocess.run(
-            [sys.executable, "-m", "cli", "batch", "run", "--db", lib.url, "--now", at(NIGHT).isoformat()],
+            [sys.executable, "-m", "ils", "batch", "run", "--db", lib.url, "--now", at(NIGHT).isoformat()],
             capture_output=True, text=True, timeout=60,
         )
         paused.release.set()

@@ -8,7 +8,7 @@ import email.policy
 import pytest
 from sqlalchemy import create_engine, select
 
-import cli
+from ils import cli
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.mail.deliver import FileTransport, send_due

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-import cli
+from ils import cli
 from ils.errors import IlsError
 from ils.holds.counter import place_holds
 from ils.infra.context import open_context

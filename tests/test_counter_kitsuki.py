@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-import cli
+from ils import cli
 from ils.infra import schema
 from scenario import D
 from test_mail import mail_run

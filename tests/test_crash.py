@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from batch.runner import PIPELINE, STEPS
 from conftest import NIGHT
+from ils.batch.runner import PIPELINE, STEPS
 from ils.exchange.imports import files_in, import_files
 from ils.frontend.requests import import_request_file
 from ils.infra import schema

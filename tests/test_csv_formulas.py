@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import cli
+from ils import cli
 from ils.infra.output import FORMULA_STARTS, spreadsheet_column, spreadsheet_text, write_csv, write_csv_columns
 
 FORMULA_TITLE = '=HYPERLINK("http://x","y")'

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-import cli
+from ils import cli
 from scenario import D
 
 

@@ -7,11 +7,12 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-import cli
+from ils import cli
 from ils.frontend import api as frontend
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.patrons.enrolment import NotEligible, enrol
+from lines import unstamped
 from scenario import D, at
 
 
@@ -108,7 +109,7 @@ def test_kitsuki_issues_a_temporary_password_once_and_enrols_no_one_below_junior
     result = runner.invoke(cli.main, ["patron", "enrol", "--card", "4002", "--staff", "s03", "--db", kitsuki.url,
                                       "--now", "2026-11-25T10:00"])
     assert result.exit_code == 1
-    assert result.stderr.strip() == ("Error: card 4002 cannot be enrolled for the web service: the web service is "
+    assert unstamped(result.stderr).strip() == ("Error: card 4002 cannot be enrolled for the web service: the web service is "
                                      "for pupils from school grade 7 (中学生以上) on, by the birth date on record")
     assert not _registered(kitsuki, "4002")
     with pytest.raises(NotEligible):

@@ -20,10 +20,11 @@ import pytest
 from sqlalchemy import MetaData, create_engine, select, text
 from sqlalchemy.engine import make_url
 
-import cli
 from engines import ENGINES, PG_SERVER
 from faults import fill, full_folder, read_only_folder, small_disk
+from ils import cli
 from ils.infra import db
+from lines import unstamped
 
 NIGHT = "2026-11-26T03:00"
 DAY = "2026-11-26T10:00"
@@ -73,7 +74,7 @@ def run_ils(runner, args: list[str], url: str | None, config: Path | None = None
 
 
 def assert_one_error_line(result, *expected: str) -> str:
-    lines = result.stderr.strip().splitlines()
+    lines = unstamped(result.stderr).strip().splitlines()
     assert result.exit_code == 1, (result.exit_code, result.output, result.exception)
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
     assert "Traceback" not in result.output
@@ -295,7 +296,7 @@ def test_the_reports_step_on_a_full_disk_fails_the_run_which_resumes_once_there_
 
 
 def test_a_bug_is_one_line_too_and_the_traceback_comes_with_v(library, runner, monkeypatch):
-    from batch import runner as batch_runner
+    from ils.batch import runner as batch_runner
 
     def broken(ctx):
         raise ZeroDivisionError("division by zero")
@@ -305,4 +306,4 @@ def test_a_bug_is_one_line_too_and_the_traceback_comes_with_v(library, runner, m
     assert_one_error_line(quiet, "failed in step accept", "ZeroDivisionError")
     verbose = runner.invoke(cli.main, ["-v", *COMMANDS["batch run"], "--db", library.url])
     assert verbose.exit_code == 1
-    assert "Traceback" in verbose.stderr and verbose.stderr.strip().splitlines()[-1].startswith("Error: ")
+    assert "Traceback" in verbose.stderr and unstamped(verbose.stderr).strip().splitlines()[-1].startswith("Error: ")

@@ -6,7 +6,7 @@ import ast
 import re
 from pathlib import Path
 
-import cli
+from ils import cli
 from ils.frontend.reasons import REASON_CODES, REASONS
 from ils.holds.acceptance import HOLD_RULES, OVERRIDE_KEYS
 from ils.holds.counter import OVERRIDABLE

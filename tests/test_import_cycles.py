@@ -14,9 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _modules() -> dict[str, Path]:
     found = {}
-    for path in [*ROOT.glob("ils/**/*.py"), *ROOT.glob("batch/*.py"), *ROOT.glob("tools/**/*.py"), ROOT / "cli.py"]:
+    # ils/cli.py is the link to cli.py; batch/ and tools/ are installed as ils.batch and ils.tools.
+    for path in [*ROOT.glob("ils/**/*.py"), *ROOT.glob("batch/*.py"), *ROOT.glob("tools/**/*.py")]:
         parts = list(path.relative_to(ROOT).with_suffix("").parts)
-        if parts[0] == "tools":  # installed as ils.tools
+        if parts[0] in ("tools", "batch"):
             parts = ["ils", *parts]
         if parts[-1] == "__init__":
             parts.pop()

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-import cli
 from conftest import NIGHT
+from ils import cli
 from ils.errors import IlsError, ImportFailed
 from ils.exchange.imports import files_in, import_files
 from ils.infra import schema

@@ -9,11 +9,12 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
-import cli
 from conftest import NIGHT
+from ils import cli
 from ils.errors import ImportFailed
 from ils.exchange.imports import files_in, import_files
 from ils.infra import db, schema
+from lines import unstamped
 
 
 def _count(conn, table):
@@ -179,7 +180,7 @@ def _refused_through_the_cli(runner, db_url, path, kind):
             [run] = conn.execute(select(schema.import_runs)).all()
     finally:
         engine.dispose()
-    *problems, last = result.stderr.splitlines()
+    *problems, last = unstamped(result.stderr).splitlines()
     assert last == f"Error: {path}: {len(problems)} problem(s) in 1 row(s); nothing was imported"
     assert (run.kind, run.source, run.status, run.rows_read, run.rows_written) == (kind, str(path), "refused", 1, 0)
     assert json.loads(run.problems) == problems

@@ -7,7 +7,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CORE = ("ils/holds", "ils/library")
-ABOVE = ("ils.mail", "ils.reports", "batch", "cli")
+ABOVE = ("ils.mail", "ils.reports", "ils.batch", "ils.cli")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -37,6 +37,6 @@ def test_the_core_imports_nothing_from_mail_reports_the_batch_or_the_cli():
 
 def test_the_check_sees_an_upward_import(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text("from ils.mail.schedule import due_at\n\ndef f():\n    import batch.runner\n", encoding="utf-8")
+    sample.write_text("from ils.mail.schedule import due_at\n\ndef f():\n    import ils.batch.runner\n", encoding="utf-8")
     assert sorted(m for m in imported_modules(sample) if is_above(m)) == [
-        "batch.runner", "ils.mail.schedule", "ils.mail.schedule.due_at"]
+        "ils.batch.runner", "ils.mail.schedule", "ils.mail.schedule.due_at"]

@@ -13,7 +13,7 @@ from email.utils import make_msgid
 import pytest
 from sqlalchemy import select
 
-import cli
+from ils import cli
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.reports.lists import contact_problems

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-import cli
+from ils import cli
 from ils.errors import BatchRunning
 from ils.infra import lock, schema
 from ils.infra.context import Context
@@ -119,7 +119,7 @@ def test_a_sender_killed_between_sending_and_recording_never_sends_twice(lib, tm
         config = server.config(tmp_path / "ils.toml")
         assert ils(lib, config, "render").exit_code == 0
         sender = subprocess.Popen(
-            [sys.executable, "-m", "cli", "mail", "send", "--db", lib.url, "--config", config,
+            [sys.executable, "-m", "ils", "mail", "send", "--db", lib.url, "--config", config,
              "--now", "2026-11-26T10:00"],
             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, stderr=subprocess.PIPE,
         )

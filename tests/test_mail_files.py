@@ -10,13 +10,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-import cli
 from faults import full_folder, read_only_folder
+from ils import cli
 from ils.infra import files, schema
 from ils.infra.context import Context
 from ils.mail.deliver import FileTransport, send_due
 from ils.mail.render import render_due
 from ils.mail.settings import MailSettings
+from lines import unstamped
 from scenario import D, at
 
 
@@ -91,7 +92,7 @@ def mail_send(lib, folder, tmp_path):
 def the_one_error_line(result) -> str:
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output
-    [line] = result.stderr.splitlines()
+    [line] = unstamped(result.stderr).splitlines()
     assert line.startswith("Error: ")
     return line
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-import cli
+from ils import cli
 from ils.infra import schema
 from ils.mail import compose
 from ils.mail.deliver import Outgoing, SmtpTransport

@@ -7,7 +7,7 @@ import email.policy
 
 from sqlalchemy import create_engine, select
 
-import cli
+from ils import cli
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.library.events import record_event

@@ -141,8 +141,8 @@ def test_requests_are_refused_while_the_batch_holds_the_lock(lib):
 
 
 def test_a_failed_run_is_resumed_then_tonight_runs_too(lib, monkeypatch):
-    from batch import runner
-    from batch.runner import run_until_current
+    from ils.batch import runner
+    from ils.batch.runner import run_until_current
     from ils.errors import BatchFailed
     from ils.infra.context import Context
     from scenario import at

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-import cli
+from ils import cli
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.patrons.passwords import (

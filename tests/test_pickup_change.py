@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, select
 
-import cli
+from ils import cli
 from ils.frontend import api as frontend
 from ils.infra import schema
 from ils.infra.context import Context

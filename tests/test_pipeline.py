@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-import cli
-from batch import runner
+from ils import cli
+from ils.batch import runner
 
 REPO = Path(__file__).resolve().parent.parent
 NIGHT = ", ".join(runner.step_names())
@@ -20,7 +20,7 @@ def _flat(text: str) -> str:
 
 def test_the_runner_lists_every_step_module_of_batch_once_in_file_order():
     files = sorted(path.stem for path in (REPO / "batch").glob("s[0-9][0-9]_*.py"))
-    assert [step.__name__.removeprefix("batch.") for step in runner.PIPELINE] == files
+    assert [step.__name__.removeprefix("ils.batch.") for step in runner.PIPELINE] == files
     assert sorted(p.name for p in (REPO / "batch").glob("*.py")) == sorted(["__init__.py", "runner.py", *(f + ".py" for f in files)])
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import cli
+from ils import cli
 from ils.infra import db, files
 from ils.infra.installation import initialise
+from lines import unstamped
 
 
 @pytest.fixture
@@ -119,5 +120,5 @@ def test_an_unknown_files_group_is_refused_with_one_line(runner, tmp_path):
     config.write_text('[files]\ngroup = "no-such-group-here"\n', encoding="utf-8")
     result = runner.invoke(cli.main, ["init", "--profile", "kitami", "--db", str(tmp_path / "x.db"), "--config", str(config)])
     assert result.exit_code == 1
-    assert result.stderr == "Error: [files] group 'no-such-group-here' is not a group on this machine\n"
+    assert unstamped(result.stderr) == "Error: [files] group 'no-such-group-here' is not a group on this machine\n"
     assert not (tmp_path / "x.db").exists()

@@ -8,7 +8,7 @@ import pty
 import subprocess
 import sys
 
-import cli
+from ils import cli
 from ils.infra.progress import csv_rows
 
 

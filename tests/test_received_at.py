@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ils.infra import schema
+from lines import unstamped
 from scenario import D, at, two_title_library
 
 
@@ -192,20 +193,20 @@ def test_sqlite_text_in_the_entry_time_is_judged_too_not_left_pending(lib, engin
      "more than 14 days before the form is keyed (2026-11-25 11:00), the profile's [requests] paper_backdate_days"),
 ])
 def test_the_cli_refuses_a_receipt_time_the_batch_would_refuse_with_one_line(runner, make_db, options, message):
-    import cli
+    from ils import cli
 
     db = make_db("kitami")
     base = ["request", "hold", "--card", "1001", "--title", "B1", "--pickup", "central", "--db", db,
             "--now", "2026-11-25T11:00"]
     result = runner.invoke(cli.main, [*base, *options])
-    [line] = result.stderr.splitlines()
+    [line] = unstamped(result.stderr).splitlines()
     assert result.exit_code == 1 and line.startswith("Error: ") and message in line
     result = runner.invoke(cli.main, ["request", "list", "--db", db, "--csv"])
     assert "hold" not in result.stdout  # nothing stored
 
 
 def test_the_cli_stores_a_paper_forms_earlier_receipt_time(runner, make_db):
-    import cli
+    from ils import cli
 
     db = make_db("kitami")
     result = runner.invoke(cli.main, ["request", "renew", "--card", "1001", "--barcode", "C1", "--channel", "paper",

@@ -11,8 +11,8 @@ from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import TextualSelect
 from wcwidth import wcswidth
 
-import cli
 from engines import Databases
+from ils import cli
 from ils.infra import schema, sqlfiles
 from ils.infra.context import Context
 from ils.mail.render import render_due

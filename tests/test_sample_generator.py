@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import cli
+from ils import cli
 from ils.tools.sample import generator
 from ils.tools.sample.generator import COLUMNS, FILE_NAMES, REQUEST_FIELDS, SampleSpec, generate, write_files
 
@@ -519,7 +519,7 @@ def test_requests_are_ordinary_text_the_front_end_could_write(files):
 
 
 def test_the_sample_imports_into_a_fresh_database(runner, tmp_path):
-    import cli
+    from ils import cli
 
     db = str(tmp_path / "sample.db")
     assert runner.invoke(cli.main, ["init", "--profile", "murakami", "--db", db]).exit_code == 0

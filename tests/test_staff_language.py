@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import cli
+from ils import cli
 from ils.infra import i18n
 from ils.library.staff import add_account
 
@@ -135,7 +135,8 @@ def test_the_compiled_catalog_is_the_one_the_po_file_says():
 def test_no_module_that_speaks_to_staff_uses_its_underscore_for_anything_else():
     # `for _ in ...` in a function that also calls _() would make _ a local there: the call fails.
     bound = []
-    for path in [*REPO.joinpath("ils").rglob("*.py"), *REPO.joinpath("batch").rglob("*.py"), REPO / "cli.py"]:
+    for path in [*(p for p in REPO.joinpath("ils").rglob("*.py") if not p.is_symlink()),  # ils/cli.py: cli.py's link
+                 *REPO.joinpath("batch").rglob("*.py"), REPO / "cli.py"]:
         source = path.read_text(encoding="utf-8")
         if not re.search(r"^from ils\.infra\.i18n import .*\b_\b", source, re.M):
             continue

@@ -36,22 +36,22 @@ def test_the_schema_version_is_read_without_alembic_and_agrees_with_it():
 
 def test_a_batch_run_loads_no_migrations_importer_reports_or_mail():
     loaded = _modules_loaded_by("batch", "run", "--help")
-    assert "cli" in loaded and "batch.runner" in loaded
+    assert "ils.cli" in loaded and "ils.batch.runner" in loaded
     for absent in ("alembic", "jinja2", "tabulate", "ils.exchange.imports", "ils.reports", "ils.mail.deliver",
-                   "batch.s01_accept", "batch.s10_reports", "batch.s11_render"):
+                   "ils.batch.s01_accept", "ils.batch.s10_reports", "ils.batch.s11_render"):
         assert absent not in loaded, absent
 
 
 def test_the_runner_plans_each_step_as_its_module_declares_it():
-    from batch import runner
+    from ils.batch import runner
 
     for planned in runner.PLAN:
-        module = importlib.import_module(f"batch.{planned.module}")
+        module = importlib.import_module(f"ils.batch.{planned.module}")
         assert (module.NAME, module.INTRADAY, module.IN_DRY_RUN) == (planned.name, planned.intraday, planned.in_dry_run)
 
 
 def test_a_run_leaves_the_collector_as_it_found_it():
-    from batch import runner
+    from ils.batch import runner
 
     before = gc.get_threshold()
     with runner.batch_gc():

@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-import cli
+from ils import cli
 from ils.errors import Conflict
 from ils.exchange.imports import import_files
 from ils.exchange.imports.ownership import conflict_rows

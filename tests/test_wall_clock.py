@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from freezegun import freeze_time
 from sqlalchemy import select
 
-import cli
+from ils import cli
 from ils.errors import BatchRunning
 from ils.infra import lock, schema
 from ils.infra.context import Context

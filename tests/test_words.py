@@ -13,6 +13,7 @@ from ils.errors import WordsError
 from ils.infra import words
 from ils.mail import compose
 from ils.mail.newsletter import NDC_CLASSES, NDC_NAMES
+from lines import unstamped
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "data" / "words"
@@ -93,18 +94,18 @@ class _BrokenWords:
     """A meta-path finder under which importing `cli` fails as a broken words file makes it fail."""
 
     def find_spec(self, name, path=None, target=None):
-        if name == "cli":
+        if name == "ils.cli":
             raise WordsError("data/words/en.toml: [reasons] has no text for limit_reached")
         return None
 
 
 @pytest.mark.parametrize("verbose", [False, True])
 def test_a_words_file_broken_stops_the_command_with_one_error_line(monkeypatch, verbose):
-    # The words are read as `cli` is imported, before cli.IlsGroup can catch anything:
+    # The words are read as `ils.cli` is imported, before ils.cli.IlsGroup can catch anything:
     # the entry point (ils/__main__.py) says it in one line; -v shows the traceback.
     import ils.__main__ as entry
 
-    monkeypatch.delitem(sys.modules, "cli", raising=False)
+    monkeypatch.delitem(sys.modules, "ils.cli", raising=False)
     monkeypatch.setattr(sys, "meta_path", [_BrokenWords(), *sys.meta_path])
     monkeypatch.setattr(sys, "argv", ["ils", *(["-v"] if verbose else []), "batch", "run"])
     if verbose:
@@ -113,7 +114,7 @@ def test_a_words_file_broken_stops_the_command_with_one_error_line(monkeypatch, 
     else:
         with pytest.raises(SystemExit) as exited:
             entry.main()
-        assert exited.value.code == "Error: data/words/en.toml: [reasons] has no text for limit_reached"
+        assert unstamped(exited.value.code) == "Error: data/words/en.toml: [reasons] has no text for limit_reached"
 
 
 def test_the_transit_list_writes_each_copys_slip_as_the_counter_does():

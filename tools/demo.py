@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from batch.runner import RunReport, run_batch
+from ils.batch.runner import RunReport, run_batch
 from ils.infra.context import open_context
 from ils.infra.installation import DEMO_MORNING, DEMO_NIGHT
 from ils.library.clock import LIBRARY_TZ

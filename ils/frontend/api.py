@@ -49,7 +49,7 @@ def run_intraday(ctx: Context) -> dict[str, dict]:
     Raises BatchRunning while another run holds the lock, BatchFailed if a step fails (its
     changes undone; the next run resumes it).
     """
-    from batch.runner import run_batch  # the batch's steps load only for a front end that runs them
+    from ils.batch.runner import run_batch  # the batch's steps load only for a front end that runs them
 
     report = run_batch(ctx, now_given=True, mode="intraday")
     return {step.step: step.counts for step in report.steps}
