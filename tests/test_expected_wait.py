@@ -11,7 +11,7 @@ import math
 import pytest
 from sqlalchemy import select
 
-import cli
+from ils import cli
 from ils.frontend import api
 from ils.holds.wait import Copy, Pace, Queued, ready_in, title_waits, wait_label, wait_words
 from ils.infra import schema

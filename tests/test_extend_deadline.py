@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-import cli
+from ils import cli
 from ils.infra import schema
 from ils.library.staff import add_account
 from scenario import D, at

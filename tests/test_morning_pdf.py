@@ -9,8 +9,8 @@ import subprocess
 import pytest
 from sqlalchemy import update
 
-import cli
-from batch import s10_reports
+from ils import cli
+from ils.batch import s10_reports
 from ils.infra import schema
 from ils.infra.config import Settings
 from ils.infra.context import Context

@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-import cli
+from ils import cli
 from ils.holds.queue_moves import Place, placed_at
 from ils.infra import schema
 from ils.library.staff import add_account

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import and_, func, select
 
-from batch.runner import run_batch
+from ils.batch.runner import run_batch
 from ils.circulation.copies import check_in, check_out, confirm_pull, receive_transit
 from ils.errors import IlsError
 from ils.holds import lifecycle
