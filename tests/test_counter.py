@@ -18,6 +18,7 @@ def lib(tmp_path, new_library):
     lib = new_library("mito")
     lib.branch("chuo").branch("tobu").route("chuo", "tobu", 1)
     lib.patron("3001").patron("3002").patron("3003")
+    lib.staff("s042", role="supervisor")  # some tests here override a rule
     lib.title("B1").title("B2").title("KADAI", category="contest")
     yield lib
 

@@ -17,6 +17,7 @@ from test_mail import mail_run
 def kitsuki(new_library):
     lib = new_library("kitsuki")
     lib.branch("kitsuki").branch("yamaga")
+    lib.staff("s007", role="supervisor")  # may lend with --override
     lib.patron("4001", email="ichiro@example.jp").patron("4002", email="jiro@example.jp").patron("4009")
     lib.title("B1").title("B2")
     yield lib
