@@ -70,6 +70,7 @@ def test_the_counter_may_lend_before_the_mail_with_an_audited_override(runner, k
 def test_other_libraries_lend_a_ready_copy_at_once(runner, new_library):
     lib = new_library("kitami")
     lib.branch("kitsuki").patron("4001", email="ichiro@example.jp").patron("4009")
+    lib.staff("s007")
     lib.title("B1")
     copy = _returned_for(runner, lib, "4001", "B1", "301")
     lent = ils(runner, lib, "checkout", "--card", "4001", "--barcode", copy, now="2026-11-26T09:30")
