@@ -121,10 +121,16 @@ def add(ctx, staff_id: str, role: str, *, by: str | None, name: str | None = Non
         return added
 
 
+# The actors hold_history and the journal name that are not people (ils.holds.timeline).
+NOT_STAFF_IDS = frozenset({"batch", "import", "web"})
+
+
 def _valid_id(staff_id: str) -> str:
     staff_id = (staff_id or "").strip()
     if not staff_id or len(staff_id) > 64 or any(ch.isspace() for ch in staff_id):
         raise StaffRefused(f"{staff_id!r} cannot be a staff id: 1-64 characters, no spaces")
+    if staff_id in NOT_STAFF_IDS:
+        raise StaffRefused(f"{staff_id!r} cannot be a staff id: the history uses it for the system itself")
     return staff_id
 
 
