@@ -80,6 +80,9 @@ def test_a_disabled_account_is_refused_at_the_counter_with_one_line_and_nothing_
             "staff 'c01' is not an active staff account (ils staff list)")
     assert (_count(mito, schema.loans), _count(mito, schema.staff_audit)) == (loans, audit)
     refused(ils(runner, mito, "staff", "disable", "c01", "--staff", "sys01"), "staff 'c01' is already disabled")
+    refused(ils(runner, mito, "staff", "disable", "c99", "--staff", "sys01"), "no staff account 'c99' (ils staff list)")
+    refused(ils(runner, mito, "staff", "disable", "sys01", "--staff", "c01"),
+            "staff 'c01' is not an active staff account (ils staff list)")
     refused(ils(runner, mito, "staff", "disable", "sys01", "--staff", "sys01"),
             "staff 'sys01' is the last active systems account; add another first")
     # Enabled again by adding it, with the role given now.
