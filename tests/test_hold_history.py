@@ -19,7 +19,7 @@ def kitami(new_library):
     lib.staff("s001")
     lib.title("B1").title("B2").title("B3")
     lib.copy("B1", "tokoro", barcode="777")
-    lib.copy("B2", "central", state="on_loan")
+    lib.copy("B2", "central", state="on_loan", barcode="888")
     lib.copy("B3", "central", state="on_loan")
     return lib
 
@@ -70,8 +70,8 @@ def test_a_hold_the_ils_had_shows_its_import_then_the_staff_who_cancelled_it(run
     history = ils(runner, kitami, "2026-11-26T10:05", "hold", "history", str(hold))
     assert [(h["at"], h["from"], h["to"], h["event"], h["why"], h["who"]) for h in history] == [
         ("2026-11-25T20:00:00+09:00", "", "waiting", "import", "imported from the ILS as it stood", "import"),
-        # cancelled has three events (by the patron's request, by staff, its 有効期限): the note and who tell
-        ("2026-11-26T10:00:00+09:00", "waiting", "cancelled", "", "電話で取消の依頼", "staff s001"),
+        # three events end in cancelled (the patron's request, staff, a lapsed 有効期限): who tells which
+        ("2026-11-26T10:00:00+09:00", "waiting", "cancelled", "cancel_by_staff", "電話で取消の依頼", "staff s001"),
     ]
 
 
@@ -83,11 +83,19 @@ def test_a_patrons_history_covers_every_hold_they_had_oldest_first(runner, kitam
     kitami.night("2026-11-26 03:00")
     night = last_run(kitami)
     history = ils(runner, kitami, "2026-11-26T10:00", "patron", "history", "10001001")
-    assert [(h["bib_id"], h["from"], h["to"], h["who"]) for h in history] == [
-        ("B3", "", "waiting", "staff s001"),
-        ("B2", "waiting", "cancelled", f"front end request {cancel} (batch run {night})"),
+    assert [(h["bib_id"], h["from"], h["to"], h["event"], h["who"]) for h in history] == [
+        ("B3", "", "waiting", "place", "staff s001"),
+        ("B2", "waiting", "cancelled", "cancel_by_patron", f"front end request {cancel} (batch run {night})"),
     ]
     assert history[0]["hold"] == placed[0]["hold"] and history[0]["why"] == "placed at the counter"
+
+
+def test_a_copy_caught_at_check_in_is_a_trap_and_names_the_counter(runner, kitami):
+    hold = kitami.hold("10001002", "B2", "central")
+    ils(runner, kitami, "2026-11-26T10:00", "checkin", "--barcode", "888", "--branch", "central")
+    [caught] = ils(runner, kitami, "2026-11-26T10:05", "hold", "history", str(hold))
+    assert (caught["from"], caught["to"], caught["event"], caught["why"], caught["who"]) == (
+        "waiting", "ready", "trap", "caught at check-in", "staff s001")
 
 
 @pytest.mark.parametrize("command, message", [

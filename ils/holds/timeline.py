@@ -63,8 +63,8 @@ def _history(ctx: Context, which) -> list[dict]:
 
 def _row(move, bib_id: str) -> dict:
     return {"at": move.at, "hold": move.hold_id, "bib_id": bib_id, "from": move.from_status or "",
-            "to": move.to_status, "event": event_of(move.from_status, move.to_status), "why": move.note or "",
-            "who": who(move.actor, move.run_id, move.note)}
+            "to": move.to_status, "event": event_of(move.from_status, move.to_status, _mover(move.run_id, move.note)),
+            "why": move.note or "", "who": who(move.actor, move.run_id, move.note)}
 
 
 def _imported(hold, moves) -> dict:
@@ -88,8 +88,26 @@ def who(actor: str | None, run_id: int | None, note: str | None) -> str:
     return f"staff {actor}"
 
 
-def event_of(was: str | None, now: str) -> str:
-    """The event of a move, where the transition table names one for it (else the note says why)."""
+# Where the transition table has several events for one pair of statuses, who moved the
+# hold tells some apart: a cancellation by a front end request, by staff, or by the night
+# (a lapsed 有効期限); a copy bound by the night's allocation or caught at the counter.
+_MOVED_BY = {
+    lifecycle.Event.CANCEL_BY_PATRON: "request", lifecycle.Event.CANCEL_BY_STAFF: "staff",
+    lifecycle.Event.LAPSE: "batch", lifecycle.Event.ALLOCATE: "batch", lifecycle.Event.TRAP: "staff",
+}
+
+
+def _mover(run_id: int | None, note: str | None) -> str:
+    if run_id is None:
+        return "staff"
+    return "request" if _REQUEST.search(note or "") else "batch"
+
+
+def event_of(was: str | None, now: str, mover: str) -> str:
+    """The event of a move: the one the transition table names for the pair of statuses, or
+    the one of several that this mover (request, batch, staff) makes; else "" (the note says why)."""
     events = {r.event for r in lifecycle.TRANSITIONS if r.was == was and r.now == now
               and r.event != lifecycle.Event.IMPORT}
+    if len(events) > 1:
+        events = {e for e in events if _MOVED_BY.get(e) == mover}
     return str(events.pop()) if len(events) == 1 else ""
