@@ -47,7 +47,7 @@ def test_a_web_hold_from_request_to_loan_says_who_moved_it_at_each_step(runner, 
     ils(runner, kitami, "2026-11-26T14:00", "transit", "receive", "--barcode", "777", "--branch", "central")
     ils(runner, kitami, "2026-11-27T11:00", "checkout", "--card", "10001001", "--barcode", "777", "--branch", "central")
     history = ils(runner, kitami, "2026-11-27T12:00", "hold", "history", str(hold))
-    assert [(h["at"], h["from"], h["to"], h["event"], h["who"]) for h in history] == [
+    assert [(h["at"], h["from_status"], h["to_status"], h["event"], h["who"]) for h in history] == [
         ("2026-11-26T03:00:00+09:00", "", "waiting", "place", f"front end request {request} (batch run {night})"),
         ("2026-11-26T03:00:00+09:00", "waiting", "allocated", "allocate", f"batch run {night}"),
         ("2026-11-26T09:30:00+09:00", "allocated", "in_transit", "pull_confirmed", "staff s001"),
@@ -68,7 +68,7 @@ def test_a_hold_the_ils_had_shows_its_import_then_the_staff_who_cancelled_it(run
     hold = kitami.holds_of("10001002")["B2"]["id"]
     ils(runner, kitami, "2026-11-26T10:00", "hold", "cancel", str(hold), "--reason", "電話で取消の依頼")
     history = ils(runner, kitami, "2026-11-26T10:05", "hold", "history", str(hold))
-    assert [(h["at"], h["from"], h["to"], h["event"], h["why"], h["who"]) for h in history] == [
+    assert [(h["at"], h["from_status"], h["to_status"], h["event"], h["why"], h["who"]) for h in history] == [
         ("2026-11-25T20:00:00+09:00", "", "waiting", "import", "imported from the ILS as it stood", "import"),
         # three events end in cancelled (the patron's request, staff, a lapsed 有効期限): who tells which
         ("2026-11-26T10:00:00+09:00", "waiting", "cancelled", "cancel_by_staff", "電話で取消の依頼", "staff s001"),
@@ -83,7 +83,7 @@ def test_a_patrons_history_covers_every_hold_they_had_oldest_first(runner, kitam
     kitami.night("2026-11-26 03:00")
     night = last_run(kitami)
     history = ils(runner, kitami, "2026-11-26T10:00", "patron", "history", "10001001")
-    assert [(h["bib_id"], h["from"], h["to"], h["event"], h["who"]) for h in history] == [
+    assert [(h["bib_id"], h["from_status"], h["to_status"], h["event"], h["who"]) for h in history] == [
         ("B3", "", "waiting", "place", "staff s001"),
         ("B2", "waiting", "cancelled", "cancel_by_patron", f"front end request {cancel} (batch run {night})"),
     ]
@@ -94,7 +94,7 @@ def test_a_copy_caught_at_check_in_is_a_trap_and_names_the_counter(runner, kitam
     hold = kitami.hold("10001002", "B2", "central")
     ils(runner, kitami, "2026-11-26T10:00", "checkin", "--barcode", "888", "--branch", "central")
     [caught] = ils(runner, kitami, "2026-11-26T10:05", "hold", "history", str(hold))
-    assert (caught["from"], caught["to"], caught["event"], caught["why"], caught["who"]) == (
+    assert (caught["from_status"], caught["to_status"], caught["event"], caught["why"], caught["who"]) == (
         "waiting", "ready", "trap", "caught at check-in", "staff s001")
 
 

@@ -139,3 +139,26 @@ def test_docs_show_the_permissions_table_as_the_module_has_it():
         "docs/counter.md's table of who may do what is out of date; ils.library.staff.PERMISSIONS says:\n"
         + "\n".join(f"| `{action}` | {role} |" for action, role in PERMISSIONS.items()))
     assert set(PERMISSIONS.values()) <= set(ROLES)
+
+
+def test_the_new_tables_read_in_japanese_by_default(runner, mito):
+    """Issue 16: staff read Japanese at the terminal — these commands' columns and refusals too."""
+    from ils.infra import i18n
+
+    mito.staff("sys01", role="systems").staff("c01")
+    hold = mito.hold("3001", "B1", "chuo")
+    japanese = {"ILS_STAFF_LANGUAGE": None, "ILS_BRANCH": "chuo"}
+    commands = [["staff", "list"], ["title", "holds", "B1"], ["hold", "history", str(hold)],
+                ["patron", "history", "3001"]]
+    seen: set[str] = set()
+    for command in commands:
+        shown = runner.invoke(cli.main, [*command, "--db", mito.url, "--now", "2026-11-26T10:00"], env=japanese)
+        assert shown.exit_code == 0, shown.output
+        machine = runner.invoke(cli.main, [*command, "--db", mito.url, "--csv"], env=japanese)
+        seen.update(machine.stdout.splitlines()[0].split(","))
+    untranslated = sorted(name for name in seen if i18n._catalog("ja").pgettext("column", name) == name)
+    assert not untranslated, f"columns with no Japanese in data/locale/ja/LC_MESSAGES/ils.po: {untranslated}"
+    counter = runner.invoke(cli.main, ["password", "reset", "--card", "3001", "--staff", "c01", "--db", mito.url],
+                            env=japanese)
+    assert counter.stderr.splitlines() == [
+        "Error: 職員 'c01'(counter)は password_reset を行えません。supervisor の権限が必要です"]

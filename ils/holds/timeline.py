@@ -19,8 +19,9 @@ from ils.holds import lifecycle
 from ils.holds.facts import patron_by_card
 from ils.infra import schema
 from ils.infra.context import Context
+from ils.infra.i18n import _
 
-COLUMNS = ["at", "hold", "bib_id", "from", "to", "event", "why", "who"]
+COLUMNS = ["at", "hold", "bib_id", "from_status", "to_status", "event", "why", "who"]
 IMPORTED = "import"
 _REQUEST = re.compile(r"\brequest (\d+)\b")
 
@@ -35,7 +36,7 @@ def hold_history(ctx: Context, hold_id: int) -> list[dict]:
     """Every transition of one hold, oldest first."""
     h = schema.holds
     if ctx.conn.execute(select(h.c.id).where(h.c.id == hold_id)).first() is None:
-        raise UnknownHold(f"no hold {hold_id}")
+        raise UnknownHold(_("no hold {hold_id}").format(hold_id=hold_id))
     return _history(ctx, h.c.id == hold_id)
 
 
@@ -62,8 +63,8 @@ def _history(ctx: Context, which) -> list[dict]:
 
 
 def _row(move, bib_id: str) -> dict:
-    return {"at": move.at, "hold": move.hold_id, "bib_id": bib_id, "from": move.from_status or "",
-            "to": move.to_status, "event": event_of(move.from_status, move.to_status, _mover(move.run_id, move.note)),
+    return {"at": move.at, "hold": move.hold_id, "bib_id": bib_id, "from_status": move.from_status or "",
+            "to_status": move.to_status, "event": event_of(move.from_status, move.to_status, _mover(move.run_id, move.note)),
             "why": move.note or "", "who": who(move.actor, move.run_id, move.note)}
 
 
@@ -71,21 +72,21 @@ def _imported(hold, moves) -> dict:
     """The row an import stands for: the status the ILS gave it is where its first move started."""
     first = next((m for m in moves if m.hold_id == hold.id), None)
     status = first.from_status if first is not None else hold.status
-    return {"at": hold.created_at, "hold": hold.id, "bib_id": hold.bib_id, "from": "", "to": status,
-            "event": str(lifecycle.Event.IMPORT), "why": "imported from the ILS as it stood", "who": IMPORTED}
+    return {"at": hold.created_at, "hold": hold.id, "bib_id": hold.bib_id, "from_status": "", "to_status": status,
+            "event": str(lifecycle.Event.IMPORT), "why": _("imported from the ILS as it stood"), "who": _("import")}
 
 
 def who(actor: str | None, run_id: int | None, note: str | None) -> str:
     """Who moved the hold, in words: a batch run, a front end request it applied, a staff account."""
     if run_id is not None:
         request = _REQUEST.search(note or "")
-        run = f"batch run {run_id}"
-        return f"front end request {request.group(1)} ({run})" if request else run
+        run = _("batch run {run_id}").format(run_id=run_id)
+        return _("front end request {request} ({run})").format(request=request.group(1), run=run) if request else run
     if actor in (None, "", "batch"):
-        return "batch"
+        return _("batch")
     if actor == IMPORTED:
-        return IMPORTED
-    return f"staff {actor}"
+        return _("import")
+    return _("staff {staff_id}").format(staff_id=actor)
 
 
 # Where the transition table has several events for one pair of statuses, who moved the

@@ -9,6 +9,7 @@ from ils.holds import lifecycle
 from ils.infra import schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
+from ils.infra.i18n import _
 from ils.library.staff import require
 
 SHOWN_DIGITS = 4  # a masked card keeps its last digits, enough to tell two patrons apart at the counter
@@ -34,7 +35,7 @@ def title_holds(ctx: Context, bib_id: str, *, show_cards: bool = False, staff: s
     if not show_cards:
         return _queue(ctx, bib_id, show_cards=False)
     if not staff:
-        raise IlsError("--show-cards needs --staff: a supervisor's account, written to the audit log")
+        raise IlsError(_("--show-cards needs --staff: a supervisor's account, written to the audit log"))
     with ctx.writing():
         require(ctx.conn, staff, "show_cards")
         rows = _queue(ctx, bib_id, show_cards=True)
@@ -46,7 +47,7 @@ def _queue(ctx: Context, bib_id: str, *, show_cards: bool) -> list[dict]:
     h, t, p, b = schema.holds, schema.titles, schema.patrons, schema.branches
     title_id = ctx.conn.execute(select(t.c.id).where(t.c.bib_id == (bib_id or "").strip())).scalar()
     if title_id is None:
-        raise UnknownTitle(f"no title with bib id {bib_id!r}")
+        raise UnknownTitle(_("no title with bib id {bib_id!r}").format(bib_id=bib_id))
     query = (
         select(h.c.id, p.c.card_number, h.c.status, b.c.code.label("pickup"), h.c.queued_at, h.c.channel,
                h.c.suspended_until, h.c.pickup_deadline)

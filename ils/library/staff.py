@@ -114,8 +114,8 @@ def add(ctx, staff_id: str, role: str, *, by: str | None, name: str | None = Non
         s = schema.staff
         existing = ctx.conn.execute(select(s.c.role, s.c.disabled_at).where(s.c.staff_id == staff_id)).first()
         if existing is not None and existing.disabled_at is None:
-            raise StaffRefused(f"staff {staff_id!r} already exists ({existing.role}); "
-                               "to change its role, disable it and add it again")
+            raise StaffRefused(_("staff {staff_id!r} already exists ({role}); to change its role, "
+                                 "disable it and add it again").format(staff_id=staff_id, role=existing.role))
         added = add_account(ctx.conn, staff_id, role, now=ctx.now, name=name)
         audit(ctx, by or staff_id, "staff_add", None, target=staff_id,
               detail={"role": role, "re_enabled": existing is not None, "bootstrap": by is None})
@@ -129,18 +129,19 @@ NOT_STAFF_IDS = frozenset({"batch", "import", "web"})
 def _valid_id(staff_id: str) -> str:
     staff_id = (staff_id or "").strip()
     if not staff_id or len(staff_id) > 64 or any(ch.isspace() for ch in staff_id):
-        raise StaffRefused(f"{staff_id!r} cannot be a staff id: 1-64 characters, no spaces")
+        raise StaffRefused(_("{staff_id!r} cannot be a staff id: 1-64 characters, no spaces").format(staff_id=staff_id))
     if staff_id in NOT_STAFF_IDS:
-        raise StaffRefused(f"{staff_id!r} cannot be a staff id: the history uses it for the system itself")
+        raise StaffRefused(_("{staff_id!r} cannot be a staff id: the history uses it for the system itself")
+                           .format(staff_id=staff_id))
     return staff_id
 
 
 def _bootstrap(conn, staff_id: str, role: str) -> None:
     if conn.execute(select(func.count()).select_from(schema.staff)).scalar_one():
-        raise StaffRefused("staff accounts exist already: --staff must name the systems account that adds this one")
+        raise StaffRefused(_("staff accounts exist already: --staff must name the systems account that adds this one"))
     if role != ROLES[-1]:
-        raise StaffRefused(f"the first account ({staff_id!r}) must be a {ROLES[-1]} account, "
-                           "or no one could add the next")
+        raise StaffRefused(_("the first account ({staff_id!r}) must be a {role} account, or no one could add the next")
+                           .format(staff_id=staff_id, role=ROLES[-1]))
 
 
 def disable(ctx, staff_id: str, *, by: str) -> dict:
@@ -151,11 +152,12 @@ def disable(ctx, staff_id: str, *, by: str) -> dict:
         require(ctx.conn, by, "staff_manage")
         row = ctx.conn.execute(select(s.c.role, s.c.disabled_at).where(s.c.staff_id == staff_id)).first()
         if row is None:
-            raise StaffRefused(f"no staff account {staff_id!r} (ils staff list)")
+            raise StaffRefused(_("no staff account {staff_id!r} (ils staff list)").format(staff_id=staff_id))
         if row.disabled_at is not None:
-            raise StaffRefused(f"staff {staff_id!r} is already disabled")
+            raise StaffRefused(_("staff {staff_id!r} is already disabled").format(staff_id=staff_id))
         if row.role == ROLES[-1] and _active_count(ctx.conn, ROLES[-1]) == 1:
-            raise StaffRefused(f"staff {staff_id!r} is the last active {ROLES[-1]} account; add another first")
+            raise StaffRefused(_("staff {staff_id!r} is the last active {role} account; add another first")
+                               .format(staff_id=staff_id, role=ROLES[-1]))
         ctx.conn.execute(s.update().where(s.c.staff_id == staff_id, s.c.disabled_at.is_(None))
                          .values(disabled_at=ctx.now))
         audit(ctx, by, "staff_disable", None, target=staff_id, detail={"role": row.role})
