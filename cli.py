@@ -976,6 +976,93 @@ def audit_cmd(card, limit, ctx, fmt):
     render(audit_rows(ctx, limit, patron_id_of(ctx, card) if card else None), fmt)
 
 
+# Staff accounts, a title's queue, a hold's history -------------------------------------
+
+
+@main.group("staff")
+def staff_group():
+    """Staff accounts and their roles (counter < supervisor < systems): who --staff may name."""
+
+
+@staff_group.command("add")
+@click.argument("staff_id")
+@click.option("--role", required=True, type=click.Choice(["counter", "supervisor", "systems"]),
+              help="What the account may do (docs/counter.md: who may do what).")
+@click.option("--name", help="The person's name, as colleagues know it.")
+@click.option("--staff", "by", help="Your own systems account (no $ILS_STAFF here). Only the installation's "
+              "very first account is added without it, and it must be a systems account.")
+@with_context
+@output_options
+def staff_add(staff_id, role, name, by, ctx, fmt):
+    """Add a staff account, or enable a disabled one again with this role; audited."""
+    from ils.library.staff import add
+
+    added = add(ctx, staff_id, role, by=by, name=name)
+    render([{"staff_id": added.staff_id, "name": added.name, "role": added.role}], fmt)
+
+
+@staff_group.command("list")
+@with_context
+@output_options
+def staff_list(ctx, fmt):
+    """Every staff account, active and disabled."""
+    from ils.library.staff import accounts
+
+    render(accounts(ctx), fmt, columns=["staff_id", "name", "role", "created_at", "disabled_at"])
+
+
+@staff_group.command("disable")
+@click.argument("staff_id")
+@click.option("--staff", "by", required=True, help="Your own systems account (no $ILS_STAFF here).")
+@with_context
+@output_options
+def staff_disable(staff_id, by, ctx, fmt):
+    """Disable a staff account: it can no longer act; its past rows keep its id. Audited."""
+    from ils.library.staff import disable
+
+    render([disable(ctx, staff_id, by=by)], fmt)
+
+
+@main.group()
+def title():
+    """A title's holds."""
+
+
+@title.command("holds")
+@click.argument("bib_id")
+@click.option("--show-cards", is_flag=True, help="Full card numbers instead of ****1234 (a supervisor; audited).")
+@click.option("--staff", envvar="ILS_STAFF", help="Your staff id, needed with --show-cards [env ILS_STAFF].")
+@with_context
+@output_options
+def title_holds_cmd(bib_id, show_cards, staff, ctx, fmt):
+    """Every active hold of the title in queue order: rank, status, pickup, placed, channel, suspended until."""
+    from ils.holds.title_queue import COLUMNS, title_holds
+
+    render(title_holds(ctx, bib_id, show_cards=show_cards, staff=staff), fmt, columns=COLUMNS)
+
+
+@hold.command("history")
+@click.argument("hold_id", type=int)
+@with_context
+@output_options
+def hold_history_cmd(hold_id, ctx, fmt):
+    """Every change of the hold: when, from and to, why, and who (batch run, front end request, staff, import)."""
+    from ils.holds.timeline import COLUMNS, hold_history
+
+    render(hold_history(ctx, hold_id), fmt, columns=COLUMNS)
+
+
+@patron.command("history")
+@click.argument("card")
+@with_context
+@output_options
+def patron_history_cmd(card, ctx, fmt):
+    """Every change of every hold the patron has had, oldest first, with why and who."""
+    from ils.holds.timeline import COLUMNS, patron_history
+
+    render(patron_history(ctx, card), fmt, columns=COLUMNS)
+
+
 # Patron mail ------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from ils.infra import db, schema
 from ils.infra.context import Context
 from ils.library.clock import parse_instant
 from ils.library.policy import load_policy
+from ils.library.staff import add_account
 
 D = dt.date
 OLD = D(2020, 1, 1)
@@ -55,6 +56,12 @@ class Library:
             schema.branches, code=code, name=code, kind=kind,
             parent_id=self._id("branch", parent) if parent else None, **rules,
         )
+        return self
+
+    def staff(self, staff_id, role="counter", name=None):
+        """A staff account (ils staff add) that --staff may name; counter staff unless told."""
+        with self.conn.begin():
+            add_account(self.conn, staff_id, role, now=at("2026-01-05 09:00"), name=name)
         return self
 
     def route(self, a, b, cost):

@@ -47,6 +47,7 @@ def any_lib(new_library):
 def either_lib(new_library):
     lib = new_library("kitami")
     lib.branch("central").branch("east").route("central", "east", 1)
+    lib.staff("s042")
     for card in ("1001", "1002", "1003", "1004"):
         lib.patron(card)
     for bib in ("B1", "B2", "B3"):
@@ -326,7 +327,7 @@ def test_a_counter_hold_while_the_batch_accepts_that_patrons_requests_keeps_the_
     if engine_name != "postgresql":
         pytest.skip("SQLite serialises every writer on its database lock; these interleavings need a server")
     lib = new_library("kitami", {"holds": {"limit": 2}})
-    lib.branch("central").patron("1001")
+    lib.branch("central").patron("1001").staff("s042")
     for bib in ("B1", "B2", "B3"):
         lib.title(bib)
         lib.copy(bib, "central", state="on_loan")

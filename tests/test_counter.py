@@ -18,6 +18,7 @@ def lib(tmp_path, new_library):
     lib = new_library("mito")
     lib.branch("chuo").branch("tobu").route("chuo", "tobu", 1)
     lib.patron("3001").patron("3002").patron("3003")
+    lib.staff("s042", role="supervisor")  # some tests here override a rule
     lib.title("B1").title("B2").title("KADAI", category="contest")
     yield lib
 
@@ -109,7 +110,7 @@ def test_an_override_needs_a_reason_and_is_audited(runner, lib):
 
 def test_a_series_placed_at_the_counter_waits_volume_by_volume(runner, tmp_path, new_library):
     lib = new_library("murakami")
-    lib.branch("chuo").patron("5001")
+    lib.branch("chuo").patron("5001").staff("s042")
     lib.title("V1", series="S", volume=1).title("V2", series="S", volume=2)
     lib.copy("V1", "chuo", state="on_loan")
     lib.copy("V2", "chuo")

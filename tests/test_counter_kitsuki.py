@@ -17,6 +17,7 @@ from test_mail import mail_run
 def kitsuki(new_library):
     lib = new_library("kitsuki")
     lib.branch("kitsuki").branch("yamaga")
+    lib.staff("s007", role="supervisor")  # may lend with --override
     lib.patron("4001", email="ichiro@example.jp").patron("4002", email="jiro@example.jp").patron("4009")
     lib.title("B1").title("B2")
     yield lib
@@ -69,6 +70,7 @@ def test_the_counter_may_lend_before_the_mail_with_an_audited_override(runner, k
 def test_other_libraries_lend_a_ready_copy_at_once(runner, new_library):
     lib = new_library("kitami")
     lib.branch("kitsuki").patron("4001", email="ichiro@example.jp").patron("4009")
+    lib.staff("s007")
     lib.title("B1")
     copy = _returned_for(runner, lib, "4001", "B1", "301")
     lent = ils(runner, lib, "checkout", "--card", "4001", "--barcode", copy, now="2026-11-26T09:30")

@@ -15,6 +15,7 @@ def kitami(tmp_path, new_library):
     lib = new_library("kitami")
     lib.branch("central").branch("tokoro").route("central", "tokoro", 2)
     lib.patron("1001").patron("1002")
+    lib.staff("s001")
     lib.title("B1")
     lib.copy("B1", "tokoro", barcode="777")
     yield lib

@@ -37,6 +37,7 @@ def _journal(lib):
 def _library(new_library, profile):
     lib = new_library(profile)
     lib.branch("chuo").title("B1").title("B2")
+    lib.staff("s01").staff("s02").staff("s03")
     lib.copy("B1", "chuo", state="on_loan")
     lib.copy("B2", "chuo", state="on_loan")
     return lib

@@ -44,6 +44,7 @@ def library(new_library):
     """One branch, a patron, a copy on the shelf, a copy on loan, and a request waiting for the night."""
     lib = new_library("kitami")
     lib.branch("central").patron("1001").patron("1002")
+    lib.staff("s1")
     lib.title("B1")
     lib.title("B2")
     lib.copy("B1", "central", barcode=SHELF)

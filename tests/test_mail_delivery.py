@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 def lib(tmp_path, new_library):
     """A Kitami night that leaves five renewals to tell five patrons about."""
     lib = new_library("kitami")
-    lib.branch("central")
+    lib.branch("central").staff("s9")
     for n in range(5):
         card = f"100{n}"
         lib.patron(card, email=f"patron{n}@example.jp")

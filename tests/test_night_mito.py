@@ -12,6 +12,7 @@ def mito(tmp_path, new_library):
     lib = new_library("mito")
     lib.branch("chuo").branch("tobu").route("chuo", "tobu", 1)
     lib.patron("3001").patron("3002")
+    lib.staff("s001")
     yield lib
 
 

@@ -13,6 +13,7 @@ def murakami(tmp_path, new_library):
     lib.branch("chuo").branch("arakawa").branch("BM/吉浦", kind="station", parent="chuo")
     lib.route("chuo", "arakawa", 1)
     lib.patron("5001").patron("5002").patron("5003", phone=None, contact="email")
+    lib.staff("s001")
     yield lib
 
 

@@ -22,7 +22,7 @@ def ctx_for(lib: Library, now="2026-11-26 10:00") -> Context:
 @pytest.fixture
 def kitsuki(new_library):
     lib = new_library("kitsuki")
-    lib.branch("kitsuki")
+    lib.branch("kitsuki").staff("s1", role="supervisor")
     lib.patron("4001", email="ichiro@example.jp", birth=D(1970, 4, 1))
     reset(ctx_for(lib, "2026-11-01 10:00"), "4001", staff="s1")  # 申込書の受付後、仮パスワードを発行します
     yield lib

@@ -33,6 +33,8 @@ def make(new_library):
         lib = new_library(profile)
         lib.branch("chuo")
         lib.patron("7001", birth=D(1970, 4, 1), phone="0120-11-2233")
+        for supervisor in ("s1", "s2", "s3", "s7", "s9"):  # a password reset needs a supervisor
+            lib.staff(supervisor, role="supervisor")
         return lib
 
     return build

@@ -249,6 +249,7 @@ def test_on_postgresql_the_export_waits_for_an_entry_still_being_written(kitami,
 def test_the_counter_and_staff_changes_are_journaled_too(kitami, runner, tmp_path):
     kitami.title("B2")
     kitami.copy("B2", "central", state="on_loan")
+    kitami.staff("s05", role="supervisor")  # a password reset needs a supervisor
     base = ["--db", kitami.url, "--now", "2026-11-25T10:00", "--staff", "s05"]
     for command in (["renew", "--barcode", "C1"], ["password", "reset", "--card", "1001"],
                     ["hold", "place", "--card", "1001", "--title", "B2", "--pickup", "central"]):
@@ -271,6 +272,7 @@ def test_an_enrolment_survives_an_ils_export_that_still_says_not_registered(kita
     kitami.files.patrons("1001,北見花子,1980-05-05,0157-00-0000,old@example.jp,email,yes",
                          "1002,北見次郎,1990-01-01,,,none,no")
     kitami.imported("patrons", now="2026-11-25 20:30")
+    kitami.staff("s01")
     enrol(Context(conn=kitami.conn, policy=kitami.policy, now=at("2026-11-26 10:00")), "1002", staff="s01")
     result = kitami.imported("patrons", now="2026-11-27 02:30")
     assert _patron(kitami, "1002").web_registered is True and result[0].conflicts == []

@@ -20,6 +20,7 @@ from ils.infra import schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
 from ils.infra.i18n import _
+from ils.library.staff import require
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def _serve_or_shelve(ctx: Context, copy, branch_id: int, actor: str) -> Outcome:
 def check_in(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
     """A returned copy (返却): the loan ends, and the copy serves the first waiting hold on its title."""
     with ctx.writing():
+        require(ctx.conn, staff, "checkin")
         copy = _copy(ctx, barcode)
         lo = schema.loans
         ctx.conn.execute(lo.update().where(lo.c.copy_id == copy.id, lo.c.returned_at.is_(None)).values(returned_at=ctx.now))
@@ -161,6 +163,7 @@ def _arrived(ctx: Context, copy, hold, branch_id: int, actor: str) -> Outcome:
 def receive_transit(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
     """A copy off the van (回送受取): ready at its pickup branch, or back home on the shelf."""
     with ctx.writing():
+        require(ctx.conn, staff, "transit")
         copy = _copy(ctx, barcode)
         if copy.state != "in_transit":
             raise CopyUnavailable(_("copy {barcode} is not in transit (it is {state})").format(barcode=copy.barcode, state=copy.state))
@@ -209,6 +212,7 @@ def _on_pull_list(ctx: Context, barcode: str):
 def confirm_pull(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
     """Staff took a copy on the pull list (資料確保リスト) off the shelf: ready here, or into the van."""
     with ctx.writing():
+        require(ctx.conn, staff, "pull")
         copy, hold = _on_pull_list(ctx, barcode)
         return _pulled(ctx, copy, hold, branch_id, staff)
 
@@ -216,6 +220,7 @@ def confirm_pull(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outc
 def report_missing(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
     """A copy on the pull list is not on the shelf: it is marked missing and its hold queues again."""
     with ctx.writing():
+        require(ctx.conn, staff, "pull")
         copy, hold = _on_pull_list(ctx, barcode)
         _set_hold(ctx, hold, Event.PULL_MISSING, S.WAITING, "copy not found on the shelf", staff, copy_id=None,
                   allocated_at=None)
@@ -228,6 +233,7 @@ def report_missing(ctx: Context, barcode: str, branch_id: int, staff: str) -> Ou
 def reshelve(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
     """A copy left on the hold shelf by an expired or cancelled hold goes back (or home)."""
     with ctx.writing():
+        require(ctx.conn, staff, "reshelve")
         copy = _copy(ctx, barcode)
         if copy.state != "on_hold_shelf" or _hold_on_copy(ctx, copy.id) is not None:
             raise CopyUnavailable(_("copy {barcode} is not a free copy on the hold shelf").format(barcode=copy.barcode))
@@ -245,6 +251,7 @@ def check_out(ctx: Context, card: str, barcode: str, branch_id: int, staff: str,
     walk-in, and its hold goes back in the queue (seed 000: 来館者優先)."""
     _check_overrides(overrides, override_reason)
     with ctx.writing():
+        require(ctx.conn, staff, "override" if overrides else "checkout")
         patron = patron_by_card(ctx.conn, card)
         if patron.status != "active":
             raise PatronBlocked(_("card {card_number} is {status}").format(card_number=patron.card_number, status=patron.status))

@@ -16,6 +16,7 @@ from ils.infra.context import Context
 from ils.infra.i18n import _
 from ils.library.calendar import BranchCalendar
 from ils.library.policy import Policy
+from ils.library.staff import require
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def renew_at_counter(ctx: Context, barcode: str, *, staff: str) -> dict:
     """Renew a loan at the counter (or by phone), by the same rules as a web request, today."""
     lo, c, h = schema.loans, schema.copies, schema.holds
     with ctx.writing():
+        require(ctx.conn, staff, "renew")
         row = ctx.conn.execute(
             select(lo.c.id, lo.c.patron_id, c.c.title_id, lo.c.due_on, lo.c.renewals, lo.c.inter_library, lo.c.branch_id)
             .join(c, c.c.id == lo.c.copy_id)

@@ -19,6 +19,7 @@ from ils.infra import schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
 from ils.infra.i18n import _
+from ils.library.staff import require
 
 # Rules staff may set aside for a patron, with a reason that goes to the audit log: the
 # acceptance table says which (ils/holds/acceptance.py HOLD_RULES).
@@ -54,6 +55,7 @@ def place_holds(
         raise IlsError(_("an override needs --reason (it is written to the audit log)"))
     group = f"counter-{uuid.uuid4().hex[:12]}" if series and len(bib_ids) > 1 else None
     with ctx.writing():
+        require(ctx.conn, staff, "override" if overrides else "hold_place")
         # Locked: while the batch judges this patron's web requests it holds the patron
         # row; both counting holds at once could pass the hold limit together.
         patron_row = patron_by_card(ctx.conn, card, lock=True)
@@ -106,6 +108,7 @@ def cancel_hold(ctx: Context, hold_id: int, *, staff: str, why: str | None = Non
     """
     h = schema.holds
     with ctx.writing():
+        require(ctx.conn, staff, "hold_cancel")
         hold = ctx.conn.execute(select(h).where(h.c.id == hold_id).with_for_update(nowait=True)).first()
         if hold is None:
             raise IlsError(_("no hold {hold_id}").format(hold_id=hold_id))

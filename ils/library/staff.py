@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ils.errors import IlsError
 from ils.infra import schema
+from ils.infra.audit import audit
 from ils.infra.i18n import _
 
 ROLES: tuple[str, ...] = schema.STAFF_ROLES  # lowest first
@@ -43,6 +44,7 @@ PERMISSIONS: dict[str, str] = {
     "hold_extend": "supervisor",  # 取置期限の延長
     "hold_queue_move": "supervisor",
     "password_reset": "supervisor",
+    "show_cards": "supervisor",  # full card numbers in a title's queue (ils title holds --show-cards)
     "staff_manage": "systems",  # ils staff add / disable
 }
 
@@ -94,3 +96,82 @@ def add_account(conn, staff_id: str, role: str, *, now, name: str | None = None)
     else:
         conn.execute(s.insert().values(staff_id=staff_id, role=role, name=name, created_at=now))
     return StaffAccount(staff_id, name, role)
+
+
+# ils staff add | list | disable --------------------------------------------------------
+
+
+def add(ctx, staff_id: str, role: str, *, by: str | None, name: str | None = None) -> StaffAccount:
+    """`ils staff add`: a systems account (`by`) adds an account, or re-enables a disabled one
+    with this role. The bootstrap: an installation's very first account is added without `by`,
+    and only while the table is empty; it must be a systems account, or no one could add the next."""
+    staff_id = _valid_id(staff_id)
+    with ctx.writing():
+        if by is None:
+            _bootstrap(ctx.conn, staff_id, role)
+        else:
+            require(ctx.conn, by, "staff_manage")
+        s = schema.staff
+        existing = ctx.conn.execute(select(s.c.role, s.c.disabled_at).where(s.c.staff_id == staff_id)).first()
+        if existing is not None and existing.disabled_at is None:
+            raise StaffRefused(_("staff {staff_id!r} already exists ({role}); to change its role, "
+                                 "disable it and add it again").format(staff_id=staff_id, role=existing.role))
+        added = add_account(ctx.conn, staff_id, role, now=ctx.now, name=name)
+        audit(ctx, by or staff_id, "staff_add", None, target=staff_id,
+              detail={"role": role, "re_enabled": existing is not None, "bootstrap": by is None})
+        return added
+
+
+# The actors hold_history and the journal name that are not people (ils.holds.timeline).
+NOT_STAFF_IDS = frozenset({"batch", "import", "web"})
+
+
+def _valid_id(staff_id: str) -> str:
+    staff_id = (staff_id or "").strip()
+    if not staff_id or len(staff_id) > 64 or any(ch.isspace() for ch in staff_id):
+        raise StaffRefused(_("{staff_id!r} cannot be a staff id: 1-64 characters, no spaces").format(staff_id=staff_id))
+    if staff_id in NOT_STAFF_IDS:
+        raise StaffRefused(_("{staff_id!r} cannot be a staff id: the history uses it for the system itself")
+                           .format(staff_id=staff_id))
+    return staff_id
+
+
+def _bootstrap(conn, staff_id: str, role: str) -> None:
+    if conn.execute(select(func.count()).select_from(schema.staff)).scalar_one():
+        raise StaffRefused(_("staff accounts exist already: --staff must name the systems account that adds this one"))
+    if role != ROLES[-1]:
+        raise StaffRefused(_("the first account ({staff_id!r}) must be a {role} account, or no one could add the next")
+                           .format(staff_id=staff_id, role=ROLES[-1]))
+
+
+def disable(ctx, staff_id: str, *, by: str) -> dict:
+    """`ils staff disable`: the account can no longer act (its past rows keep its id). The last
+    active systems account stays, or no one could manage accounts again."""
+    s = schema.staff
+    with ctx.writing():
+        require(ctx.conn, by, "staff_manage")
+        row = ctx.conn.execute(select(s.c.role, s.c.disabled_at).where(s.c.staff_id == staff_id)).first()
+        if row is None:
+            raise StaffRefused(_("no staff account {staff_id!r} (ils staff list)").format(staff_id=staff_id))
+        if row.disabled_at is not None:
+            raise StaffRefused(_("staff {staff_id!r} is already disabled").format(staff_id=staff_id))
+        if row.role == ROLES[-1] and _active_count(ctx.conn, ROLES[-1]) == 1:
+            raise StaffRefused(_("staff {staff_id!r} is the last active {role} account; add another first")
+                               .format(staff_id=staff_id, role=ROLES[-1]))
+        ctx.conn.execute(s.update().where(s.c.staff_id == staff_id, s.c.disabled_at.is_(None))
+                         .values(disabled_at=ctx.now))
+        audit(ctx, by, "staff_disable", None, target=staff_id, detail={"role": row.role})
+        return {"staff_id": staff_id, "role": row.role, "disabled_at": ctx.now}
+
+
+def _active_count(conn, role: str) -> int:
+    s = schema.staff
+    return conn.execute(select(func.count()).select_from(s).where(s.c.role == role, s.c.disabled_at.is_(None))
+                        ).scalar_one()
+
+
+def accounts(ctx) -> list[dict]:
+    """`ils staff list`: every account, active and disabled, by id."""
+    s = schema.staff
+    query = select(s.c.staff_id, s.c.name, s.c.role, s.c.created_at, s.c.disabled_at).order_by(s.c.staff_id)
+    return [dict(row._mapping) for row in ctx.conn.execute(query)]

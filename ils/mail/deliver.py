@@ -18,6 +18,7 @@ from ils.infra import files, lock, schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
 from ils.infra.i18n import _
+from ils.library.staff import require
 from ils.mail.settings import MailSettings
 
 log = logging.getLogger(__name__)
@@ -308,6 +309,7 @@ def requeue(ctx: Context, outbox_id: int, *, staff: str, why: str | None) -> dic
     """Send a message again that was unconfirmed or failed, on a person's word; audited."""
     o = schema.mail_outbox
     with ctx.writing():
+        require(ctx.conn, staff, "mail_resend")
         row = ctx.conn.execute(select(o.c.state, o.c.patron_id, o.c.message_id).where(o.c.id == outbox_id)).first()
         if row is None:
             raise IlsError(_("no message {outbox_id} in the outbox").format(outbox_id=outbox_id))

@@ -9,6 +9,7 @@ from ils.holds.facts import patron_by_card
 from ils.infra.audit import audit
 from ils.infra.context import Context
 from ils.infra.i18n import _
+from ils.library.staff import require
 from ils.patrons.passwords import issue_password
 from ils.patrons.web_service import mark_enrolled, web_service_problem
 
@@ -37,6 +38,7 @@ def enrol(ctx: Context, card: str, *, staff: str, why: str | None = None) -> Enr
     """Enrol a patron at the counter (the application form, a counter-issued password): the
     profile's first password, web_registered set, journaled for the ILS, audited."""
     with ctx.writing():
+        require(ctx.conn, staff, "patron_enrol")
         patron = patron_by_card(ctx.conn, card)
         _check_may_enrol(ctx, patron)
         if patron.password_state == "real":

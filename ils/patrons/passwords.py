@@ -22,6 +22,7 @@ from ils.infra.context import Context
 from ils.infra.i18n import _
 from ils.library.clock import LIBRARY_TZ
 from ils.library.policy import Passwords
+from ils.library.staff import require
 from ils.mail import compose
 from ils.mail.render import Due, queue_rendered
 from ils.mail.settings import mail_settings
@@ -117,6 +118,7 @@ def reset(ctx: Context, card: str, *, staff: str, why: str | None = None) -> Res
     """
     rules = ctx.policy.passwords
     with ctx.writing():
+        require(ctx.conn, staff, "password_reset")
         patron = patron_by_card(ctx.conn, card)
         shown = issue_password(ctx, patron, staff)
         state = "none" if rules.reset == "clear" else "temporary"
