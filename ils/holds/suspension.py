@@ -257,6 +257,14 @@ def set_not_needed_after(ctx: Context, hold_id: int, day: dt.date | None, *, sta
     return {"hold": hold_id, "status": hold["status"], "not_needed_after": day}
 
 
+def not_needed_after_rows(hold_rows: list[dict], day: dt.date, today: dt.date) -> list[dict]:
+    """For hold requests keyed with a not-needed-after day: one `not_needed_after` request per title,
+    naming the hold the night will have made (`bib:BIB_ID@DAY`; the suspend step runs after acceptance)."""
+    check_not_needed_after(day, today)
+    return [{**{k: v for k, v in row.items() if k in ("card_number", "channel", "received_at")},
+             "kind": "not_needed_after", "target": f"bib:{row['target']}@{day.isoformat()}"} for row in hold_rows]
+
+
 def check_not_needed_after(day: dt.date | None, today: dt.date) -> None:
     """For a hold placed now with a not-needed-after day: refused if the day is past."""
     if day is not None and day < today:
