@@ -69,9 +69,10 @@ class Asked:
 def read_target(kind: str, text: str | None) -> Asked:
     """`REF` (suspend indefinitely, resume), `REF@YYYY-MM-DD` (suspend until, not needed after) or
     `REF@none` (not_needed_after: clear it); REF is a hold id or bib:BIB_ID. Unparseable("malformed") otherwise."""
-    ref, at_sign, day_text = (text or "").strip().rpartition("@")
+    ref, at_sign, after = (text or "").strip().rpartition("@")
+    day_text: str | None = after
     if not at_sign:
-        ref, day_text = day_text, None
+        ref, day_text = after, None
     hold_id, bib_id = read_hold_ref(ref)
     if kind == "resume" and day_text is not None:
         raise Unparseable("malformed")
@@ -149,7 +150,9 @@ class _Tonight:
             self.dates[hold["id"]] = suspension.Change(hold, day, note)
 
     def write(self, ctx: Context) -> None:
-        suspend, resume, until_only = [], [], []
+        suspend: list[suspension.Change] = []
+        resume: list[suspension.Change] = []
+        until_only: list[suspension.Change] = []
         for hold_id, was in self.was.items():
             if hold_id in self.suspend:
                 (until_only if was["status"] == S.SUSPENDED else suspend).append(self.suspend[hold_id])

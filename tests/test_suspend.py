@@ -72,7 +72,7 @@ def test_the_night_allocates_round_a_suspended_hold_and_it_resumes_on_its_day_in
     lib = _kitami(new_library)
     first = lib.hold("1001", "B1", "central", queued_at="2026-11-01 10:00")
     lib.hold("1002", "B1", "central", queued_at="2026-11-02 10:00")
-    lib.request("suspend", "1001", f"bib:B1@2026-11-28")
+    lib.request("suspend", "1001", "bib:B1@2026-11-28")
     lib.copy("B1", "central")
     lib.night("2026-11-26 03:00")
     assert lib.status("1002", "B1") == "allocated"  # the shelf copy went round the suspended hold
@@ -217,7 +217,7 @@ def test_ils_request_suspend_and_resume_write_rows_the_night_reads(runner, new_l
     lib = _kitami(new_library)
     lib.copy("B1", "central", state="on_loan")
     hold = lib.hold("1001", "B1", "central")
-    for args in (["suspend", "--hold", str(hold), "--until", "2026-12-24"], ["resume", "--hold", f"bib:B1"]):
+    for args in (["suspend", "--hold", str(hold), "--until", "2026-12-24"], ["resume", "--hold", "bib:B1"]):
         result = runner.invoke(cli.main, ["request", *args, "--card", "1001", "--db", lib.url,
                                           "--now", "2026-11-25T10:00"])
         assert result.exit_code == 0, result.output

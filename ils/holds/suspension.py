@@ -212,9 +212,10 @@ def _refuse(hold_id: int, code: str | None) -> None:
 
 
 def _need_reason(why: str | None) -> str:
-    if not (why or "").strip():
+    given = (why or "").strip()
+    if not given:
         raise IlsError("staff acting for a patron give --reason (it is written to the audit log)")
-    return why.strip()
+    return given
 
 
 def suspend_hold(ctx: Context, hold_id: int, *, staff: str, why: str | None, until: dt.date | None = None) -> dict:
