@@ -222,8 +222,8 @@ def route(kind: str, contact_method: str | None, hold_contact: str | None, email
         method = "email"  # the patron asked for it / the new address is confirmed
     else:
         method = contact_method
-    if method == "phone":
-        return "phone" if kind == "hold_ready" else "not_mailed"
+    if method == "phone":  # the branch's phone list calls about these (sql/phone.sql)
+        return "phone" if kind in ("hold_ready", "hold_lapsed") else "not_mailed"
     if method == "none":
         return "none"
     if not email or problem(email):
