@@ -147,13 +147,15 @@ def write_not_needed_after(ctx: Context, changes: list[Change]) -> None:
 def lapse_due(ctx: Context) -> int:
     """Holds still waiting after their not-needed-after day are cancelled, and their patrons told.
 
-    One read of the still-waiting holds with a day set (no index holds the day: the scan of
-    the waiting holds' rows is the cost of a night with none), one set of moves.
+    One read, one set of moves. No index holds the day, so a night with none to lapse still
+    reads the holds: a plain scan of the table, which on SQLite measured half the time of the
+    status index's look-ups of every waiting hold (city: 22 ms, not 50). The status is
+    compared as `status || ''` so that SQLite does not take the index for it.
     """
     h = schema.holds
     query = (
         select(h.c.id, h.c.patron_id, h.c.title_id, h.c.status, h.c.not_needed_after)
-        .where(h.c.status.in_(STILL_WAITING), h.c.not_needed_after < ctx.today)
+        .where(h.c.not_needed_after < ctx.today, h.c.status.concat("").in_(STILL_WAITING))
         .order_by(h.c.not_needed_after, h.c.id)
         .with_for_update(skip_locked=True)
     )
