@@ -228,3 +228,17 @@ def test_ils_request_suspend_and_resume_write_rows_the_night_reads(runner, new_l
     lib.night()
     assert lib.status("1001", "B1") == "waiting"  # suspended, then resumed, in receipt order: no move at all
     assert _history(lib, hold) == []
+
+
+def test_a_suspended_hold_may_be_cancelled_from_the_web_like_a_waiting_one(new_library):
+    # 001: 予約状態が「予約中です」の場合は、予約の取消・受取館の変更ができます — a suspended hold still waits.
+    lib = new_library("kitakyushu")
+    lib.branch("chuo")
+    lib.patron("2001")
+    lib.title("B1")
+    lib.copy("B1", "chuo", state="on_loan")
+    lib.hold("2001", "B1", "chuo", status="suspended")
+    cancel = lib.request("cancel", "2001", "bib:B1")
+    lib.night()
+    assert lib.verdict(cancel) == ("applied", None)
+    assert lib.status("2001", "B1") == "cancelled"
