@@ -20,6 +20,7 @@ from ils.holds.acceptance import OVERRIDE_KEYS
 from ils.infra import db, faults, files
 from ils.infra.config import database_url, read_settings
 from ils.infra.context import open_context
+from ils.infra.i18n import _
 from ils.infra.output import render
 from ils.library.clock import library_date, parse_instant, system_now
 from ils.library.policy import available_profiles
@@ -40,7 +41,7 @@ class IlsGroup(click.Group):
             for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
                 click.echo(str(problem), err=True)
             if len(exc.problems) > MAX_PROBLEMS_SHOWN:
-                click.echo(f"... and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more", err=True)
+                click.echo(_("... and {count} more").format(count=len(exc.problems) - MAX_PROBLEMS_SHOWN), err=True)
             raise click.ClickException(str(exc)) from exc
         except Exception as exc:  # noqa: BLE001 - the one place every failure reaches the terminal
             if ctx.params.get("verbose"):
@@ -54,7 +55,8 @@ def _one_line(exc: Exception) -> str:
     if found is not None:
         return str(found)
     first = (str(exc).strip().splitlines() or [""])[0]
-    return f"unexpected {type(exc).__name__}: {first} (a bug: run again with -v for the traceback, and report it)"
+    return _("unexpected {kind}: {first} (a bug: run again with -v for the traceback, and report it)").format(
+        kind=type(exc).__name__, first=first)
 
 
 # Shared options -------------------------------------------------------------
@@ -210,8 +212,11 @@ def init(profile, db_url, config_path):
     url = database_url(db_url, settings)
     with faults.translated(db.location(url)):
         result = initialise(url, profile)
-    state = "created" if result.schema_before is None else f"at {result.schema_after}"
-    click.echo(f"database {db.display_url(url)} {state}, profile {profile}")
+    if result.schema_before is None:
+        said = _("database {url} created, profile {profile}")
+    else:
+        said = _("database {url} at {schema}, profile {profile}")
+    click.echo(said.format(url=db.display_url(url), schema=result.schema_after, profile=profile))
 
 
 @main.group("db")
@@ -230,7 +235,7 @@ def db_upgrade(db_url, config_path):
     if before == after:
         log.info("schema already at %s", after)
     else:
-        click.echo(f"schema migrated from {before or 'empty'} to {after}")
+        click.echo(_("schema migrated from {before} to {after}").format(before=before or _("empty"), after=after))
 
 
 @db_group.command("status")
@@ -281,29 +286,21 @@ def import_cmd(kind, path, encoding, limit, ctx, fmt):
         return
     if path is None:
         raise click.UsageError(f"ils import {kind} needs the PATH of the file (or, for all, the folder)")
+    from ils.infra import progress
+
     files = files_in(path) if kind == "all" else [(kind, path)]
-    results = import_files(ctx.conn, files, ctx.policy, ctx.now, encoding, progress=_terminal_progress())
-    if sys.stderr.isatty():
-        click.echo(err=True)
+    total, offsets = 0, {}
+    if progress.on_terminal():
+        for name, file in files:
+            offsets[name] = total
+            total += progress.csv_rows(file) if Path(file).is_file() else 0
+    with progress.bar(total, "importing") as shown:
+        results = import_files(ctx.conn, files, ctx.policy, ctx.now, encoding,
+                               progress=lambda name, rows: shown.to(offsets.get(name, 0) + rows, name))
     for r in results:
         log.info("%s: %d rows imported from %s (%s)", r.kind, r.rows_written, r.path, r.encoding)
         for line in r.conflicts:
             click.echo(f"conflict: {line}")
-
-
-def _terminal_progress():
-    """Rows read so far, rewritten in place on a terminal; nothing when not on one."""
-    if not sys.stderr.isatty():
-        return None
-    last = {"kind": None}
-
-    def show(kind: str, rows: int) -> None:
-        if last["kind"] not in (None, kind):
-            click.echo(err=True)
-        last["kind"] = kind
-        click.echo(f"\r{kind}: {rows:,} rows", nl=False, err=True)
-
-    return show
 
 
 # Changes for the ILS -----------------------------------------------------------
@@ -513,7 +510,7 @@ def _counts_text(counts: dict) -> str:
 
 
 def _step_line(step):
-    state = "already done" if step.skipped else f"{step.seconds:.2f}s"
+    state = _("already done") if step.skipped else f"{step.seconds:.2f}s"
     return f"{step.step:<9} {state:>12}  {_counts_text(step.counts)}"
 
 
@@ -529,18 +526,26 @@ def _step_line(step):
 @with_context
 @click.pass_context
 def batch_run(click_ctx, only, intraday, dry_run, ctx):
+    from ils.infra import progress
+
     now_given = click_ctx.get_parameter_source("now") != click.core.ParameterSource.DEFAULT
-    on_tty = sys.stderr.isatty()
-    show = (lambda step: click.echo(_step_line(step), err=True)) if on_tty and not dry_run else None
-    reports = run_until_current(ctx, now_given=now_given, only=only, mode="intraday" if intraday else "night",
-                                dry_run=dry_run, on_step=show)
+    on_tty = progress.on_terminal()
+    steps = 1 if only else len(step_names("intraday" if intraday else "night"))
+    with progress.bar(0 if dry_run else steps, "night") as shown:
+        def show(step) -> None:
+            shown.say(_step_line(step))
+            shown.advance(1, step.step)
+
+        reports = run_until_current(ctx, now_given=now_given, only=only, mode="intraday" if intraday else "night",
+                                    dry_run=dry_run, on_step=show)
     for report in reports:
         if dry_run:
-            click.echo(f"dry run as of {report.as_of:%Y-%m-%d %H:%M %Z}: nothing was changed", err=True)
+            click.echo(_("dry run as of {as_of:%Y-%m-%d %H:%M %Z}: nothing was changed").format(as_of=report.as_of), err=True)
             render([row for st in report.steps for row in count_rows(st.step, st.counts)], "table")
         elif on_tty:
-            resumed = " (resumed)" if report.resumed else ""
-            click.echo(f"batch run {report.run_id}{resumed} as of {report.as_of:%Y-%m-%d %H:%M %Z} finished", err=True)
+            resumed = _(" (resumed)") if report.resumed else ""
+            click.echo(_("batch run {run_id}{resumed} as of {as_of:%Y-%m-%d %H:%M %Z} finished").format(
+                run_id=report.run_id, resumed=resumed, as_of=report.as_of), err=True)
 
 
 @batch.command("runs")
@@ -592,11 +597,16 @@ def bench_night(preset, profile, workdir, seed, intraday, engine, pg_server, gro
     Each benchmark runs the night on a fresh copy, in a child process, then an intraday run
     (as a process and in-process), then (unless --no-growth) the night at 1/4 and 1/2 size.
     """
-    from ils.tools.bench import benchmark, figure_rows
+    from ils.infra import progress
+    from ils.tools.bench import PHASES, PHASES_OF_GROWTH, benchmark, figure_rows
 
-    progress = (lambda message: click.echo(f"... {message}", err=True)) if sys.stderr.isatty() else None
-    figures = benchmark(preset, profile, workdir, seed=seed, intraday=intraday, growth=growth,
-                        pg_server=pg_server if engine == "postgresql" else None, progress=progress)
+    with progress.bar(PHASES + (PHASES_OF_GROWTH if growth else 0), "bench") as shown:
+        def tell(message: str) -> None:
+            shown.say(f"... {message}")
+            shown.advance(1)
+
+        figures = benchmark(preset, profile, workdir, seed=seed, intraday=intraday, growth=growth,
+                            pg_server=pg_server if engine == "postgresql" else None, progress=tell)
     render(figure_rows(figures), fmt)
 
 
@@ -1083,7 +1093,7 @@ def report(name, branch, fmt, day, csv_encoding, output, ctx):
 def _existing_folder(folder: Path, option: str) -> None:
     """A mistyped path must not become a new folder tree somewhere: the folder must be there."""
     if not folder.is_dir():
-        raise CannotWrite(f"the folder {folder.resolve()} does not exist: create it, or give {option} a folder that does")
+        raise CannotWrite(_("the folder {folder} does not exist: create it, or give {option} a folder that does").format(folder=folder.resolve(), option=option))
 
 
 # Policy and calendars ------------------------------------------------------
@@ -1135,7 +1145,7 @@ def policy_check(path):
     from ils.library.policy import load_policy
 
     loaded = load_policy(path)
-    click.echo(f"{path}: valid policy for {loaded.library.name}")
+    click.echo(_("{path}: valid policy for {library}").format(path=path, library=loaded.library.name))
 
 
 @main.group()
@@ -1223,26 +1233,40 @@ def sample_generate(out, preset, seed):
 @click.option("--profile", default="kitami", show_default=True, help="Which library's rules the demo follows.")
 def demo(target, profile):
     """Build the sample city, run its night (with its reports) and its morning mail, and show them."""
+    from batch.runner import step_names
+    from ils.infra import progress
     from ils.infra.installation import DEMO_NIGHT, build_demo
     from ils.infra.summary import summarise
     from ils.reports.write import encoded, make_sheet
     from ils.tools.demo import run_demo_day
 
-    url = build_demo(target, profile)
     # Mail and reports go beside an SQLite file, or into the working directory.
     path = Path(target) if "://" not in target else Path("demo")
     here = path.parent.resolve()
     mail_dir, reports_dir = here / f"{path.stem}-mail", here / f"{path.stem}-reports"
-    for old in (mail_dir, reports_dir):
-        shutil.rmtree(old, ignore_errors=True)
-    day = run_demo_day(url, mail_dir, reports_dir)
+    # The building, the night's steps, a mail run or two: a bar on a terminal.
+    with progress.bar(len(step_names("night")) + 3, "demo") as shown:
+        def say(line: str) -> None:  # what the demo is doing, on stderr: stdout stays the result
+            if progress.on_terminal():
+                shown.say(line)
+            else:
+                click.echo(line, err=True)
+            shown.advance(1)
+
+        say(f"Building the sample city under the {profile} rules in {target}…")
+        url = build_demo(target, profile)
+        for old in (mail_dir, reports_dir):
+            shutil.rmtree(old, ignore_errors=True)
+        day = run_demo_day(url, mail_dir, reports_dir, say, on_step=lambda step: shown.advance(1, step.step))
     shown = db.display_url(url) if "://" in target else target
     with open_context(url, None, DEMO_NIGHT) as ctx:
         click.echo(f"The sample city on the night of {DEMO_NIGHT:%Y-%m-%d} under {ctx.policy.library.name}'s rules "
                    f"(database {shown}):\n")
         sys.stdout.write(encoded(make_sheet(ctx, "summary", None, DEMO_NIGHT.date()), "text").decode())
         click.echo(f"\nEvery branch's reports (pull lists, transit slips, hold shelves...): {day.reports_dir}/")
-        click.echo(f"The 10:00 mail: {day.mail.get('sent', 0)} messages in {mail_dir}/ (open them in any mail client):\n")
+        runs = ", ".join(f"{at:%m-%d %H:%M}" for at in day.mail_runs)
+        click.echo(f"The morning's mail (mail runs at {runs}): {day.mail.get('sent', 0)} messages in {mail_dir}/ "
+                   "(open them in any mail client):\n")
         render([{"notices": k, "count": v} for k, v in sorted(day.mail.items()) if v])
         click.echo("\nWhat the database holds now:\n")
         render(summarise(ctx.conn, library_date(DEMO_NIGHT)))

@@ -21,6 +21,7 @@ from ils.errors import BatchFailed, IlsError
 from ils.infra import faults, lock, schema
 from ils.infra.context import Context
 from ils.infra.db import write_transaction
+from ils.infra.i18n import _
 from ils.library.clock import LIBRARY_TZ
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def wall_clock() -> dt.datetime:
 def steps_for(mode: str, only: str | None) -> list[str]:
     if only:
         if only not in STEPS:
-            raise IlsError(f"unknown step {only!r}; steps are {', '.join(STEPS)}")
+            raise IlsError(_("unknown step {only!r}; steps are {steps}").format(only=only, steps=', '.join(STEPS)))
         return [only]
     return step_names(mode)
 
@@ -158,8 +159,8 @@ def run_batch(
         log.debug("batch run %s failed in step %s", run_id, name, exc_info=True)
         recorded = _finish_failed(conn, run_id, f"step {name}: {why}", clock)
         raise BatchFailed(
-            f"batch run {run_id} failed in step {name} (its changes were undone, earlier steps are kept): {why}; "
-            f"fix the cause and run `ils batch run` again to resume it{recorded}"
+            _("batch run {run_id} failed in step {name} (its changes were undone, earlier steps are "
+              "kept): {why}; fix the cause and run `ils batch run` again to resume it{recorded}").format(run_id=run_id, name=name, why=why, recorded=recorded)
         ) from exc
     _finish(conn, run_id, "succeeded", None, clock)
     return report
@@ -301,7 +302,7 @@ def run_steps(conn: Connection, run_id: int | None = None) -> list[dict]:
     if run_id is None:
         run_id = conn.execute(select(r.c.id).where(r.c.dry_run.is_(False)).order_by(r.c.id.desc()).limit(1)).scalar()
     if run_id is None:
-        raise IlsError("no batch run has been recorded yet")
+        raise IlsError(_("no batch run has been recorded yet"))
     rows = []
     for row in conn.execute(select(s).where(s.c.run_id == run_id).order_by(s.c.started_at)):
         if row.finished_at is None:

@@ -101,9 +101,12 @@ def examples() -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch, tmp_path):
-    """No test reads the developer's ils.toml, $ILS_DATABASE_URL or ./ils.db."""
+    """No test reads the developer's ils.toml, $ILS_DATABASE_URL or ./ils.db. Staff-facing text
+    is in English, the language the suite's messages are written in (ils.infra.i18n: the
+    message ids); tests/test_staff_language.py checks the Japanese that staff read by default."""
     monkeypatch.delenv("ILS_DATABASE_URL", raising=False)
     monkeypatch.delenv("ILS_CONFIG", raising=False)
+    monkeypatch.setenv("ILS_STAFF_LANGUAGE", "en")
     monkeypatch.chdir(tmp_path)
 
 

@@ -54,7 +54,7 @@ def test_a_bad_row_is_reported_with_file_line_and_column_and_nothing_is_imported
         import_files(conn, [("titles", bad)], policy, NIGHT)
     problems = [str(p) for p in caught.value.problems]
     assert problems == [
-        f"{bad}:3: catalogued_on: '2026-13-45' is not a date (YYYY-MM-DD)",
+        f"{bad}:3: catalogued_on: '2026-13-45' is not a date: month must be in 1..12",
         f"{bad}:4: material_type: 'scroll' is not one of book, picture_book, picture_book_large, kamishibai, kamishibai_large, comic, magazine, av",
         f"{bad}:5: bib_id: 'B1' is also on line 2",
     ]

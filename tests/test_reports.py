@@ -93,8 +93,16 @@ def test_the_night_summary_for_a_branch_and_for_the_system(night):
     assert branch["取置期限切れ(本日)"] == 2 and branch["取置中"] == 1
     ctx = Context(conn=night.conn, policy=night.policy, now=at("2026-11-26 09:00"))
     system = [r["what"] for r in make_sheet(ctx, "summary", None, DAY).rows]
-    assert system[0] == "run 1 (03:00): succeeded, seconds"
-    assert "  accept: rejected unknown_title" in system
+    assert system[0] == "夜間処理 1(03:00): 完了、所要秒数"
+    assert "  予約受付: 却下 資料不明" in system  # unknown_title, in staff's short words
+
+
+def test_every_reason_a_request_can_be_refused_for_has_its_short_words_in_the_summary():
+    from ils.frontend.reasons import REASON_CODES
+    from ils.reports.words import WORDS
+
+    missing = [code for code in REASON_CODES if code not in WORDS["summary"]["reasons"]]
+    assert not missing, f"templates_reports/reports.toml [summary.reasons] lacks {missing}"
 
 
 def test_japanese_titles_line_up_in_the_text_form(night):

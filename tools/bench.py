@@ -317,6 +317,14 @@ def _quiet(_message: str) -> None:
     pass
 
 
+# The phases the bench reports as it goes (its progress messages), for a progress bar's total:
+# the night's copy, the night, the honest floor, the intraday run and the old floor, after the
+# library is prepared (once reused, on a first run generated and imported: then the bar fills
+# early and waits at its end); and per growth size, its library, its copy and its night.
+PHASES = 6
+PHASES_OF_GROWTH = 2 * 3
+
+
 def _stderr_progress(message: str) -> None:
     print(f"... {message}", file=sys.stderr, flush=True)
 

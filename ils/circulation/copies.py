@@ -19,6 +19,7 @@ from ils.holds.series import apply_gates
 from ils.infra import schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
+from ils.infra.i18n import _
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def _copy(ctx: Context, barcode: str):
         .with_for_update(of=c, nowait=True)
     ).first()
     if row is None:
-        raise UnknownCopy(f"no copy with barcode {barcode!r}")
+        raise UnknownCopy(_("no copy with barcode {barcode!r}").format(barcode=barcode))
     return row
 
 
@@ -86,7 +87,7 @@ def _set_copy(ctx: Context, copy, *, expect: str | None = None, **values) -> Non
     c = schema.copies
     query = c.update().where(c.c.id == copy.id, c.c.state == (expect or copy.state)).values(**values)
     if ctx.conn.execute(query).rowcount != 1:
-        raise Conflict(f"copy {copy.barcode} changed while this was being done; scan it again")
+        raise Conflict(_("copy {barcode} changed while this was being done; scan it again").format(barcode=copy.barcode))
 
 
 def _set_hold(ctx: Context, hold, event: Event, to_status: str, note: str, actor: str, **values) -> None:
@@ -104,7 +105,7 @@ def _send(ctx: Context, event: Event, hold, copy, branch_id: int, actor: str, no
     _set_hold(ctx, hold, event, S.IN_TRANSIT, note, actor, copy_id=copy.id, allocated_at=hold.allocated_at or ctx.now)
     _set_copy(ctx, copy, state="in_transit", location_branch_id=branch_id)
     to = branch_name(ctx, hold.pickup_branch_id)
-    return Outcome("in_transit", copy.barcode, copy.title, f"send to {to} for hold {hold.id}", hold.id,
+    return Outcome("in_transit", copy.barcode, copy.title, _("send to {to} for hold {hold}").format(to=to, hold=hold.id), hold.id,
                    slip=transit_slip(to, hold.id, copy.barcode, copy.title))
 
 
@@ -113,17 +114,17 @@ def _serve_or_shelve(ctx: Context, copy, branch_id: int, actor: str) -> Outcome:
     hold = _first_waiting_hold(ctx, copy.title_id)
     if hold is not None and hold.pickup_branch_id == branch_id:
         deadline = _ready(ctx, Event.TRAP, hold, copy, actor, "caught at check-in")
-        return Outcome("hold_shelf", copy.barcode, copy.title, f"put on the hold shelf for hold {hold.id}",
+        return Outcome("hold_shelf", copy.barcode, copy.title, _("put on the hold shelf for hold {hold}").format(hold=hold.id),
                        hold.id, pickup_deadline=deadline)
     if hold is not None:
         return _send(ctx, Event.TRAP, hold, copy, branch_id, actor, "caught at check-in")
     if copy.owning_branch_id != branch_id:
         _set_copy(ctx, copy, state="in_transit", location_branch_id=branch_id)
         home = branch_name(ctx, copy.owning_branch_id)
-        return Outcome("return_home", copy.barcode, copy.title, f"send back to {home}",
+        return Outcome("return_home", copy.barcode, copy.title, _("send back to {home}").format(home=home),
                        slip=transit_slip(home, None, copy.barcode, copy.title))
     _set_copy(ctx, copy, state="on_shelf", location_branch_id=branch_id)
-    return Outcome("reshelve", copy.barcode, copy.title, "put back on the shelf")
+    return Outcome("reshelve", copy.barcode, copy.title, _("put back on the shelf"))
 
 
 def check_in(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
@@ -137,7 +138,7 @@ def check_in(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
             return _arrived(ctx, copy, hold, branch_id, staff)
         outcome = _serve_or_shelve(ctx, copy, branch_id, staff)
         if copy.state in ("missing", "long_overdue"):
-            outcome = Outcome(**{**outcome.__dict__, "message": f"found again ({copy.state}); {outcome.message}"})
+            outcome = Outcome(**{**outcome.__dict__, "message": _("found again ({state}); {message}").format(state=copy.state, message=outcome.message)})
         return outcome
 
 
@@ -147,13 +148,13 @@ def _arrived(ctx: Context, copy, hold, branch_id: int, actor: str) -> Outcome:
         return _pulled(ctx, copy, hold, branch_id, actor)
     if hold.pickup_branch_id != branch_id:
         to = branch_name(ctx, hold.pickup_branch_id)
-        return Outcome("in_transit", copy.barcode, copy.title, f"on its way to {to} for hold {hold.id}", hold.id,
+        return Outcome("in_transit", copy.barcode, copy.title, _("on its way to {to} for hold {hold}").format(to=to, hold=hold.id), hold.id,
                        slip=transit_slip(to, hold.id, copy.barcode, copy.title))
     if hold.status == S.READY:
-        return Outcome("hold_shelf", copy.barcode, copy.title, f"already on the hold shelf for hold {hold.id}",
+        return Outcome("hold_shelf", copy.barcode, copy.title, _("already on the hold shelf for hold {hold}").format(hold=hold.id),
                        hold.id, pickup_deadline=hold.pickup_deadline)
     deadline = _ready(ctx, Event.TRANSIT_RECEIVED, hold, copy, actor, "transit received")
-    return Outcome("hold_shelf", copy.barcode, copy.title, f"put on the hold shelf for hold {hold.id}", hold.id,
+    return Outcome("hold_shelf", copy.barcode, copy.title, _("put on the hold shelf for hold {hold}").format(hold=hold.id), hold.id,
                    pickup_deadline=deadline)
 
 
@@ -162,12 +163,12 @@ def receive_transit(ctx: Context, barcode: str, branch_id: int, staff: str) -> O
     with ctx.writing():
         copy = _copy(ctx, barcode)
         if copy.state != "in_transit":
-            raise CopyUnavailable(f"copy {copy.barcode} is not in transit (it is {copy.state})")
+            raise CopyUnavailable(_("copy {barcode} is not in transit (it is {state})").format(barcode=copy.barcode, state=copy.state))
         hold = _hold_on_copy(ctx, copy.id)
         if hold is not None:
             if hold.pickup_branch_id != branch_id:
                 raise CopyUnavailable(
-                    f"copy {copy.barcode} travels to {branch_name(ctx, hold.pickup_branch_id)} for hold {hold.id}, not here"
+                    _("copy {barcode} travels to {branch} for hold {id}, not here").format(barcode=copy.barcode, branch=branch_name(ctx, hold.pickup_branch_id), id=hold.id)
                 )
             return _arrived(ctx, copy, hold, branch_id, staff)
         # Travelling home, or its hold was cancelled on the way: whoever receives it
@@ -177,10 +178,10 @@ def receive_transit(ctx: Context, barcode: str, branch_id: int, staff: str) -> O
 
 def _pulled(ctx: Context, copy, hold, branch_id: int, actor: str) -> Outcome:
     if copy.location_branch_id != branch_id:
-        raise CopyUnavailable(f"copy {copy.barcode} is on the pull list of {branch_name(ctx, copy.location_branch_id)}")
+        raise CopyUnavailable(_("copy {barcode} is on the pull list of {branch}").format(barcode=copy.barcode, branch=branch_name(ctx, copy.location_branch_id)))
     if hold.pickup_branch_id == branch_id:
         deadline = _ready(ctx, Event.PULL_CONFIRMED, hold, copy, actor, "pulled from the shelf")
-        return Outcome("hold_shelf", copy.barcode, copy.title, f"put on the hold shelf for hold {hold.id}", hold.id,
+        return Outcome("hold_shelf", copy.barcode, copy.title, _("put on the hold shelf for hold {hold}").format(hold=hold.id), hold.id,
                        pickup_deadline=deadline)
     return _send(ctx, Event.PULL_CONFIRMED, hold, copy, branch_id, actor, "pulled from the shelf")
 
@@ -190,7 +191,7 @@ def _on_pull_list(ctx: Context, barcode: str):
     copy = _copy(ctx, barcode)
     hold = _hold_on_copy(ctx, copy.id)
     if hold is None or hold.status != S.ALLOCATED:
-        raise CopyUnavailable(f"copy {copy.barcode} is not on a pull list")
+        raise CopyUnavailable(_("copy {barcode} is not on a pull list").format(barcode=copy.barcode))
     return copy, hold
 
 
@@ -209,7 +210,7 @@ def report_missing(ctx: Context, barcode: str, branch_id: int, staff: str) -> Ou
                   allocated_at=None)
         _set_copy(ctx, copy, state="missing")
         queue_titles(ctx.conn, [copy.title_id])
-        return Outcome("missing", copy.barcode, copy.title, f"marked missing; hold {hold.id} waits for another copy",
+        return Outcome("missing", copy.barcode, copy.title, _("marked missing; hold {hold} waits for another copy").format(hold=hold.id),
                        hold.id)
 
 
@@ -218,7 +219,7 @@ def reshelve(ctx: Context, barcode: str, branch_id: int, staff: str) -> Outcome:
     with ctx.writing():
         copy = _copy(ctx, barcode)
         if copy.state != "on_hold_shelf" or _hold_on_copy(ctx, copy.id) is not None:
-            raise CopyUnavailable(f"copy {copy.barcode} is not a free copy on the hold shelf")
+            raise CopyUnavailable(_("copy {barcode} is not a free copy on the hold shelf").format(barcode=copy.barcode))
         return _serve_or_shelve(ctx, copy, branch_id, staff)
 
 
@@ -235,22 +236,22 @@ def check_out(ctx: Context, card: str, barcode: str, branch_id: int, staff: str,
     with ctx.writing():
         patron = patron_by_card(ctx.conn, card)
         if patron.status != "active":
-            raise PatronBlocked(f"card {patron.card_number} is {patron.status}")
+            raise PatronBlocked(_("card {card_number} is {status}").format(card_number=patron.card_number, status=patron.status))
         copy = _copy(ctx, barcode)
         if copy.state in ("on_loan", "in_transit", "missing", "long_overdue", "withdrawn"):
-            raise CopyUnavailable(f"copy {copy.barcode} is {copy.state}; check it in first")
+            raise CopyUnavailable(_("copy {barcode} is {state}; check it in first").format(barcode=copy.barcode, state=copy.state))
         _mail_before_lending(ctx, patron, copy, staff, overrides, override_reason)
         notes = _release_for(ctx, patron, copy, staff)
         due = _lend(ctx, patron, copy, branch_id)
-        return Outcome("checked_out", copy.barcode, copy.title, "; ".join(["lent", *notes]), due_on=due)
+        return Outcome("checked_out", copy.barcode, copy.title, "; ".join([_("lent"), *notes]), due_on=due)
 
 
 def _check_overrides(overrides: frozenset[str], override_reason: str | None) -> None:
     unknown = set(overrides) - CHECKOUT_OVERRIDABLE
     if unknown:
-        raise IlsError(f"cannot override {', '.join(sorted(unknown))}; overridable: {', '.join(sorted(CHECKOUT_OVERRIDABLE))}")
+        raise IlsError(_("cannot override {unknown}; overridable: {overridable}").format(unknown=', '.join(sorted(unknown)), overridable=', '.join(sorted(CHECKOUT_OVERRIDABLE))))
     if overrides and not (override_reason or "").strip():
-        raise IlsError("an override needs --reason (it is written to the audit log)")
+        raise IlsError(_("an override needs --reason (it is written to the audit log)"))
 
 
 def _mail_before_lending(ctx: Context, patron, copy, staff: str, overrides, override_reason) -> None:
@@ -265,9 +266,9 @@ def _mail_before_lending(ctx: Context, patron, copy, staff: str, overrides, over
         return  # told by phone or not at all: there is no mail to wait for
     if "ready_notice_unsent" not in overrides:
         raise ReadyNoticeUnsent(
-            f"copy {copy.barcode} is ready for hold {bound.id}, but its ready mail (用意ができました) has not "
-            "been sent yet; the library lends only after it (資料の貸出は、資料用意のおしらせ送信後). "
-            "Staff may lend it with --override ready_notice_unsent --reason TEXT"
+            _("copy {barcode} is ready for hold {id}, but its ready mail (用意ができました) has not been sent "
+              "yet; the library lends only after it (資料の貸出は、資料用意のおしらせ送信後). Staff may lend it with "
+              "--override ready_notice_unsent --reason TEXT").format(barcode=copy.barcode, id=bound.id)
         )
     audit(ctx, staff, "checkout_override", patron.id, target=copy.barcode, reason=override_reason,
           detail={"rule": "ready_notice_unsent", "hold_id": bound.id})
@@ -296,12 +297,12 @@ def _release_for(ctx: Context, patron, copy, actor: str) -> list[str]:
     if bound is not None and bound.patron_id != patron.id:
         if bound.status == S.READY:
             raise CopyUnavailable(
-                f"copy {copy.barcode} is on the hold shelf for another patron (hold {bound.id}, card {bound.card_number})"
+                _("copy {barcode} is on the hold shelf for another patron (hold {id}, card {card_number})").format(barcode=copy.barcode, id=bound.id, card_number=bound.card_number)
             )
         _set_hold(ctx, bound, Event.WALK_IN, S.WAITING, "its copy went to a walk-in", actor, copy_id=None,
                   allocated_at=None)
         queue_titles(ctx.conn, [copy.title_id])
-        notes.append(f"hold {bound.id} goes back to the queue")
+        notes.append(_("hold {hold} goes back to the queue").format(hold=bound.id))
     h = schema.holds
     own = ctx.conn.execute(
         select(h).where(h.c.patron_id == patron.id, h.c.title_id == copy.title_id,
@@ -312,7 +313,7 @@ def _release_for(ctx: Context, patron, copy, actor: str) -> list[str]:
         freed = hold.copy_id is not None and hold.copy_id != copy.id
         _set_hold(ctx, hold, Event.CHECK_OUT, S.FULFILLED, f"lent copy {copy.barcode}", actor, closed_at=ctx.now,
                   close_reason="picked_up")
-        notes.append(f"hold {hold.id} collected")
+        notes.append(_("hold {hold} collected").format(hold=hold.id))
         if freed:
             queue_titles(ctx.conn, [hold.title_id])
     if own:

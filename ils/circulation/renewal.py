@@ -13,6 +13,7 @@ from ils.exchange.journal import Change, record_changes
 from ils.frontend.reasons import reason as reason_text
 from ils.infra import schema
 from ils.infra.context import Context
+from ils.infra.i18n import _
 from ils.library.calendar import BranchCalendar
 from ils.library.policy import Policy
 
@@ -84,7 +85,7 @@ def renew_at_counter(ctx: Context, barcode: str, *, staff: str) -> dict:
             .where(c.c.barcode == barcode.strip(), lo.c.returned_at.is_(None))
         ).first()
         if row is None:
-            raise UnknownCopy(f"no open loan of a copy with barcode {barcode!r}")
+            raise UnknownCopy(_("no open loan of a copy with barcode {barcode!r}").format(barcode=barcode))
         loan = LoanFacts(**row._mapping)
         overdue = ctx.conn.execute(
             select(lo.c.id).where(lo.c.patron_id == loan.patron_id, overdue_loans(ctx.today))
@@ -97,7 +98,7 @@ def renew_at_counter(ctx: Context, barcode: str, *, staff: str) -> dict:
         why, due = judge_renewal(ctx.policy, loan, asked_on=ctx.today, patron_has_overdue=overdue,
                                  others_holding=others, calendar=calendar)
         if why:
-            raise RenewalRefused(f"{barcode}: {reason_text(why).en}", why)
+            raise RenewalRefused(_("{barcode}: {en}").format(barcode=barcode, en=reason_text(why).en), why)
         ctx.conn.execute(lo.update().where(lo.c.id == loan.id).values(due_on=due, renewals=loan.renewals + 1))
         record_changes(ctx.conn, renewal_changes([(loan.patron_id, loan.id, loan.due_on, loan.renewals, due)]),
                        at=ctx.now, actor=staff)

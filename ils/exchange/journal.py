@@ -15,6 +15,7 @@ from ils.errors import IlsError
 from ils.holds.lifecycle import HoldStatus as S
 from ils.infra import db, schema
 from ils.infra.context import Context
+from ils.infra.i18n import _
 from ils.infra.output import render
 from ils.library.clock import parse_instant
 
@@ -87,8 +88,8 @@ def record_hold_transitions(conn: Connection, transitions, *, at: dt.datetime, a
     if not wanted:
         return
     h = schema.holds
-    patrons: dict[int, int] = {t.hold_id: t.patron_id for _, t in wanted if t.patron_id is not None}
-    for chunk in db.chunks(sorted({t.hold_id for _, t in wanted} - patrons.keys())):
+    patrons: dict[int, int] = {t.hold_id: t.patron_id for _key, t in wanted if t.patron_id is not None}
+    for chunk in db.chunks(sorted({t.hold_id for _key, t in wanted} - patrons.keys())):
         patrons.update(dict(conn.execute(select(h.c.id, h.c.patron_id).where(h.c.id.in_(chunk))).all()))
     record_changes(
         conn,
@@ -118,8 +119,8 @@ def parse_since(text: str) -> int | dt.datetime:
     try:
         return parse_instant(text)
     except ValueError:
-        raise IlsError(f"--since {text!r} is neither a journal id (the last one the ILS applied) "
-                       "nor a time such as 2026-11-26T04:00") from None
+        raise IlsError(_("--since {text!r} is neither a journal id (the last one the ILS applied) nor a time such "
+                         "as 2026-11-26T04:00").format(text=text)) from None
 
 
 def changes_since(ctx: Context, since: int | dt.datetime) -> list[dict]:
@@ -160,5 +161,5 @@ def export_bytes(rows: list[dict], fmt: str, encoding: str) -> bytes:
         return text.encode(encoding)
     except UnicodeEncodeError as exc:
         line = text.count("\n", 0, exc.start) + 1
-        raise CannotEncode(f"line {line} of the export has {text[exc.start:exc.end]!r}, which {encoding} "
-                           "cannot hold: export with --encoding utf-8") from None
+        raise CannotEncode(_("line {line} of the export has {text!r}, which {encoding} cannot hold: export with "
+                             "--encoding utf-8").format(line=line, text=text[exc.start:exc.end], encoding=encoding)) from None

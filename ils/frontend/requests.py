@@ -17,6 +17,7 @@ from ils.exchange.imports.reader import UnreadableFile, open_csv
 from ils.frontend.parsing import RECEIPT_CLOCK_SKEW, WEB_ENTRY_DELAY, Unparseable, earliest_receipt, read_receipt_time
 from ils.infra import schema
 from ils.infra.db import write_transaction
+from ils.infra.i18n import _
 from ils.infra.lock import refuse_if_running
 from ils.library.clock import LIBRARY_TZ
 from ils.library.policy import Policy
@@ -48,16 +49,16 @@ def _as_text(name: str, value) -> str | None:
     if isinstance(value, bool):
         value = "yes" if value else "no"
     if isinstance(value, (dict, list)):
-        raise RequestInvalid(f"field {name!r} must be text, not {type(value).__name__}")
+        raise RequestInvalid(_("field {name!r} must be text, not {kind}").format(name=name, kind=type(value).__name__))
     text = str(value)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise RequestInvalid(f"field {name!r} is not valid Unicode text (wrong encoding?)") from None
+        raise RequestInvalid(_("field {name!r} is not valid Unicode text (wrong encoding?)").format(name=name)) from None
     if len(text) > MAX_FIELD_CHARS:
-        raise RequestInvalid(f"field {name!r} is longer than {MAX_FIELD_CHARS} characters")
+        raise RequestInvalid(_("field {name!r} is longer than {most} characters").format(name=name, most=MAX_FIELD_CHARS))
     if "\x00" in text:  # PostgreSQL's text cannot hold it; refused on SQLite too, alike
-        raise RequestInvalid(f"field {name!r} contains a NUL character, which the table cannot store")
+        raise RequestInvalid(_("field {name!r} contains a NUL character, which the table cannot store").format(name=name))
     return text
 
 
@@ -65,7 +66,7 @@ def normalise(request: dict) -> dict:
     """A request as the row the front end writes: known fields only, all text."""
     unknown = set(request) - set(REQUEST_FIELDS)
     if unknown:
-        raise RequestInvalid(f"unknown field(s) {', '.join(sorted(unknown))}")
+        raise RequestInvalid(_("unknown field(s) {unknown}").format(unknown=', '.join(sorted(unknown))))
     return {name: _as_text(name, request.get(name)) for name in REQUEST_FIELDS}
 
 
@@ -110,8 +111,8 @@ def refuse_if_closed(policy: Policy, now: dt.datetime) -> None:
     closed = start <= clock < end if start < end else (clock >= start or clock < end)  # past midnight
     if closed:
         raise RequestsClosed(
-            f"requests are not taken from {start} to {end} (the profile's [requests] closed_window); "
-            f"it is {clock}: try again from {end}"
+            _("requests are not taken from {start} to {end} (the profile's [requests] closed_window); "
+              "it is {clock}: try again from {end}").format(start=start, end=end, clock=clock)
         )
 
 
@@ -131,22 +132,23 @@ def check_keyed_receipt(value: str | None, channel: str | None, entered: dt.date
         received = read_receipt_time(value)
     except Unparseable:
         raise RequestInvalid(
-            f"receipt time {value!r} is not a date and time; write e.g. 2026-11-25T10:15 "
-            "(library time) or 2026-11-25T10:15:03+09:00"
+            _("receipt time {value!r} is not a date and time; write e.g. 2026-11-25T10:15 (library "
+              "time) or 2026-11-25T10:15:03+09:00").format(value=value)
         ) from None
     keyed = f"{entered.astimezone(LIBRARY_TZ):%Y-%m-%d %H:%M}"
     if received > entered + RECEIPT_CLOCK_SKEW:
-        raise RequestInvalid(f"receipt time {value} is after the request is entered ({keyed}); it cannot be in the future")
+        raise RequestInvalid(_("receipt time {value} is after the request is entered ({keyed}); it cannot be in the "
+                               "future").format(value=value, keyed=keyed))
     if received >= earliest_receipt(entered, (channel or "").strip(), policy):
         return
     if (channel or "").strip() == "paper":
         raise RequestInvalid(
-            f"receipt time {value} is more than {policy.requests.paper_backdate_days} days before the form "
-            f"is keyed ({keyed}), the profile's [requests] paper_backdate_days; the batch would refuse it"
+            _("receipt time {value} is more than {paper_backdate_days} days before the form is keyed "
+              "({keyed}), the profile's [requests] paper_backdate_days; the batch would refuse it").format(value=value, paper_backdate_days=policy.requests.paper_backdate_days, keyed=keyed)
         )
     raise RequestInvalid(
-        f"receipt time {value} is more than {WEB_ENTRY_DELAY.seconds // 60} minutes before the request is "
-        f"entered ({keyed}); only a paper form (--channel paper) may carry an earlier receipt time"
+        _("receipt time {value} is more than {value2} minutes before the request is entered "
+          "({keyed}); only a paper form (--channel paper) may carry an earlier receipt time").format(value=value, value2=WEB_ENTRY_DELAY.seconds // 60, keyed=keyed)
     )
 
 

@@ -20,6 +20,7 @@ from ils.holds.suspension import check_not_needed_after
 from ils.infra import schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
+from ils.infra.i18n import _
 
 # Rules staff may set aside for a patron, with a reason that goes to the audit log: the
 # acceptance table says which (ils/holds/acceptance.py HOLD_RULES).
@@ -52,9 +53,9 @@ def place_holds(
     `not_needed_after` (有効期限, today or later) a hold still waiting after that day lapses."""
     unknown = set(overrides) - OVERRIDABLE
     if unknown:
-        raise IlsError(f"cannot override {', '.join(sorted(unknown))}; overridable: {', '.join(sorted(OVERRIDABLE))}")
+        raise IlsError(_("cannot override {unknown}; overridable: {overridable}").format(unknown=', '.join(sorted(unknown)), overridable=', '.join(sorted(OVERRIDABLE))))
     if overrides and not (override_reason or "").strip():
-        raise IlsError("an override needs --reason (it is written to the audit log)")
+        raise IlsError(_("an override needs --reason (it is written to the audit log)"))
     check_not_needed_after(not_needed_after, ctx.today)
     group = f"counter-{uuid.uuid4().hex[:12]}" if series and len(bib_ids) > 1 else None
     with ctx.writing():
@@ -85,7 +86,7 @@ def _place(ctx: Context, case: HoldCase, staff: str, overrides, override_reason,
     if refused is not None:
         text = reason(refused.reason).en
         hint = f" (staff may override it with --override {refused.override} and --reason)" if refused.override else ""
-        raise HoldRefused(f"{case.request.bib_id}: {text}{hint}", refused.reason)
+        raise HoldRefused(_("{bib_id}: {text}{hint}").format(bib_id=case.request.bib_id, text=text, hint=hint), refused.reason)
     req = case.request
     row = new_hold_row(
         ctx.policy, patron_id=case.known_patron.id, title_id=case.known_title.id, pickup_branch_id=case.known_pickup.id,
@@ -112,9 +113,9 @@ def cancel_hold(ctx: Context, hold_id: int, *, staff: str, why: str | None = Non
     with ctx.writing():
         hold = ctx.conn.execute(select(h).where(h.c.id == hold_id).with_for_update(nowait=True)).first()
         if hold is None:
-            raise IlsError(f"no hold {hold_id}")
+            raise IlsError(_("no hold {hold_id}").format(hold_id=hold_id))
         if hold.status not in lifecycle.ACTIVE:
-            raise IlsError(f"hold {hold_id} is already {hold.status}")
+            raise IlsError(_("hold {hold_id} is already {status}").format(hold_id=hold_id, status=hold.status))
         move_holds(
             ctx.conn, Event.CANCEL_BY_STAFF, [Move(hold.id, hold.status, HoldStatus.CANCELLED, why or "cancelled at the counter")],
             values={"closed_at": ctx.now, "close_reason": "staff"}, at=ctx.now, run_id=None, actor=staff,

@@ -12,6 +12,7 @@ from ils.circulation.overdue import is_overdue
 from ils.errors import UnknownPatron
 from ils.holds.acceptance import BranchFacts, PatronFacts, TitleFacts
 from ils.infra import db, schema
+from ils.infra.i18n import _
 
 
 def patron_by_card(conn: Connection, card: str | None, *, lock: bool = False):
@@ -23,7 +24,7 @@ def patron_by_card(conn: Connection, card: str | None, *, lock: bool = False):
         query = query.with_for_update(nowait=True)
     row = conn.execute(query).first()
     if row is None:
-        raise UnknownPatron(f"no patron with card {card!r}")
+        raise UnknownPatron(_("no patron with card {card!r}").format(card=card))
     return row
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from ils.errors import ConfigError
 from ils.infra import db
+from ils.infra.i18n import _
 from ils.library.policy import Policy, load_policy
 
 CONFIG_ENV = "ILS_CONFIG"
@@ -46,17 +47,16 @@ def read_settings(path: str | Path | None = None) -> Settings:
     candidate = Path(explicit) if explicit else DEFAULT_CONFIG
     if not candidate.exists():
         if explicit:
-            raise ConfigError(f"configuration file {candidate} does not exist")
+            raise ConfigError(_("configuration file {candidate} does not exist").format(candidate=candidate))
         return Settings()
     try:
         raw = tomllib.loads(candidate.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{candidate}: cannot read configuration: {exc}") from None
+        raise ConfigError(_("{candidate}: cannot read configuration: {exc}").format(candidate=candidate, exc=exc)) from None
     unknown = set(raw) - KNOWN_TABLES
     if unknown:
         raise ConfigError(
-            f"{candidate}: unknown table(s) {', '.join(sorted(unknown))}; "
-            f"expected {', '.join(sorted(KNOWN_TABLES))}"
+            _("{candidate}: unknown table(s) {unknown}; expected {expected}").format(candidate=candidate, unknown=', '.join(sorted(unknown)), expected=', '.join(sorted(KNOWN_TABLES)))
         )
     return Settings(
         path=candidate,
@@ -73,7 +73,7 @@ def read_settings(path: str | Path | None = None) -> Settings:
 def _busy_timeout(path: Path, database: dict) -> float:
     value = database.get("busy_timeout_seconds", 30.0)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 3600:
-        raise ConfigError(f"{path}: [database] busy_timeout_seconds must be a number of seconds from 0 to 3600")
+        raise ConfigError(_("{path}: [database] busy_timeout_seconds must be a number of seconds from 0 to 3600").format(path=path))
     return float(value)
 
 
@@ -96,10 +96,9 @@ def policy_for(conn: Connection, settings: Settings) -> Policy:
     """
     recorded = db.get_setting(conn, PROFILE_SETTING)
     if recorded is None:
-        raise ConfigError("database has no library profile recorded: run `ils init --profile NAME`")
+        raise ConfigError(_("database has no library profile recorded: run `ils init --profile NAME`"))
     if settings.profile and settings.profile != recorded:
         raise ConfigError(
-            f"{settings.path} names profile {settings.profile!r} but this database was "
-            f"initialised for {recorded!r}"
+            _("{path} names profile {profile!r} but this database was initialised for {recorded!r}").format(path=settings.path, profile=settings.profile, recorded=recorded)
         )
     return load_policy(recorded, settings.policy_overrides)

@@ -11,9 +11,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from ils.errors import Conflict
-from ils.infra import db, files
+from ils.infra import db, files, i18n
 from ils.infra.config import Settings, database_url, policy_for, read_settings
 from ils.infra.db import write_transaction
+from ils.infra.i18n import _
 from ils.library.calendar import BranchCalendar, load_calendars
 from ils.library.clock import library_date
 from ils.library.policy import Policy
@@ -48,8 +49,8 @@ class Context:
             # On PostgreSQL the counter asks for its rows with NOWAIT rather than queue
             # behind a batch step that may hold them for a minute: one side wins, this one is told.
             raise Conflict(
-                "another session (the batch, or another counter) is working on this copy or hold "
-                "right now; scan it again in a moment"
+                _("another session (the batch, or another counter) is working on this copy or hold right "
+                  "now; scan it again in a moment")
             ) from None
 
     @cached_property
@@ -64,5 +65,6 @@ def open_context(db_url: str | None, config_path: str | None, now: dt.datetime):
     files.use(files.privacy_for(settings.files))
     with db.connect(database_url(db_url, settings), busy_timeout=settings.busy_timeout) as conn:
         policy = policy_for(conn, settings)
+        i18n.use(policy.library.staff_language)
         conn.commit()  # end the read transaction; callers begin their own
         yield Context(conn=conn, policy=policy, now=now, settings=settings)

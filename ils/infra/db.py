@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from ils.errors import ConfigError, DatabaseMissing, NotADatabase, NotInitialised, SchemaVersionError
 from ils.infra import faults, files, schema
+from ils.infra.i18n import _
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -79,7 +80,7 @@ def open_engine(url: str = DEFAULT_URL, *, create: bool = False, busy_timeout: f
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
-        raise ConfigError(f"cannot read database URL {url!r}: {exc}") from exc
+        raise ConfigError(_("cannot read database URL {url!r}: {exc}").format(url=url, exc=exc)) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         _require_sqlite_file(parsed, create)
@@ -89,8 +90,8 @@ def open_engine(url: str = DEFAULT_URL, *, create: bool = False, busy_timeout: f
         engine = create_engine(parsed, pool_pre_ping=True)
     else:
         raise ConfigError(
-            f"unsupported database URL {display_url(url)!r}: ils runs on sqlite:///PATH (or a bare file path) "
-            "or postgresql+psycopg://USER@HOST/DATABASE"
+            _("unsupported database URL {url!r}: ils runs on sqlite:///PATH (or a bare file "
+              "path) or postgresql+psycopg://USER@HOST/DATABASE").format(url=display_url(url))
         )
     return engine
 
@@ -100,16 +101,16 @@ def _require_sqlite_file(parsed, create: bool) -> None:
         return
     path = Path(parsed.database)
     if not path.parent.is_dir():
-        raise DatabaseMissing(f"the folder {path.parent.resolve()} of the database does not exist: check --db "
-                              "(or $ILS_DATABASE_URL, or [database] url in ils.toml)")
+        raise DatabaseMissing(_("the folder {parent} of the database does not exist: check --db (or $ILS_DATABASE_URL, "
+                                "or [database] url in ils.toml)").format(parent=path.parent.resolve()))
     if path.is_dir():
-        raise NotADatabase(f"{path.resolve()} is a folder, not an SQLite database: check --db")
+        raise NotADatabase(_("{path} is a folder, not an SQLite database: check --db").format(path=path.resolve()))
     if path.exists():
         return
     if not create:
         raise DatabaseMissing(
-            f"the database {path.resolve()} does not exist: check --db (or $ILS_DATABASE_URL, or [database] url "
-            "in ils.toml); to set up a new library there, run `ils init --profile NAME`"
+            _("the database {path} does not exist: check --db (or $ILS_DATABASE_URL, or [database] url "
+              "in ils.toml); to set up a new library there, run `ils init --profile NAME`").format(path=path.resolve())
         )
     files.create_private(path)
 
@@ -228,15 +229,15 @@ def check_version(conn: Connection) -> None:
         return
     if current is None:
         raise NotInitialised(
-            f"database {_describe(conn)} has no ils schema: run `ils init` first"
+            _("database {database} has no ils schema: run `ils init` first").format(database=_describe(conn))
         )
     if current in _revisions():
         raise SchemaVersionError(
-            f"database schema is at {current}, this ils needs {head}: run `ils db upgrade`"
+            _("database schema is at {current}, this ils needs {head}: run `ils db upgrade`").format(current=current, head=head)
         )
     raise SchemaVersionError(
-        f"database schema {current} is newer than this ils (which knows up to {head}): "
-        "upgrade the ils package"
+        _("database schema {current} is newer than this ils (which knows up to {head}): upgrade "
+          "the ils package").format(current=current, head=head)
     )
 
 

@@ -23,6 +23,7 @@ from ils.errors import (
     IlsError,
     NotADatabase,
 )
+from ils.infra.i18n import _
 
 # PostgreSQL's SQLSTATE codes for the faults staff can act on.
 PG_READ_ONLY = "25006"
@@ -66,25 +67,26 @@ def _database_fault(orig: BaseException, where: str) -> IlsError | None:
 def _sqlite_fault(name: str, text: str, where: str) -> IlsError | None:
     if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED"):
         return DatabaseBusy(
-            f"the database {where} stayed locked by another program (the batch, a counter, a backup) "
-            "past the busy timeout: try again when it has finished"
+            _("the database {where} stayed locked by another program (the batch, a counter, a backup) "
+              "past the busy timeout: try again when it has finished").format(where=where)
         )
     if name.startswith("SQLITE_READONLY"):
         return DatabaseReadOnly(
-            f"the database {where} cannot be written ({text}): make the file and its folder writable "
-            "for this user (SQLite writes -wal and -shm files beside it)"
+            _("the database {where} cannot be written ({text}): make the file and its folder writable "
+              "for this user (SQLite writes -wal and -shm files beside it)").format(where=where, text=text)
         )
     if name.startswith("SQLITE_FULL"):
-        return DiskFull(f"the disk under the database {where} is full: free space there and run the command again")
+        return DiskFull(_("the disk under the database {where} is full: free space there and run the command again").format(where=where))
     if name.startswith("SQLITE_CANTOPEN"):
         return DatabaseReadOnly(
-            f"cannot open the database {where}: its folder must exist and be writable for this user "
-            "(SQLite keeps -wal and -shm files beside it)"
+            _("cannot open the database {where}: its folder must exist and be writable for this user "
+              "(SQLite keeps -wal and -shm files beside it)").format(where=where)
         )
     if name.startswith("SQLITE_NOTADB") or name.startswith("SQLITE_CORRUPT"):
-        return NotADatabase(f"{where} is not an SQLite database, or is damaged: check --db (or restore it from a backup)")
+        return NotADatabase(_("{where} is not an SQLite database, or is damaged: check --db (or restore it from a "
+                              "backup)").format(where=where))
     if name.startswith("SQLITE_IOERR"):
-        return CannotWrite(f"the disk under the database {where} failed ({text}): check the disk and try again")
+        return CannotWrite(_("the disk under the database {where} failed ({text}): check the disk and try again").format(where=where, text=text))
     return None
 
 
@@ -92,17 +94,18 @@ def _postgresql_fault(orig: BaseException, where: str) -> IlsError | None:
     state = getattr(orig, "sqlstate", None)
     first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     if state == PG_READ_ONLY:
-        return DatabaseReadOnly(f"the database {where} is read-only ({first}): ask its administrator")
+        return DatabaseReadOnly(_("the database {where} is read-only ({first}): ask its administrator").format(where=where, first=first))
     if state == PG_DISK_FULL:
-        return DiskFull(f"the PostgreSQL server of {where} is out of disk space: free space there and try again")
+        return DiskFull(_("the PostgreSQL server of {where} is out of disk space: free space there and try again").format(where=where))
     if state == PG_NO_DATABASE or "does not exist" in first:
         return DatabaseUnreachable(
-            f"{first} (on {where}): check --db, or create it (createdb) and run `ils init --profile NAME` there"
+            _("{first} (on {where}): check --db, or create it (createdb) and run `ils init --profile "
+              "NAME` there").format(first=first, where=where)
         )
     if state in PG_SHUTDOWN or state is None or state.startswith("08") or state.startswith("28"):
         return DatabaseUnreachable(
-            f"cannot reach the PostgreSQL server of {where}: {first}; check that the server runs and the URL, "
-            "user and password are right"
+            _("cannot reach the PostgreSQL server of {where}: {first}; check that the server runs and "
+              "the URL, user and password are right").format(where=where, first=first)
         )
     return None
 
@@ -111,13 +114,15 @@ def _file_fault(exc: OSError) -> IlsError | None:
     path = exc.filename or "a file"
     folder = os.path.dirname(str(path)) or "."
     if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
-        return DiskFull(f"no space left on the disk of {folder} while writing {path}: free space there and run the command again")
+        return DiskFull(_("no space left on the disk of {folder} while writing {path}: free space there and run "
+                          "the command again").format(folder=folder, path=path))
     if exc.errno == errno.EROFS:
-        return CannotWrite(f"cannot write {path}: the disk of {folder} is mounted read-only")
+        return CannotWrite(_("cannot write {path}: the disk of {folder} is mounted read-only").format(path=path, folder=folder))
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return CannotWrite(f"cannot write {path}: permission denied; let this user write into {folder}")
+        return CannotWrite(_("cannot write {path}: permission denied; let this user write into {folder}").format(path=path, folder=folder))
     if exc.errno == errno.ENOENT:
-        return CannotWrite(f"cannot write {path}: the folder {folder} does not exist; create it or choose another path")
+        return CannotWrite(_("cannot write {path}: the folder {folder} does not exist; create it or choose another "
+                             "path").format(path=path, folder=folder))
     if exc.errno == errno.ENOTDIR:
-        return CannotWrite(f"cannot write {path}: a part of {folder} is a file, not a folder")
+        return CannotWrite(_("cannot write {path}: a part of {folder} is a file, not a folder").format(path=path, folder=folder))
     return None

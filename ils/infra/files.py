@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from ils.errors import ConfigError
+from ils.infra.i18n import _
 from ils.infra.sections import section_settings
 
 
@@ -65,7 +66,7 @@ def privacy_for(raw: dict | None) -> Privacy:
     try:
         return Privacy(gid=grp.getgrnam(settings.group).gr_gid)
     except KeyError:
-        raise ConfigError(f"[files] group {settings.group!r} is not a group on this machine") from None
+        raise ConfigError(_("[files] group {group!r} is not a group on this machine").format(group=settings.group)) from None
 
 
 def use(privacy: Privacy) -> None:

@@ -15,6 +15,7 @@ from ils.exchange.imports import files_in, import_files
 from ils.frontend.requests import import_request_file
 from ils.infra import db
 from ils.infra.config import PROFILE_SETTING
+from ils.infra.i18n import _
 from ils.infra.resources import data_path
 from ils.library.policy import load_policy
 
@@ -42,7 +43,7 @@ def initialise(url: str, profile: str) -> Initialised:
             recorded = db.get_setting(conn, PROFILE_SETTING)
             if recorded is not None and recorded != profile:
                 raise ConfigError(
-                    f"this database follows profile {recorded!r}; it cannot be re-initialised as {profile!r}"
+                    _("this database follows profile {recorded!r}; it cannot be re-initialised as {profile!r}").format(recorded=recorded, profile=profile)
                 )
             db.put_setting(conn, PROFILE_SETTING, profile)
     finally:
@@ -99,7 +100,7 @@ def _remove_old_demo(url: str) -> None:
         engine.dispose()
     where = path or parsed.render_as_string(hide_password=True)
     if tables and not is_demo:
-        raise IlsError(f"{where} exists and is not a demo database; choose another with --db")
+        raise IlsError(_("{where} exists and is not a demo database; choose another with --db").format(where=where))
     if path is None:
         return
     for suffix in ("", "-wal", "-shm"):

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ils.errors import BatchRunning
 from ils.infra import schema
+from ils.infra.i18n import _
 
 LOCK_NAME = "batch"
 # A live run beats its heartbeat at every step; one silent this long has died or hung.
@@ -57,7 +58,7 @@ def is_live(found: Holder, wall_now: dt.datetime) -> bool:
     older than STALE_AFTER, means a crashed run left the row behind."""
     if wall_now - found.heartbeat_at > STALE_AFTER:
         return False
-    host, _, pid = found.owner.rpartition(":")
+    host, _colon, pid = found.owner.rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
         return _process_alive(int(pid))
     return True
@@ -75,7 +76,7 @@ def acquire(conn: Connection, wall_now: dt.datetime, name: str = LOCK_NAME) -> H
         with conn.begin_nested():
             conn.execute(t.insert().values(name=name, owner=owner_id(), acquired_at=wall_now, heartbeat_at=wall_now))
     except IntegrityError:
-        raise BatchRunning(f"another {what} took the lock at the same moment") from None
+        raise BatchRunning(_("another {what} took the lock at the same moment").format(what=what)) from None
     return found
 
 
@@ -99,7 +100,7 @@ def _what(name: str) -> str:
 
 def _refuse_live(found: Holder, wall_now: dt.datetime, name: str) -> None:
     if is_live(found, wall_now):
-        raise BatchRunning(f"another {_what(name)} is in progress: {found.describe()}")
+        raise BatchRunning(_("another {what} is in progress: {found}").format(what=_what(name), found=found.describe()))
 
 
 def attach_run(conn: Connection, run_id: int) -> None:
@@ -124,6 +125,5 @@ def refuse_if_running(conn: Connection, wall_now: dt.datetime) -> None:
     found = holder(conn)
     if found is not None and is_live(found, wall_now):
         raise BatchRunning(
-            "requests are not accepted while the nightly batch runs; please try again later "
-            f"({found.describe()})"
+            _("requests are not accepted while the nightly batch runs; please try again later ({found})").format(found=found.describe())
         )

@@ -11,7 +11,9 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TextIO
 
-from ils.library.clock import LIBRARY_TZ
+from ils.infra import i18n
+from ils.infra.i18n import column
+from ils.library.clock import LIBRARY_TZ, japanese_date
 
 FORMATS = ("table", "json", "csv")
 # A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV
@@ -20,6 +22,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A text column's cells joined by NUL: a formula start at the beginning or after a NUL.
 _FORMULA_CELL = re.compile("(?:^|\0)[=+\\-@\t\r]")
 _NUMBERS = {int, float, Decimal, type(None)}
+
+
+def _for_people(value):
+    """A cell of a table on the terminal: dates as staff read them (2026年12月3日(木), 10:15) in
+    Japanese; in English, and in --json and --csv, the ISO form programs read."""
+    if i18n.language() != "ja":
+        return _plain(value)
+    if isinstance(value, dt.datetime):
+        local = value.astimezone(LIBRARY_TZ)
+        return f"{japanese_date(local.date())} {local:%H:%M}"
+    if isinstance(value, dt.date):
+        return japanese_date(value)
+    return value
 
 
 def _plain(value):
@@ -79,7 +94,8 @@ def render(
 ) -> None:
     stream = stream or sys.stdout
     columns = list(columns or (rows[0].keys() if rows else []))
-    records = [{c: _plain(row.get(c)) for c in columns} for row in rows]
+    cell = _for_people if fmt == "table" else _plain
+    records = [{c: cell(row.get(c)) for c in columns} for row in rows]
     if fmt == "json":
         stream.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
     elif fmt == "csv":
@@ -90,6 +106,7 @@ def render(
 
             # tabulate measures East Asian wide characters with wcwidth, so Japanese
             # titles line up.
-            stream.write(tabulate(records, headers="keys", disable_numparse=True) + "\n")
+            headers = {c: column(c) for c in columns}  # for people: in the staff's language
+            stream.write(tabulate(records, headers=headers, disable_numparse=True) + "\n")
     else:
         raise ValueError(f"unknown format {fmt!r}")

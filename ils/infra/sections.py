@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ValidationError
 
 from ils.errors import ConfigError
+from ils.infra.i18n import _
 
 
 def section_settings(model: type[BaseModel], raw: dict | None, section: str):
@@ -14,4 +15,4 @@ def section_settings(model: type[BaseModel], raw: dict | None, section: str):
         return model.model_validate(raw or {})
     except ValidationError as exc:
         problems = "; ".join(f"{section}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid [{section}] settings: {problems}") from None
+        raise ConfigError(_("invalid [{section}] settings: {problems}").format(section=section, problems=problems)) from None

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ils.errors import WordsError
+from ils.infra.i18n import _
 from ils.infra.resources import data_path
 
 # The languages a patron's mail is written in (ils.mail.compose.language_of): Japanese, the
@@ -31,16 +32,16 @@ def _texts(language: str, name: str, wanted: list[str], directory: Path) -> dict
     path = directory / f"{language}.toml"
     found = _read(path).get(name)
     if not isinstance(found, dict):
-        raise WordsError(f"{path}: no [{name}] section")
+        raise WordsError(_("{path}: no [{name}] section").format(path=path, name=name))
     missing = [key for key in wanted if key not in found]
     if missing:
-        raise WordsError(f"{path}: [{name}] has no text for {', '.join(missing)} (every language must say every key)")
+        raise WordsError(_("{path}: [{name}] has no text for {missing} (every language must say every key)").format(path=path, name=name, missing=', '.join(missing)))
     unknown = sorted(set(found) - set(wanted))
     if unknown:
-        raise WordsError(f"{path}: [{name}] {', '.join(unknown)}: no such key in the program (mistyped?)")
+        raise WordsError(_("{path}: [{name}] {unknown}: no such key in the program (mistyped?)").format(path=path, name=name, unknown=', '.join(unknown)))
     empty = [key for key in wanted if not isinstance(found[key], str) or not found[key].strip()]
     if empty:
-        raise WordsError(f"{path}: [{name}] {', '.join(empty)}: the text must be a non-empty string")
+        raise WordsError(_("{path}: [{name}] {empty}: the text must be a non-empty string").format(path=path, name=name, empty=', '.join(empty)))
     return {key: found[key] for key in wanted}
 
 
@@ -49,6 +50,6 @@ def _read(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise WordsError(f"{path}: missing (each language in {', '.join(LANGUAGES)} needs its words file)") from None
+        raise WordsError(_("{path}: missing (each language in {languages} needs its words file)").format(path=path, languages=', '.join(LANGUAGES))) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise WordsError(f"{path}: not readable TOML: {exc}") from None
+        raise WordsError(_("{path}: not readable TOML: {exc}").format(path=path, exc=exc)) from None

@@ -24,3 +24,11 @@ def parse_instant(text: str, default_tz: dt.tzinfo = LIBRARY_TZ) -> dt.datetime:
 def library_date(instant: dt.datetime) -> dt.date:
     """The calendar date of an instant at the library."""
     return instant.astimezone(LIBRARY_TZ).date()
+
+
+WEEKDAYS_JA = "月火水木金土日"
+
+
+def japanese_date(day: dt.date) -> str:
+    """The date as Japanese staff and patrons read it: 2026年12月3日(木)."""
+    return f"{day.year}年{day.month}月{day.day}日({WEEKDAYS_JA[day.weekday()]})"

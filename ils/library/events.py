@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ils.errors import IlsError
 from ils.infra import schema
 from ils.infra.context import Context
+from ils.infra.i18n import _
 
 ANNOUNCE_AFTER = dt.timedelta(days=7)  # one newsletter issue's week
 
@@ -17,9 +18,9 @@ def record_event(ctx: Context, held_on: dt.date, title: str, place: str | None =
     """Record an event to announce in the next newsletter; returns its id."""
     title = title.strip()
     if not title or len(title) > 200:
-        raise IlsError("an event needs a title of 1 to 200 characters")
+        raise IlsError(_("an event needs a title of 1 to 200 characters"))
     if held_on < ctx.today:
-        raise IlsError(f"the event is on {held_on}, which has passed; an announcement is for what is to come")
+        raise IlsError(_("the event is on {held_on}, which has passed; an announcement is for what is to come").format(held_on=held_on))
     e = schema.library_events
     with ctx.writing():
         return ctx.conn.execute(

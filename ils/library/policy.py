@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ils.errors import PolicyError
 from ils.holds import lifecycle
 from ils.infra import schema
+from ils.infra.i18n import _
 from ils.infra.resources import data_path
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -49,6 +50,9 @@ class Library(Section):
     web_url: str | None = None
     mobile_url: str | None = None
     timezone: Literal["Asia/Tokyo"] = "Asia/Tokyo"
+    # What staff read at the terminal (Error lines, the counter, table headers): ja or en
+    # (ils.infra.i18n; $ILS_STAFF_LANGUAGE overrides it for one person's shell).
+    staff_language: Literal["ja", "en"] = "ja"
 
 
 class Calendar(Section):
@@ -289,9 +293,9 @@ def _read_toml(path: Path) -> dict:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise PolicyError(f"policy file {path} does not exist") from None
+        raise PolicyError(_("policy file {path} does not exist").format(path=path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path}: not valid TOML: {exc}") from None
+        raise PolicyError(_("{path}: not valid TOML: {exc}").format(path=path, exc=exc)) from None
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -311,7 +315,7 @@ def resolve_profile(ref: str) -> Path:
     path = profiles_dir() / f"{ref}.toml"
     if not path.exists():
         raise PolicyError(
-            f"no policy profile named {ref!r}; known profiles: {', '.join(available_profiles())}"
+            _("no policy profile named {ref!r}; known profiles: {profiles}").format(ref=ref, profiles=', '.join(available_profiles()))
         )
     return path
 
@@ -323,7 +327,7 @@ def load_policy(ref: str, overrides: dict | None = None, *, _seen: tuple = ()) -
     parent = raw.pop("extends", None)
     if parent is not None:
         if parent in _seen:
-            raise PolicyError(f"{path}: `extends` loops back to {parent!r}")
+            raise PolicyError(_("{path}: `extends` loops back to {parent!r}").format(path=path, parent=parent))
         base = load_policy(parent, _seen=_seen + (parent,)).model_dump(mode="json")
         base.pop("profile")
         raw = _merge(base, raw)

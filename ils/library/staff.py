@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from ils.errors import IlsError
 from ils.infra import schema
+from ils.infra.i18n import _
 
 ROLES: tuple[str, ...] = schema.STAFF_ROLES  # lowest first
 
@@ -77,16 +78,16 @@ def require(conn, staff_id: str, action: str) -> StaffAccount:
     """The account, if it exists, is active, and its role may do `action`; else StaffRefused."""
     found = account(conn, staff_id)
     if found is None:
-        raise StaffRefused(f"staff {staff_id!r} is not an active staff account (ils staff list)")
+        raise StaffRefused(_("staff {staff_id!r} is not an active staff account (ils staff list)").format(staff_id=staff_id))
     if not role_may(found.role, action):
-        raise StaffRefused(f"staff {staff_id!r} ({found.role}) may not {action}: it needs {PERMISSIONS[action]}")
+        raise StaffRefused(_("staff {staff_id!r} ({role}) may not {action}: it needs {permissions}").format(staff_id=staff_id, role=found.role, action=action, permissions=PERMISSIONS[action]))
     return found
 
 
 def add_account(conn, staff_id: str, role: str, *, now, name: str | None = None) -> StaffAccount:
     """Create an account (or re-enable a disabled one with this role), in the caller's transaction."""
     if role not in ROLES:
-        raise StaffRefused(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+        raise StaffRefused(_("unknown role {role!r}: one of {roles}").format(role=role, roles=', '.join(ROLES)))
     s = schema.staff
     if conn.execute(select(s.c.staff_id).where(s.c.staff_id == staff_id)).first():
         conn.execute(s.update().where(s.c.staff_id == staff_id).values(role=role, name=name, disabled_at=None))

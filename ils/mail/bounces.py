@@ -18,6 +18,7 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 from ils.errors import MailboxUnreadable
 from ils.infra import db, schema
 from ils.infra.context import Context
+from ils.infra.i18n import _
 
 # Actions of RFC 3464 2.3.3: `failed` is final; these say the message reached the address.
 SUCCESS_ACTIONS = ("delivered", "relayed", "expanded")
@@ -44,7 +45,7 @@ def messages(path: Path, kind: str) -> Iterator[Message]:
         box = mailbox.mbox(str(path), create=False) if kind == "mbox" else mailbox.Maildir(str(path), create=False)
         keys = list(box.keys())
     except (mailbox.NoSuchMailboxError, OSError) as exc:
-        raise MailboxUnreadable(f"cannot read the {kind} {path}: {exc}") from None
+        raise MailboxUnreadable(_("cannot read the {kind} {path}: {exc}").format(kind=kind, path=path, exc=exc)) from None
     for key in keys:
         yield box[key]
 

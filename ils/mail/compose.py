@@ -16,9 +16,8 @@ from functools import lru_cache
 import jinja2
 
 from ils.infra.resources import templates_path
-from ils.library.clock import LIBRARY_TZ
+from ils.library.clock import LIBRARY_TZ, japanese_date
 
-WEEKDAYS_JA = "月火水木金土日"
 # CRLF line ends (RFC 5321 2.3.8) and headers folded at 78. compat32 because it keeps a
 # Header's own charset (ISO-2022-JP subjects for old phones), where the newer policies
 # re-encode every header as UTF-8; no ">From " mangling, which is for mbox files only.
@@ -39,7 +38,7 @@ def jdate(day: dt.date | str | None) -> str:
         return ""
     if isinstance(day, str):
         day = dt.date.fromisoformat(day)
-    return f"{day.year}年{day.month}月{day.day}日({WEEKDAYS_JA[day.weekday()]})"
+    return japanese_date(day)
 
 
 def edate(day: dt.date | str | None) -> str:

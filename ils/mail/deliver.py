@@ -17,6 +17,7 @@ from ils.errors import BatchRunning, IlsError, MailFolderUnwritable
 from ils.infra import files, lock, schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
+from ils.infra.i18n import _
 from ils.mail.settings import MailSettings
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,7 @@ def folder_unwritable(folder: Path, exc: OSError) -> MailFolderUnwritable:
         advice = "make it writable for the user that runs ils"
     else:
         advice = "fix the folder (or [mail] directory in ils.toml)"
-    return MailFolderUnwritable(f"cannot write mail into {folder}: {exc.strerror or exc}; "
-                                f"{advice} and run `ils mail send` again")
+    return MailFolderUnwritable(_("cannot write mail into {folder}: {value}; {advice} and run `ils mail send` again").format(folder=folder, value=exc.strerror or exc, advice=advice))
 
 
 class SmtpTransport:
@@ -280,7 +280,7 @@ def _take(ctx: Context, message: Outgoing, clock) -> int | None:
     o = schema.mail_outbox
     with ctx.writing():
         if not lock.heartbeat(ctx.conn, clock(), MAIL_LOCK):
-            raise BatchRunning("another mail run took over the mail lock while this one was sending; this one stops")
+            raise BatchRunning(_("another mail run took over the mail lock while this one was sending; this one stops"))
         return ctx.conn.execute(
             o.update().where(o.c.id == message.id, o.c.state == "queued")
             .values(state="sending", attempts=o.c.attempts + 1).returning(o.c.attempts)
@@ -310,9 +310,9 @@ def requeue(ctx: Context, outbox_id: int, *, staff: str, why: str | None) -> dic
     with ctx.writing():
         row = ctx.conn.execute(select(o.c.state, o.c.patron_id, o.c.message_id).where(o.c.id == outbox_id)).first()
         if row is None:
-            raise IlsError(f"no message {outbox_id} in the outbox")
+            raise IlsError(_("no message {outbox_id} in the outbox").format(outbox_id=outbox_id))
         if row.state not in ("unconfirmed", "failed"):
-            raise IlsError(f"message {outbox_id} is {row.state}; only unconfirmed or failed mail is sent again")
+            raise IlsError(_("message {outbox_id} is {state}; only unconfirmed or failed mail is sent again").format(outbox_id=outbox_id, state=row.state))
         ctx.conn.execute(o.update().where(o.c.id == outbox_id).values(state="queued", not_before=ctx.now, attempts=0))
         audit(ctx, staff, "mail_resend", row.patron_id, target=row.message_id, reason=why, detail={"was": row.state})
     return {"message": outbox_id, "was": row.state, "now": "queued"}

@@ -8,6 +8,7 @@ from ils.errors import IlsError
 from ils.holds.facts import patron_by_card
 from ils.infra.audit import audit
 from ils.infra.context import Context
+from ils.infra.i18n import _
 from ils.patrons.passwords import issue_password
 from ils.patrons.web_service import mark_enrolled, web_service_problem
 
@@ -53,4 +54,4 @@ def enrol(ctx: Context, card: str, *, staff: str, why: str | None = None) -> Enr
 def _check_may_enrol(ctx: Context, patron) -> None:
     problem = web_service_problem(ctx, patron)
     if problem:
-        raise NotEligible(f"card {patron.card_number} cannot be enrolled for the web service: {problem}")
+        raise NotEligible(_("card {card_number} cannot be enrolled for the web service: {problem}").format(card_number=patron.card_number, problem=problem))

@@ -19,6 +19,7 @@ from ils.holds.facts import patron_by_card
 from ils.infra import schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
+from ils.infra.i18n import _
 from ils.library.clock import LIBRARY_TZ
 from ils.library.policy import Passwords
 from ils.mail import compose
@@ -77,14 +78,14 @@ def rule_problem(password: str, rules: Passwords) -> str | None:
 def initial_password(birth_date: dt.date | None, rules: Passwords) -> str:
     """The birth-date password of seeds 002 (MMDD) and 004 (YYYYMMDD)."""
     if birth_date is None:
-        raise IlsError("the patron has no birth date on record, so the initial password cannot be set")
+        raise IlsError(_("the patron has no birth date on record, so the initial password cannot be set"))
     return birth_date.strftime("%m%d" if rules.initial == "birth_mmdd" else "%Y%m%d")
 
 
 def random_temporary(rules: Passwords) -> str:
     alphabet = string.digits if rules.charset == "digits" else string.ascii_letters + string.digits
     length = max(rules.min_length, min(rules.max_length, 10))
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    return "".join(secrets.choice(alphabet) for _position in range(length))
 
 
 def _store(ctx: Context, patron_id: int, password: str | None, state: str, actor: str = "web") -> None:
@@ -198,7 +199,7 @@ def change_password(ctx: Context, card: str, old: str, new: str) -> None:
     """The patron replaces their (temporary or real) password with a real one."""
     login = verify_login(ctx, card, old)
     if not login.ok:
-        raise PasswordRejected(f"the current password was not accepted ({login.outcome})")
+        raise PasswordRejected(_("the current password was not accepted ({outcome})").format(outcome=login.outcome))
     _set_real(ctx, card, new)
 
 
@@ -206,34 +207,34 @@ def set_first_password(ctx: Context, card: str, new: str) -> None:
     """Kitami: a patron with no password (new, or erased by staff) registers one on the web."""
     with ctx.writing():
         if patron_by_card(ctx.conn, card).password_state != "none":
-            raise PasswordRejected("the card already has a password; change it after logging in")
+            raise PasswordRejected(_("the card already has a password; change it after logging in"))
     _set_real(ctx, card, new)
 
 
 def self_service(ctx: Context, card: str, birth_date: dt.date, phone: str, new: str) -> None:
     """Kitakyushu's 本パスワード申請: card, birth date and the registered phone number prove who it is."""
     if ctx.policy.passwords.self_service != "card_birth_phone":
-        raise PasswordRejected("this library does not offer password self-service; ask at the counter")
+        raise PasswordRejected(_("this library does not offer password self-service; ask at the counter"))
     digits = lambda s: re.sub(r"\D", "", s or "")  # noqa: E731
     with ctx.writing():
         patron = patron_by_card(ctx.conn, card)
         if not patron.phone:
             # 電話番号登録をしていない方は、パスワードの申請ができません
-            raise PasswordRejected("no phone number is registered; ask at the counter for a temporary password")
+            raise PasswordRejected(_("no phone number is registered; ask at the counter for a temporary password"))
         if patron.locked_until is not None and patron.locked_until > ctx.now:
-            raise PasswordRejected("too many failed attempts; try again later")
+            raise PasswordRejected(_("too many failed attempts; try again later"))
         matches = patron.birth_date == birth_date and digits(patron.phone) == digits(phone)
         if not matches:
             _failed(ctx, patron, ctx.policy.passwords)  # committed with the block: the lockout counts it
     if not matches:
-        raise PasswordRejected("the birth date or phone number does not match the library's record")
+        raise PasswordRejected(_("the birth date or phone number does not match the library's record"))
     _set_real(ctx, card, new)
 
 
 def _set_real(ctx: Context, card: str, new: str) -> None:
     problem = rule_problem(new, ctx.policy.passwords)
     if problem:
-        raise PasswordRejected(f"the new password {problem}")
+        raise PasswordRejected(_("the new password {problem}").format(problem=problem))
     with ctx.writing():
         patron = patron_by_card(ctx.conn, card)
         _store(ctx, patron.id, new, "real")
@@ -257,7 +258,7 @@ def forgotten(ctx: Context, card: str, address: str) -> None:
     """
     rules = ctx.policy.passwords
     if rules.self_service != "card_email":
-        raise PasswordRejected("this library does not offer password self-service; ask at the counter")
+        raise PasswordRejected(_("this library does not offer password self-service; ask at the counter"))
     with ctx.writing():
         try:
             patron = patron_by_card(ctx.conn, card)
@@ -268,7 +269,7 @@ def forgotten(ctx: Context, card: str, address: str) -> None:
         if not patron.email or patron.email.strip().lower() != (address or "").strip().lower():
             _failed(ctx, patron, rules)
             return
-        code = "".join(secrets.choice(RESET_CODE_ALPHABET) for _ in range(RESET_CODE_LENGTH))
+        code = "".join(secrets.choice(RESET_CODE_ALPHABET) for _position in range(RESET_CODE_LENGTH))
         expires = ctx.now + dt.timedelta(minutes=rules.reset_code_minutes)
         r = schema.password_resets
         reset_id = ctx.conn.execute(r.insert().values(
@@ -282,14 +283,14 @@ def reset_with_code(ctx: Context, card: str, code: str, new: str) -> None:
     """The second half of 「パスワードを忘れた時」: the mailed code and a new (real) password."""
     rules = ctx.policy.passwords
     if rules.self_service != "card_email":
-        raise PasswordRejected("this library does not offer password self-service; ask at the counter")
+        raise PasswordRejected(_("this library does not offer password self-service; ask at the counter"))
     problem = rule_problem(new, rules)
     if problem:
-        raise PasswordRejected(f"the new password {problem}")
+        raise PasswordRejected(_("the new password {problem}").format(problem=problem))
     with ctx.writing():
         patron = patron_by_card(ctx.conn, card)
         if _locked(ctx, patron):
-            raise PasswordRejected("too many failed attempts; try again later")
+            raise PasswordRejected(_("too many failed attempts; try again later"))
         r = schema.password_resets
         found = ctx.conn.execute(select(r.c.id).where(
             r.c.patron_id == patron.id, r.c.code_hash == _code_hash((code or "").strip().upper()),
@@ -302,7 +303,7 @@ def reset_with_code(ctx: Context, card: str, code: str, new: str) -> None:
             _store(ctx, patron.id, new, "real")
             audit(ctx, "web", "password_reset_by_code", patron.id, target=patron.card_number)
     if found is None:
-        raise PasswordRejected("the code is wrong, already used or expired; ask for a new one")
+        raise PasswordRejected(_("the code is wrong, already used or expired; ask for a new one"))
 
 
 def _locked(ctx: Context, patron) -> bool:

@@ -16,6 +16,7 @@ import json
 from sqlalchemy import Date
 
 from ils.circulation.slips import transit_slips
+from ils.frontend.reasons import reason
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.infra.schema import Instant
@@ -149,8 +150,21 @@ def night_summary(ctx: Context, branch_ids: list[int] | None, day: dt.date) -> l
             for b in branch_ids for what, label in labels.items()]
 
 
+def _reason_words(code: str) -> str:
+    """A refusal's reason, short (templates_reports/reports.toml [summary.reasons]); else the
+    patron's own sentence (data/words/ja.toml), else the code."""
+    short = WORDS["summary"].get("reasons", {}).get(code)
+    if short:
+        return short
+    try:
+        return reason(code).ja
+    except KeyError:
+        return code
+
+
 def _system_summary(ctx: Context, day: dt.date) -> list[dict]:
-    words = WORDS["summary"]["words"]
+    summary = WORDS["summary"]
+    words = summary["words"]
     start, end = _day_bounds(day)
     query = named_query("summary_runs", binds={"day_start": Instant, "day_end": Instant},
                         columns={"as_of": Instant, "started_at": Instant, "finished_at": Instant})
@@ -159,18 +173,21 @@ def _system_summary(ctx: Context, day: dt.date) -> list[dict]:
         steps = list(grouped)  # one row per step of the run, each carrying the run's columns
         run = steps[0]
         seconds = round((run["finished_at"] - run["started_at"]).total_seconds(), 1) if run["finished_at"] else None
+        status = summary["statuses"].get(run["status"], run["status"])
         rows.append({"what": words["run"].format(run=run["run_id"], time=f"{run['as_of'].astimezone(LIBRARY_TZ):%H:%M}",
-                                                 status=run["status"]), "count": seconds})
+                                                 status=status), "count": seconds})
         if run["message"]:
             rows.append({"what": words["warning"].format(message=run["message"]), "count": None})
         for step in steps:
             counts = json.loads(step["counts"]) if step["counts"] else {}
+            name = summary["steps"].get(step["step"], step["step"])
             for key, value in counts.items():
                 if key == "rejected_by_reason":
-                    rows += [{"what": words["rejected"].format(step=step["step"], reason=reason), "count": n}
+                    rows += [{"what": words["rejected"].format(step=name, reason=_reason_words(reason)), "count": n}
                              for reason, n in value.items()]
                 elif value:
-                    rows.append({"what": words["count"].format(step=step["step"], key=key), "count": value})
+                    rows.append({"what": words["count"].format(step=name, key=summary["keys"].get(key, key)),
+                                 "count": value})
     unconfirmed = ctx.conn.execute(named_query("summary_mail")).scalar_one()
     if unconfirmed:
         rows.append({"what": words["unconfirmed"], "count": unconfirmed})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 
 from ils.errors import WordsError
+from ils.infra.i18n import _
 from ils.infra.resources import report_templates_path
 
 
@@ -13,7 +14,7 @@ def _read() -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise WordsError(f"{path}: not readable TOML: {exc}") from None
+        raise WordsError(_("{path}: not readable TOML: {exc}").format(path=path, exc=exc)) from None
 
 
 # Read when the program starts: a broken file stops every command at once (ils/__main__.py).

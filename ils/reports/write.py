@@ -17,6 +17,7 @@ from ils.errors import IlsError
 from ils.infra import schema
 from ils.infra.context import Context
 from ils.infra.files import private_dir, write_private
+from ils.infra.i18n import _
 from ils.infra.sections import section_settings
 from ils.reports import REPORTS
 from ils.reports.formats import FORMATS, Sheet, as_csv
@@ -51,11 +52,11 @@ def make_sheet(ctx: Context, name: str, branch_code: str | None, day: dt.date) -
     report = _report(name)
     if branch_code is None:
         if not report.system_wide:
-            raise IlsError(f"the {name} report is made per branch: give --branch")
+            raise IlsError(_("the {name} report is made per branch: give --branch").format(name=name))
         return Sheet(report, ctx.policy.library.name, SYSTEM, day, report.rows(ctx, None, day))
     found = next((b for b in branches(ctx) if b.code == branch_code), None)
     if found is None:
-        raise IlsError(f"no branch with code {branch_code!r}")
+        raise IlsError(_("no branch with code {branch_code!r}").format(branch_code=branch_code))
     return Sheet(report, ctx.policy.library.name, found.name, day, report.rows(ctx, [found.id], day))
 
 
@@ -72,7 +73,7 @@ def sheets_for_all(ctx: Context, name: str, day: dt.date) -> list[tuple[str, She
 def _report(name: str):
     report = REPORTS.get(name)
     if report is None:
-        raise IlsError(f"no report {name!r}; reports are {', '.join(REPORTS)}")
+        raise IlsError(_("no report {name!r}; reports are {reports}").format(name=name, reports=', '.join(REPORTS)))
     return report
 
 

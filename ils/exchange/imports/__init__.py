@@ -16,6 +16,7 @@ from ils.exchange.imports.kinds import KINDS, ImportContext, Kind, RowProblem
 from ils.exchange.imports.reader import UnreadableFile, open_csv
 from ils.infra import schema
 from ils.infra.db import write_transaction
+from ils.infra.i18n import _
 from ils.library.policy import Policy
 
 CHUNK_ROWS = 2000
@@ -92,13 +93,13 @@ def files_in(directory: Path) -> list[tuple[str, Path]]:
     (an incremental export's `<kind>.deleted.csv`) in the reverse order."""
     for name in NOT_DELETABLE:
         if (directory / f"{name}.deleted.csv").exists():
-            raise IlsError(f"{directory / name}.deleted.csv: {name} cannot be deleted by an import "
-                           "(docs/import-formats.md, \"Incremental exports\")")
+            raise IlsError(_("{path}.deleted.csv: {name} cannot be deleted by an import (docs/import-formats.md, "
+                             '"Incremental exports")').format(path=directory / name, name=name))
     found = [(name, directory / kind.filename) for name, kind in ALL_KINDS.items()]
     found = [(name, path) for name, path in found if path.exists()]
     if not found:
         names = ", ".join(kind.filename for kind in KINDS.values())
-        raise IlsError(f"{directory} holds none of the import files ({names}, or their <kind>.deleted.csv)")
+        raise IlsError(_("{directory} holds none of the import files ({names}, or their <kind>.deleted.csv)").format(directory=directory, names=names))
     return found
 
 
@@ -192,7 +193,7 @@ def _flush(ctx: ImportContext, kind: Kind, chunk: list[tuple[int, dict]], result
     if not chunk:
         return
     good, lines = [], []
-    for (line, _), record in zip(chunk, kind.resolve(ctx, chunk), strict=True):
+    for (line, _values), record in zip(chunk, kind.resolve(ctx, chunk), strict=True):
         if record is None:
             continue  # nothing to do: a deletion of a row already gone
         if isinstance(record, RowProblem):

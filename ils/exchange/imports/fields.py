@@ -6,6 +6,7 @@ import datetime as dt
 import unicodedata
 from collections.abc import Callable, Iterable
 
+from ils.exchange.dates import parse_date
 from ils.library.clock import parse_instant
 
 Parser = Callable[[str], object]
@@ -65,10 +66,23 @@ def yes_no(value: str) -> bool:
 
 
 def date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    """ISO, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD or 和暦 (ils.exchange.dates)."""
+    return parse_date(value)
+
+
+def code(max_length: int) -> Parser:
+    """A card number or barcode: full-width digits and letters (１２３４, ＡＢ) read as ASCII (NFKC)
+    when that leaves only ASCII letters, digits and hyphens; anything else is kept as written."""
+    as_text = text(max_length)
+
+    def parse(value: str) -> str:
+        if not value.isascii():
+            normal = unicodedata.normalize("NFKC", value)
+            if normal.isascii() and normal.replace("-", "").isalnum():
+                value = normal
+        return as_text(value)
+
+    return parse
 
 
 def instant(value: str) -> dt.datetime:

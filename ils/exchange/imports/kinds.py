@@ -277,7 +277,7 @@ class Copies(Kind):
     upsert_key = ("barcode",)
     key = "barcode"
     columns = (
-        Column("barcode", f.text(32), required=True),
+        Column("barcode", f.code(32), required=True),
         Column("bib_id", f.text(32), required=True),
         Column("owning_branch", BRANCH_CODE, required=True),
         Column("location_branch", BRANCH_CODE),
@@ -318,7 +318,7 @@ class Patrons(Kind):
     upsert_key = ("card_number",)
     key = "card"
     columns = (
-        Column("card", f.text(32), required=True),
+        Column("card", f.code(32), required=True),
         Column("name", f.text(100), required=True),
         Column("name_kana", f.text(100)),
         Column("birth_date", f.date),
@@ -384,8 +384,8 @@ class Loans(Kind):
     name = "loans"
     key = "barcode"
     columns = (
-        Column("barcode", f.text(32), required=True),
-        Column("card", f.text(32), required=True),
+        Column("barcode", f.code(32), required=True),
+        Column("card", f.code(32), required=True),
         Column("loaned_on", f.date, required=True),
         Column("due_on", f.date, required=True),
         Column("renewals", f.integer(0), default=0),
@@ -465,7 +465,7 @@ COPY_STATE_FOR_HOLD = {S.ALLOCATED: "on_shelf", S.IN_TRANSIT: "in_transit", S.RE
 class Holds(Kind):
     name = "holds"
     columns = (
-        Column("card", f.text(32), required=True),
+        Column("card", f.code(32), required=True),
         Column("bib_id", f.text(32), required=True),
         Column("pickup", BRANCH_CODE, required=True),
         Column("status", f.one_of(HOLD_IMPORT_STATUSES), required=True),
@@ -474,7 +474,7 @@ class Holds(Kind):
         Column("contact_method", f.one_of(schema.CONTACT_METHODS)),
         Column("series_group", f.text(64)),
         Column("series_position", f.integer(1)),
-        Column("barcode", f.text(32)),
+        Column("barcode", f.code(32)),
         Column("ready_on", f.date),
         Column("pickup_deadline", f.date),
     )

@@ -1,0 +1,83 @@
+"""Dates as Japanese library systems export them: ISO, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD and 和暦.
+
+Old systems often keep birth dates in the Japanese era (和暦): `R7.4.1`, `令和7年4月1日`,
+`H31.4.30`, `S63.12.31`, `令和元年5月1日`. Full-width digits and letters (`２０２６／４／１`,
+`Ｒ７．４．１`) are read as their ASCII forms (NFKC). A date outside its era (`H31.5.1`:
+平成 ended on 2019-04-30) is refused, not moved into the next era: it is a typo or a
+system's bug, and a wrong birth date locks a patron out of the web service.
+docs/import-formats.md lists every form with an example.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+
+class Era:
+    def __init__(self, kanji: str, letter: str, first: dt.date, last: dt.date | None, gannen: int | None = None) -> None:
+        # gannen: the Gregorian year of the era's year 1 (元年), when its first readable day is later
+        self.kanji, self.letter, self.first, self.last = kanji, letter, first, last
+        self.gannen = gannen or first.year
+
+    def to_date(self, year: int, month: int, day: int) -> dt.date:
+        """The Gregorian date of year/month/day of this era; ValueError if that is not a day of it."""
+        when = dt.date(self.gannen + year - 1, month, day)
+        if when < self.first or (self.last is not None and when > self.last):
+            ends = f"{self.first.isoformat()} to {self.last.isoformat() if self.last else 'today'}"
+            raise ValueError(f"{self.kanji}{year}年{month}月{day}日 is not a day of {self.kanji} ({ends})")
+        return when
+
+
+# The modern eras, each from its first day; 明治 from 明治6年 (1873), when Japan took the
+# Gregorian calendar (earlier dates were lunisolar and cannot be read day for day).
+ERAS = (
+    Era("明治", "M", dt.date(1873, 1, 1), dt.date(1912, 7, 29), gannen=1868),
+    Era("大正", "T", dt.date(1912, 7, 30), dt.date(1926, 12, 24)),
+    Era("昭和", "S", dt.date(1926, 12, 25), dt.date(1989, 1, 7)),
+    Era("平成", "H", dt.date(1989, 1, 8), dt.date(2019, 4, 30)),
+    Era("令和", "R", dt.date(2019, 5, 1), None),
+)
+_BY_NAME = {name: era for era in ERAS for name in (era.kanji, era.letter)}
+
+_SEPARATED = re.compile(r"(\d{4})([/.\-])(\d{1,2})\2(\d{1,2})")
+_COMPACT = re.compile(r"\d{8}")
+_KANJI_WESTERN = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+_ERA = re.compile(r"(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})\s*(?:年(\d{1,2})月(\d{1,2})日|([/.\-])(\d{1,2})\5(\d{1,2}))")
+
+FORMS = "YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, YYYY年M月D日 or 和暦 like R7.4.1 or 令和7年4月1日"
+
+
+def parse_date(value: str) -> dt.date:
+    """The date `value` names in any of FORMS; ValueError with the reason otherwise."""
+    if len(value) == 10 and value[4] == value[7] == "-":  # ISO, the common case, first
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    return _parse(value)
+
+
+def _parse(value: str) -> dt.date:
+    text = unicodedata.normalize("NFKC", value).strip()
+    try:
+        if m := _SEPARATED.fullmatch(text):
+            return dt.date(int(m[1]), int(m[3]), int(m[4]))
+        if _COMPACT.fullmatch(text):
+            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        if m := _KANJI_WESTERN.fullmatch(text):
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        if m := _ERA.fullmatch(text.upper() if text[:1].isascii() else text):
+            era = _BY_NAME[m[1]]
+            year = 1 if m[2] == "元" else int(m[2])
+            month, day = (m[3], m[4]) if m[3] else (m[6], m[7])
+            if year == 0:
+                raise ValueError(f"{value!r}: an era has no year 0")
+            return era.to_date(year, int(month), int(day))
+    except ValueError as bad:
+        reason = str(bad)
+        if "is not a day of" in reason or "no year 0" in reason:
+            raise
+        raise ValueError(f"{value!r} is not a date: {reason}") from None
+    raise ValueError(f"{value!r} is not a date ({FORMS})")
