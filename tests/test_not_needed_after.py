@@ -173,7 +173,7 @@ def test_staff_set_and_clear_the_date_and_place_holds_with_it(runner, new_librar
     cleared = ils("hold", "not-needed-after", str(hold), "--clear", "--reason", "needs it after all")
     assert cleared.exit_code == 0 and _hold_row(lib, hold).not_needed_after is None
     past = ils("hold", "not-needed-after", str(hold), "2026-11-01", "--reason", "typo")
-    assert past.exit_code == 1 and "Error: hold" in past.output
+    assert past.exit_code == 1 and "Error:" in past.output
     placed = ils("hold", "place", "--card", "1002", "--title", "B2", "--pickup", "central",
                  "--not-needed-after", "2026-12-31")
     assert placed.exit_code == 0, placed.output

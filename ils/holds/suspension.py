@@ -30,6 +30,7 @@ from ils.holds.series import apply_gates
 from ils.infra import schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
+from ils.infra.i18n import _
 from ils.library.staff import require
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def write_suspensions(ctx: Context, changes: list[Change], *, actor: str) -> Non
         [Move(c.hold["id"], c.hold["status"], S.SUSPENDED, c.note, {"until": c.day}, c.hold["patron_id"])
          for c in changes],
         values={"suspended_until": bindparam("until")}, at=ctx.now, run_id=ctx.run_id, actor=actor,
-        conflict="a hold changed while it was being suspended; nothing was changed",
+        conflict=_("a hold changed while it was being suspended; nothing was changed"),
     )
     # The next hold in the queue may now be served (a copy held back for a closed shelf...).
     queue_titles(ctx.conn, {c.hold["title_id"] for c in changes})
@@ -120,7 +121,7 @@ def write_resumptions(ctx: Context, changes: list[Change], *, actor: str) -> Non
         ctx.conn, Event.RESUME,
         [Move(c.hold["id"], S.SUSPENDED, S.WAITING, c.note, patron_id=c.hold["patron_id"]) for c in changes],
         values={"suspended_until": None}, at=ctx.now, run_id=ctx.run_id, actor=actor,
-        conflict="a hold changed while it was being resumed; nothing was changed",
+        conflict=_("a hold changed while it was being resumed; nothing was changed"),
     )
     series_titles = sorted({c.hold["title_id"] for c in changes if c.hold["series_group"] is not None})
     if series_titles:
@@ -204,19 +205,19 @@ def _hold(ctx: Context, hold_id: int) -> dict:
                h.c.not_needed_after).where(h.c.id == hold_id).with_for_update(nowait=True)
     ).first()
     if row is None:
-        raise IlsError(f"no hold {hold_id}")
+        raise IlsError(_("no hold {hold_id}").format(hold_id=hold_id))
     return dict(row._mapping)
 
 
 def _refuse(hold_id: int, code: str | None) -> None:
     if code is not None:
-        raise SuspensionRefused(f"hold {hold_id}: {reason(code).en}", code)
+        raise SuspensionRefused(_("hold {hold_id}: {text}").format(hold_id=hold_id, text=reason(code).en), code)
 
 
 def _need_reason(why: str | None) -> str:
     given = (why or "").strip()
     if not given:
-        raise IlsError("staff acting for a patron give --reason (it is written to the audit log)")
+        raise IlsError(_("staff acting for a patron give --reason (it is written to the audit log)"))
     return given
 
 
@@ -271,5 +272,6 @@ def not_needed_after_rows(hold_rows: list[dict], day: dt.date, today: dt.date) -
 def check_not_needed_after(day: dt.date | None, today: dt.date) -> None:
     """For a hold placed now with a not-needed-after day: refused if the day is past."""
     if day is not None and day < today:
-        raise SuspensionRefused(f"not needed after {day}: {reason('date_in_past').en}", "date_in_past")
+        raise SuspensionRefused(_("not needed after {day}: {text}").format(day=day, text=reason("date_in_past").en),
+                                "date_in_past")
 
