@@ -242,3 +242,36 @@ def test_a_suspended_hold_may_be_cancelled_from_the_web_like_a_waiting_one(new_l
     lib.night()
     assert lib.verdict(cancel) == ("applied", None)
     assert lib.status("2001", "B1") == "cancelled"
+
+
+def test_mitos_intraday_run_serves_a_suspend_request_but_leaves_the_resume_on_its_day_to_the_night(new_library):
+    # 002: 予約は10分ごとに処理 — the requests are served by the day's runs; resuming on a date is the night's.
+    lib = new_library("mito")
+    lib.branch("chuo")
+    lib.patron("3001")
+    lib.title("B1")
+    lib.copy("B1", "chuo", state="on_loan")
+    hold = lib.hold("3001", "B1", "chuo", status="suspended")
+    with lib.conn.begin():
+        lib.conn.execute(schema.holds.update().where(schema.holds.c.id == hold).values(suspended_until=D(2026, 11, 25)))
+    other = lib.hold("3001", "B1", "chuo", status="cancelled")  # a closed hold on the same title
+    asked = lib.request("suspend", "3001", str(other), received="2026-11-25 10:05")
+    report = lib.night("2026-11-25 10:10", mode="intraday")
+    [step] = [s for s in report.steps if s.step == "suspend"]
+    assert lib.verdict(asked) == ("rejected", "already_closed")
+    assert "resumed" not in step.counts and "lapsed" not in step.counts
+    assert _hold_row(lib, hold).status == "suspended"  # its day has come, but only the night resumes it
+    lib.night("2026-11-26 03:00")
+    assert _hold_row(lib, hold).status == "waiting"
+
+
+def test_a_night_run_again_resumes_and_tells_nothing_twice(new_library):
+    lib = _kitami(new_library)
+    lib.copy("B1", "central", state="on_loan")
+    hold = lib.hold("1001", "B1", "central", status="suspended")
+    with lib.conn.begin():
+        lib.conn.execute(schema.holds.update().where(schema.holds.c.id == hold).values(suspended_until=D(2026, 11, 26)))
+    first = lib.night("2026-11-26 03:00", only="suspend")
+    again = lib.night("2026-11-26 03:00", only="suspend")
+    assert (first.steps[0].counts["resumed"], again.steps[0].counts["resumed"]) == (1, 0)
+    assert len(_history(lib, hold)) == 1
