@@ -275,3 +275,20 @@ def test_a_night_run_again_resumes_and_tells_nothing_twice(new_library):
     again = lib.night("2026-11-26 03:00", only="suspend")
     assert (first.steps[0].counts["resumed"], again.steps[0].counts["resumed"]) == (1, 0)
     assert len(_history(lib, hold)) == 1
+
+
+def test_a_busy_night_suspends_and_resumes_many_holds_in_a_few_statements(new_library):
+    # Past lifecycle.store.STAGED_FROM moves the writes go through a staged table (COPY on PostgreSQL).
+    lib = _kitami(new_library)
+    held = []
+    for n in range(70):
+        lib.title(f"T{n}")
+        lib.copy(f"T{n}", "central", state="on_loan")
+        held.append(lib.hold("1003", f"T{n}", "central"))
+        lib.request("suspend", "1003", f"bib:T{n}@2026-11-28")
+    lib.night("2026-11-26 03:00")
+    assert {h["status"] for h in lib.holds_of("1003").values()} == {"suspended"}
+    assert _hold_row(lib, held[-1]).suspended_until == D(2026, 11, 28)
+    report = lib.night("2026-11-28 03:00")
+    assert next(s for s in report.steps if s.step == "suspend").counts["resumed"] == 70
+    assert {h["status"] for h in lib.holds_of("1003").values()} == {"waiting"}
