@@ -155,6 +155,15 @@ def _parse_now(_ctx, _param, value):
         raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2026-11-26T03:00") from None
 
 
+def _parse_day(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date, e.g. 2026-12-20") from None
+
+
 def now_option(f):
     return click.option(
         "--now",
@@ -422,8 +431,11 @@ def _base(card, channel, received_at, client_ref, now, kind):
 @click.option("--contact", type=click.Choice(["email", "phone", "none"]), help="Contact method; default the patron's.")
 @click.option("--series", is_flag=True, help="Serve the titles strictly in the order given (順番予約).")
 @click.option("--receipt-mail", is_flag=True, help="The patron asked for a receipt mail.")
+@click.option("--not-needed-after", "not_needed_after", callback=_parse_day, metavar="DATE",
+              help="有効期限: still waiting after this day, the hold lapses (a not_needed_after row per title).")
 @_request_common
-def request_hold(titles, pickup, contact, series, receipt_mail, card, channel, received_at, client_ref, ctx):
+def request_hold(titles, pickup, contact, series, receipt_mail, not_needed_after, card, channel, received_at,
+                 client_ref, ctx):
     """Request holds (仮予約) on one or more titles."""
     group = f"cli-{uuid.uuid4().hex[:12]}" if series else None
     rows = []
@@ -434,6 +446,10 @@ def request_hold(titles, pickup, contact, series, receipt_mail, card, channel, r
         if group:
             row.update(series_group=group, series_position=str(position))
         rows.append(row)
+    if not_needed_after:
+        from ils.holds.suspension import not_needed_after_rows
+
+        rows += not_needed_after_rows(rows, not_needed_after, ctx.today)
     _submit(ctx, rows)
 
 
@@ -473,6 +489,37 @@ def request_newsletter(subscribe, subjects, card, channel, received_at, client_r
     """Request a newsletter subscription change (メールマガジンの登録, Kitami's 新着図書案内)."""
     target = f"{'subscribe' if subscribe else 'unsubscribe'}:{','.join(subjects)}"
     _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "newsletter"), "target": target}])
+
+
+@request.command("suspend")
+@click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")
+@click.option("--until", callback=_parse_day, metavar="DATE", help="It resumes by itself on this day; default: until resumed.")
+@_request_common
+def request_suspend(hold_ref, until, card, channel, received_at, client_ref, ctx):
+    """Request that a waiting hold be suspended (予約の一時停止); it keeps its place in the queue."""
+    target = f"{hold_ref}@{until.isoformat()}" if until else hold_ref
+    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "suspend"), "target": target}])
+
+
+@request.command("resume")
+@click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")
+@_request_common
+def request_resume(hold_ref, card, channel, received_at, client_ref, ctx):
+    """Request that a suspended hold wait again (予約の一時停止の解除)."""
+    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "resume"), "target": hold_ref}])
+
+
+@request.command("not-needed-after")
+@click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")
+@click.option("--date", "day", callback=_parse_day, metavar="DATE", help="The last day the patron needs it (有効期限).")
+@click.option("--clear", is_flag=True, help="Remove the hold's not-needed-after date.")
+@_request_common
+def request_not_needed_after(hold_ref, day, clear, card, channel, received_at, client_ref, ctx):
+    """Request a not-needed-after date (有効期限) for a hold, or its removal."""
+    if bool(day) == clear:
+        raise click.UsageError("give --date DATE or --clear")
+    target = f"{hold_ref}@{day.isoformat() if day else 'none'}"
+    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "not_needed_after"), "target": target}])
 
 
 @request.command("renew")
@@ -792,16 +839,18 @@ def hold():
 @click.option("--override", "overrides", multiple=True, type=click.Choice(OVERRIDE_KEYS), metavar="RULE",
               help=f"A rule to set aside for this patron, one of: {', '.join(OVERRIDE_KEYS)}. Repeat for several.")
 @click.option("--reason", help="Why the rule is set aside (required with --override; audited).")
+@click.option("--not-needed-after", "not_needed_after", callback=_parse_day, metavar="DATE",
+              help="有効期限: still waiting after this day, the hold lapses in the night.")
 @with_context
 @staff_option
 @output_options
-def hold_place(card, titles, pickup, contact, series, overrides, reason, staff, ctx, fmt):
+def hold_place(card, titles, pickup, contact, series, overrides, reason, not_needed_after, staff, ctx, fmt):
     """Place holds at once (no pending stage), by the same rules as the batch; counter-only
     material (課題, 期禁...) is allowed here."""
     from ils.holds.counter import place_holds
 
     placed = place_holds(ctx, card, list(titles), pickup, staff=staff, contact=contact, series=series,
-                         overrides=frozenset(overrides), override_reason=reason)
+                         overrides=frozenset(overrides), override_reason=reason, not_needed_after=not_needed_after)
     labels = ctx.policy.labels
     render([{"hold": p.hold_id, "bib_id": p.bib_id, "status": getattr(labels, p.status),
              "overridden": p.overridden or ""} for p in placed], fmt)
@@ -881,6 +930,53 @@ def hold_move(hold_id, where, before, after, reason, staff, ctx, fmt):
         raise click.UsageError(_("give exactly one of --to-head, --to-end, --before HOLD, --after HOLD"))
     render([move_in_queue(ctx, hold_id, asked[0], staff=staff, reason=reason,
                           anchor=before if before is not None else after)], fmt)
+
+
+# 予約の一時停止 and 有効期限 (ils/holds/suspension.py) -----------------------------------
+
+
+@hold.command("suspend")
+@click.argument("hold_id", type=int)
+@click.option("--until", callback=_parse_day, metavar="DATE", help="It resumes by itself on this day (after today); default: until resumed.")
+@click.option("--reason", required=True, help="Why, e.g. the patron's call (audited).")
+@with_context
+@staff_option
+@output_options
+def hold_suspend(hold_id, until, reason, staff, ctx, fmt):
+    """Suspend a waiting hold for the patron (予約の一時停止): it keeps its place, copies go round it."""
+    from ils.holds.suspension import suspend_hold
+
+    render([suspend_hold(ctx, hold_id, staff=staff, why=reason, until=until)], fmt)
+
+
+@hold.command("resume")
+@click.argument("hold_id", type=int)
+@click.option("--reason", help="Why (audited).")
+@with_context
+@staff_option
+@output_options
+def hold_resume(hold_id, reason, staff, ctx, fmt):
+    """Resume a suspended hold now: it waits again in the place it kept."""
+    from ils.holds.suspension import resume_hold
+
+    render([resume_hold(ctx, hold_id, staff=staff, why=reason)], fmt)
+
+
+@hold.command("not-needed-after")
+@click.argument("hold_id", type=int)
+@click.argument("day", required=False, callback=_parse_day, metavar="[DATE]")
+@click.option("--clear", is_flag=True, help="Remove the hold's not-needed-after date.")
+@click.option("--reason", required=True, help="Why, e.g. the patron's call (audited).")
+@with_context
+@staff_option
+@output_options
+def hold_not_needed_after(hold_id, day, clear, reason, staff, ctx, fmt):
+    """Set the day after which the hold, if it still waits, lapses in the night (有効期限), or --clear it."""
+    from ils.holds.suspension import set_not_needed_after
+
+    if bool(day) == clear:
+        raise click.UsageError(_("give a DATE or --clear"))
+    render([set_not_needed_after(ctx, hold_id, day, staff=staff, why=reason)], fmt)
 
 
 @main.group()

@@ -53,6 +53,7 @@ PLAN: tuple[PlannedStep, ...] = (
     PlannedStep("contact_change", "s06_contact_change", intraday=True, in_dry_run=True),
     PlannedStep("newsletter_subscription", "s07_newsletter_subscription", intraday=True, in_dry_run=True),
     PlannedStep("expire", "s08_expire", intraday=False, in_dry_run=True),
+    PlannedStep("suspend", "s08_suspend", intraday=True, in_dry_run=True),
     PlannedStep("allocate", "s09_allocate", intraday=True, in_dry_run=True),
     PlannedStep("reports", "s10_reports", intraday=False, in_dry_run=False),
     PlannedStep("render", "s11_render", intraday=False, in_dry_run=True),

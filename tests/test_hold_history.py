@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-import cli
+from ils import cli
 from ils.infra import schema
 
 

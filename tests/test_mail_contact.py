@@ -67,7 +67,7 @@ def test_every_notice_template_goes_out_with_the_librarys_footer(language):
                  "reason": "r", "reason_code": "cancel_too_late", "address": "a@example.jp",
                  "request_kind": "hold", "branch": "chuo", "branch_phone": "093-000-0001", "changed": False,
                  "code": "ABCD234567", "expires_on": D(2026, 12, 3), "expires_time": "11:00",
-                 "contact_method": "email"}
+                 "contact_method": "email", "suspended_until": D(2026, 12, 3), "not_needed_after": D(2026, 12, 3)}
     kinds = sorted(p.name.removesuffix(".txt.j2") for p in (templates_path() / language / "notices").glob("*.txt.j2"))
     assert "hold_ready" in kinds
     for kind in kinds:

@@ -105,7 +105,8 @@ def test_an_intraday_run_serves_only_the_new_requests_and_the_night_sweeps_the_r
     # A paper form keyed at the counter: a web hold's shelf search waits for the next open day.
     rid = mito.request("hold", "3001", "B1", pickup="chuo", received="2026-11-25 10:03", channel="paper")
     report = mito.night("2026-11-25 10:10", mode="intraday")
-    assert [s.step for s in report.steps] == ["accept", "cancel", "pickup_change", "renew", "email", "contact_change", "newsletter_subscription", "allocate"]
+    assert [s.step for s in report.steps] == ["accept", "cancel", "pickup_change", "renew", "email", "contact_change",
+                                             "newsletter_subscription", "suspend", "allocate"]
     assert mito.verdict(rid) == ("accepted", None)
     assert mito.status("3001", "B1") == "allocated"
     assert dict(report.steps[-1].counts)["titles_examined"] == 1  # only the title that changed

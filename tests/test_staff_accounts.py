@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-import cli
+from ils import cli
 from ils.infra import schema
 from ils.library.staff import PERMISSIONS, ROLES
 from scenario import D

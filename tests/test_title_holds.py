@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-import cli
+from ils import cli
 from ils.infra import schema
 from scenario import D
 

@@ -27,7 +27,8 @@ from ils.patrons.view import patron_holds
 
 def submit_request(ctx: Context, request: dict) -> int:
     """Store one pending request (the fields of docs/integration.md); returns its id. Every
-    kind goes this way: hold, cancel, pickup_change (受取館の変更), renew, email_change.
+    kind goes this way: hold, cancel, pickup_change (受取館の変更), renew, email_change, suspend,
+    resume (予約の一時停止) and not_needed_after (有効期限).
 
     Raises RequestsClosed in the profile's closed window (Murakami: 午前3時から午前4時の間は
     予約できません), whatever the batch is doing; BatchRunning while the nightly batch runs;
@@ -95,9 +96,11 @@ def reset_forgotten_password(ctx: Context, card: str, code: str, new: str) -> No
 
 def my_holds(ctx: Context, card: str) -> list[dict]:
     """The patron's holds with the library's status labels (予約申込, 確保待ち, 準備中, 他館確保,
-    貸出可能, 取消申込...), queue rank, pickup branch and deadline; a waiting hold also has
-    `expected_wait_days` (whole days, None with no basis) and `expected_wait`, the words to show
-    (「ご用意の目安: 約3週間」, 「ご用意の目安: 未定」): docs/integration.md."""
+    貸出可能, 取消申込, 一時停止中...), queue rank, pickup branch and deadline, `suspended_until`
+    (the day a suspended hold resumes; None: until resumed) and `not_needed_after` (有効期限); a
+    waiting hold also has `expected_wait_days` (whole days, None with no basis) and
+    `expected_wait`, the words to show (「ご用意の目安: 約3週間」, 「ご用意の目安: 未定」):
+    docs/integration.md."""
     return patron_holds(ctx, card)
 
 

@@ -242,8 +242,12 @@ def parse_hold_refs(ctx: Context, rows, patrons: dict, refused: str) -> tuple[li
 
 
 def _hold_target(row) -> tuple[int | None, str | None]:
-    """(hold id, None) or (None, bib id) from a target `12345` or `bib:BIB_ID`."""
-    target = (row.target or "").strip()
+    return read_hold_ref(row.target)
+
+
+def read_hold_ref(text: str | None) -> tuple[int | None, str | None]:
+    """(hold id, None) or (None, bib id) from a target `12345` or `bib:BIB_ID`, else Unparseable("malformed")."""
+    target = (text or "").strip()
     hold_id = ascii_number(target, digits=18)
     if hold_id is not None:
         return hold_id, None

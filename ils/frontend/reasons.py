@@ -26,6 +26,8 @@ REASON_CODES = (
     "contact_change_not_offered",
     # Newsletter (メールマガジン, seed 000)
     "newsletter_not_offered",
+    # Suspending a hold (予約の一時停止) and its not-needed-after date (有効期限)
+    "suspend_too_late", "already_suspended", "not_suspended", "date_in_past", "not_needed_after_too_late",
     # Renewals
     "unknown_loan", "renewed_already", "item_overdue", "patron_overdue", "held_by_others", "inter_library",
     "not_extended", "renew_pending",

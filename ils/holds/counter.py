@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from ils.holds.facts import branch_facts, patron_by_card, patron_facts, title_fa
 from ils.holds.history import Notice, later_volume_titles, queue_titles, record_notices
 from ils.holds.lifecycle import Event, HoldStatus
 from ils.holds.lifecycle.store import Move, insert_holds, move_holds, new_hold_row
+from ils.holds.suspension import check_not_needed_after
 from ils.infra import schema
 from ils.infra.audit import audit
 from ils.infra.context import Context
@@ -45,14 +47,17 @@ def place_holds(
     series: bool = False,
     overrides: frozenset[str] = frozenset(),
     override_reason: str | None = None,
+    not_needed_after: dt.date | None = None,
 ) -> list[Placed]:
     """Place holds at once (no pending stage). All or none: a refused title refuses the lot,
-    naming the rule; staff may override the rules in OVERRIDABLE, with a reason."""
+    naming the rule; staff may override the rules in OVERRIDABLE, with a reason. With
+    `not_needed_after` (有効期限, today or later) a hold still waiting after that day lapses."""
     unknown = set(overrides) - OVERRIDABLE
     if unknown:
         raise IlsError(_("cannot override {unknown}; overridable: {overridable}").format(unknown=', '.join(sorted(unknown)), overridable=', '.join(sorted(OVERRIDABLE))))
     if overrides and not (override_reason or "").strip():
         raise IlsError(_("an override needs --reason (it is written to the audit log)"))
+    check_not_needed_after(not_needed_after, ctx.today)
     group = f"counter-{uuid.uuid4().hex[:12]}" if series and len(bib_ids) > 1 else None
     with ctx.writing():
         require(ctx.conn, staff, "override" if overrides else "hold_place")
@@ -68,13 +73,13 @@ def place_holds(
                                   channel="counter", pickup_code=pickup, contact_method=contact,
                                   series_group=group, series_position=position if group else None)
             case = HoldCase(request, patron, titles.get(bib), branches.get(pickup), ctx.policy, ctx.today)
-            placed.append(_place(ctx, case, staff, overrides, override_reason))
+            placed.append(_place(ctx, case, staff, overrides, override_reason, not_needed_after))
             patron.held_titles.add(case.known_title.id)
             patron.holds_by_channel["counter"] += 1
         return placed
 
 
-def _place(ctx: Context, case: HoldCase, staff: str, overrides, override_reason) -> Placed:
+def _place(ctx: Context, case: HoldCase, staff: str, overrides, override_reason, not_needed_after=None) -> Placed:
     refused = broken_rule(case)
     overridden = None
     if refused is not None and refused.override in overrides:
@@ -89,7 +94,7 @@ def _place(ctx: Context, case: HoldCase, staff: str, overrides, override_reason)
         ctx.policy, patron_id=case.known_patron.id, title_id=case.known_title.id, pickup_branch_id=case.known_pickup.id,
         contact_method=resolve_contact(req, case.patron, ctx.policy), channel="counter", received_at=req.received_at,
         series_group=req.series_group, series_position=req.series_position, placed_by=staff, created_at=ctx.now,
-    )
+    ) | {"not_needed_after": not_needed_after}
     [hold_id] = insert_holds(ctx.conn, Event.PLACE, [row], ["placed at the counter"], at=ctx.now, run_id=None,
                              actor=staff)
     status = row["status"]

@@ -35,6 +35,9 @@ NOTICE_KINDS = (
     "contact_change_refused",
     "newsletter_changed",
     "newsletter_refused",
+    "hold_change_applied",  # a suspend, resume or not-needed-after request (ils/holds/suspension.py)
+    "hold_change_refused",
+    "hold_lapsed",  # its not-needed-after day (有効期限) passed while it still waited
 )
 
 

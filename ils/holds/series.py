@@ -19,11 +19,12 @@ def blocking_statuses(ctx: Context) -> tuple[str, ...]:
 
     Gate "allocated" (seed 001: 順位が先の資料が割り当てられないと、後の資料は予約を割り当てられ
     ません) opens once the earlier volume has a copy; gate "picked_up" (seed 004: 一冊ずつ
-    用意確保) once the patron has collected it. A cancelled or expired volume opens the gate.
+    用意確保) once the patron has collected it. A cancelled, expired or lapsed volume opens the
+    gate; a suspended one (予約の一時停止) has no copy yet, so it keeps the later ones 準備中.
     """
     if ctx.policy.series.gate == "picked_up":
         return lifecycle.ACTIVE
-    return lifecycle.QUEUED
+    return (*lifecycle.QUEUED, HoldStatus.SUSPENDED.value)
 
 
 def gate_blocked(ctx: Context, h):

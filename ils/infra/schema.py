@@ -156,7 +156,8 @@ HOLD_STATUSES = lifecycle.HOLD_STATUSES
 ACTIVE_HOLD_STATUSES = lifecycle.ACTIVE
 HOLDS_WITH_COPY = lifecycle.WITH_COPY
 _WITH_COPY_SQL = ", ".join(f"'{s}'" for s in HOLDS_WITH_COPY)  # 'allocated', 'in_transit', 'ready'
-REQUEST_KINDS = ("hold", "cancel", "renew", "email_change", "pickup_change", "contact_change", "newsletter")
+REQUEST_KINDS = ("hold", "cancel", "renew", "email_change", "pickup_change", "contact_change", "newsletter",
+                 "suspend", "resume", "not_needed_after")
 # sending: handed to the mail server; unconfirmed: the sender died before the server's
 # answer was recorded (the message is not sent again; a person checks the server's log).
 MAIL_STATES = ("queued", "sending", "sent", "failed", "unconfirmed")

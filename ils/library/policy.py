@@ -112,7 +112,8 @@ class Requests(Section):
     # The hold statuses from which a patron may cancel (取消申込) or change the pickup
     # branch (受取館の変更) from the web; past them the batch refuses and the patron is told
     # to contact the library (seed 001). An empty pickup list: the library offers no change.
-    web_cancel_statuses: tuple[ActiveHoldStatus, ...] = (*lifecycle.QUEUED, lifecycle.S.ALLOCATED.value)
+    web_cancel_statuses: tuple[ActiveHoldStatus, ...] = (*lifecycle.QUEUED, lifecycle.S.SUSPENDED.value,
+                                                         lifecycle.S.ALLOCATED.value)
     pickup_change_statuses: tuple[ActiveHoldStatus, ...] = ()
     # Library-time [start, end) in which the front end takes no request (seed 004: 午前3時から
     # 午前4時の間は予約できません); empty where the library never closes its web service.

@@ -24,7 +24,7 @@ from ils.mail.settings import MailSettings
 from ils.patrons.addresses import address_problem
 
 # Kinds told about the hold itself, by the contact method chosen for that hold.
-HOLD_KINDS = ("hold_ready", "hold_expired")
+HOLD_KINDS = ("hold_ready", "hold_expired", "hold_lapsed")
 YES = {"yes", "true", "1", "on"}
 # Messages rendered, queued and marked together: a few statements per chunk, and a
 # prefecture's morning never held in memory at once.
@@ -222,8 +222,8 @@ def route(kind: str, contact_method: str | None, hold_contact: str | None, email
         method = "email"  # the patron asked for it / the new address is confirmed
     else:
         method = contact_method
-    if method == "phone":
-        return "phone" if kind == "hold_ready" else "not_mailed"
+    if method == "phone":  # the branch's phone list calls about these (sql/phone.sql)
+        return "phone" if kind in ("hold_ready", "hold_lapsed") else "not_mailed"
     if method == "none":
         return "none"
     if not email or problem(email):
@@ -253,6 +253,8 @@ def _variables(row, details, policy) -> dict:
         # A new address in place of one (変更), or the first (登録); Kitsuki names both 変更.
         "changed": bool(payload.get("previous")) or policy.notices.email_registered_subject == "always_change",
         "contact_method": payload.get("contact_method"),
+        "suspended_until": payload.get("suspended_until"),  # a suspension's last day (予約の一時停止)
+        "not_needed_after": payload.get("not_needed_after"),  # 有効期限
     }
 
 

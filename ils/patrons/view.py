@@ -79,7 +79,8 @@ def patron_holds(ctx: Context, card: str) -> list[dict]:
     shown = or_(h.c.status.in_(lifecycle.ACTIVE), h.c.closed_at >= visible_since)
     query = (
         select(h.c.id, h.c.title_id, t.c.bib_id, t.c.title, h.c.status, _rank(h).label("rank"), b.c.name.label("pickup"),
-               h.c.pickup_deadline, h.c.contact_method, h.c.queued_at, h.c.series_position)
+               h.c.pickup_deadline, h.c.contact_method, h.c.queued_at, h.c.series_position,
+               h.c.suspended_until, h.c.not_needed_after)
         .join(t, t.c.id == h.c.title_id).join(b, b.c.id == h.c.pickup_branch_id)
         .where(h.c.patron_id == p.id, shown)
         .order_by(h.c.queued_at, h.c.id)
@@ -98,9 +99,12 @@ def patron_holds(ctx: Context, card: str) -> list[dict]:
             label = labels.cancel_requested
         rows.append({
             "hold": row.id, "bib_id": row.bib_id, "title": row.title, "status": label,
-            "rank": row.rank if row.status in lifecycle.QUEUED else None,
+            # A suspended hold keeps its place (予約の一時停止): its rank is shown too.
+            "rank": row.rank if row.status in (*lifecycle.QUEUED, lifecycle.S.SUSPENDED) else None,
             "pickup": row.pickup, "pickup_deadline": row.pickup_deadline, "contact": row.contact_method,
             "series_position": row.series_position, **_expected(row.id, waits),
+            # 一時停止中 until this day (None: until resumed), and the 有効期限 the patron gave.
+            "suspended_until": row.suspended_until, "not_needed_after": row.not_needed_after,
         })
     return rows
 
@@ -125,7 +129,7 @@ def _pending_holds(ctx: Context, card: str) -> list[dict]:
     return [
         {"hold": None, "bib_id": row.target, "title": row.title, "status": ctx.policy.labels.pending, "rank": None,
          "pickup": None, "pickup_deadline": None, "contact": None, "series_position": None,
-         "expected_wait_days": None, "expected_wait": None}
+         "expected_wait_days": None, "expected_wait": None, "suspended_until": None, "not_needed_after": None}
         for row in ctx.conn.execute(query)
     ]
 

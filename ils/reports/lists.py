@@ -97,10 +97,16 @@ def _where_next(row: dict) -> str:
 
 
 def phone_list(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dict]:
-    """電話連絡リスト: holds ready at the branches for patrons who asked to be phoned, readied since the last list."""
-    query = named_query("phone", lists=BRANCHES, binds={"yesterday": Date, "today": Date},
+    """電話連絡リスト: holds ready at the branches for patrons who asked to be phoned, readied since the
+    last list, and their holds lapsed since then (有効期限), the title saying so."""
+    start, end = _day_bounds(day)
+    query = named_query("phone", lists=BRANCHES,
+                        binds={"yesterday": Date, "today": Date, "since": Instant, "day_end": Instant},
                         columns={"ready_on": Date, "pickup_deadline": Date})
-    return _rows(ctx, query, branch_ids=branch_ids, yesterday=day - dt.timedelta(days=1), today=day)
+    rows = _rows(ctx, query, branch_ids=branch_ids, yesterday=day - dt.timedelta(days=1), today=day,
+                 since=start - dt.timedelta(days=1), day_end=end)
+    lapsed = WORDS["phone"]["words"]["lapsed"]
+    return [{**row, "title": lapsed.format(title=row["title"])} if row["what"] == "lapsed" else row for row in rows]
 
 
 def contact_problems(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dict]:
