@@ -18,7 +18,7 @@ def kitami(new_library):
     """Kitami: 常呂 holds the one copy of B1 that patron 1001 will want; 1002 has B2 out."""
     lib = new_library("kitami")
     lib.branch("central").branch("tokoro").route("central", "tokoro", 2)
-    lib.patron("1001").patron("1002")
+    lib.patron("1001").patron("1002").staff("s001")
     lib.title("B1").title("B2")
     lib.copy("B1", "tokoro", barcode="777")
     lib.copy("B2", "central", barcode="888")

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from ils import cli
 from ils.infra import schema
+from lines import unstamped
 
 
 @pytest.fixture
@@ -108,4 +109,4 @@ def test_an_unknown_hold_or_card_is_one_line(runner, kitami, command, message):
     if message is None:
         assert result.exit_code == 2 and "'first' is not a valid integer" in result.stderr
     else:
-        assert result.exit_code == 1 and result.stderr.splitlines() == [message]
+        assert result.exit_code == 1 and unstamped(result.stderr).splitlines() == [message]

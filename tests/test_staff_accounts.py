@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from ils import cli
 from ils.infra import schema
 from ils.library.staff import PERMISSIONS, ROLES
+from lines import unstamped
 from scenario import D
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "counter.md"
@@ -37,7 +38,7 @@ def ok(result) -> list[dict]:
 def refused(result, message: str) -> None:
     """One line, `Error: ...`, exit 1."""
     assert result.exit_code == 1, result.output
-    assert result.stderr.splitlines() == [f"Error: {message}"], result.stderr
+    assert unstamped(result.stderr).splitlines() == [f"Error: {message}"], result.stderr
 
 
 def _count(lib, table) -> int:
@@ -160,5 +161,5 @@ def test_the_new_tables_read_in_japanese_by_default(runner, mito):
     assert not untranslated, f"columns with no Japanese in data/locale/ja/LC_MESSAGES/ils.po: {untranslated}"
     counter = runner.invoke(cli.main, ["password", "reset", "--card", "3001", "--staff", "c01", "--db", mito.url],
                             env=japanese)
-    assert counter.stderr.splitlines() == [
+    assert unstamped(counter.stderr).splitlines() == [
         "Error: 職員 'c01'(counter)は password_reset を行えません。supervisor の権限が必要です"]

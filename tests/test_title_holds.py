@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ils import cli
 from ils.infra import schema
+from lines import unstamped
 from scenario import D
 
 
@@ -77,9 +78,9 @@ def test_full_cards_are_for_a_supervisor_and_are_audited(runner, murakami):
     lib.hold("50000001", "B1", "chuo")
     refused = ils(runner, lib, "title", "holds", "B1", "--show-cards", "--staff", "c01")
     assert refused.exit_code == 1
-    assert refused.stderr.splitlines() == ["Error: staff 'c01' (counter) may not show_cards: it needs supervisor"]
+    assert unstamped(refused.stderr).splitlines() == ["Error: staff 'c01' (counter) may not show_cards: it needs supervisor"]
     no_staff = ils(runner, lib, "title", "holds", "B1", "--show-cards")
-    assert no_staff.stderr.splitlines() == [
+    assert unstamped(no_staff.stderr).splitlines() == [
         "Error: --show-cards needs --staff: a supervisor's account, written to the audit log"]
     [row] = json.loads(ok(ils(runner, lib, "title", "holds", "B1", "--show-cards", "--staff", "sv01", "--json")))
     assert row["card"] == "50000001"
@@ -103,4 +104,4 @@ def test_csv_and_table_like_the_other_read_commands(runner, murakami):
 
 def test_an_unknown_title_is_one_line(runner, murakami):
     result = ils(runner, murakami, "title", "holds", "B9")
-    assert result.exit_code == 1 and result.stderr.splitlines() == ["Error: no title with bib id 'B9'"]
+    assert result.exit_code == 1 and unstamped(result.stderr).splitlines() == ["Error: no title with bib id 'B9'"]

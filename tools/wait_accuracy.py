@@ -42,6 +42,7 @@ from ils.infra import db, schema
 from ils.infra.context import open_context
 from ils.infra.installation import DEMO_NIGHT, build_demo
 from ils.library.clock import LIBRARY_TZ
+from ils.library.staff import add_account
 
 STAFF = "wait-accuracy"
 NEW_HOLDS_A_DAY = 8
@@ -234,6 +235,8 @@ def simulate(url: str, *, days: int, snapshots: list[int], seed: int, profile: s
         ctx.settings = replace(ctx.settings, reports={"directory": str(reports or scratch)},
                                mail={"transport": "files", "directory": str(Path(scratch) / "mail")})
         run_batch(ctx, now_given=True)  # the sample's own night: its requests accepted, the first allocation
+        with ctx.conn.begin():  # the simulated counter works under an account of its own (ils staff add)
+            add_account(ctx.conn, STAFF, "supervisor", now=DEMO_NIGHT, name="the simulated counter")
         city = City(ctx, seed)
         first = DEMO_NIGHT.date()
         estimates: list[Estimate] = []
