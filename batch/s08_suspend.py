@@ -161,7 +161,7 @@ class _Tonight:
         suspension.write_resumptions(ctx, resume, actor="batch")
         suspension.write_suspensions(ctx, suspend, actor="batch")
         _new_until(ctx, until_only)
-        suspension.write_not_needed_after(ctx, list(self.dates.values()))
+        suspension.write_not_needed_after(ctx, list(self.dates.values()), actor="batch")
 
 
 def _new_until(ctx: Context, changes: list[suspension.Change]) -> None:

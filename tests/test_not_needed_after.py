@@ -172,6 +172,12 @@ def test_staff_set_and_clear_the_date_and_place_holds_with_it(runner, new_librar
     assert shown[0]["not_needed_after"] == "2026-12-24"
     cleared = ils("hold", "not-needed-after", str(hold), "--clear", "--reason", "needs it after all")
     assert cleared.exit_code == 0 and _hold_row(lib, hold).not_needed_after is None
+    # Each change is in the hold's history: who set the date, and why.
+    history = json.loads(ils("hold", "history", str(hold)).stdout)
+    dated = [(row["from_status"], row["to_status"], row["who"], row["why"]) for row in history
+             if row["who"] == "staff s042"]
+    assert dated == [("waiting", "waiting", "staff s042", "patron phoned"),
+                     ("waiting", "waiting", "staff s042", "needs it after all")]
     past = ils("hold", "not-needed-after", str(hold), "2026-11-01", "--reason", "typo")
     assert past.exit_code == 1 and "Error:" in past.output
     placed = ils("hold", "place", "--card", "1002", "--title", "B2", "--pickup", "central",

@@ -63,6 +63,7 @@ def test_a_patron_suspends_her_hold_from_the_web_and_a_returned_copy_goes_to_the
     assert (held.queue_day, held.queued_at) == (D(2026, 11, 1), at("2026-11-01 10:00"))  # its place is kept
     assert ("hold_change_applied", {"change": "suspend", "suspended_until": "2026-12-10"}) in lib.notices("1001")
     # The copy comes back: caught for the next waiting hold, not the suspended one.
+    _staff(lib)
     outcome = check_in(_ctx(lib), copy, lib.ids[("branch", "central")], "s042")
     assert outcome.hold_id == second
     assert lib.status("1002", "B1") == "ready" and lib.status("1001", "B1") == "suspended"

@@ -129,16 +129,21 @@ def write_resumptions(ctx: Context, changes: list[Change], *, actor: str) -> Non
     queue_titles(ctx.conn, {c.hold["title_id"] for c in changes})
 
 
-def write_not_needed_after(ctx: Context, changes: list[Change]) -> None:
-    """Each hold's not-needed-after day (None clears it). The status stays, so no history row:
-    the request row (or the staff audit) records who set it."""
+def write_not_needed_after(ctx: Context, changes: list[Change], *, actor: str) -> None:
+    """Each hold's not-needed-after day (None clears it). The status stays; the change is a
+    transition of its own (not_needed_after), so the hold's history says who set it and why.
+    The statuses are read again first: the night's resumptions, written just before, may
+    have moved a later volume back to 準備中."""
     if not changes:
         return
     h = schema.holds
-    ctx.conn.execute(
-        h.update().where(h.c.id == bindparam("hold"), h.c.status.in_(STILL_WAITING))
-        .values(not_needed_after=bindparam("day")),
-        [{"hold": c.hold["id"], "day": c.day} for c in changes],
+    now = dict(ctx.conn.execute(select(h.c.id, h.c.status).where(h.c.id.in_([c.hold["id"] for c in changes]))).all())
+    move_holds(
+        ctx.conn, Event.NOT_NEEDED_AFTER,
+        [Move(c.hold["id"], now[c.hold["id"]], now[c.hold["id"]], c.note, {"day": c.day}, c.hold["patron_id"])
+         for c in changes if now.get(c.hold["id"]) in STILL_WAITING],
+        values={"not_needed_after": bindparam("day")}, at=ctx.now, run_id=ctx.run_id, actor=actor,
+        conflict=_("a hold changed while its not-needed-after date was being set; nothing was changed"),
     )
 
 
@@ -254,7 +259,7 @@ def set_not_needed_after(ctx: Context, hold_id: int, day: dt.date | None, *, sta
         require(ctx.conn, staff, "hold_not_needed_after")
         hold = _hold(ctx, hold_id)
         _refuse(hold_id, why_not_not_needed_after(hold["status"], day, ctx.today))
-        write_not_needed_after(ctx, [Change(hold, day, why)])
+        write_not_needed_after(ctx, [Change(hold, day, why)], actor=staff)
         audit(ctx, staff, "hold_not_needed_after", hold["patron_id"], target=str(hold_id), reason=why,
               detail={"was": hold["not_needed_after"].isoformat() if hold["not_needed_after"] else None,
                       "now": day.isoformat() if day else None})

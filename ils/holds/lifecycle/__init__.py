@@ -71,6 +71,7 @@ class Event(StrEnum):
     LAPSE = "lapse"
     EXTEND = "extend"
     QUEUE_MOVE = "queue_move"
+    NOT_NEEDED_AFTER = "not_needed_after"
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,8 @@ def _rules() -> tuple[Rule, ...]:
           for s in (*QUEUED, S.SUSPENDED)),
         Rule(E.EXTEND, S.READY, S.READY, "staff extended the pickup deadline (取置期限の延長); the status stays"),
         *(Rule(E.QUEUE_MOVE, s, s, "staff moved the hold in its title's queue; the status stays")
+          for s in (*QUEUED, S.SUSPENDED)),
+        *(Rule(E.NOT_NEEDED_AFTER, s, s, "its not-needed-after date (有効期限) was set or cleared; the status stays")
           for s in (*QUEUED, S.SUSPENDED)),
     ]
     return tuple(rules)
