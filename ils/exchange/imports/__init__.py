@@ -186,12 +186,13 @@ def _parse_columns(kind: Kind, plan, batch: list, seen_keys: dict) -> list[tuple
     """The batch parsed a column at a time, or None if any row has a problem."""
     if not batch or any(isinstance(raw, dict) for _, raw in batch):
         return None
+    cells = list(zip(*(raw for _, raw in batch), strict=True))
     names, columns = [], []
     for position, name, parse, required, default in plan:
         if position < 0:
             column = [default] * len(batch)
         else:
-            column = _parse_column([raw[position].strip() for _, raw in batch], parse, required, default)
+            column = _parse_column(list(map(str.strip, cells[position])), parse, required, default)
             if column is None:
                 return None
         names.append(name)

@@ -82,23 +82,20 @@ class Staged:
         if not rows:
             return
         columns = self._columns
-        values = ((n, *(row[c] for c in columns)) for n, row in enumerate(rows))
         if self._postgresql:
             self._conn.exec_driver_sql(f"TRUNCATE {self._stage}")
-            db.copy_rows(self._conn, self._stage, ["_n", *columns], self._converters, values)
+            db.copy_rows(self._conn, self._stage, ["_n", *columns], self._converters,
+                         ((n, *(row[c] for c in columns)) for n, row in enumerate(rows)))
         else:
+            # A column at a time: each converter mapped over its column, no call per row.
+            values = [range(len(rows))]
+            for name, convert in zip(columns, self._converters[1:], strict=True):
+                column = [row[name] for row in rows]
+                values.append(column if convert is None else list(map(convert, column)))
             self._conn.exec_driver_sql(f"DELETE FROM {self._stage}")
-            convert = [(i, p) for i, p in enumerate(self._converters) if p is not None]
             marks = ", ".join("?" * (len(columns) + 1))
-            self._conn.exec_driver_sql(f"INSERT INTO {self._stage} VALUES ({marks})",
-                                       [_converted(list(v), convert) if convert else v for v in values])
+            self._conn.exec_driver_sql(f"INSERT INTO {self._stage} VALUES ({marks})", list(zip(*values)))
         self._conn.exec_driver_sql(self._merge)
-
-
-def _converted(values: list, convert) -> tuple:
-    for i, processor in convert:
-        values[i] = processor(values[i])
-    return tuple(values)
 
 
 def lookup(conn: Connection, table: Table, key_column: str, keys: set) -> dict:
