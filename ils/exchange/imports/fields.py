@@ -121,10 +121,29 @@ def code(max_length: int) -> Parser:
                 value = normal
         return as_text(value)
 
+    def column(values: list[str]) -> list[str]:
+        if "".join(values).isascii():
+            return as_text.column(values)  # type: ignore[attr-defined]
+        return [parse(value) for value in values]
+
+    parse.column = column  # type: ignore[attr-defined]
     return parse
 
 
-date.column = lambda values: list(map(dt.date.fromisoformat, values))  # type: ignore[attr-defined]
+def _date_column(values: list[str]) -> list[dt.date]:
+    # parse_date reads an ISO-shaped cell (YYYY-MM-DD) with date.fromisoformat: a column of
+    # them is one map; any other form, or a bad day, goes cell by cell through parse_date.
+    joined, count = "".join(values), len(values)
+    if (len(joined) == 10 * count and set(map(len, values)) <= {10}
+            and joined[4::10].count("-") == count and joined[7::10].count("-") == count):
+        try:
+            return list(map(dt.date.fromisoformat, values))
+        except ValueError:
+            pass
+    return [parse_date(value) for value in values]
+
+
+date.column = _date_column  # type: ignore[attr-defined]
 
 
 def instant(value: str) -> dt.datetime:
