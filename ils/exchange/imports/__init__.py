@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,7 +68,7 @@ def import_files(
     ctx = ImportContext(conn=conn, policy=policy, now=now, progress=progress)
     results: list[FileResult] = []
     try:
-        with write_transaction(conn):
+        with write_transaction(conn), _collector_paused():
             for kind_name, path in files:
                 ctx.state.clear()
                 results.append(_load(ctx, ALL_KINDS[kind_name], Path(path), encoding))
@@ -86,6 +88,20 @@ def import_files(
             note=f"; {unchecked} later file(s) not checked" if unchecked else "",
         )
     return results
+
+
+@contextmanager
+def _collector_paused():
+    """The cyclic garbage collector off while the rows go by: an import makes millions of
+    short-lived tuples and dicts and no cycles, and each collection walks all of them (8% of
+    the city's import)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def files_in(directory: Path) -> list[tuple[str, Path]]:
