@@ -205,12 +205,10 @@ def _parse_columns(kind: Kind, plan, batch: list, seen_keys: dict) -> list[tuple
     cells = list(zip(*(raw for _, raw in batch), strict=True))
     names, columns = [], []
     for position, name, parse, required, default in plan:
-        if position < 0:
-            column = [default] * len(batch)
-        else:
-            column = _parse_column(list(map(str.strip, cells[position])), parse, required, default)
-            if column is None:
-                return None
+        column = ([default] * len(batch) if position < 0
+                  else _parse_column(list(map(str.strip, cells[position])), parse, required, default))
+        if column is None:
+            return None
         names.append(name)
         columns.append(column)
     lines = [line for line, _ in batch]
@@ -218,8 +216,9 @@ def _parse_columns(kind: Kind, plan, batch: list, seen_keys: dict) -> list[tuple
         keys = columns[names.index(kind.key)]
         if len(set(keys)) != len(keys) or not seen_keys.keys().isdisjoint(keys):
             return None
-        seen_keys.update(zip(keys, lines))
-    return [(line, dict(zip(names, values))) for line, values in zip(lines, zip(*columns))]
+        seen_keys.update(zip(keys, lines, strict=True))
+    rows = zip(lines, zip(*columns, strict=True), strict=True)
+    return [(line, dict(zip(names, values, strict=True))) for line, values in rows]
 
 
 def _parse_column(cells: list[str], parse, required: bool, default) -> list | None:

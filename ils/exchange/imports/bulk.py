@@ -88,13 +88,14 @@ class Staged:
                          ((n, *(row[c] for c in columns)) for n, row in enumerate(rows)))
         else:
             # A column at a time: each converter mapped over its column, no call per row.
-            values = [range(len(rows))]
+            values: list[Sequence] = [range(len(rows))]
             for name, convert in zip(columns, self._converters[1:], strict=True):
                 column = [row[name] for row in rows]
                 values.append(column if convert is None else list(map(convert, column)))
             self._conn.exec_driver_sql(f"DELETE FROM {self._stage}")
             marks = ", ".join("?" * (len(columns) + 1))
-            self._conn.exec_driver_sql(f"INSERT INTO {self._stage} VALUES ({marks})", list(zip(*values)))
+            self._conn.exec_driver_sql(f"INSERT INTO {self._stage} VALUES ({marks})",
+                                       list(zip(*values, strict=True)))
         self._conn.exec_driver_sql(self._merge)
 
 

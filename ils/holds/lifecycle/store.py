@@ -113,13 +113,14 @@ def _insert_staged(conn: Connection, rows: list[dict]) -> None:
     row (a third of an import's 200,000 holds); one statement builds them once."""
     columns = list(rows[0])
     converters = db.bind_converters(conn, schema.holds, columns)
-    values = [range(len(rows))]
+    values: list[Sequence] = [range(len(rows))]
     for name, convert in zip(columns, converters, strict=True):
         column = [row[name] for row in rows]
         values.append(column if convert is None else list(map(convert, column)))
     conn.exec_driver_sql("DROP TABLE IF EXISTS temp.new_holds")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE new_holds (_n, {', '.join(columns)})")
-    conn.exec_driver_sql(f"INSERT INTO new_holds VALUES ({', '.join('?' * (len(columns) + 1))})", list(zip(*values)))
+    conn.exec_driver_sql(f"INSERT INTO new_holds VALUES ({', '.join('?' * (len(columns) + 1))})",
+                         list(zip(*values, strict=True)))
     conn.exec_driver_sql(f"INSERT INTO holds ({', '.join(columns)}) SELECT {', '.join(columns)} FROM new_holds ORDER BY _n")
     conn.exec_driver_sql("DROP TABLE temp.new_holds")
 
