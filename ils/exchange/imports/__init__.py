@@ -72,6 +72,8 @@ def import_files(
             for kind_name, path in files:
                 ctx.state.clear()
                 results.append(_load(ctx, ALL_KINDS[kind_name], Path(path), encoding))
+                for statement in ctx.state.get("bulk", {}).values():
+                    statement.drop()
                 if results[-1].problems:
                     # Later files refer to this one's rows; checking them would only
                     # repeat its problems as missing references.

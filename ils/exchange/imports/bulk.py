@@ -98,6 +98,10 @@ class Staged:
                                        list(zip(*values, strict=True)))
         self._conn.exec_driver_sql(self._merge)
 
+    def drop(self) -> None:
+        """The stage is no longer needed (SQLite would keep it, and its last batch, until the connection closes)."""
+        self._conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self._stage}")
+
 
 def lookup(conn: Connection, table: Table, key_column: str, keys: set) -> dict:
     """Natural key → id for the keys the table holds, in one plain query per chunk of keys."""
