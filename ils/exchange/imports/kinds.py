@@ -115,26 +115,17 @@ class Kind:
 
     def write(self, ctx: ImportContext, records: list[dict], lines: list[int]) -> None:
         """Write checked records (with the line each came from); a row the database already holds as is is not rewritten."""
-        _upsert(ctx, self.table, records, self.upsert_key, keyed=self.key is not None)
+        _upsert(ctx, self.table, records, self.upsert_key)
 
     def finish(self, ctx: ImportContext) -> list[tuple[int, RowProblem]]:
         """Work that needs the whole file written (e.g. links between its rows)."""
         return []
 
 
-def _upsert(ctx: ImportContext, table, records: list[dict], key: Sequence[str], keyed: bool = False) -> None:
-    """`keyed`: the file's own key (checked unique in the file) is the table's `key`."""
+def _upsert(ctx: ImportContext, table, records: list[dict], key: Sequence[str]) -> None:
     if records:
         columns = list(records[0])
-        ctx.statement(f"upsert {table.name}", lambda: _writer(ctx, table, columns, key, keyed)).run(records)
-
-
-def _writer(ctx: ImportContext, table, columns: list[str], key: Sequence[str], keyed: bool) -> bulk.Writer:
-    """Made before the file's first rows are written: into a table empty at that moment (a
-    library's first import) no row of a keyed file can conflict, so a plain INSERT does
-    without the engine's per-row conflict check."""
-    empty = keyed and ctx.conn.exec_driver_sql(f"SELECT 1 FROM {table.name} LIMIT 1").first() is None
-    return bulk.insert(ctx.conn, table, columns) if empty else bulk.upsert(ctx.conn, table, columns, key)
+        ctx.statement(f"upsert {table.name}", lambda: bulk.upsert(ctx.conn, table, columns, key)).run(records)
 
 
 def _lookup(ctx, rows, table, key_column, column):
@@ -179,7 +170,7 @@ class Branches(Kind):
                 links.append((line, record["code"], parent))
             record["pickup_allowed"] = record.pop("pickup")
             rows.append(record)
-        _upsert(ctx, schema.branches, rows, ["code"], keyed=True)
+        _upsert(ctx, schema.branches, rows, ["code"])
 
     def finish(self, ctx):
         b = schema.branches
@@ -351,7 +342,7 @@ class Patrons(Kind):
         keep_back_office_changes(ctx, "patron", records, lines, [known.get(r["card_number"]) for r in records],
                                  key_of=lambda r: r["card_number"])
         subscriptions = {r["card_number"]: r.pop("newsletter") for r in records}
-        _upsert(ctx, schema.patrons, records, ["card_number"], keyed=True)
+        _upsert(ctx, schema.patrons, records, ["card_number"])
         ids = ctx.ids(schema.patrons, "card_number", set(subscriptions))
         current = {i: newsletter_text(classes) for i, classes in subscriptions_of(ctx.conn, list(ids.values())).items()}
         changed = {ids[card]: text for card, text in subscriptions.items() if current.get(ids[card]) != text}
