@@ -268,3 +268,56 @@ def test_an_instant_with_no_utc_equivalent_is_a_problem_not_a_crash(conn_for, ex
         f"{holds}:3: queued_at: '9999-12-31T23:59-09:00' is out of range",
     ]
     assert conn.execute(select(schema.import_runs.c.status)).scalar_one() == "refused"
+
+
+# Parsing a column at a time gives what parsing cell by cell gives ----------------------------
+
+ODD_CELLS = {  # cells the parsers accept, some in forms an ILS may write
+    "integer": ["0", "12", "+5", "1_000", "٣", "-0", "2147483647"],
+    "date": ["2026-11-25", "20261125", "2026/11/25", "R7.4.1", "令和元年5月1日", "0001-01-01"],
+    "iso_date": ["2026-11-25", "0001-01-01", "1999-12-31"],
+    "code": ["1000000001", "１２３４", "ＡＢ-１２", "AB-12"],
+    "yes_no": ["yes", "Y", "TRUE", "0", "no"],
+    "category": ["normal", "禁帯", "課題", "期禁", "一般", "contest"],
+    "text": ["", "本", "a" * 32, "=HYPERLINK(\"x\")", "タブ\tあり"],
+}
+
+
+def test_a_column_parses_to_the_same_values_as_its_cells():
+    from ils.exchange.imports import fields as f
+    from ils.exchange.imports.kinds import CATEGORY_ALIASES
+
+    parsers = {"integer": f.integer(), "date": f.date, "iso_date": f.date, "code": f.code(32), "yes_no": f.yes_no,
+               "category": f.one_of(schema.HANDLING_CATEGORIES, CATEGORY_ALIASES), "text": f.text(32)}
+    for name, cells in ODD_CELLS.items():
+        parse = parsers[name]
+        assert parse.column(cells) == [parse(cell) for cell in cells], name
+        for bad in ("x" * 33, "2026-13-45", "2026-W48-3", "H31.5.1", "maybe", "scroll", "1\n2", "99999999999"):
+            try:
+                one_by_one = [parse(cell) for cell in [*cells, bad]]
+            except ValueError:
+                with pytest.raises(ValueError):
+                    parse.column([*cells, bad])
+            else:
+                assert parse.column([*cells, bad]) == one_by_one, (name, bad)
+
+
+def test_problems_in_a_large_file_are_listed_in_line_order_across_chunks(conn_for, tmp_path):
+    from ils.exchange.imports import CHUNK_ROWS
+
+    conn, policy = conn_for()
+    bad = tmp_path / "titles.csv"
+    rows = [f"B{n},本{n},book,2026-01-01" for n in range(CHUNK_ROWS * 2 + 10)]
+    rows[5] = "B5,本,scroll,"
+    rows[CHUNK_ROWS + 3] = "B1,重複,book,"
+    rows[-1] = "B-last,本,book,2026-02-30"
+    bad.write_text("bib_id,title,material_type,catalogued_on\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(ImportFailed) as caught:
+        import_files(conn, [("titles", bad)], policy, NIGHT)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{bad}:7: material_type: 'scroll' is not one of book, picture_book, picture_book_large, kamishibai, "
+        "kamishibai_large, comic, magazine, av",
+        f"{bad}:{CHUNK_ROWS + 5}: bib_id: 'B1' is also on line 3",
+        f"{bad}:{CHUNK_ROWS * 2 + 11}: catalogued_on: '2026-02-30' is not a date: day is out of range for month",
+    ]
+    assert _count(conn, schema.titles) == 0

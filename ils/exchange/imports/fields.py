@@ -1,4 +1,9 @@
-"""Column parsers for import files: each turns the text of a cell into a value or raises ValueError."""
+"""Column parsers for import files: each turns the text of a cell into a value or raises ValueError.
+
+A parser may also carry `column`: the same parse over a whole column of non-blank cells at
+once, giving exactly the values the parser gives cell by cell, or raising ValueError if any
+cell is bad (the importer then parses those rows cell by cell, which names each problem).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from ils.exchange.dates import parse_date
 from ils.library.clock import parse_instant
 
 Parser = Callable[[str], object]
+ColumnParser = Callable[[list[str]], list]
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}
 
@@ -22,6 +28,15 @@ def text(max_length: int) -> Callable[[str], str]:
             raise ValueError("contains a line break or NUL")
         return value
 
+    def column(values: list[str]) -> list[str]:
+        if values and max(map(len, values)) > max_length:
+            raise ValueError("too long")
+        joined = "".join(values)
+        if "\n" in joined or "\r" in joined or "\x00" in joined:
+            raise ValueError("a line break or NUL")
+        return values
+
+    parse.column = column  # type: ignore[attr-defined]
     return parse
 
 
@@ -53,6 +68,17 @@ def one_of(values: Iterable[str], aliases: dict[str, str] | None = None) -> Pars
             raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
         return value
 
+    def column(values: list[str]) -> list[str]:
+        found = set(values)
+        if not found.isdisjoint(aliases):
+            values = [aliases.get(value, value) for value in values]
+            found = set(values)
+        if not found <= allowed_set:
+            raise ValueError("not one of the values")
+        return values
+
+    allowed_set = set(allowed)
+    parse.column = column  # type: ignore[attr-defined]
     return parse
 
 
@@ -63,6 +89,19 @@ def yes_no(value: str) -> bool:
     if lowered in NO:
         return False
     raise ValueError(f"{value!r} is not yes or no")
+
+
+_YES_NO = {**dict.fromkeys(YES, True), **dict.fromkeys(NO, False)}
+
+
+def _yes_no_column(values: list[str]) -> list[bool]:
+    try:
+        return [_YES_NO[value.lower()] for value in values]
+    except KeyError:
+        raise ValueError("not yes or no") from None
+
+
+yes_no.column = _yes_no_column  # type: ignore[attr-defined]
 
 
 def date(value: str) -> dt.date:
@@ -82,7 +121,29 @@ def code(max_length: int) -> Parser:
                 value = normal
         return as_text(value)
 
+    def column(values: list[str]) -> list[str]:
+        if "".join(values).isascii():
+            return as_text.column(values)  # type: ignore[attr-defined]
+        return [parse(value) for value in values]
+
+    parse.column = column  # type: ignore[attr-defined]
     return parse
+
+
+def _date_column(values: list[str]) -> list[dt.date]:
+    # parse_date reads an ISO-shaped cell (YYYY-MM-DD) with date.fromisoformat: a column of
+    # them is one map; any other form, or a bad day, goes cell by cell through parse_date.
+    joined, count = "".join(values), len(values)
+    if (len(joined) == 10 * count and set(map(len, values)) <= {10}
+            and joined[4::10].count("-") == count and joined[7::10].count("-") == count):
+        try:
+            return list(map(dt.date.fromisoformat, values))
+        except ValueError:
+            pass
+    return [parse_date(value) for value in values]
+
+
+date.column = _date_column  # type: ignore[attr-defined]
 
 
 def instant(value: str) -> dt.datetime:
@@ -118,6 +179,13 @@ def integer(minimum: int = INTEGER_MIN, maximum: int = INTEGER_MAX) -> Parser:
             raise ValueError(f"{shown} is more than {maximum}")
         return number
 
+    def column(values: list[str]) -> list[int]:
+        numbers = list(map(int, values))
+        if numbers and (min(numbers) < minimum or max(numbers) > maximum):
+            raise ValueError("out of range")
+        return numbers
+
+    parse.column = column  # type: ignore[attr-defined]
     return parse
 
 

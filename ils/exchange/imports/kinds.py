@@ -550,9 +550,13 @@ class Holds(Kind):
     def _active_holds(self, ctx, patrons, copies):
         """Active (patron, title) pairs and bound copies, from the database and this file so far;
         and when each pair's hold in the database was received (the same row imported again is no new hold)."""
-        held = ctx.state.setdefault("held", {"pairs": set(), "copies": set(), "imported": {}})
+        held = ctx.state.setdefault("held", {"pairs": set(), "copies": set(), "imported": {},
+                                             "patrons read": set(), "copies read": set()})
         h = schema.holds
-        patron_ids = [p.id for p in patrons.values()]
+        # A patron or copy read for an earlier chunk is not read again: since then only this
+        # file's rows were written, and write() noted each of them here.
+        patron_ids = [p.id for p in patrons.values() if p.id not in held["patrons read"]]
+        held["patrons read"].update(patron_ids)
         if patron_ids:
             query = select(h.c.patron_id, h.c.title_id, h.c.queued_at).where(
                 h.c.status.in_(lifecycle.ACTIVE), h.c.patron_id.in_(patron_ids)
@@ -560,7 +564,8 @@ class Holds(Kind):
             for patron_id, title_id, queued_at in ctx.conn.execute(query):
                 held["pairs"].add((patron_id, title_id))
                 held["imported"][(patron_id, title_id)] = queued_at
-        copy_ids = [c.id for c in copies.values()]
+        copy_ids = [c.id for c in copies.values() if c.id not in held["copies read"]]
+        held["copies read"].update(copy_ids)
         if copy_ids:
             query = select(h.c.copy_id).where(
                 h.c.status.in_(lifecycle.WITH_COPY), h.c.copy_id.in_(copy_ids)
@@ -572,6 +577,9 @@ class Holds(Kind):
         c = schema.copies
         # The ILS's holds come in as they stand there, with no history row of ours.
         insert_holds(ctx.conn, Event.IMPORT, records, None, at=ctx.now, run_id=None, actor="import")
+        imported = ctx.state["held"]["imported"]
+        for r in records:  # as a later chunk would read them back (_active_holds)
+            imported[(r["patron_id"], r["title_id"])] = r["queued_at"]
         moved = [
             {
                 "copy": r["copy_id"],
