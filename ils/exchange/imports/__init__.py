@@ -202,9 +202,9 @@ def _parse_batch(kind: Kind, plan, batch: list, result: FileResult, seen_keys: d
 
 def _parse_columns(kind: Kind, plan, batch: list, seen_keys: dict) -> list[tuple[int, dict]] | None:
     """The batch parsed a column at a time, or None if any row has a problem."""
-    if not batch or any(isinstance(raw, dict) for _, raw in batch):
+    if not batch or any(isinstance(raw, dict) for _line, raw in batch):
         return None
-    cells = list(zip(*(raw for _, raw in batch), strict=True))
+    cells = list(zip(*(raw for _line, raw in batch), strict=True))
     names, columns = [], []
     for position, name, parse, required, default in plan:
         column = ([default] * len(batch) if position < 0
@@ -213,7 +213,7 @@ def _parse_columns(kind: Kind, plan, batch: list, seen_keys: dict) -> list[tuple
             return None
         names.append(name)
         columns.append(column)
-    lines = [line for line, _ in batch]
+    lines = [line for line, _raw in batch]
     if kind.key:
         keys = columns[names.index(kind.key)]
         if len(set(keys)) != len(keys) or not seen_keys.keys().isdisjoint(keys):
