@@ -25,10 +25,8 @@ _NUMBERS = {int, float, Decimal, type(None)}
 
 
 def _for_people(value):
-    """A cell of a table on the terminal: dates as staff read them (2026年12月3日(木), 10:15) in
-    Japanese; in English, and in --json and --csv, the ISO form programs read."""
-    if i18n.language() != "ja":
-        return _plain(value)
+    """A cell of a table on the terminal in Japanese: dates as staff read them (2026年12月3日(木),
+    10:15). In English, and in --json and --csv, cells are _plain: the ISO form programs read."""
     if isinstance(value, dt.datetime):
         local = value.astimezone(LIBRARY_TZ)
         return f"{japanese_date(local.date())} {local:%H:%M}"
@@ -94,7 +92,8 @@ def render(
 ) -> None:
     stream = stream or sys.stdout
     columns = list(columns or (rows[0].keys() if rows else []))
-    cell = _for_people if fmt == "table" else _plain
+    # The staff's language is looked up once per table, not once per cell.
+    cell = _for_people if fmt == "table" and i18n.language() == "ja" else _plain
     records = [{c: cell(row.get(c)) for c in columns} for row in rows]
     if fmt == "json":
         stream.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
