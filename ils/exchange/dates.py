@@ -21,12 +21,11 @@ class Era:
         self.kanji, self.letter, self.first, self.last = kanji, letter, first, last
         self.gannen = gannen or first.year
 
-    def to_date(self, year: int, month: int, day: int) -> dt.date:
-        """The Gregorian date of year/month/day of this era; ValueError if that is not a day of it."""
-        when = dt.date(self.gannen + year - 1, month, day)
+    def check(self, when: dt.date, year: int) -> dt.date:
+        """`when`, read as year `year` of this era; ValueError if it is not a day of the era."""
         if when < self.first or (self.last is not None and when > self.last):
             ends = f"{self.first.isoformat()} to {self.last.isoformat() if self.last else 'today'}"
-            raise ValueError(f"{self.kanji}{year}年{month}月{day}日 is not a day of {self.kanji} ({ends})")
+            raise ValueError(f"{self.kanji}{year}年{when.month}月{when.day}日 is not a day of {self.kanji} ({ends})")
         return when
 
 
@@ -61,23 +60,22 @@ def parse_date(value: str) -> dt.date:
 
 def _parse(value: str) -> dt.date:
     text = unicodedata.normalize("NFKC", value).strip()
+    era = None
+    if m := _SEPARATED.fullmatch(text):
+        parts = (m[1], m[3], m[4])
+    elif _COMPACT.fullmatch(text):
+        parts = (text[:4], text[4:6], text[6:])
+    elif m := _KANJI_WESTERN.fullmatch(text):
+        parts = (m[1], m[2], m[3])
+    elif m := _ERA.fullmatch(text.upper() if text[:1].isascii() else text):
+        era, year = _BY_NAME[m[1]], 1 if m[2] == "元" else int(m[2])
+        if year == 0:
+            raise ValueError(f"{value!r}: an era has no year 0")
+        parts = (str(era.gannen + year - 1), *((m[3], m[4]) if m[3] else (m[6], m[7])))
+    else:
+        raise ValueError(f"{value!r} is not a date ({FORMS})")
     try:
-        if m := _SEPARATED.fullmatch(text):
-            return dt.date(int(m[1]), int(m[3]), int(m[4]))
-        if _COMPACT.fullmatch(text):
-            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        if m := _KANJI_WESTERN.fullmatch(text):
-            return dt.date(int(m[1]), int(m[2]), int(m[3]))
-        if m := _ERA.fullmatch(text.upper() if text[:1].isascii() else text):
-            era = _BY_NAME[m[1]]
-            year = 1 if m[2] == "元" else int(m[2])
-            month, day = (m[3], m[4]) if m[3] else (m[6], m[7])
-            if year == 0:
-                raise ValueError(f"{value!r}: an era has no year 0")
-            return era.to_date(year, int(month), int(day))
+        when = dt.date(*map(int, parts))
     except ValueError as bad:
-        reason = str(bad)
-        if "is not a day of" in reason or "no year 0" in reason:
-            raise
-        raise ValueError(f"{value!r} is not a date: {reason}") from None
-    raise ValueError(f"{value!r} is not a date ({FORMS})")
+        raise ValueError(f"{value!r} is not a date: {bad}") from None
+    return era.check(when, year) if era is not None else when
