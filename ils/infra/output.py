@@ -13,7 +13,7 @@ from typing import TextIO
 
 from ils.infra import i18n
 from ils.infra.i18n import column
-from ils.library.clock import LIBRARY_TZ, japanese_date
+from ils.library.clock import LIBRARY_TZ, staff_date
 
 FORMATS = ("table", "json", "csv")
 # A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV
@@ -26,12 +26,13 @@ _NUMBERS = {int, float, Decimal, type(None)}
 
 def _for_people(value):
     """A cell of a table on the terminal in Japanese: dates as staff read them (2026年12月3日(木),
-    10:15). In English, and in --json and --csv, cells are _plain: the ISO form programs read."""
+    10:15; ils.library.clock.staff_date). In English, and in --json and --csv, cells are _plain:
+    the ISO form, which programs read and English-reading staff copy into other systems."""
     if isinstance(value, dt.datetime):
         local = value.astimezone(LIBRARY_TZ)
-        return f"{japanese_date(local.date())} {local:%H:%M}"
+        return f"{staff_date(local.date(), 'ja')} {local:%H:%M}"
     if isinstance(value, dt.date):
-        return japanese_date(value)
+        return staff_date(value, "ja")
     return value
 
 

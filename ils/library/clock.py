@@ -27,8 +27,25 @@ def library_date(instant: dt.datetime) -> dt.date:
 
 
 WEEKDAYS_JA = "月火水木金土日"
+WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def japanese_date(day: dt.date) -> str:
-    """The date as Japanese staff and patrons read it: 2026年12月3日(木)."""
-    return f"{day.year}年{day.month}月{day.day}日({WEEKDAYS_JA[day.weekday()]})"
+def japanese_date(day: dt.date, year: bool = True) -> str:
+    """The date as Japanese staff and patrons read it: 2026年12月3日(木), or 12月3日(木) without the year."""
+    short = f"{day.month}月{day.day}日({WEEKDAYS_JA[day.weekday()]})"
+    return f"{day.year}年{short}" if year else short
+
+
+def english_date(day: dt.date, year: bool = True) -> str:
+    """The date as English-reading staff read it on paper: Thu 3 Dec 2026, or Thu 3 Dec without the
+    year. Written out, not strftime's %a and %b, which follow the host's locale."""
+    short = f"{WEEKDAYS_EN[day.weekday()]} {day.day} {MONTHS_EN[day.month - 1]}"
+    return f"{short} {day.year}" if year else short
+
+
+def staff_date(day: dt.date, language: str, year: bool = True) -> str:
+    """The one form of a date for staff to read — the counter's tables, the branch reports, the
+    morning PDF, the night summary — in their language (ils.infra.i18n.language()): Japanese
+    2026年12月3日(木), English Thu 3 Dec 2026; `year=False` for the PDF's cells (12月3日(木))."""
+    return english_date(day, year) if language == "en" else japanese_date(day, year)
