@@ -103,14 +103,38 @@ def examples() -> Path:
     return EXAMPLES
 
 
+# Tests that pin, byte for byte, what a Japanese library prints (the night dump keeps a
+# digest of every report file): they run in the staff's language of the library, Japanese.
+JAPANESE_MODULES = ("test_night_dump.py",)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "staff_language(language): the test runs with $ILS_STAFF_LANGUAGE "
+                                       "set to `language` (the suite's is en), or unset if None")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.name in JAPANESE_MODULES:
+            item.add_marker(pytest.mark.staff_language("ja"))
+
+
 @pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch, tmp_path):
+def isolated_environment(request, monkeypatch, tmp_path):
     """No test reads the developer's ils.toml, $ILS_DATABASE_URL or ./ils.db. Staff-facing text
     is in English, the language the suite's messages are written in (ils.infra.i18n: the
-    message ids); tests/test_staff_language.py checks the Japanese that staff read by default."""
+    message ids); tests/test_staff_language.py checks the Japanese that staff read by default.
+    A test marked `staff_language("ja")` runs in Japanese: those that compare the branch
+    reports' printed words (Japanese unless the staff read English); `staff_language(None)`
+    leaves the choice to the library's setting."""
     monkeypatch.delenv("ILS_DATABASE_URL", raising=False)
     monkeypatch.delenv("ILS_CONFIG", raising=False)
-    monkeypatch.setenv("ILS_STAFF_LANGUAGE", "en")
+    chosen = request.node.get_closest_marker("staff_language")
+    language = chosen.args[0] if chosen else "en"
+    if language is None:  # the library's setting decides, as at a library
+        monkeypatch.delenv("ILS_STAFF_LANGUAGE", raising=False)
+    else:
+        monkeypatch.setenv("ILS_STAFF_LANGUAGE", language)
     monkeypatch.chdir(tmp_path)
 
 

@@ -78,6 +78,7 @@ def _pull_row(data: bytes, encoding: str) -> dict:
     return row
 
 
+@pytest.mark.staff_language("ja")  # the report's Japanese headers (資料番号)
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "cp932"])
 def test_an_imported_formula_comes_out_of_the_nights_report_csv_as_text(runner, poisoned, tmp_path, encoding):
     reports = _night(runner, poisoned, tmp_path, encoding)

@@ -75,6 +75,7 @@ def _mail_to(lib, card, tmp_path, now="2026-11-26 10:00"):
     return sent["Message-ID"]
 
 
+@pytest.mark.staff_language("ja")  # the problem list as a Japanese library prints it
 def test_a_bounce_in_the_maildir_marks_the_message_and_puts_the_patron_on_the_problem_list(runner, kitakyushu, tmp_path):
     """001: 「メールサーバーのメンテナンスやメールボックスの容量オーバーのため、送信したEメールが
     エラーとなって返ってくることがあります。」"""

@@ -19,6 +19,8 @@ from ils.reports.morning import branch_morning
 from scenario import at
 from test_reports import DAY, kitami_night
 
+pytestmark = pytest.mark.staff_language("ja")  # the morning PDF as a Japanese library prints it
+
 ORDER = ["資料確保リスト", "回送リスト", "取置資料一覧", "取置期限切れ資料(本日)", "電話連絡リスト", "連絡不能リスト"]
 needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None,
                                    reason="pdftotext is not installed (Debian: apt-get install poppler-utils)")
@@ -129,6 +131,7 @@ def test_the_night_writes_each_branchs_pdf_when_the_library_asks_for_it(night, t
     assert not list((tmp_path / "default").rglob("*.pdf"))  # seconds for a city: only when morning_pdf = true
 
 
+@pytest.mark.staff_language("en")  # the command's Error lines, in the suite's English
 def test_report_morning_command(runner, night, tmp_path):
     out = tmp_path / "central.pdf"
     result = runner.invoke(cli.main, ["report", "morning", "--branch", "central", "--date", "2026-11-26",
@@ -160,13 +163,13 @@ CHROMIUM = next(filter(None, map(shutil.which, ("chromium-headless-shell", "chro
 def test_chromium_prints_the_heading_and_page_n_of_m_on_every_page_of_a_long_html_report(tmp_path):
     import datetime as dt
 
-    from ils.reports import REPORTS
+    from ils.reports import report
     from ils.reports.formats import Sheet, as_html
 
     rows = [{"shelf_mark": f"913.6/ヤマ/{n}", "barcode": f"10{n:04}", "title": f"夜明けの図書館 第{n}巻",
              "pickup": "常呂", "hold": n} for n in range(1, 121)]
     html = tmp_path / "pull.html"
-    html.write_text(as_html(Sheet(REPORTS["pull"], "北見市立図書館", "中央図書館", dt.date(2026, 11, 26), rows)),
+    html.write_text(as_html(Sheet(report("pull"), "北見市立図書館", "中央図書館", dt.date(2026, 11, 26), rows)),
                     encoding="utf-8")
     printed = tmp_path / "pull.pdf"
     subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",

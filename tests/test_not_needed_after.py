@@ -74,6 +74,7 @@ def test_the_lapse_notice_is_a_japanese_mail_naming_the_title_and_the_day(new_li
     assert "本 B1" in body and "2026年11月30日(月)" in body and "取り消しました" in body
 
 
+@pytest.mark.staff_language("ja")  # the phone list as a Japanese library prints it (reports.toml)
 def test_a_phone_patron_s_lapsed_hold_goes_on_the_branch_phone_list(new_library):
     lib = _kitami(new_library)
     hold = lib.hold("1003", "B1", "central", contact="phone")

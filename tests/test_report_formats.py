@@ -6,6 +6,7 @@ import datetime as dt
 import random
 
 import jinja2
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tabulate import tabulate
@@ -13,11 +14,12 @@ from wcwidth import wcswidth
 
 from ils.infra.resources import report_templates_path
 from ils.mail.compose import jdate
-from ils.reports import REPORTS
-from ils.reports.formats import HEADER_LINES, LINES_PER_PAGE, Sheet, as_csv, as_html, as_text, clip
+from ils.reports import report
+from ils.reports.formats import HEADER_LINES, LINES_PER_PAGE, Sheet, as_csv, as_html, as_text, clip, html_words
 from ils.reports.text_table import text_table
-from ils.reports.words import WORDS
+from ils.reports.words import words
 
+pytestmark = pytest.mark.staff_language("ja")  # the reports as a Japanese library prints them
 DAY = dt.date(2026, 11, 26)
 # Text as a library's data can hold it: Japanese, full-width and half-width, padding
 # blanks, characters wcwidth measures as 0 or cannot measure (-1), a virama (whose width
@@ -64,8 +66,8 @@ def _tabulated_pages(sheet: Sheet) -> str:
     chunks = [table[i : i + per_page] for i in range(0, len(table), per_page)] or [[]]
     pages = []
     for number, chunk in enumerate(chunks, start=1):
-        title = f"{sheet.heading}    {jdate(sheet.day)}    {WORDS['sheet']['page'].format(number=number, pages=len(chunks))}"
-        body = tabulate(chunk, headers=sheet.headers, disable_numparse=True) if chunk else WORDS["sheet"]["empty"]
+        title = f"{sheet.heading}    {jdate(sheet.day)}    {words('ja')['sheet']['page'].format(number=number, pages=len(chunks))}"
+        body = tabulate(chunk, headers=sheet.headers, disable_numparse=True) if chunk else words("ja")["sheet"]["empty"]
         pages.append(f"{title}\n{'=' * min(wcswidth(title), 100)}\n\n{body}\n")
     return "\f".join(pages)
 
@@ -77,9 +79,9 @@ def _html_a_cell_at_a_time(sheet: Sheet) -> str:
               .replace("{% for cells in table %}", "{% for row in sheet.rows %}")
               .replace("{% for cell in cells %}<td>{{ cell }}</td>", "{% for key, _ in columns %}<td>{{ row.get(key) | cell }}</td>"))
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters["jdate"] = jdate
+    env.filters["date"] = jdate
     env.filters["cell"] = lambda value: "" if value is None else value.isoformat() if isinstance(value, dt.date) else str(value)
-    return env.from_string(source).render(sheet=sheet, columns=sheet.report.columns)
+    return env.from_string(source).render(sheet=sheet, columns=sheet.report.columns, **html_words("ja"))
 
 
 def _holdshelf(rows: int, seed: int) -> Sheet:
@@ -87,7 +89,7 @@ def _holdshelf(rows: int, seed: int) -> Sheet:
     names = ["山田　太郎", "佐藤 花子 ", "ﾔﾏﾀﾞ", "O'Brien & <Sons>", 'say "hi"', "", "NUL\x00in a name", "改行\nあり"]
     titles = ["=HYPERLINK(\"x\")", "とても長い題名の本、あるいは夜明けの図書館で起きたこと 第一巻", "short", "😀 emoji 🇯🇵",
               "-3", "e\u0301tude", "\x1b[31mred\x1b[0m", "tab\there", "हिन्दी क्"]
-    return Sheet(REPORTS["holdshelf"], "北見市立図書館", "常呂", DAY, [
+    return Sheet(report("holdshelf"), "北見市立図書館", "常呂", DAY, [
         {"branch_id": 1, "pickup_deadline": pick([DAY, None, dt.date(2026, 12, 3)]), "card": pick(["1001", 1002, None]),
          "name": pick(names), "title": pick(titles), "barcode": pick(["L1", "-1", 7, 2.5]), "hold": pick([17, None, True])}
         for _ in range(rows)])
@@ -101,13 +103,13 @@ def test_long_sheets_of_awkward_text_come_out_as_they_did_a_cell_at_a_time():
 
 
 def test_html_cells_are_escaped_once():
-    sheet = Sheet(REPORTS["summary"], "北見市立図書館", "全館", DAY, [{"what": "O'Brien & <Sons> \"2\"", "count": 1}])
+    sheet = Sheet(report("summary"), "北見市立図書館", "全館", DAY, [{"what": "O'Brien & <Sons> \"2\"", "count": 1}])
     page = as_html(sheet)
     assert "<td>O&#39;Brien &amp; &lt;Sons&gt; &#34;2&#34;</td><td>1</td>" in page
 
 
 def test_csv_keeps_numbers_as_numbers_and_guards_text_that_looks_like_a_formula():
-    sheet = Sheet(REPORTS["summary"], "北見市立図書館", "全館", DAY,
+    sheet = Sheet(report("summary"), "北見市立図書館", "全館", DAY,
                   [{"what": "=1+1", "count": -3}, {"what": "-3", "count": None}, {"what": "ok", "count": 2.5}])
     assert as_csv(sheet, "utf-8").decode("utf-8").split("\r\n") == ["項目,件数", "'=1+1,-3", "'-3,", "ok,2.5", ""]
 

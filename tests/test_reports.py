@@ -17,12 +17,14 @@ from ils.infra import schema, sqlfiles
 from ils.infra.context import Context
 from ils.mail.render import render_due
 from ils.mail.settings import MailSettings
-from ils.reports import REPORTS, lists
+from ils.reports import ROWS, lists
 from ils.reports.acquisitions import titles_over
 from ils.reports.formats import as_csv, as_html, as_text
 from ils.reports.write import make_sheet
 from scenario import D, Library, at
 
+# The reports as a Japanese library prints them (the suite speaks English: conftest).
+pytestmark = pytest.mark.staff_language("ja")
 DAY = D(2026, 11, 26)
 
 
@@ -100,9 +102,9 @@ def test_the_night_summary_for_a_branch_and_for_the_system(night):
 
 def test_every_reason_a_request_can_be_refused_for_has_its_short_words_in_the_summary():
     from ils.frontend.reasons import REASON_CODES
-    from ils.reports.words import WORDS
+    from ils.reports.words import words
 
-    missing = [code for code in REASON_CODES if code not in WORDS["summary"]["reasons"]]
+    missing = [code for code in REASON_CODES if code not in words("ja")["summary"]["reasons"]]
     assert not missing, f"templates_reports/reports.toml [summary.reasons] lacks {missing}"
 
 
@@ -148,6 +150,7 @@ def test_html_is_printable_and_escaped(night):
     assert "資料確保リスト" in page and "L1" in page
 
 
+@pytest.mark.staff_language("en")  # the command's Error lines, in the suite's English
 def test_report_command(runner, night, tmp_path):
     result = runner.invoke(cli.main, ["report", "phone", "--branch", "central", "--date", "2026-11-26",
                                       "--format", "csv", "--db", night.url])
@@ -183,7 +186,7 @@ def _report_rows(lib) -> dict:
     """Every report's rows for every branch of the night, the system's summary and the counter's pull list."""
     ctx = Context(conn=lib.conn, policy=lib.policy, now=at("2026-11-26 09:00"))
     every = sorted(value for (kind, _), value in lib.ids.items() if kind == "branch")
-    return {name: report.rows(ctx, every, DAY) for name, report in REPORTS.items()} | {
+    return {name: rows(ctx, every, DAY) for name, rows in ROWS.items()} | {
         "system summary": lists.night_summary(ctx, None, DAY),
         "counter pull list": lists.branch_pull_list(ctx, night_branch(lib, "tokoro")),
         "holds per copy (library-wide)": titles_over(ctx, 0),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import string
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,15 +12,16 @@ from functools import cache, cached_property
 from itertools import accumulate, repeat
 
 import jinja2
-from markupsafe import escape
+from markupsafe import Markup, escape
 from wcwidth import wcswidth
 
+from ils.infra import i18n
 from ils.infra.output import write_csv_columns
 from ils.infra.resources import report_templates_path
-from ils.mail.compose import jdate
+from ils.library.clock import staff_date
 from ils.reports import Report
 from ils.reports.text_table import text_table
-from ils.reports.words import WORDS
+from ils.reports.words import words
 
 LINES_PER_PAGE = 60  # A4 portrait at 10 points, with margins
 HEADER_LINES = 4
@@ -53,6 +55,11 @@ class Sheet:
     def printed(self) -> list[list[str]]:
         """Column by column: the values as printed, worked out once for all the formats."""
         return [_printed(column) for column in self.values]
+
+
+def printed_date(day: dt.date) -> str:
+    """The report's date as staff read it, in their language (ils.library.clock.staff_date)."""
+    return staff_date(day, i18n.language())
 
 
 def _cell(value) -> str:
@@ -106,11 +113,11 @@ def as_text(sheet: Sheet) -> str:
     table = list(zip(*map(_clipped, sheet.printed), strict=True))
     per_page = LINES_PER_PAGE - HEADER_LINES - 2
     chunks = [table[i : i + per_page] for i in range(0, len(table), per_page)] or [[]]
-    pages = []
+    pages, said, day = [], words()["sheet"], printed_date(sheet.day)
     for number, chunk in enumerate(chunks, start=1):
-        page = WORDS["sheet"]["page"].format(number=number, pages=len(chunks))
-        title = f"{sheet.heading}    {jdate(sheet.day)}    {page}"
-        body = text_table(sheet.headers, chunk) if chunk else WORDS["sheet"]["empty"]
+        page = said["page"].format(number=number, pages=len(chunks))
+        title = f"{sheet.heading}    {day}    {page}"
+        body = text_table(sheet.headers, chunk) if chunk else said["empty"]
         pages.append(f"{title}\n{'=' * min(wcswidth(title), 100)}\n\n{body}\n")
     return "\f".join(pages)
 
@@ -147,9 +154,32 @@ def _html_template() -> jinja2.Template:
     # the night does not look at the file's date again for every sheet.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(report_templates_path())), autoescape=True,
                              undefined=jinja2.StrictUndefined, auto_reload=False)
-    env.filters["jdate"] = jdate
+    env.filters["date"] = printed_date
     env.filters["cell"] = _cell
     return env.get_template("report.html.j2")
+
+
+def _css_string(text: str) -> str:
+    return '"' + "".join(ch if ch.isalnum() or ch in " /-.:()" else f"\\{ord(ch):x} " for ch in text) + '"'
+
+
+def page_counter(page: str) -> Markup:
+    """A page line (`[sheet] page`, "{number}/{pages} ページ") as CSS `content`, the browser counting the pages:
+    counter(page) "/" counter(pages) " ページ"."""
+    parts = []
+    for text, field, _spec, _conversion in string.Formatter().parse(page):
+        if text:
+            parts.append(_css_string(text))
+        if field:
+            parts.append({"number": "counter(page)", "pages": "counter(pages)"}[field])
+    return Markup(" ".join(parts))
+
+
+def html_words(language: str | None = None) -> dict:
+    """What report.html.j2 is given besides the sheet: the language and its words."""
+    language = language or i18n.language()
+    said = words(language)
+    return {"language": language, "words": said["sheet"], "page_counter": page_counter(said["sheet"]["page"])}
 
 
 def as_html(sheet: Sheet) -> str:
@@ -159,7 +189,7 @@ def as_html(sheet: Sheet) -> str:
     a time, took most of a night's HTML time; a column at a time it is one call.
     """
     table = list(zip(*map(_escaped, sheet.printed), strict=True))
-    return _html_template().render(sheet=sheet, columns=sheet.report.columns, table=table)
+    return _html_template().render(sheet=sheet, columns=sheet.report.columns, table=table, **html_words())
 
 
 # Each format: its file extension and how a sheet is written in it.

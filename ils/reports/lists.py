@@ -4,7 +4,8 @@ Every list is one query for a set of branches (the night asks for all of them at
 read from sql/ by the report's name, so that a DBA can read and adapt it there; each row
 carries `branch_id` so the writer can deal the rows out to the branches. What Python adds
 is words: the slip line (templates_reports/transit_slip.txt.j2), where an expired copy goes
-next, why a patron cannot be reached (templates_reports/reports.toml).
+next, why a patron cannot be reached (templates_reports/reports.toml, or reports.en.toml
+when the staff read English).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from sqlalchemy import Date
 
 from ils.circulation.slips import transit_slips
 from ils.frontend.reasons import reason
-from ils.infra import schema
+from ils.infra import i18n, schema
 from ils.infra.context import Context
 from ils.infra.schema import Instant
 from ils.infra.sqlfiles import named_query
 from ils.library.clock import LIBRARY_TZ
 from ils.patrons.addresses import address_problem
-from ils.reports.words import WORDS
+from ils.reports.words import words
 
 BRANCHES = ("branch_ids",)  # the list parameter of every branch report's query
 
@@ -45,7 +46,7 @@ def pull_list(ctx: Context, branch_ids: list[int], day: dt.date | None = None) -
     Each row says where the copy stands (配架場所), named from its material type and
     handling category in templates_reports/reports.toml.
     """
-    shelves = WORDS["pull"]["locations"]
+    shelves = words()["pull"]["locations"]
     return [{**{k: v for k, v in row.items() if k not in ("material_type", "category")},
              "location": shelves.get(row["category"]) or shelves.get(row["material_type"], "")}
             for row in _rows(ctx, named_query("pull", lists=BRANCHES), branch_ids=branch_ids)]
@@ -84,16 +85,16 @@ def expired_today(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dic
 
 
 def _where_next(row: dict) -> str:
-    words = WORDS["expired"]["words"]
+    said = words()["expired"]["words"]
     if row["next_hold"] is not None and row["next_status"] == "ready":
-        return words["kept"].format(hold=row["next_hold"])
+        return said["kept"].format(hold=row["next_hold"])
     if row["next_hold"] is not None:
-        return words["forward"].format(pickup=row["next_pickup"], hold=row["next_hold"])
+        return said["forward"].format(pickup=row["next_pickup"], hold=row["next_hold"])
     if row["state"] != "on_hold_shelf":
-        return words["done"]
+        return said["done"]
     if row["owning_branch_id"] == row["branch_id"]:
-        return words["reshelve"]
-    return words["go_home"].format(home=row["home"])
+        return said["reshelve"]
+    return said["go_home"].format(home=row["home"])
 
 
 def phone_list(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dict]:
@@ -105,7 +106,7 @@ def phone_list(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dict]:
                         columns={"ready_on": Date, "pickup_deadline": Date})
     rows = _rows(ctx, query, branch_ids=branch_ids, yesterday=day - dt.timedelta(days=1), today=day,
                  since=start - dt.timedelta(days=1), day_end=end)
-    lapsed = WORDS["phone"]["words"]["lapsed"]
+    lapsed = words()["phone"]["words"]["lapsed"]
     return [{**row, "title": lapsed.format(title=row["title"])} if row["what"] == "lapsed" else row for row in rows]
 
 
@@ -125,21 +126,21 @@ def contact_problems(ctx: Context, branch_ids: list[int], day: dt.date) -> list[
 
 
 def _problem_words(row: dict, ctx: Context) -> str:
-    words = WORDS["problems"]["words"]
+    said = words()["problems"]["words"]
     if row["part"] == 1:
         return _address_words(row["email"], ctx)
     if row["part"] == 2:
-        return words[row["state"]].format(detail=row["detail"] or "").strip()
-    return words["bounced"].format(code=row["code"] or "", detail=row["detail"] or "").strip()
+        return said[row["state"]].format(detail=row["detail"] or "").strip()
+    return said["bounced"].format(code=row["code"] or "", detail=row["detail"] or "").strip()
 
 
 def _address_words(address: str | None, ctx: Context) -> str:
-    words = WORDS["problems"]["words"]
+    said = words()["problems"]["words"]
     if not address:
-        return words["no_address"]
+        return said["no_address"]
     problem = address_problem(address, ctx.policy)
-    return words[problem] if problem in ("email_undeliverable", "email_invalid", "email_domain_blocked") \
-        else words["unsendable"]
+    return said[problem] if problem in ("email_undeliverable", "email_invalid", "email_domain_blocked") \
+        else said["unsendable"]
 
 
 def night_summary(ctx: Context, branch_ids: list[int] | None, day: dt.date) -> list[dict]:
@@ -152,26 +153,26 @@ def night_summary(ctx: Context, branch_ids: list[int] | None, day: dt.date) -> l
     found = {(row["branch_id"], row["what"]): row["count"]
              for row in _rows(ctx, query, branch_ids=branch_ids, day_start=start,
                               night_end=start + dt.timedelta(hours=12), day_end=end)}
-    labels = WORDS["summary"]["counts"]
+    labels = words()["summary"]["counts"]
     return [{"branch_id": b, "what": label, "count": found.get((b, what), 0)}
             for b in branch_ids for what, label in labels.items()]
 
 
 def _reason_words(code: str) -> str:
-    """A refusal's reason, short (templates_reports/reports.toml [summary.reasons]); else the
-    patron's own sentence (data/words/ja.toml), else the code."""
-    short = WORDS["summary"].get("reasons", {}).get(code)
+    """A refusal's reason, short (templates_reports/reports.toml [summary.reasons], or reports.en.toml);
+    else the patron's own sentence (data/words/ja.toml, en.toml), else the code."""
+    short = words()["summary"].get("reasons", {}).get(code)
     if short:
         return short
     try:
-        return reason(code).ja
+        return reason(code).en if i18n.language() == "en" else reason(code).ja
     except KeyError:
         return code
 
 
 def _system_summary(ctx: Context, day: dt.date) -> list[dict]:
-    summary = WORDS["summary"]
-    words = summary["words"]
+    summary = words()["summary"]
+    said = summary["words"]
     start, end = _day_bounds(day)
     query = named_query("summary_runs", binds={"day_start": Instant, "day_end": Instant},
                         columns={"as_of": Instant, "started_at": Instant, "finished_at": Instant})
@@ -181,21 +182,21 @@ def _system_summary(ctx: Context, day: dt.date) -> list[dict]:
         run = steps[0]
         seconds = round((run["finished_at"] - run["started_at"]).total_seconds(), 1) if run["finished_at"] else None
         status = summary["statuses"].get(run["status"], run["status"])
-        rows.append({"what": words["run"].format(run=run["run_id"], time=f"{run['as_of'].astimezone(LIBRARY_TZ):%H:%M}",
+        rows.append({"what": said["run"].format(run=run["run_id"], time=f"{run['as_of'].astimezone(LIBRARY_TZ):%H:%M}",
                                                  status=status), "count": seconds})
         if run["message"]:
-            rows.append({"what": words["warning"].format(message=run["message"]), "count": None})
+            rows.append({"what": said["warning"].format(message=run["message"]), "count": None})
         for step in steps:
             counts = json.loads(step["counts"]) if step["counts"] else {}
             name = summary["steps"].get(step["step"], step["step"])
             for key, value in counts.items():
                 if key == "rejected_by_reason":
-                    rows += [{"what": words["rejected"].format(step=name, reason=_reason_words(reason)), "count": n}
+                    rows += [{"what": said["rejected"].format(step=name, reason=_reason_words(reason)), "count": n}
                              for reason, n in value.items()]
                 elif value:
-                    rows.append({"what": words["count"].format(step=name, key=summary["keys"].get(key, key)),
+                    rows.append({"what": said["count"].format(step=name, key=summary["keys"].get(key, key)),
                                  "count": value})
     unconfirmed = ctx.conn.execute(named_query("summary_mail")).scalar_one()
     if unconfirmed:
-        rows.append({"what": words["unconfirmed"], "count": unconfirmed})
-    return rows or [{"what": words["no_run"], "count": None}]
+        rows.append({"what": said["unconfirmed"], "count": unconfirmed})
+    return rows or [{"what": said["no_run"], "count": None}]

@@ -9,6 +9,7 @@ from pathlib import Path
 from ils.errors import IlsError
 from ils.infra.context import Context
 from ils.infra.files import private_dir, write_private
+from ils.infra.i18n import _
 from ils.reports.formats import Sheet
 from ils.reports.pdf import morning_lists, morning_pdf
 from ils.reports.write import ReportSettings, _folder_name, day_folder, make_sheet, sheets_for_all
@@ -19,7 +20,7 @@ FILE_NAME = "morning.pdf"
 def branch_morning(ctx: Context, branch_code: str | None, day: dt.date) -> bytes:
     """The morning PDF of one branch (`ils report morning --branch CODE`)."""
     if branch_code is None:
-        raise IlsError("the morning PDF is made per branch: give --branch")
+        raise IlsError(_("the morning PDF is made per branch: give --branch"))
     return morning_pdf([make_sheet(ctx, name, branch_code, day) for name in morning_lists()])
 
 
@@ -27,7 +28,7 @@ def _every_branch(ctx: Context, day: dt.date) -> Iterator[tuple[str, list[Sheet]
     # One query a list for all the branches, as the night's other reports do.
     per_list = [sheets_for_all(ctx, name, day) for name in morning_lists()]
     for code_and_sheets in zip(*per_list, strict=True):
-        yield code_and_sheets[0][0], [sheet for _, sheet in code_and_sheets]
+        yield code_and_sheets[0][0], [sheet for _code, sheet in code_and_sheets]
 
 
 def write_mornings(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) -> int:

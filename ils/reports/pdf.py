@@ -1,4 +1,4 @@
-"""The morning PDF: one branch's lists for one day, in the order staff work them, on A4 in Japanese.
+"""The morning PDF: one branch's lists for one day, in the order staff work them, on A4 in the staff's language.
 
 reportlab sets the text in the PDF's standard Japanese CID fonts (HeiseiMin-W3,
 HeiseiKakuGo-W5): the PDF names the font and the viewer supplies the glyphs from a
@@ -20,12 +20,16 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
-from ils.library.clock import WEEKDAYS_JA
-from ils.mail.compose import jdate
-from ils.reports.formats import Sheet
-from ils.reports.words import WORDS
+from ils.infra import i18n
+from ils.library.clock import staff_date
+from ils.reports.formats import Sheet, printed_date
+from ils.reports.words import words
 
 MINCHO, GOTHIC = "HeiseiMin-W3", "HeiseiKakuGo-W5"  # Adobe-Japan1: named in the file, not embedded
+# In English, a text of ASCII alone is set in the PDF's standard Latin fonts, which every
+# viewer has: a viewer's Japanese font set the CID fonts' Latin unevenly spaced ("Shelfm ark").
+# Text with Japanese in it stays in the CID fonts, and a Japanese PDF is set as it was.
+LATIN = {MINCHO: "Helvetica", GOTHIC: "Helvetica-Bold"}
 MARGIN, HEAD, FOOT = 12 * mm, 24 * mm, 14 * mm
 SIZE, ROW, PAD = 8.5, 5 * mm, 1.2 * mm  # the rows' type size, height and inner margin
 BASELINE = 1.5 * mm  # from the bottom of a row to its text
@@ -51,26 +55,22 @@ def _fonts() -> None:
 
 
 def morning_lists() -> list[str]:
-    return list(WORDS["morning"]["lists"])
+    return list(words()["morning"]["lists"])
 
 
 def _for_paper(sheet: Sheet) -> Sheet:
     """The sheet with the columns the morning PDF prints (the pull list's has the author and the shelf)."""
-    columns = WORDS["morning"].get("columns", {}).get(sheet.report.name)
+    columns = words()["morning"].get("columns", {}).get(sheet.report.name)
     if not columns:
         return sheet
     return dataclasses.replace(sheet, report=dataclasses.replace(sheet.report, columns=tuple(columns.items())))
 
 
-def _short_date(day: dt.date) -> str:
-    return f"{day.month}月{day.day}日({WEEKDAYS_JA[day.weekday()]})"
-
-
-def _text(value) -> str:
+def _text(value, language: str = "ja") -> str:
     if value is None:
         return ""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return _short_date(value)
+        return staff_date(value, language, year=False)  # a cell: 12月3日(木), Thu 3 Dec
     return BEYOND_UCS2.sub(GETA, UNPRINTABLE.sub(" ", str(value)))
 
 
@@ -115,23 +115,40 @@ def _columns(sheet: Sheet) -> list[tuple[str, str, float, float]]:
     return [(key, header, lefts[i], lefts[i + 1] - lefts[i]) for i, (key, header) in enumerate(sheet.report.columns)]
 
 
+def _font(font: str, text: str, language: str) -> str:
+    """The font `text` is set in: `font`, or in English its LATIN counterpart for ASCII text."""
+    return LATIN[font] if language == "en" and text.isascii() else font
+
+
+def _draw(canvas: Canvas, draw, x: float, y: float, text: str, font: str, size: float, language: str) -> None:
+    """canvas.drawString (or its right or centred kin) of `text`, set in `font` as the canvas has it."""
+    latin = _font(font, text, language)
+    if latin != font:
+        canvas.setFont(latin, size)
+    draw(x, y, text)
+    if latin != font:
+        canvas.setFont(font, size)
+
+
 def _heading(canvas: Canvas, page: _Page, sheet_number: int, sheets: int) -> float:
     """The heading every page carries: library and branch, the list, the date, page n/m; returns where the table starts."""
-    words, sheet = WORDS["morning"], page.sheet
+    said, sheet, language = words()["morning"], page.sheet, i18n.language()
     width, height = A4
     top = height - 12 * mm
     canvas.setFont(GOTHIC, 9)
-    canvas.drawString(MARGIN, top, _text(f"{sheet.library}  {sheet.branch}"))
-    canvas.drawRightString(width - MARGIN, top,
-                           f"{jdate(sheet.day)}   {words['page'].format(number=page.number, pages=page.pages)}")
+    _draw(canvas, canvas.drawString, MARGIN, top, _text(f"{sheet.library}  {sheet.branch}"), GOTHIC, 9, language)
+    _draw(canvas, canvas.drawRightString, width - MARGIN, top,
+          f"{printed_date(sheet.day)}   {said['page'].format(number=page.number, pages=page.pages)}", GOTHIC, 9, language)
     canvas.setFont(GOTHIC, 14)
-    canvas.drawString(MARGIN, top - 7 * mm, sheet.report.title)
+    _draw(canvas, canvas.drawString, MARGIN, top - 7 * mm, sheet.report.title, GOTHIC, 14, language)
     canvas.setFont(GOTHIC, 9)
-    canvas.drawRightString(width - MARGIN, top - 7 * mm, words["count"].format(count=len(sheet.rows)))
+    _draw(canvas, canvas.drawRightString, width - MARGIN, top - 7 * mm, said["count"].format(count=len(sheet.rows)),
+          GOTHIC, 9, language)
     canvas.setLineWidth(0.8)
     canvas.line(MARGIN, top - 9.5 * mm, width - MARGIN, top - 9.5 * mm)
     canvas.setFont(MINCHO, 8)
-    canvas.drawCentredString(width / 2, 8 * mm, f"{words['title']}  {words['sheet'].format(number=sheet_number, pages=sheets)}")
+    _draw(canvas, canvas.drawCentredString, width / 2, 8 * mm,
+          f"{said['title']}  {said['sheet'].format(number=sheet_number, pages=sheets)}", MINCHO, 8, language)
     return height - HEAD
 
 
@@ -139,9 +156,10 @@ def _table(canvas: Canvas, page: _Page, top: float) -> None:
     """The column headers, then the rows, one line each, clipped to their columns."""
     columns = _columns(page.sheet)
     right = A4[0] - MARGIN
+    language = i18n.language()
     if not page.rows:
         canvas.setFont(MINCHO, SIZE)
-        canvas.drawString(MARGIN, top - ROW, WORDS["sheet"]["empty"])
+        _draw(canvas, canvas.drawString, MARGIN, top - ROW, words()["sheet"]["empty"], MINCHO, SIZE, language)
         return
     canvas.setFillGray(0.88)
     canvas.rect(MARGIN, top - ROW, right - MARGIN, ROW, stroke=0, fill=1)
@@ -152,16 +170,26 @@ def _table(canvas: Canvas, page: _Page, top: float) -> None:
                 [top - ROW * i for i in range(len(page.rows) + 2)])
     text = canvas.beginText()
     text.setFont(GOTHIC, SIZE)
+    current = GOTHIC
     for _, header, left, width in columns:
+        font = _font(GOTHIC, header, language)
+        if font != current:
+            text.setFont(font, SIZE)
+            current = font
         text.setTextOrigin(left + PAD, top - ROW + BASELINE)
-        text.textOut(fit(header, width - 2 * PAD, GOTHIC))
+        text.textOut(fit(header, width - 2 * PAD, font))
     text.setFont(MINCHO, SIZE)
+    current = MINCHO
     for number, row in enumerate(page.rows, start=2):
         for key, _, left, width in columns:
-            value = _text(row.get(key))
+            value = _text(row.get(key), language)
             if value:
+                font = _font(MINCHO, value, language)
+                if font != current:  # only in English: a Japanese PDF's rows are all in MINCHO
+                    text.setFont(font, SIZE)
+                    current = font
                 text.setTextOrigin(left + PAD, top - ROW * number + BASELINE)
-                text.textOut(fit(value, width - 2 * PAD))
+                text.textOut(fit(value, width - 2 * PAD, font))
     canvas.drawText(text)
 
 
@@ -171,7 +199,7 @@ def morning_pdf(sheets: list[Sheet]) -> bytes:
     first = sheets[0]
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=True)  # the same lists make the same bytes
-    canvas.setTitle(f"{first.branch} {WORDS['morning']['title']} {jdate(first.day)}")
+    canvas.setTitle(f"{first.branch} {words()['morning']['title']} {printed_date(first.day)}")
     canvas.setAuthor(first.library)
     canvas.setCreator("ils")
     pages = _pages([_for_paper(s) for s in sheets])

@@ -20,10 +20,10 @@ from ils.infra.files import private_dir, write_private
 from ils.infra.i18n import _
 from ils.infra.sections import section_settings
 from ils.reports import REPORTS
+from ils.reports import report as branch_report
 from ils.reports.formats import FORMATS, Sheet, as_csv
-from ils.reports.words import WORDS
+from ils.reports.words import words
 
-SYSTEM = WORDS["sheet"]["system"]  # the "branch" of the whole system's summary
 FILE_WRITERS = 8  # files written (and synced to disk) at once
 T = TypeVar("T")
 
@@ -58,7 +58,8 @@ def make_sheet(ctx: Context, name: str, branch_code: str | None, day: dt.date) -
     if branch_code is None:
         if not report.system_wide:
             raise IlsError(_("the {name} report is made per branch: give --branch").format(name=name))
-        return Sheet(report, ctx.policy.library.name, SYSTEM, day, report.rows(ctx, None, day))
+        # the "branch" of the whole system's summary
+        return Sheet(report, ctx.policy.library.name, words()["sheet"]["system"], day, report.rows(ctx, None, day))
     found = next((b for b in branches(ctx) if b.code == branch_code), None)
     if found is None:
         raise IlsError(_("no branch with code {branch_code!r}").format(branch_code=branch_code))
@@ -81,10 +82,10 @@ def day_folder(settings: ReportSettings, base: Path, day: dt.date) -> Path:
 
 
 def _report(name: str):
-    report = REPORTS.get(name)
-    if report is None:
+    """The report `name` in the words of the staff's language, asked for as it is made."""
+    if name not in REPORTS:
         raise IlsError(_("no report {name!r}; reports are {reports}").format(name=name, reports=', '.join(REPORTS)))
-    return report
+    return branch_report(name)
 
 
 def encoded(sheet: Sheet, fmt: str, csv_encoding: str = "utf-8-sig") -> bytes:
