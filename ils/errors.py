@@ -1,5 +1,7 @@
 """The exceptions of the domain: one base, one small subclass per failure, each with a stable reason code."""
 
+from ils.infra.i18n import _
+
 
 class IlsError(Exception):
     """Something a person must act on; the message says what."""
@@ -47,9 +49,8 @@ class ImportFailed(IlsError):
         self.path = path
         self.problems = problems
         self.rows_read = rows_read
-        super().__init__(
-            f"{path}: {len(problems)} problem(s) in {rows_read} row(s); nothing was imported{note}"
-        )
+        super().__init__(_("{path}: {count} problem(s) in {rows} row(s); nothing was imported{note}").format(
+            path=path, count=len(problems), rows=rows_read, note=note))
 
 
 class RequestInvalid(IlsError):

@@ -145,3 +145,47 @@ def test_no_module_that_speaks_to_staff_uses_its_underscore_for_anything_else():
                   if (isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store))
                   or (isinstance(node, ast.arg) and node.arg == "_")]
     assert not bound, f"these bind _ where _() is the staff's language: {bound}"
+
+
+def test_an_import_files_reasons_are_in_the_staffs_language(runner, db_url, tmp_path):
+    # The file, line and column stay as they are; the reason and the Error line are the staff's.
+    runner.invoke(cli.main, ["init", "--profile", "kitami", "--db", db_url])
+    bad = tmp_path / "titles.csv"
+    bad.write_text("bib_id,title,material_type,catalogued_on\nB1,良い本,book,2026-01-01\n"
+                   "B2,悪い日付,book,2026-13-45\nB1,重複,book,\n", encoding="utf-8")
+    japanese = runner.invoke(cli.main, ["import", "titles", str(bad), "--db", db_url], env=JAPANESE)
+    assert japanese.exit_code == 1
+    assert f"{bad}:3: catalogued_on: '2026-13-45' は日付ではありません: 月は1から12までです" in japanese.stderr
+    assert f"{bad}:4: bib_id: 'B1' は 2 行目にもあります" in japanese.stderr
+    assert japanese.stderr.strip().endswith(f"Error: {bad}: 3 行に 2 件の問題があります。何も取り込んでいません")
+    english = runner.invoke(cli.main, ["import", "titles", str(bad), "--db", db_url])
+    assert f"{bad}:3: catalogued_on: '2026-13-45' is not a date: month must be in 1..12" in english.stderr
+    assert f"{bad}:4: bib_id: 'B1' is also on line 2" in english.stderr
+    assert english.stderr.strip().endswith(f"Error: {bad}: 2 problem(s) in 3 row(s); nothing was imported")
+
+
+@pytest.mark.parametrize("language, cell, reason", [
+    ("ja", "2026/02/30", "'2026/02/30' は日付ではありません: その月にない日です"),
+    ("en", "2026/02/30", "'2026/02/30' is not a date: day is out of range for month"),  # ours, not Python's words
+    ("ja", "H31.5.1", "平成31年5月1日 は平成の日付ではありません(平成は 1989-01-08 から 2019-04-30 まで)"),
+    ("en", "R1.4.30", "令和1年4月30日 is not a day of 令和 (2019-05-01 to today)"),
+    ("ja", "いつか", "'いつか' は日付ではありません(YYYY-MM-DD、"),
+])
+def test_a_dates_reason_is_in_the_staffs_language(monkeypatch, language, cell, reason):
+    from ils.exchange.dates import parse_date
+
+    monkeypatch.setenv("ILS_STAFF_LANGUAGE", language)
+    with pytest.raises(ValueError) as refused:
+        parse_date(cell)
+    assert str(refused.value).startswith(reason)
+
+
+def test_the_other_cell_reasons_are_in_japanese_too(monkeypatch):
+    from ils.exchange.imports import fields
+
+    monkeypatch.setenv("ILS_STAFF_LANGUAGE", "ja")
+    for parse, cell, reason in [(fields.yes_no, "maybe", "'maybe' は yes でも no でもありません"),
+                                (fields.integer(0, 9), "12", "12 は 9 より大きい値です"),
+                                (fields.one_of(("open", "closed")), "ajar", "'ajar' は open, closed のどれでもありません")]:
+        with pytest.raises(ValueError, match=re.escape(reason)):
+            parse(cell)

@@ -5,14 +5,18 @@ Old systems often keep birth dates in the Japanese era (和暦): `R7.4.1`, `令�
 `Ｒ７．４．１`) are read as their ASCII forms (NFKC). A date outside its era (`H31.5.1`:
 平成 ended on 2019-04-30) is refused, not moved into the next era: it is a typo or a
 system's bug, and a wrong birth date locks a patron out of the web service.
-docs/import-formats.md lists every form with an example.
+docs/import-formats.md lists every form with an example. A refusal's reason is in the staff's
+language (ils.infra.i18n): it ends up in the import's `file:line: column: reason` lines.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 import unicodedata
+
+from ils.infra.i18n import _
 
 
 class Era:
@@ -24,8 +28,12 @@ class Era:
     def check(self, when: dt.date, year: int) -> dt.date:
         """`when`, read as year `year` of this era; ValueError if it is not a day of the era."""
         if when < self.first or (self.last is not None and when > self.last):
-            ends = f"{self.first.isoformat()} to {self.last.isoformat() if self.last else 'today'}"
-            raise ValueError(f"{self.kanji}{year}年{when.month}月{when.day}日 is not a day of {self.kanji} ({ends})")
+            read = f"{self.kanji}{year}年{when.month}月{when.day}日"
+            if self.last is None:
+                raise ValueError(_("{date} is not a day of {era} ({first} to today)").format(
+                    date=read, era=self.kanji, first=self.first.isoformat()))
+            raise ValueError(_("{date} is not a day of {era} ({first} to {last})").format(
+                date=read, era=self.kanji, first=self.first.isoformat(), last=self.last.isoformat()))
         return when
 
 
@@ -45,11 +53,10 @@ _COMPACT = re.compile(r"\d{8}")
 _KANJI_WESTERN = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _ERA = re.compile(r"(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})\s*(?:年(\d{1,2})月(\d{1,2})日|([/.\-])(\d{1,2})\5(\d{1,2}))")
 
-FORMS = "YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, YYYY年M月D日 or 和暦 like R7.4.1 or 令和7年4月1日"
 
 
 def parse_date(value: str) -> dt.date:
-    """The date `value` names in any of FORMS; ValueError with the reason otherwise."""
+    """The date `value` names in any of the forms above; ValueError with the reason otherwise."""
     if len(value) == 10 and value[4] == value[7] == "-":  # ISO, the common case, first
         try:
             return dt.date.fromisoformat(value)
@@ -70,12 +77,22 @@ def _parse(value: str) -> dt.date:
     elif m := _ERA.fullmatch(text.upper() if text[:1].isascii() else text):
         era, year = _BY_NAME[m[1]], 1 if m[2] == "元" else int(m[2])
         if year == 0:
-            raise ValueError(f"{value!r}: an era has no year 0")
+            raise ValueError(_("{value!r}: an era has no year 0").format(value=value))
         parts = (str(era.gannen + year - 1), *((m[3], m[4]) if m[3] else (m[6], m[7])))
     else:
-        raise ValueError(f"{value!r} is not a date ({FORMS})")
-    try:
-        when = dt.date(*map(int, parts))
-    except ValueError as bad:
-        raise ValueError(f"{value!r} is not a date: {bad}") from None
+        raise ValueError(_("{value!r} is not a date (YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, YYYY年M月D日 "
+                           "or 和暦 like R7.4.1 or 令和7年4月1日)").format(value=value))
+    when = _day(value, *map(int, parts))
     return era.check(when, year) if era is not None else when
+
+
+def _day(value: str, year: int, month: int, day: int) -> dt.date:
+    # Checked here rather than left to date(): its reasons are Python's English, and change
+    # between versions.
+    if year < dt.MINYEAR:
+        raise ValueError(_("{value!r} is not a date: year {year} is out of range").format(value=value, year=year))
+    if not 1 <= month <= 12:
+        raise ValueError(_("{value!r} is not a date: month must be in 1..12").format(value=value))
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        raise ValueError(_("{value!r} is not a date: day is out of range for month").format(value=value))
+    return dt.date(year, month, day)

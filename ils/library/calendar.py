@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ils.infra import schema
+from ils.infra.i18n import _
 from ils.library.policy import Calendar as CalendarPolicy
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -33,7 +34,7 @@ def parse_weekdays(text: str) -> frozenset[int]:
     days = set()
     for part in text.replace(",", " ").split():
         if part not in WEEKDAYS:
-            raise ValueError(f"unknown weekday {part!r} (use {', '.join(WEEKDAYS)})")
+            raise ValueError(_("unknown weekday {part!r} (use {weekdays})").format(part=part, weekdays=", ".join(WEEKDAYS)))
         days.add(WEEKDAYS.index(part))
     return frozenset(days)
 
@@ -51,7 +52,7 @@ def parse_year_end(text: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
         return None
     start, sep, end = text.partition("/")
     if not sep:
-        raise ValueError(f"year-end closure {text!r} must look like 12-29/01-03")
+        raise ValueError(_("year-end closure {text!r} must look like 12-29/01-03").format(text=text))
     return parse_month_day(start), parse_month_day(end)
 
 
@@ -156,7 +157,7 @@ class BranchCalendar:
         if n < 1:
             raise ValueError("n must be at least 1")
         current = day
-        for _ in range(SEARCH_LIMIT_DAYS):
+        for _step in range(SEARCH_LIMIT_DAYS):
             current += dt.timedelta(days=1)
             if self.is_open(current):
                 n -= 1

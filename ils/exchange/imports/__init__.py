@@ -87,7 +87,7 @@ def import_files(
         unchecked = len(files) - len(results)
         raise ImportFailed(
             bad.path, bad.problems, bad.rows_read,
-            note=f"; {unchecked} later file(s) not checked" if unchecked else "",
+            note=_("; {count} later file(s) not checked").format(count=unchecked) if unchecked else "",
         )
     return results
 
@@ -127,7 +127,7 @@ def _load(ctx: ImportContext, kind: Kind, path: Path, encoding: str) -> FileResu
     try:
         source = open_csv(path, encoding, keyed=False)
     except FileNotFoundError:
-        result.problems.append(Problem(path, 0, None, "file does not exist"))
+        result.problems.append(Problem(path, 0, None, _("file does not exist")))
         return result
     except UnreadableFile as exc:
         result.problems.append(Problem(path, exc.line, None, str(exc)))
@@ -171,12 +171,12 @@ def _header_ok(kind: Kind, columns: list[str], result: FileResult) -> bool:
     known = {c.name for c in kind.columns}
     for name in columns:
         if name not in known:
-            result.problems.append(Problem(result.path, 1, name, "unknown column"))
+            result.problems.append(Problem(result.path, 1, name, _("unknown column")))
     for col in kind.columns:
         if col.required and col.name not in columns:
-            result.problems.append(Problem(result.path, 1, col.name, "required column is missing"))
+            result.problems.append(Problem(result.path, 1, col.name, _("required column is missing")))
     if len(set(columns)) != len(columns):
-        result.problems.append(Problem(result.path, 1, None, "a column appears twice in the header"))
+        result.problems.append(Problem(result.path, 1, None, _("a column appears twice in the header")))
     return not result.problems
 
 
@@ -247,7 +247,7 @@ def _parse(kind: Kind, plan, line: int, raw, result: FileResult, seen_keys: dict
         text = raw[position].strip() if position >= 0 else ""
         if not text:
             if required:
-                result.problems.append(Problem(result.path, line, name, "required value is blank"))
+                result.problems.append(Problem(result.path, line, name, _("required value is blank")))
                 ok = False
             values[name] = default
             continue
@@ -259,7 +259,8 @@ def _parse(kind: Kind, plan, line: int, raw, result: FileResult, seen_keys: dict
     if ok and kind.key:
         key = values[kind.key]
         if key in seen_keys:
-            result.problems.append(Problem(result.path, line, kind.key, f"{key!r} is also on line {seen_keys[key]}"))
+            result.problems.append(Problem(result.path, line, kind.key, _("{key!r} is also on line {line}").format(
+                key=key, line=seen_keys[key])))
             return None
         seen_keys[key] = line
     return values if ok else None

@@ -10,6 +10,7 @@ from ils.exchange.imports import fields as f
 from ils.exchange.imports.kinds import BRANCH_CODE, Column, ImportContext, Kind, RowProblem
 from ils.holds import lifecycle
 from ils.infra import db, schema
+from ils.infra.i18n import _
 
 # A deletion file names a kind that may lose rows; branches and holds may not (a branch is
 # closed in the calendar, a hold is the back office's), so their deletion files are refused.
@@ -62,9 +63,9 @@ class CalendarDeleted(Deletions):
     columns = (Column("branch", BRANCH_CODE, required=True), Column("date", f.date, required=True))
 
     def resolve(self, ctx, rows):
-        branches = ctx.ids(schema.branches, "code", {v["branch"] for _, v in rows})
+        branches = ctx.ids(schema.branches, "code", {v["branch"] for _line, v in rows})
         return [{"branch_id": branches[v["branch"]], "day": v["date"]} if v["branch"] in branches else None
-                for _, v in rows]
+                for _line, v in rows]
 
     def write(self, ctx, records, lines):
         d = schema.branch_days
@@ -79,9 +80,9 @@ class RoutesDeleted(Deletions):
     columns = (Column("from", BRANCH_CODE, required=True), Column("to", BRANCH_CODE, required=True))
 
     def resolve(self, ctx, rows):
-        ids = ctx.ids(schema.branches, "code", {v[c] for _, v in rows for c in ("from", "to")})
+        ids = ctx.ids(schema.branches, "code", {v[c] for _line, v in rows for c in ("from", "to")})
         return [{"a": ids[v["from"]], "b": ids[v["to"]]} if v["from"] in ids and v["to"] in ids else None
-                for _, v in rows]
+                for _line, v in rows]
 
     def write(self, ctx, records, lines):
         r = schema.routes
@@ -96,17 +97,19 @@ class _DeletedUnlessReferred(Deletions):
     owned: tuple[Table, ...]
     owner_column: str  # the owned tables' column naming the row
     key_column: str  # the row's column the file's key names
-    refusal: str  # why a row still referred to stays, after "<what> still has <tables>; "
+
+    def still_referred(self, key: str, tables: str) -> str:
+        """Why a row still referred to by `tables` stays, in the staff's language."""
+        raise NotImplementedError
 
     def resolve(self, ctx, rows):
-        ids = ctx.ids(self.table, self.key_column, {v[self.key] for _, v in rows})
+        ids = ctx.ids(self.table, self.key_column, {v[self.key] for _line, v in rows})
         referred = _still_referred(ctx, self.table, self.owned, list(ids.values()))
         out: list = []
-        for _, v in rows:
+        for _line, v in rows:
             record_id = ids.get(v[self.key])
             if record_id in referred:
-                out.append(RowProblem(self.key, f"{self.table.name[:-1]} {v[self.key]!r} still has "
-                                                f"{_and(referred[record_id])}; {self.refusal}"))
+                out.append(RowProblem(self.key, self.still_referred(v[self.key], _and(referred[record_id]))))
             else:
                 out.append(None if record_id is None else {"id": record_id})
         return out
@@ -126,7 +129,10 @@ class TitlesDeleted(_DeletedUnlessReferred):
     columns = (Column("bib_id", f.text(32), required=True),)
     owned = (schema.allocation_todo,)
     table, owner_column, key_column = schema.titles, "title_id", "bib_id"
-    refusal = "a title is deleted after its last copy and hold"
+
+    def still_referred(self, key, tables):
+        return _("title {key!r} still has {tables}; a title is deleted after its last copy and hold").format(
+            key=key, tables=tables)
 
 
 class CopiesDeleted(Deletions):
@@ -138,7 +144,7 @@ class CopiesDeleted(Deletions):
 
     def resolve(self, ctx, rows):
         c, lo, h = schema.copies, schema.loans, schema.holds
-        barcodes = sorted({v["barcode"] for _, v in rows})
+        barcodes = sorted({v["barcode"] for _line, v in rows})
         copies = dict(ctx.conn.execute(select(c.c.barcode, c.c.id).where(c.c.barcode.in_(barcodes))).all())
         ids = list(copies.values())
         on_loan = set(ctx.conn.execute(select(lo.c.copy_id).where(lo.c.copy_id.in_(ids), lo.c.returned_at.is_(None)))
@@ -146,14 +152,14 @@ class CopiesDeleted(Deletions):
         bound = dict(ctx.conn.execute(select(h.c.copy_id, h.c.status).where(
             h.c.copy_id.in_(ids), h.c.status.in_(lifecycle.WITH_COPY))).all()) if ids else {}
         out: list = []
-        for _, v in rows:
+        for _line, v in rows:
             copy_id = copies.get(v["barcode"])
             if copy_id in on_loan:
-                out.append(RowProblem("barcode", "the copy is on loan; list its loan in loans.deleted.csv "
-                                                 "(returned) before withdrawing it"))
+                out.append(RowProblem("barcode", _("the copy is on loan; list its loan in loans.deleted.csv "
+                                                   "(returned) before withdrawing it")))
             elif copy_id in bound:
-                out.append(RowProblem("barcode", f"the copy serves a hold ({bound[copy_id]}); "
-                                                 "the hold must end before the copy is withdrawn"))
+                out.append(RowProblem("barcode", _("the copy serves a hold ({hold}); the hold must end before the copy "
+                                                   "is withdrawn").format(hold=bound[copy_id])))
             else:
                 out.append(None if copy_id is None else {"id": copy_id})
         return out
@@ -172,7 +178,9 @@ class PatronsDeleted(_DeletedUnlessReferred):
     columns = (Column("card", f.text(32), required=True),)
     owned = (schema.newsletter_subscriptions, schema.event_subscriptions)
     table, owner_column, key_column = schema.patrons, "patron_id", "card_number"
-    refusal = "export the patron as expired instead"
+
+    def still_referred(self, key, tables):
+        return _("patron {key!r} still has {tables}; export the patron as expired instead").format(key=key, tables=tables)
 
 
 class LoansDeleted(Deletions):
@@ -184,11 +192,11 @@ class LoansDeleted(Deletions):
 
     def resolve(self, ctx, rows):
         c, lo = schema.copies, schema.loans
-        barcodes = sorted({v["barcode"] for _, v in rows})
+        barcodes = sorted({v["barcode"] for _line, v in rows})
         query = (select(c.c.barcode, lo.c.id).join(lo, and_(lo.c.copy_id == c.c.id, lo.c.returned_at.is_(None)))
                  .where(c.c.barcode.in_(barcodes)))
         loans = dict(ctx.conn.execute(query).all())
-        return [{"id": loans[v["barcode"]]} if v["barcode"] in loans else None for _, v in rows]
+        return [{"id": loans[v["barcode"]]} if v["barcode"] in loans else None for _line, v in rows]
 
     def remove(self, ctx, ids):
         c, lo = schema.copies, schema.loans
@@ -199,7 +207,12 @@ class LoansDeleted(Deletions):
 
 
 def _and(names: list[str]) -> str:
-    return " and ".join(sorted(set(names)))
+    """The tables' names (loans, holds: as the schema names them), one list in the staff's language."""
+    ordered = sorted(set(names))
+    listed = ordered[0]
+    for name in ordered[1:]:
+        listed = _("{names} and {name}").format(names=listed, name=name)
+    return listed
 
 
 # Applied after every file of rows, in this order: a loan ends before its copy is

@@ -3,6 +3,7 @@
 A parser may also carry `column`: the same parse over a whole column of non-blank cells at
 once, giving exactly the values the parser gives cell by cell, or raising ValueError if any
 cell is bad (the importer then parses those rows cell by cell, which names each problem).
+A cell's reason is in the staff's language (ils.infra.i18n); a whole column's is never shown.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 
 from ils.exchange.dates import parse_date
+from ils.infra.i18n import _
 from ils.library.clock import parse_instant
 
 Parser = Callable[[str], object]
@@ -23,9 +25,9 @@ NO = {"no", "n", "false", "0"}
 def text(max_length: int) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if len(value) > max_length:
-            raise ValueError(f"longer than {max_length} characters")
+            raise ValueError(_("longer than {max_length} characters").format(max_length=max_length))
         if "\n" in value or "\r" in value or "\x00" in value:  # three scans beat one regex call on short cells
-            raise ValueError("contains a line break or NUL")
+            raise ValueError(_("contains a line break or NUL"))
         return value
 
     def column(values: list[str]) -> list[str]:
@@ -47,12 +49,13 @@ def folder_name(max_length: int) -> Parser:
     def parse(value: str) -> str:
         value = as_text(value)
         if value in (".", ".."):
-            raise ValueError(f"{value!r} cannot name a folder")
+            raise ValueError(_("{value!r} cannot name a folder").format(value=value))
         if "/" in value or "\\" in value:
-            raise ValueError(f"{value!r} contains a path separator (/ or \\)")
+            raise ValueError(_("{value!r} contains a path separator (/ or \\)").format(value=value))
         control = next((ch for ch in value if unicodedata.category(ch) == "Cc"), None)
         if control is not None:
-            raise ValueError(f"{value!r} contains a control character (U+{ord(control):04X})")
+            raise ValueError(_("{value!r} contains a control character (U+{code})").format(
+                value=value, code=f"{ord(control):04X}"))
         return value
 
     return parse
@@ -65,7 +68,7 @@ def one_of(values: Iterable[str], aliases: dict[str, str] | None = None) -> Pars
     def parse(value: str) -> str:
         value = aliases.get(value, value)
         if value not in allowed:
-            raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+            raise ValueError(_("{value!r} is not one of {values}").format(value=value, values=", ".join(allowed)))
         return value
 
     def column(values: list[str]) -> list[str]:
@@ -88,7 +91,7 @@ def yes_no(value: str) -> bool:
         return True
     if lowered in NO:
         return False
-    raise ValueError(f"{value!r} is not yes or no")
+    raise ValueError(_("{value!r} is not yes or no").format(value=value))
 
 
 _YES_NO = {**dict.fromkeys(YES, True), **dict.fromkeys(NO, False)}
@@ -151,9 +154,9 @@ def instant(value: str) -> dt.datetime:
         parsed = parse_instant(value)
         parsed.astimezone(dt.timezone.utc)  # stored in UTC: 0001-01-01 in Tokyo has no UTC
     except ValueError:
-        raise ValueError(f"{value!r} is not an ISO 8601 timestamp") from None
+        raise ValueError(_("{value!r} is not an ISO 8601 timestamp").format(value=value)) from None
     except OverflowError:
-        raise ValueError(f"{value!r} is out of range") from None
+        raise ValueError(_("{value!r} is out of range").format(value=value)) from None
     return parsed
 
 
@@ -172,11 +175,11 @@ def integer(minimum: int = INTEGER_MIN, maximum: int = INTEGER_MAX) -> Parser:
         try:
             number = int(value)
         except ValueError:  # also a number of more than 4300 digits
-            raise ValueError(f"{shown!r} is not a whole number") from None
+            raise ValueError(_("{value!r} is not a whole number").format(value=shown)) from None
         if number < minimum:
-            raise ValueError(f"{shown} is less than {minimum}")
+            raise ValueError(_("{value} is less than {minimum}").format(value=shown, minimum=minimum))
         if number > maximum:
-            raise ValueError(f"{shown} is more than {maximum}")
+            raise ValueError(_("{value} is more than {maximum}").format(value=shown, maximum=maximum))
         return number
 
     def column(values: list[str]) -> list[int]:

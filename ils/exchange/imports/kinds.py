@@ -18,6 +18,7 @@ from ils.holds.lifecycle import Event, default_contact
 from ils.holds.lifecycle import HoldStatus as S
 from ils.holds.lifecycle.store import insert_holds, new_hold_row
 from ils.infra import schema
+from ils.infra.i18n import _
 from ils.library.calendar import parse_weekdays, parse_year_end
 from ils.library.policy import Policy
 
@@ -75,7 +76,7 @@ def ndc_classes(value: str) -> tuple[str, ...]:
     """`9,4` (or `9 4`, `9;4`): the NDC classes 0-9 of Kitami's 新着図書案内."""
     classes = sorted(set(value.replace(",", " ").replace(";", " ").split()))
     if any(c not in "0123456789" or len(c) != 1 for c in classes):
-        raise ValueError(f"{value!r} is not a list of NDC classes 0-9")
+        raise ValueError(_("{value!r} is not a list of NDC classes 0-9").format(value=value))
     return tuple(classes)
 
 
@@ -108,7 +109,7 @@ class Kind:
 
     def resolve(self, ctx: ImportContext, rows: list[tuple[int, dict]]) -> list:
         """Turn parsed rows into table rows; return a RowProblem in place of a bad one."""
-        return [self.to_record(ctx, values) for _, values in rows]
+        return [self.to_record(ctx, values) for _line, values in rows]
 
     def to_record(self, ctx: ImportContext, values: dict) -> dict | RowProblem:
         return values
@@ -129,12 +130,15 @@ def _upsert(ctx: ImportContext, table, records: list[dict], key: Sequence[str]) 
 
 
 def _lookup(ctx, rows, table, key_column, column):
-    keys = {values[column] for _, values in rows if values.get(column)}
+    keys = {values[column] for _line, values in rows if values.get(column)}
     return ctx.ids(table, key_column, keys)
 
 
 def _missing(column: str, what: str, value) -> RowProblem:
-    return RowProblem(column, f"no {what} {value!r}")
+    """No row of `what` (branch, title, copy with barcode, patron with card) has this key."""
+    said = {"branch": _("no branch {value!r}"), "title": _("no title {value!r}"),
+            "copy with barcode": _("no copy with barcode {value!r}"), "patron with card": _("no patron with card {value!r}")}
+    return RowProblem(column, said[what].format(value=value))
 
 
 class Branches(Kind):
@@ -156,9 +160,9 @@ class Branches(Kind):
 
     def to_record(self, ctx, values):
         if values["kind"] == "station" and not values.get("parent"):
-            return RowProblem("parent", "a bookmobile station needs the library that serves it")
+            return RowProblem("parent", _("a bookmobile station needs the library that serves it"))
         if values.get("parent") == values["code"]:
-            return RowProblem("parent", "a branch cannot be its own parent")
+            return RowProblem("parent", _("a branch cannot be its own parent"))
         return values
 
     def write(self, ctx, records, lines):
@@ -175,7 +179,7 @@ class Branches(Kind):
     def finish(self, ctx):
         b = schema.branches
         links = ctx.state.get("parents", [])
-        codes = {code for _, code, _ in links} | {parent for _, _, parent in links}
+        codes = {code for _line, code, _parent in links} | {parent for _line, _code, parent in links}
         ids = ctx.ids(b, "code", codes)
         problems = []
         for line, code, parent in links:
@@ -200,7 +204,7 @@ class CalendarDays(Kind):
     def resolve(self, ctx, rows):
         branch_ids = _lookup(ctx, rows, schema.branches, "code", "branch")
         out = []
-        for _, v in rows:
+        for _line, v in rows:
             if v["branch"] not in branch_ids:
                 out.append(_missing("branch", "branch", v["branch"]))
                 continue
@@ -226,15 +230,15 @@ class Routes(Kind):
     )
 
     def resolve(self, ctx, rows):
-        codes = {v[c] for _, v in rows for c in ("from", "to")}
+        codes = {v[c] for _line, v in rows for c in ("from", "to")}
         ids = ctx.ids(schema.branches, "code", codes)
         out = []
-        for _, v in rows:
+        for _line, v in rows:
             unknown = next((c for c in ("from", "to") if v[c] not in ids), None)
             if unknown:
                 out.append(_missing(unknown, "branch", v[unknown]))
             elif v["from"] == v["to"]:
-                out.append(RowProblem("to", "a route needs two different branches"))
+                out.append(RowProblem("to", _("a route needs two different branches")))
             else:
                 out.append(
                     {"from_branch_id": ids[v["from"]], "to_branch_id": ids[v["to"]], "cost": v["cost"]}
@@ -267,7 +271,7 @@ class Titles(Kind):
 
     def to_record(self, ctx, values):
         if values.get("series_id") and values.get("volume") is None:
-            return RowProblem("volume", "a title in a series needs its volume number")
+            return RowProblem("volume", _("a title in a series needs its volume number"))
         return values
 
 
@@ -287,10 +291,10 @@ class Copies(Kind):
 
     def resolve(self, ctx, rows):
         titles = _lookup(ctx, rows, schema.titles, "bib_id", "bib_id")
-        codes = {v[c] for _, v in rows for c in ("owning_branch", "location_branch") if v.get(c)}
+        codes = {v[c] for _line, v in rows for c in ("owning_branch", "location_branch") if v.get(c)}
         branches = ctx.ids(schema.branches, "code", codes)
         out = []
-        for _, v in rows:
+        for _line, v in rows:
             location = v.get("location_branch") or v["owning_branch"]
             if v["bib_id"] not in titles:
                 out.append(_missing("bib_id", "title", v["bib_id"]))
@@ -356,16 +360,16 @@ class Patrons(Kind):
     def resolve(self, ctx, rows):
         branches = _lookup(ctx, rows, schema.branches, "code", "home_branch")
         out = []
-        for _, v in rows:
+        for _line, v in rows:
             home = v.pop("home_branch", None)
             if home and home not in branches:
                 out.append(_missing("home_branch", "branch", home))
                 continue
             if v["contact_method"] == "email" and not v.get("email"):
-                out.append(RowProblem("contact_method", "contact by email needs an email address"))
+                out.append(RowProblem("contact_method", _("contact by email needs an email address")))
                 continue
             if v["contact_method"] == "phone" and not v.get("phone"):
-                out.append(RowProblem("contact_method", "contact by phone needs a phone number"))
+                out.append(RowProblem("contact_method", _("contact by phone needs a phone number")))
                 continue
             v["card_number"] = v.pop("card")
             v["home_branch_id"] = branches.get(home)
@@ -374,7 +378,7 @@ class Patrons(Kind):
 
 
 def _copies_by_barcode(ctx, rows):
-    barcodes = {v["barcode"] for _, v in rows if v.get("barcode")}
+    barcodes = {v["barcode"] for _line, v in rows if v.get("barcode")}
     if not barcodes:
         return {}
     return {row.barcode: row for row in bulk.find(ctx.conn, schema.copies, "barcode", barcodes, ("id", "title_id", "state"))}
@@ -400,7 +404,7 @@ class Loans(Kind):
         branches = _lookup(ctx, rows, schema.branches, "code", "branch")
         open_loans = self._open_loans(ctx, [c.id for c in copies.values()])
         out = []
-        for _, v in rows:
+        for _line, v in rows:
             copy = copies.get(v["barcode"])
             if copy is None:
                 out.append(_missing("barcode", "copy with barcode", v["barcode"]))
@@ -409,9 +413,9 @@ class Loans(Kind):
             elif v.get("branch") and v["branch"] not in branches:
                 out.append(_missing("branch", "branch", v["branch"]))
             elif v["due_on"] < v["loaned_on"]:
-                out.append(RowProblem("due_on", "due before it was lent"))
+                out.append(RowProblem("due_on", _("due before it was lent")))
             elif copy.id in open_loans and open_loans[copy.id][1] != patrons[v["card"]]:
-                out.append(RowProblem("barcode", "the copy is already on loan to another patron"))
+                out.append(RowProblem("barcode", _("the copy is already on loan to another patron")))
             else:
                 out.append(
                     {
@@ -486,7 +490,7 @@ class Holds(Kind):
         copies = _copies_by_barcode(ctx, rows)
         held = self._active_holds(ctx, patrons, copies)
         out: list = []
-        for _, v in rows:
+        for _line, v in rows:
             patron = patrons.get(v["card"])
             copy = copies.get(v.get("barcode"))
             problem = self._check(v, patron, titles, branches, copy, copies)
@@ -497,9 +501,9 @@ class Holds(Kind):
                     out.append(None)  # imported before: the back office owns it since
                     continue
                 if pair in held["pairs"]:
-                    problem = RowProblem("bib_id", "the patron already holds this title")
+                    problem = RowProblem("bib_id", _("the patron already holds this title"))
                 elif copy is not None and copy.id in held["copies"]:
-                    problem = RowProblem("barcode", "the copy already serves another hold")
+                    problem = RowProblem("barcode", _("the copy already serves another hold"))
                 else:
                     held["pairs"].add(pair)
                     if copy is not None:
@@ -515,20 +519,20 @@ class Holds(Kind):
         if v["pickup"] not in branches:
             return _missing("pickup", "branch", v["pickup"])
         if bool(v.get("series_group")) != (v.get("series_position") is not None):
-            return RowProblem("series_position", "series_group and series_position go together")
+            return RowProblem("series_position", _("series_group and series_position go together"))
         needs_copy = v["status"] in COPY_STATE_FOR_HOLD
         if needs_copy and not v.get("barcode"):
-            return RowProblem("barcode", f"a {v['status']} hold needs the copy's barcode")
+            return RowProblem("barcode", _("a {status} hold needs the copy's barcode").format(status=v["status"]))
         if not needs_copy and v.get("barcode"):
-            return RowProblem("barcode", f"a {v['status']} hold has no copy yet")
+            return RowProblem("barcode", _("a {status} hold has no copy yet").format(status=v["status"]))
         if needs_copy and copy is None:
             return _missing("barcode", "copy with barcode", v["barcode"])
         if copy is not None and copy.title_id != titles[v["bib_id"]]:
-            return RowProblem("barcode", "the copy is not a copy of this title")
+            return RowProblem("barcode", _("the copy is not a copy of this title"))
         if v["status"] == S.ALLOCATED and copy.state != "on_shelf":
-            return RowProblem("barcode", f"an allocated copy must be on the shelf, not {copy.state}")
+            return RowProblem("barcode", _("an allocated copy must be on the shelf, not {state}").format(state=copy.state))
         if v["status"] == S.READY and not (v.get("ready_on") and v.get("pickup_deadline")):
-            return RowProblem("pickup_deadline", "a ready hold needs ready_on and pickup_deadline")
+            return RowProblem("pickup_deadline", _("a ready hold needs ready_on and pickup_deadline"))
         return None
 
     def _record(self, ctx, v, patron, titles, branches, copy):
@@ -543,7 +547,7 @@ class Holds(Kind):
         )
 
     def _patrons(self, ctx, rows):
-        cards = {v["card"] for _, v in rows}
+        cards = {v["card"] for _line, v in rows}
         found = bulk.find(ctx.conn, schema.patrons, "card_number", cards, ("id", "contact_method"))
         return {row.card_number: row for row in found}
 

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ils.infra.i18n import _
+
 ENCODINGS = ("auto", "utf-8", "cp932")
 SNIFF_BYTES = 1 << 20
 MAX_FIELD = 1 << 20
@@ -59,7 +61,7 @@ def open_csv(path: Path, encoding: str = "auto", keyed: bool = True) -> CsvSourc
         header = next(reader)
     except StopIteration:
         fh.close()
-        raise UnreadableFile(1, "the file is empty; a header row is required") from None
+        raise UnreadableFile(1, _("the file is empty; a header row is required")) from None
     except (UnicodeDecodeError, csv.Error) as exc:
         fh.close()
         raise UnreadableFile(1, _explain(exc, encoding)) from None
@@ -81,7 +83,8 @@ def _rows(fh, reader, columns, encoding, keyed):
             if not values or (not values[0].strip() and not any(v.strip() for v in values)):
                 continue  # blank line
             if len(values) != len(columns):
-                yield line, {"__width__": f"{len(values)} fields, the header has {len(columns)}"}
+                yield line, {"__width__": _("{fields} fields, the header has {columns}").format(
+                    fields=len(values), columns=len(columns))}
                 continue
             yield line, dict(zip(columns, values, strict=True)) if keyed else values
 
@@ -89,5 +92,6 @@ def _rows(fh, reader, columns, encoding, keyed):
 def _explain(exc: Exception, encoding: str) -> str:
     if isinstance(exc, UnicodeDecodeError):
         hint = "cp932" if encoding.startswith("utf") else "utf-8"
-        return f"not valid {encoding} text ({exc.reason}); try --encoding {hint}"
-    return f"not valid CSV: {exc}"
+        return _("not valid {encoding} text ({reason}); try --encoding {hint}").format(
+            encoding=encoding, reason=exc.reason, hint=hint)
+    return _("not valid CSV: {exc}").format(exc=exc)
