@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import select as io_select
 import signal
 import subprocess
 import sys
@@ -45,16 +47,51 @@ def prepared(databases, tmp_path_factory) -> str:
     return url
 
 
-def _batch(url: str, cwd: Path, *, kill_at: int = 0, count_to: Path | None = None) -> subprocess.CompletedProcess:
-    """`ils batch run` in a child that kills itself at its `kill_at`th SQL statement (tests/crash_child.py)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(REPO), str(REPO / "tests"))),
-           "ILS_KILL_AT_STATEMENT": str(kill_at)}
-    if count_to is not None:
-        env["ILS_COUNT_STATEMENTS_TO"] = str(count_to)
-    return subprocess.run(
-        [sys.executable, str(REPO / "tests" / "crash_child.py"), "batch", "run", "--db", url, "--now", NIGHT.isoformat()],
-        cwd=cwd, env=env, capture_output=True, timeout=600, check=False,
-    )
+class Batches:
+    """`ils batch run` in children of one fork server that imported ils once (tests/crash_child.py --serve)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.runs = 0
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(REPO), str(REPO / "tests")))}
+        self.server = subprocess.Popen([sys.executable, str(REPO / "tests" / "crash_child.py"), "--serve"],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+
+    def run(self, url: str, cwd: Path, *, kill_at: int = 0, count_to: Path | None = None) -> subprocess.CompletedProcess:
+        """`ils batch run` in a child that kills itself at its `kill_at`th SQL statement."""
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(REPO), str(REPO / "tests"))),
+               "ILS_KILL_AT_STATEMENT": str(kill_at)}
+        if count_to is not None:
+            env["ILS_COUNT_STATEMENTS_TO"] = str(count_to)
+        self.runs += 1
+        out, err = self.directory / f"{self.runs}.out", self.directory / f"{self.runs}.err"
+        argv = ["batch", "run", "--db", url, "--now", NIGHT.isoformat()]
+        self.server.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": str(cwd), "stdout": str(out),
+                                            "stderr": str(err)}) + "\n")
+        self.server.stdin.flush()
+        ready, _, _ = io_select.select([self.server.stdout], [], [], 600)
+        if not ready:
+            self.close()
+            pytest.fail("the batch did not end within 600 s")
+        reply = self.server.stdout.readline()
+        assert reply, "the fork server ended"
+        return subprocess.CompletedProcess(argv, json.loads(reply)["returncode"], out.read_bytes(), err.read_bytes())
+
+    def close(self) -> None:
+        self.server.stdin.close()
+        try:
+            self.server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+            self.server.wait()
+        self.server.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def batches(tmp_path_factory):
+    made = Batches(tmp_path_factory.mktemp("batch-output"))
+    yield made
+    made.close()
 
 
 def _killed(result: subprocess.CompletedProcess) -> bool:
@@ -137,12 +174,12 @@ def _finished_steps(url: str) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def reference(databases, prepared, tmp_path_factory) -> tuple[dict, int, list[int]]:
+def reference(databases, prepared, batches, tmp_path_factory) -> tuple[dict, int, list[int]]:
     """The uninterrupted night's final tables, how many SQL statements it sent, and the
     statement each step began at."""
     url = databases.copy(prepared)
     where = tmp_path_factory.mktemp("reference")
-    batch = _batch(url, where, count_to=where / "statements")
+    batch = batches.run(url, where, count_to=where / "statements")
     assert batch.returncode == 0, batch.stderr.decode()
     dump = _dump(url)
     states = {dict(row)["state"] for row in dump["pending_requests"]}
@@ -170,15 +207,15 @@ def test_every_step_is_killed_once(reference):
     assert all(any(start < point < end for point in points) for start, end in zip(step_starts, ends, strict=True))
 
 
-def test_a_night_killed_anywhere_and_run_again_ends_as_an_uninterrupted_one(databases, prepared, reference, tmp_path):
+def test_a_night_killed_anywhere_and_run_again_ends_as_an_uninterrupted_one(databases, prepared, reference, batches, tmp_path):
     expected, statements, step_starts = reference
     outcomes = []
     for point in kill_points(statements, step_starts):
         url = databases.copy(prepared)
-        killed = _batch(url, tmp_path, kill_at=point)
+        killed = batches.run(url, tmp_path, kill_at=point)
         assert _killed(killed), f"statement {point} of {statements}: {killed.stderr.decode()}"
         outcomes.append(_finished_steps(url))
-        again = _batch(url, tmp_path)
+        again = batches.run(url, tmp_path)
         assert again.returncode == 0, again.stderr.decode()
         assert _dump(url) == expected, f"killed at statement {point} of {statements}: final state differs"
     # the kills landed before the run started, between steps and inside them
@@ -186,14 +223,14 @@ def test_a_night_killed_anywhere_and_run_again_ends_as_an_uninterrupted_one(data
     assert any(runs == 1 and 0 < steps < len(STEPS) for runs, steps in outcomes), outcomes
 
 
-def test_a_run_killed_twice_still_converges(databases, prepared, reference, tmp_path):
+def test_a_run_killed_twice_still_converges(databases, prepared, reference, batches, tmp_path):
     expected, statements, _ = reference
     url = databases.copy(prepared)
     # The first kill undoes its step, so the resumed run still sends at least the other 70%
     # of the night's statements: its kill at 35% lands inside it, on any engine.
     for fraction in (0.3, 0.35):
-        killed = _batch(url, tmp_path, kill_at=int(statements * fraction))
+        killed = batches.run(url, tmp_path, kill_at=int(statements * fraction))
         assert _killed(killed), killed.stderr.decode()
-    final = _batch(url, tmp_path)
+    final = batches.run(url, tmp_path)
     assert final.returncode == 0, final.stderr.decode()
     assert _dump(url) == expected
