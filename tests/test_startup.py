@@ -54,7 +54,7 @@ NOT_FOR_AN_INTRADAY_RUN = (
 )
 
 
-def test_an_intraday_run_as_a_process_loads_only_the_steps_it_runs(new_library, tmp_path):
+def test_an_intraday_run_as_a_process_loads_only_the_steps_it_runs(new_library, engine_name, tmp_path):
     lib = new_library("mito")
     lib.branch("chuo")
     lib.patron("5001")
@@ -65,7 +65,8 @@ def test_an_intraday_run_as_a_process_loads_only_the_steps_it_runs(new_library, 
     loaded = _modules_in_memory_after(tmp_path, "batch", "run", "--db", lib.url, "--now", "2026-11-26T10:00:00+09:00",
                                       "--intraday")
     assert {"ils.batch.s01_accept", "ils.batch.s09_allocate"} <= loaded  # the run did serve the request
-    assert not loaded & set(NOT_FOR_AN_INTRADAY_RUN), sorted(loaded & set(NOT_FOR_AN_INTRADAY_RUN))
+    unused = set(NOT_FOR_AN_INTRADAY_RUN) | ({"sqlalchemy.dialects.postgresql"} if engine_name == "sqlite" else set())
+    assert not loaded & unused, sorted(loaded & unused)
 
 
 def test_the_runner_plans_each_step_as_its_module_declares_it():
