@@ -20,6 +20,36 @@ def test_migrations_build_exactly_the_schema_the_code_queries(make_db):
     assert diff == []
 
 
+def test_each_partial_index_is_partial_in_the_database_as_the_schema_says(make_db, engine_name):
+    partial = {index.name: (table.name, index, index.info["where"]) for table in schema.metadata.tables.values()
+               for index in table.indexes if "where" in index.info}
+    assert partial
+    engine = db.open_engine(make_db())
+    with engine.connect() as conn:
+        for name, (table, index, where) in partial.items():
+            assert _predicate(conn, engine_name, name) == _predicate_of(conn, engine_name, table, index, where), name
+    engine.dispose()
+
+
+def _predicate(conn, engine_name: str, index: str) -> str | None:
+    """An index's WHERE as the database keeps it."""
+    if engine_name == "sqlite":
+        created = conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :n"), {"n": index})
+        return created.scalar_one().partition(" WHERE ")[2] or None
+    return conn.execute(text("SELECT pg_get_expr(i.indpred, i.indrelid) FROM pg_index i JOIN pg_class c "
+                             "ON c.oid = i.indexrelid WHERE c.relname = :n"), {"n": index}).scalar_one()
+
+
+def _predicate_of(conn, engine_name: str, table: str, index, where: str) -> str | None:
+    """`where` as the database would keep it for a new index on the same columns (made, read, dropped)."""
+    columns = ", ".join(column.name for column in index.columns)
+    conn.execute(text(f"CREATE INDEX scratch_partial ON {table} ({columns}) WHERE {where}"))
+    kept = _predicate(conn, engine_name, "scratch_partial")
+    conn.execute(text("DROP INDEX scratch_partial"))
+    conn.commit()
+    return kept
+
+
 def test_an_empty_database_asks_for_init(db_url):
     with pytest.raises(NotInitialised, match="run `ils init` first"):
         with db.connect(db_url):
