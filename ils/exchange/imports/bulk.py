@@ -105,14 +105,14 @@ class Staged:
 
 
 @contextmanager
-def indexes_built_after(conn: Connection, table: Table, names: Sequence[str]) -> Iterator[None]:
+def indexes_built_after(conn: Connection, table: Table | None, names: Sequence[str]) -> Iterator[None]:
     """While a file is written into an empty table, these of its indexes are dropped and, once the
     rows are in, built again from their own definition, in the same transaction: building an index
     over 2 million sorted keys costs a fraction of updating it row by row in random order. A
     refused import rolls the drop back with everything else. A table that already holds rows
     (tonight's re-import) keeps its indexes: rebuilding them would cost more than the few rows it
     changes, and readers keep using them meanwhile."""
-    if not names or conn.execute(table.select().limit(1)).first() is not None:
+    if table is None or not names or conn.execute(table.select().limit(1)).first() is not None:
         yield
         return
     definitions = [_index_definition(conn, name) for name in names]
