@@ -321,3 +321,29 @@ def test_problems_in_a_large_file_are_listed_in_line_order_across_chunks(conn_fo
         f"{bad}:{CHUNK_ROWS * 2 + 11}: catalogued_on: '2026-02-30' is not a date: day is out of range for month",
     ]
     assert _count(conn, schema.titles) == 0
+
+
+def _indexes(conn, table):
+    from sqlalchemy import inspect
+
+    return sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspect(conn).get_indexes(table))
+
+
+def test_indexes_built_after_the_rows_are_there_again_whether_the_import_is_accepted_or_refused(
+        conn_for, examples, tmp_path):
+    conn, policy = conn_for()
+    before = {t: _indexes(conn, t) for t in ("titles", "copies", "loans", "holds")}
+    conn.commit()
+    data = tmp_path / "data"
+    shutil.copytree(examples, data)
+    with (data / "holds.csv").open("a", encoding="utf-8") as fh:
+        fh.write("no-such-card,B0000001,central,waiting,2026-11-20T10:00:00+09:00,,,,,,,\n")
+    with pytest.raises(ImportFailed):
+        import_files(conn, files_in(data), policy, NIGHT)
+    conn.commit()
+    assert {t: _indexes(conn, t) for t in before} == before  # the drop was rolled back
+    assert _count(conn, schema.copies) == 0
+    import_files(conn, files_in(examples), policy, NIGHT)
+    conn.commit()
+    assert {t: _indexes(conn, t) for t in before} == before  # built again after the rows
+    assert _count(conn, schema.copies) > 0

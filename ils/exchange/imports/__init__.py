@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.engine import Connection
 
 from ils.errors import IlsError, ImportFailed
+from ils.exchange.imports import bulk
 from ils.exchange.imports.deletions import DELETIONS, NOT_DELETABLE
 from ils.exchange.imports.kinds import KINDS, ImportContext, Kind, RowProblem
 from ils.exchange.imports.reader import UnreadableFile, open_csv
@@ -71,13 +72,15 @@ def import_files(
         with write_transaction(conn), _collector_paused():
             for kind_name, path in files:
                 ctx.state.clear()
-                results.append(_load(ctx, ALL_KINDS[kind_name], Path(path), encoding))
-                for statement in ctx.state.get("bulk", {}).values():
-                    statement.drop()
-                if results[-1].problems:
-                    # Later files refer to this one's rows; checking them would only
-                    # repeat its problems as missing references.
-                    raise _Refused
+                kind = ALL_KINDS[kind_name]
+                with bulk.indexes_built_after(conn, kind.indexed_table, kind.indexes_built_after):
+                    results.append(_load(ctx, kind, Path(path), encoding))
+                    for statement in ctx.state.get("bulk", {}).values():
+                        statement.drop()
+                    if results[-1].problems:
+                        # Later files refer to this one's rows; checking them would only
+                        # repeat its problems as missing references.
+                        raise _Refused
     except _Refused:
         pass
     refused = any(r.problems for r in results)

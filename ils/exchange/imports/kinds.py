@@ -102,6 +102,13 @@ class Kind:
     key: str | None = None  # the file's column that must be unique
     table: Table | None = None  # written by upsert on `upsert_key` unless write() is overridden
     upsert_key: tuple[str, ...] = ()
+    # Indexes of `indexed_table` that neither this file's checks nor its writes read: built
+    # after the rows when the table starts empty (bulk.indexes_built_after).
+    indexes_built_after: tuple[str, ...] = ()
+
+    @property
+    def indexed_table(self) -> Table | None:
+        return self.table
 
     @property
     def filename(self) -> str:
@@ -251,6 +258,7 @@ class Titles(Kind):
     table = schema.titles
     upsert_key = ("bib_id",)
     key = "bib_id"
+    indexes_built_after = ("ix_titles_series_id_volume",)
     columns = (
         Column("bib_id", f.text(32), required=True),
         Column("title", f.text(500), required=True),
@@ -280,6 +288,7 @@ class Copies(Kind):
     table = schema.copies
     upsert_key = ("barcode",)
     key = "barcode"
+    indexes_built_after = ("ix_copies_title_id_state", "ix_copies_state_location_branch_id")
     columns = (
         Column("barcode", f.code(32), required=True),
         Column("bib_id", f.text(32), required=True),
@@ -387,6 +396,8 @@ def _copies_by_barcode(ctx, rows):
 class Loans(Kind):
     name = "loans"
     key = "barcode"
+    indexed_table = schema.loans
+    indexes_built_after = ("ix_loans_patron_id_returned_at",)  # a loan is found by its copy
     columns = (
         Column("barcode", f.code(32), required=True),
         Column("card", f.code(32), required=True),
@@ -468,6 +479,10 @@ COPY_STATE_FOR_HOLD = {S.ALLOCATED: "on_shelf", S.IN_TRANSIT: "in_transit", S.RE
 
 class Holds(Kind):
     name = "holds"
+    indexed_table = schema.holds
+    # Its checks read holds by patron and by copy (_active_holds): those indexes stay.
+    indexes_built_after = ("ix_holds_title_id_status_queue_day_queue_class_queued_at",
+                           "ix_holds_pickup_branch_id_status", "ix_holds_status_closed_at")
     columns = (
         Column("card", f.code(32), required=True),
         Column("bib_id", f.text(32), required=True),
