@@ -344,13 +344,19 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: It
     key is already there. SQLAlchemy's own executemany spent ~15 us a row in Python building
     and converting each row's parameters, several times what SQLite spends writing it."""
     stored = as_stored(conn, table, columns, rows)
-    if not stored:
-        return
+    if stored:
+        conn.exec_driver_sql(insert_statement(conn, table, columns, skip_existing=skip_existing), stored)
+
+
+def insert_statement(conn: Connection, table: Table, columns: Sequence[str], *, skip_existing: Sequence[str] = ()) -> str:
+    """The plain INSERT of one row of `columns` into `table`, in the driver's own placeholders
+    (for insert_rows, and for the one caller that must execute it itself: the hold lifecycle,
+    which alone may write holds)."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     if skip_existing:
         sql += f" ON CONFLICT ({', '.join(skip_existing)}) DO NOTHING"
-    conn.exec_driver_sql(sql, stored)
+    return sql
 
 
 def copy_rows(conn: Connection, into: str, columns: Sequence[str], converters: Sequence[Callable[[Any], Any] | None],

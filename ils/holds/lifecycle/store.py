@@ -97,8 +97,9 @@ def _insert_in_order(conn: Connection, rows: list[dict]) -> list[int]:
     if conn.dialect.name == "postgresql":
         drawn = text("SELECT nextval(pg_get_serial_sequence('holds', 'id')) FROM generate_series(1, :n) ORDER BY 1")
         ids = list(conn.execute(drawn, {"n": len(rows)}).scalars())
-        columns = list(rows[0])
-        db.insert_rows(conn, h, ["id", *columns], [[i, *(row[c] for c in columns)] for row, i in zip(rows, ids, strict=True)])
+        columns = ["id", *rows[0]]
+        stored = db.as_stored(conn, h, columns, ([i, *(row[c] for c in columns[1:])] for row, i in zip(rows, ids, strict=True)))
+        conn.exec_driver_sql(db.insert_statement(conn, h, columns), stored)
         return ids
     largest = select(func.coalesce(func.max(h.c.id), 0))
     before = conn.execute(largest).scalar_one()
