@@ -59,18 +59,20 @@ def newsletter_text(classes) -> str:
     return ",".join(sorted(classes))
 
 
+# change_journal's columns in the order record_changes builds its rows.
+_JOURNAL_COLUMNS = ("at", "kind", "record", "patron_id", "loan_id", "hold_id", "field", "old_value", "new_value",
+                    "actor", "run_id")
+
+
 def record_changes(conn: Connection, changes: Iterable[Change], *, at: dt.datetime, actor: str,
                    run_id: int | None = None) -> int:
     """Write one journal row per change that really changed something, in the caller's transaction."""
-    rows = [
-        {"at": at, "kind": c.kind, "record": c.record, "patron_id": c.patron_id, "loan_id": c.loan_id,
-         "hold_id": c.hold_id, "field": c.field, "old_value": as_text(c.old), "new_value": as_text(c.new),
-         "actor": actor, "run_id": run_id}
-        for c in changes
-        if c.always or as_text(c.old) != as_text(c.new)
-    ]
-    if rows:
-        conn.execute(schema.change_journal.insert(), rows)
+    rows = []
+    for c in changes:
+        old, new = as_text(c.old), as_text(c.new)
+        if c.always or old != new:
+            rows.append((at, c.kind, c.record, c.patron_id, c.loan_id, c.hold_id, c.field, old, new, actor, run_id))
+    db.insert_rows(conn, schema.change_journal, _JOURNAL_COLUMNS, rows)
     return len(rows)
 
 

@@ -52,21 +52,25 @@ class Notice:
     details: dict | None = None
 
 
+# notice_events' columns in the order record_notices builds its rows.
+_NOTICE_COLUMNS = ("patron_id", "kind", "dedupe_key", "hold_id", "request_id", "loan_id", "occurred_at", "run_id",
+                   "payload")
+
+
 def record_notices(conn: Connection, notices: Iterable[Notice], *, at: dt.datetime, run_id: int | None) -> None:
     """Record what patrons must be told, in the transaction that changed it; a key is recorded once."""
     rows = [
-        {"patron_id": n.patron_id, "kind": n.kind, "dedupe_key": n.dedupe_key, "hold_id": n.hold_id,
-         "request_id": n.request_id, "loan_id": n.loan_id, "occurred_at": at, "run_id": run_id,
-         "payload": json.dumps(n.details, ensure_ascii=False, default=str) if n.details else None}
+        (n.patron_id, n.kind, n.dedupe_key, n.hold_id, n.request_id, n.loan_id, at, run_id,
+         json.dumps(n.details, ensure_ascii=False, default=str) if n.details else None)
         for n in notices
     ]
-    db.insert_missing(conn, schema.notice_events, rows, ["dedupe_key"])
+    db.insert_rows(conn, schema.notice_events, _NOTICE_COLUMNS, rows, skip_existing=["dedupe_key"])
 
 
 def queue_titles(conn: Connection, title_ids: Iterable[int]) -> None:
     """Put titles on the allocation to-do list (a copy was freed, a hold added, a gate opened)."""
-    rows = [{"title_id": t} for t in sorted(set(title_ids))]
-    db.insert_missing(conn, schema.allocation_todo, rows, ["title_id"])
+    rows = [(t,) for t in sorted(set(title_ids))]
+    db.insert_rows(conn, schema.allocation_todo, ["title_id"], rows, skip_existing=["title_id"])
 
 
 def later_volume_titles(conn: Connection, hold_ids: Iterable[int]) -> set[int]:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, bindparam, create_engine, event, inspect, select, text
+from sqlalchemy import Dialect, Engine, Table, bindparam, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
@@ -293,6 +293,72 @@ def bind_converters(conn: Connection, table: Table, columns: Sequence[str]) -> l
     return [processors.get(c) for c in columns]
 
 
+# (dialect, driver, table, columns) -> each column's converter: finding them compiles a statement.
+_CONVERTERS: dict[tuple[str, str, Table, tuple[str, ...]], tuple[Callable[[Any], Any] | None, ...]] = {}
+
+
+def _converters(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> tuple[Callable[[Any], Any] | None, ...]:
+    """bind_converters, found once per kind of dialect, table and columns."""
+    key = (dialect.name, dialect.driver, table, columns)
+    found = _CONVERTERS.get(key)
+    if found is None:
+        present = {c: bindparam(c, type_=table.c[c].type) for c in columns}
+        processors: dict[str, Any] = dict(table.insert().values(present).compile(dialect=dialect)._bind_processors)
+        found = _CONVERTERS[key] = tuple(processors.get(c) for c in columns)
+    return found
+
+
+def as_stored(conn: Connection, table: Table, columns: Sequence[str],
+              rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """Rows of plain values (in `columns`' order) as the driver takes them: each value converted
+    by its column's type, as SQLAlchemy would bind it (a date as ISO text on SQLite, an instant
+    as UTC), one column at a time, and a value repeated from the row before (the run's `now`)
+    converted once."""
+    rows = list(rows)
+    converters = _converters(conn.dialect, table, tuple(columns))
+    if not rows or not any(converters):
+        return [tuple(row) for row in rows]
+    values = [list(column) for column in zip(*rows, strict=True)]
+    for column, convert in zip(values, converters, strict=True):
+        if convert is not None:
+            _convert_in_place(column, convert)
+    return list(zip(*values, strict=True))
+
+
+def _convert_in_place(column: list[Any], convert: Callable[[Any], Any]) -> None:
+    last: Any = _NOTHING
+    stored: Any = None
+    for i, value in enumerate(column):
+        if value is not last:
+            last, stored = value, convert(value)
+        column[i] = stored
+
+
+_NOTHING = object()
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                skip_existing: Sequence[str] = ()) -> None:
+    """Rows of plain values (in `columns`' order) inserted into `table` by one executemany
+    straight through the driver (psycopg pipelines it), skipping a row whose `skip_existing`
+    key is already there. SQLAlchemy's own executemany spent ~15 us a row in Python building
+    and converting each row's parameters, several times what SQLite spends writing it."""
+    stored = as_stored(conn, table, columns, rows)
+    if stored:
+        conn.exec_driver_sql(insert_statement(conn, table, columns, skip_existing=skip_existing), stored)
+
+
+def insert_statement(conn: Connection, table: Table, columns: Sequence[str], *, skip_existing: Sequence[str] = ()) -> str:
+    """The plain INSERT of one row of `columns` into `table`, in the driver's own placeholders
+    (for insert_rows, and for the one caller that must execute it itself: the hold lifecycle,
+    which alone may write holds)."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    if skip_existing:
+        sql += f" ON CONFLICT ({', '.join(skip_existing)}) DO NOTHING"
+    return sql
+
+
 def copy_rows(conn: Connection, into: str, columns: Sequence[str], converters: Sequence[Callable[[Any], Any] | None],
               rows: Iterable[Sequence[Any]]) -> None:
     """PostgreSQL: rows COPYed into the table `into`, each value converted by its column's converter
@@ -326,12 +392,13 @@ def insert_ignore(conn: Connection, table, rows: list[dict], key: list[str]) -> 
 
 
 def insert_missing(conn: Connection, table, rows: list[dict], key: list[str]) -> None:
-    """insert_ignore for a caller that does not count: one executemany without RETURNING.
-    With RETURNING, SQLAlchemy would split the rows into many statements on SQLite and into
-    many-row INSERTs on PostgreSQL, which measured several times slower there than psycopg's
-    pipelined executemany."""
+    """insert_ignore for a caller that does not count (insert_rows, skipping rows whose key is there).
+    Without RETURNING it is one executemany: with it, SQLAlchemy would split the rows into many
+    statements on SQLite and into many-row INSERTs on PostgreSQL, several times slower there
+    than psycopg's pipelined executemany."""
     if rows:
-        conn.execute(_dialect_insert(conn, table).on_conflict_do_nothing(index_elements=key), rows)
+        columns = list(rows[0])
+        insert_rows(conn, table, columns, [[row[c] for c in columns] for row in rows], skip_existing=key)
 
 
 def upsert(conn: Connection, table, rows: list[dict], key: list[str]) -> None:

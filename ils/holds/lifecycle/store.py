@@ -9,6 +9,7 @@ transaction. Any other code that writes holds.status fails the suite (tests/life
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,7 +97,9 @@ def _insert_in_order(conn: Connection, rows: list[dict]) -> list[int]:
     if conn.dialect.name == "postgresql":
         drawn = text("SELECT nextval(pg_get_serial_sequence('holds', 'id')) FROM generate_series(1, :n) ORDER BY 1")
         ids = list(conn.execute(drawn, {"n": len(rows)}).scalars())
-        conn.execute(h.insert(), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        columns = ["id", *rows[0]]
+        stored = db.as_stored(conn, h, columns, ([i, *(row[c] for c in columns[1:])] for row, i in zip(rows, ids, strict=True)))
+        conn.exec_driver_sql(db.insert_statement(conn, h, columns), stored)
         return ids
     largest = select(func.coalesce(func.max(h.c.id), 0))
     before = conn.execute(largest).scalar_one()
@@ -188,21 +191,10 @@ def _move_staged(
     h, hh = schema.holds, schema.hold_history
     values = dict(values or {})
     per_row = {column: value.key for column, value in values.items() if isinstance(value, BindParameter)}
-    staged = Table(
-        "lc_moves", MetaData(),
-        Column("seq", Integer, primary_key=True, autoincrement=False),
-        Column("hold_id", Integer, nullable=False),
-        Column("was", String(16), nullable=False),
-        Column("now", String(16), nullable=False),
-        Column("note", Text),
-        # A per-row value has the type of the column it is written to (dates, instants).
-        *(Column(f"v_{key}", h.c[column].type) for column, key in per_row.items()),
-        prefixes=["TEMPORARY"],
-    )
+    staged = _staging_table(tuple(per_row.items()))
     staged.create(conn)
     _fill(conn, staged, [
-        {"seq": n, "hold_id": m.hold_id, "was": str(m.was), "now": str(m.now), "note": m.note,
-         **{f"v_{key}": m.params[key] for key in per_row.values()}}
+        (n, m.hold_id, str(m.was), str(m.now), m.note, *(m.params[key] for key in per_row.values()))
         for n, m in enumerate(moves)
     ])
     s = staged.c
@@ -225,14 +217,31 @@ def _move_staged(
     return count
 
 
-def _fill(conn: Connection, staged: Table, rows: list[dict]) -> None:
+@functools.lru_cache(maxsize=32)
+def _staging_table(per_row: tuple[tuple[str, str], ...]) -> Table:
+    """The temporary table of staged moves, for these per-row values ((column, key) pairs): one
+    definition per shape, so its statements and converters are built once, not per call."""
+    h = schema.holds
+    return Table(
+        "lc_moves", MetaData(),
+        Column("seq", Integer, primary_key=True, autoincrement=False),
+        Column("hold_id", Integer, nullable=False),
+        Column("was", String(16), nullable=False),
+        Column("now", String(16), nullable=False),
+        Column("note", Text),
+        # A per-row value has the type of the column it is written to (dates, instants).
+        *(Column(f"v_{key}", h.c[column].type) for column, key in per_row),
+        prefixes=["TEMPORARY"],
+    )
+
+
+def _fill(conn: Connection, staged: Table, rows: list[tuple]) -> None:
     """The staged moves into their table: COPY on PostgreSQL, an executemany on SQLite."""
-    if conn.dialect.name != "postgresql":
-        conn.execute(staged.insert(), rows)
-        return
     names = [c.name for c in staged.c]
-    db.copy_rows(conn, staged.name, names, db.bind_converters(conn, staged, names),
-                 ([row[name] for name in names] for row in rows))
+    if conn.dialect.name != "postgresql":
+        db.insert_rows(conn, staged, names, rows)
+        return
+    db.copy_rows(conn, staged.name, names, db.bind_converters(conn, staged, names), rows)
 
 
 def _update_each(conn: Connection, moves: list[Move], values: Mapping[str, Any] | None) -> int:
@@ -261,15 +270,14 @@ def _update_sets(conn: Connection, moves: list[Move], values: Mapping[str, Any] 
     return count
 
 
+# hold_history's columns in the order _log builds its rows.
+_HISTORY_COLUMNS = ("hold_id", "at", "from_status", "to_status", "run_id", "actor", "note")
+
+
 def _log(conn: Connection, transitions: list[Transition], *, at: dt.datetime, run_id: int | None, actor: str) -> None:
     """One hold_history row per transition, and the journal entries of those the ILS hears of."""
-    rows = [
-        {"hold_id": t.hold_id, "at": at, "from_status": t.from_status, "to_status": t.to_status,
-         "run_id": run_id, "actor": actor, "note": t.note}
-        for t in transitions
-    ]
-    if not rows:
+    if not transitions:
         return
-    hh = schema.hold_history
-    conn.execute(hh.insert(), rows)
+    db.insert_rows(conn, schema.hold_history, _HISTORY_COLUMNS,
+                   [(t.hold_id, at, t.from_status, t.to_status, run_id, actor, t.note) for t in transitions])
     record_hold_transitions(conn, transitions, at=at, actor=actor, run_id=run_id)
