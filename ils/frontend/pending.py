@@ -105,7 +105,7 @@ def pending_rows(ctx: Context, kind: str) -> list:
     )
     result = ctx.conn.execute(query)
     row_type = _pending_row_type(tuple(result.keys()))
-    return [_with_entry_time(row_type, row) for row in result]
+    return [_with_entry_time(row_type, row) for row in result.all()]
 
 
 def entered_by_now(ctx: Context):
@@ -144,8 +144,7 @@ def patrons_by_card(ctx: Context, cards, *, lock: bool = False) -> dict:
     query = select(*columns).with_for_update(of=p) if lock else select(*columns)
     found = {}
     for chunk in db.chunks(wanted):
-        for row in ctx.conn.execute(query.where(p.c.card_number.in_(chunk))):
-            found[row.card_number] = row
+        found.update((row.card_number, row) for row in ctx.conn.execute(query.where(p.c.card_number.in_(chunk))).all())
     return found
 
 
@@ -173,11 +172,12 @@ def write_verdicts(ctx: Context, verdicts: list[Verdict], counts: StepCounts) ->
 
 
 def _mark_judged(ctx: Context, verdicts: list[Verdict]) -> None:
-    """Each row's state, reason and hold: rows naming a hold one by one (an executemany),
-    the others one UPDATE per state, reason and chunk of ids."""
-    r = schema.pending_requests
+    """Each row's state, reason and hold, one UPDATE per state, reason and chunk of ids. An
+    accepted row's hold is the one it placed, found by the hold's request_id; rows naming a
+    hold they did not place (a cancel, a pickup change) are written one by one (an executemany)."""
+    r, h = schema.pending_requests, schema.holds
     judged = {"processed_at": ctx.now, "run_id": ctx.run_id}
-    with_hold = [v for v in verdicts if v.hold_id is not None]
+    with_hold = [v for v in verdicts if v.hold_id is not None and v.state != "accepted"]
     if with_hold:
         stmt = (
             r.update()
@@ -189,12 +189,14 @@ def _mark_judged(ctx: Context, verdicts: list[Verdict]) -> None:
         )
     groups: dict[tuple[str, str | None], list[int]] = {}
     for v in verdicts:
-        if v.hold_id is None:
+        if v.hold_id is None or v.state == "accepted":
             groups.setdefault((v.state, v.reason), []).append(v.request_id)
+    placed = select(h.c.id).where(h.c.request_id == r.c.id).scalar_subquery()
     for (state, reason), ids in groups.items():
+        hold = placed if state == "accepted" else None
         for chunk in db.chunks(sorted(ids)):
             ctx.conn.execute(r.update().where(r.c.id.in_(chunk), r.c.state == "pending")
-                             .values(state=state, reason=reason, hold_id=None, **judged))
+                             .values(state=state, reason=reason, hold_id=hold, **judged))
 
 
 def reject_unknown_kinds(ctx: Context, counts: StepCounts) -> None:
