@@ -207,7 +207,7 @@ def reject_unknown_kinds(ctx: Context, counts: StepCounts) -> None:
         entered_by_now(ctx),
         (r.c.kind.is_(None)) | (r.c.kind.not_in(schema.REQUEST_KINDS)),
     )
-    rows = list(ctx.conn.execute(query))
+    rows = ctx.conn.execute(query).all()
     counts.read += len(rows)
     patrons = patrons_by_card(ctx, [row.card_number for row in rows])
     verdicts = [
@@ -269,7 +269,7 @@ def holds_named(ctx: Context, refs: list[HoldRef], patrons: dict) -> dict:
     found: dict = {}
     ids = sorted({r.hold_id for r in refs if r.hold_id is not None})
     for chunk in db.chunks(ids):
-        for row in ctx.conn.execute(base.where(h.c.id.in_(chunk))):
+        for row in ctx.conn.execute(base.where(h.c.id.in_(chunk))).all():
             found[row.id] = dict(row._mapping)
     patron_ids = sorted({patrons[r.card_number].id for r in refs if r.bib_id and r.card_number in patrons})
     bibs = {r.bib_id for r in refs if r.bib_id}
@@ -278,7 +278,7 @@ def holds_named(ctx: Context, refs: list[HoldRef], patrons: dict) -> dict:
         # bib ids too, SQLite went through every hold on those titles — 35k rows for 2k
         # requests. Only the holds kept are read again, and locked, by id.
         theirs = select(h.c.id, t.c.bib_id).join(t, t.c.id == h.c.title_id).where(h.c.patron_id.in_(chunk))
-        named = sorted(hold_id for hold_id, bib_id in ctx.conn.execute(theirs) if bib_id in bibs)
+        named = sorted(hold_id for hold_id, bib_id in ctx.conn.execute(theirs).all() if bib_id in bibs)
         for row in _holds_by_id(ctx, base, named):
             found[row.id] = dict(row._mapping)
             key = (row.patron_id, row.bib_id)
@@ -292,7 +292,7 @@ def _holds_by_id(ctx: Context, base, ids: list[int]):
     """The rows of `base` for these hold ids, in id order."""
     h = schema.holds
     for chunk in db.chunks(ids):
-        yield from ctx.conn.execute(base.where(h.c.id.in_(chunk)).order_by(h.c.id))
+        yield from ctx.conn.execute(base.where(h.c.id.in_(chunk)).order_by(h.c.id)).all()
 
 
 def hold_of(ref: HoldRef, patron, holds: dict) -> dict | None:
