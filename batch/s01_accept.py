@@ -16,7 +16,7 @@ from ils.frontend.pending import (
     reject_unknown_kinds,
     write_verdicts,
 )
-from ils.holds.acceptance import HoldCase, HoldRequest, judge_hold, resolve_contact
+from ils.holds.acceptance import HoldCase, HoldRequest, judge_hold
 from ils.holds.facts import branch_facts, patron_facts, title_facts
 from ils.holds.history import queue_titles
 from ils.holds.lifecycle import Event
@@ -88,12 +88,13 @@ def _judge(ctx: Context, requests: list[HoldRequest], patrons: dict) -> tuple[li
     titles = title_facts(ctx.conn, [r.bib_id for r in requests], count_free_on_shelf=not ctx.policy.holds.onshelf_web_holds)
     branches = branch_facts(ctx.conn)
     first = _first_submissions(ctx, requests)
+    today = ctx.today
     verdicts, holds = [], []
     for req in requests:
         assert req.request_id is not None  # read from a pending row
         row = patron_rows.get(req.card_number)
         patron = facts.get(row.id) if row is not None else None
-        case = HoldCase(req, patron, titles.get(req.bib_id), branches.get(req.pickup_code), ctx.policy, ctx.today)
+        case = HoldCase(req, patron, titles.get(req.bib_id), branches.get(req.pickup_code), ctx.policy, today)
         reason: str | None
         if req.client_ref and first.get(req.client_ref, req.request_id) != req.request_id:
             reason = "duplicate"
@@ -112,7 +113,7 @@ def _new_hold(ctx: Context, case: HoldCase) -> dict:
     req = case.request
     return new_hold_row(
         ctx.policy, patron_id=case.known_patron.id, title_id=case.known_title.id, pickup_branch_id=case.known_pickup.id,
-        contact_method=resolve_contact(req, case.patron, ctx.policy), channel=req.channel,
+        contact_method=case.contact, channel=req.channel,
         received_at=req.received_at, series_group=req.series_group, series_position=req.series_position,
         request_id=req.request_id, placed_by="batch", created_at=ctx.now,
     )

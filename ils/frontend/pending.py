@@ -105,7 +105,7 @@ def pending_rows(ctx: Context, kind: str) -> list:
     )
     result = ctx.conn.execute(query)
     row_type = _pending_row_type(tuple(result.keys()))
-    return [_with_entry_time(row_type, row) for row in result]
+    return [_with_entry_time(row_type, row) for row in result.all()]
 
 
 def entered_by_now(ctx: Context):
@@ -144,8 +144,7 @@ def patrons_by_card(ctx: Context, cards, *, lock: bool = False) -> dict:
     query = select(*columns).with_for_update(of=p) if lock else select(*columns)
     found = {}
     for chunk in db.chunks(wanted):
-        for row in ctx.conn.execute(query.where(p.c.card_number.in_(chunk))):
-            found[row.card_number] = row
+        found.update((row.card_number, row) for row in ctx.conn.execute(query.where(p.c.card_number.in_(chunk))).all())
     return found
 
 
@@ -173,11 +172,12 @@ def write_verdicts(ctx: Context, verdicts: list[Verdict], counts: StepCounts) ->
 
 
 def _mark_judged(ctx: Context, verdicts: list[Verdict]) -> None:
-    """Each row's state, reason and hold: rows naming a hold one by one (an executemany),
-    the others one UPDATE per state, reason and chunk of ids."""
-    r = schema.pending_requests
+    """Each row's state, reason and hold, one UPDATE per state, reason and chunk of ids. An
+    accepted row's hold is the one it placed, found by the hold's request_id; rows naming a
+    hold they did not place (a cancel, a pickup change) are written one by one (an executemany)."""
+    r, h = schema.pending_requests, schema.holds
     judged = {"processed_at": ctx.now, "run_id": ctx.run_id}
-    with_hold = [v for v in verdicts if v.hold_id is not None]
+    with_hold = [v for v in verdicts if v.hold_id is not None and v.state != "accepted"]
     if with_hold:
         stmt = (
             r.update()
@@ -189,12 +189,14 @@ def _mark_judged(ctx: Context, verdicts: list[Verdict]) -> None:
         )
     groups: dict[tuple[str, str | None], list[int]] = {}
     for v in verdicts:
-        if v.hold_id is None:
+        if v.hold_id is None or v.state == "accepted":
             groups.setdefault((v.state, v.reason), []).append(v.request_id)
+    placed = select(h.c.id).where(h.c.request_id == r.c.id).scalar_subquery()
     for (state, reason), ids in groups.items():
+        hold = placed if state == "accepted" else None
         for chunk in db.chunks(sorted(ids)):
             ctx.conn.execute(r.update().where(r.c.id.in_(chunk), r.c.state == "pending")
-                             .values(state=state, reason=reason, hold_id=None, **judged))
+                             .values(state=state, reason=reason, hold_id=hold, **judged))
 
 
 def reject_unknown_kinds(ctx: Context, counts: StepCounts) -> None:
@@ -205,7 +207,7 @@ def reject_unknown_kinds(ctx: Context, counts: StepCounts) -> None:
         entered_by_now(ctx),
         (r.c.kind.is_(None)) | (r.c.kind.not_in(schema.REQUEST_KINDS)),
     )
-    rows = list(ctx.conn.execute(query))
+    rows = ctx.conn.execute(query).all()
     counts.read += len(rows)
     patrons = patrons_by_card(ctx, [row.card_number for row in rows])
     verdicts = [
@@ -267,7 +269,7 @@ def holds_named(ctx: Context, refs: list[HoldRef], patrons: dict) -> dict:
     found: dict = {}
     ids = sorted({r.hold_id for r in refs if r.hold_id is not None})
     for chunk in db.chunks(ids):
-        for row in ctx.conn.execute(base.where(h.c.id.in_(chunk))):
+        for row in ctx.conn.execute(base.where(h.c.id.in_(chunk))).all():
             found[row.id] = dict(row._mapping)
     patron_ids = sorted({patrons[r.card_number].id for r in refs if r.bib_id and r.card_number in patrons})
     bibs = {r.bib_id for r in refs if r.bib_id}
@@ -276,7 +278,7 @@ def holds_named(ctx: Context, refs: list[HoldRef], patrons: dict) -> dict:
         # bib ids too, SQLite went through every hold on those titles — 35k rows for 2k
         # requests. Only the holds kept are read again, and locked, by id.
         theirs = select(h.c.id, t.c.bib_id).join(t, t.c.id == h.c.title_id).where(h.c.patron_id.in_(chunk))
-        named = sorted(hold_id for hold_id, bib_id in ctx.conn.execute(theirs) if bib_id in bibs)
+        named = sorted(hold_id for hold_id, bib_id in ctx.conn.execute(theirs).all() if bib_id in bibs)
         for row in _holds_by_id(ctx, base, named):
             found[row.id] = dict(row._mapping)
             key = (row.patron_id, row.bib_id)
@@ -290,7 +292,7 @@ def _holds_by_id(ctx: Context, base, ids: list[int]):
     """The rows of `base` for these hold ids, in id order."""
     h = schema.holds
     for chunk in db.chunks(ids):
-        yield from ctx.conn.execute(base.where(h.c.id.in_(chunk)).order_by(h.c.id))
+        yield from ctx.conn.execute(base.where(h.c.id.in_(chunk)).order_by(h.c.id)).all()
 
 
 def hold_of(ref: HoldRef, patron, holds: dict) -> dict | None:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ils.holds.lifecycle import can_receive, default_contact
 from ils.library.policy import Policy
@@ -60,6 +61,12 @@ class TitleFacts:
     copy_states: Counter
     free_on_shelf: int = 0
 
+    @cached_property
+    def owned_states(self) -> dict[str, int]:
+        """The copies the library still has, by state (withdrawn and missing ones left out);
+        worked out once per title, however many requests of the night name it."""
+        return {state: n for state, n in self.copy_states.items() if state not in LOST_STATES and n}
+
 
 @dataclass(frozen=True)
 class BranchFacts:
@@ -78,7 +85,7 @@ class HoldCase:
     policy: Policy
     today: dt.date
 
-    @property
+    @cached_property
     def contact(self) -> str:
         return resolve_contact(self.request, self.patron, self.policy)
 
@@ -175,15 +182,13 @@ def not_catalogued(c: HoldCase) -> bool:
 
 
 def not_owned(c: HoldCase) -> bool:
-    owned = sum(n for state, n in c.known_title.copy_states.items() if state not in LOST_STATES)
-    return owned == 0
+    return not c.known_title.owned_states
 
 
 def only_copy_long_overdue(c: HoldCase) -> bool:
     if not c.policy.holds.reject_only_copy_long_overdue:
         return False
-    owned = {s: n for s, n in c.known_title.copy_states.items() if s not in LOST_STATES and n}
-    return set(owned) == {"long_overdue"}
+    return c.known_title.owned_states.keys() == {"long_overdue"}
 
 
 def on_shelf(c: HoldCase) -> bool:
