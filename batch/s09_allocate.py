@@ -5,16 +5,18 @@ from __future__ import annotations
 import functools
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, exists, select
 
 from ils.holds import lifecycle
 from ils.holds.allocation import Allocation, FreeCopy, Routes, WaitingHold, allocate_title
-from ils.holds.history import ReadyHold, later_volume_titles, make_ready
-from ils.holds.lifecycle import Event, queue_key, queue_order
+from ils.holds.history import ReadyHold, make_ready
+from ils.holds.lifecycle import Event, queue_order
 from ils.holds.lifecycle import HoldStatus as S
 from ils.holds.lifecycle.store import Move, move_holds
-from ils.holds.series import SeriesGates, gate_blocked
+from ils.holds.series import SeriesGates
 from ils.infra import db, schema
 from ils.infra.context import Context
 
@@ -32,12 +34,15 @@ FREE_COPY_STATES = ("on_shelf", "on_hold_shelf")
 
 def run(ctx: Context) -> dict:
     todo = set(ctx.conn.execute(select(schema.allocation_todo.c.title_id)).scalars())
+    night = ctx.mode == "night"
+    gates = SeriesGates(ctx, None if night else todo, lock=True)
+    # The night reads its whole work set at once; an intraday run the titles it is given.
+    work = _Work(ctx, None if night else todo)
     titles = set(todo)
-    if ctx.mode == "night":
-        titles |= _titles_with_work(ctx)
+    if night:
+        titles |= work.titles() | gates.open_titles()
     counts: Counter = Counter(titles_examined=len(titles))
     routes = _routes(ctx)
-    gates = SeriesGates(ctx, None if ctx.mode == "night" else titles, lock=True)
     pending, rounds = sorted(titles), 0
     while pending and rounds < MAX_ROUNDS:
         opened_later = set()
@@ -45,10 +50,10 @@ def run(ctx: Context) -> dict:
             # Gates are checked chunk by chunk, after the earlier chunks' allocations:
             # an allocation there may open a later volume here, served tonight.
             counts.update(gates.apply(chunk, actor="batch"))
-            allocated_series = _allocate_chunk(ctx, chunk, routes, counts)
+            allocated_series = _allocate_chunk(ctx, chunk, work, gates, routes, counts)
             gates.left_queue(allocated_series)
             if ctx.policy.series.gate == "allocated":
-                opened_later |= later_volume_titles(ctx.conn, allocated_series)
+                opened_later |= gates.later_volume_titles(allocated_series)
         pending = sorted(opened_later)
         rounds += 1
     for chunk in db.chunks(sorted(todo)):
@@ -57,57 +62,114 @@ def run(ctx: Context) -> dict:
     return dict(sorted(counts.items()))
 
 
-def _free_copy_exists(title_id_column):
-    c = schema.copies
-    return exists().where(
-        c.c.title_id == title_id_column, c.c.state.in_(FREE_COPY_STATES), ~schema.bound_to_active_hold(c.c.id)
-    )
+class _Work:
+    """The free copies and the queued holds of the titles a run serves, read in a few set
+    queries and then kept in memory as the run binds copies to holds.
+
+    Within a run a title can only lose work: binding takes a copy and a hold out of play,
+    and a series gate moves a hold between waiting and 準備中 without leaving the queue.
+    So what was read stays true but for those changes, which the run itself makes: the
+    night reads every title with work once instead of once per chunk and round. Only
+    titles with both a free copy and a queued hold have work; the rest are not read.
+    """
+
+    def __init__(self, ctx: Context, title_ids: Iterable[int] | None):
+        self._ctx = ctx
+        self._everything = title_ids is None
+        self._known: set[int] = set()
+        self.copies: dict[int, list[FreeCopy]] = {}
+        self.holds: dict[int, list[_Queued]] = {}
+        if title_ids is None:
+            self._read_copies(None)
+        else:
+            self._read_copies(sorted(set(title_ids)))
+
+    def titles(self) -> set[int]:
+        """The nightly sweep: titles with a free copy and a waiting (or 準備中) hold, whatever changed or not since the last run."""
+        return set(self.copies)
+
+    def of_title(self, title_id: int) -> tuple[list[FreeCopy], list[_Queued]]:
+        return self.copies.get(title_id, []), self.holds.get(title_id, [])
+
+    def load(self, title_ids: list[int]) -> None:
+        """Read these titles' work now, in set queries, if not read yet (an intraday run's later rounds)."""
+        if not self._everything:
+            self._read_copies(sorted(t for t in set(title_ids) if t not in self._known))
+
+    def bound(self, title_id: int, allocations: list[Allocation]) -> None:
+        """These copies now serve these holds: both are out of play."""
+        taken = {a.copy_id for a in allocations}
+        served = {a.hold_id for a in allocations}
+        self.copies[title_id] = [c for c in self.copies[title_id] if c.id not in taken]
+        self.holds[title_id] = [q for q in self.holds[title_id] if q.hold.id not in served]
+
+    def _read_copies(self, title_ids: list[int] | None) -> None:
+        ctx = self._ctx
+        found: dict[int, list[FreeCopy]] = defaultdict(list)
+        if title_ids is None:
+            rows = ctx.conn.execute(_free_copies_query(None)).all()
+        else:
+            self._known.update(title_ids)
+            rows = [row for chunk in db.chunks(title_ids)
+                    for row in ctx.conn.execute(_free_copies_query(True), {"titles": chunk}).all()]
+        for copy_id, title_id, branch_id, state in rows:
+            found[title_id].append(FreeCopy(copy_id, branch_id, state == "on_hold_shelf"))
+        self.copies.update(found)
+        later = ctx.policy.allocation.onshelf_from_next_open_day_channels
+        key_at = -len(lifecycle.QUEUE_COLUMNS)
+        for chunk in db.chunks(sorted(found)):
+            for row in ctx.conn.execute(_queued_holds_query(), {"titles": chunk}).all():
+                hold_id, title_id, patron_id, branch_id, contact, group, channel, queue_day, status = row[:key_at]
+                hold = WaitingHold(hold_id, branch_id, tuple(row[key_at:]),
+                                   shelf_search_after=queue_day if channel in later else None)
+                self.holds.setdefault(title_id, []).append(
+                    _Queued(hold, patron_id, contact, group, status))
 
 
-def _titles_with_work(ctx: Context) -> set[int]:
-    """The nightly sweep: titles with a waiting hold and a free copy, and titles whose 準備中
-    holds have an open gate, whatever changed or not since the last run."""
-    h = schema.holds
-    # The titles first, then one free-copy test per title, not one per queued hold.
-    queued = select(h.c.title_id).where(h.c.status.in_(lifecycle.QUEUED)).distinct().subquery("queued")
-    query = select(queued.c.title_id).where(_free_copy_exists(queued.c.title_id))
-    titles = set(ctx.conn.execute(query).scalars())
-    if ctx.policy.series.ordered:
-        opened = select(h.c.title_id).where(h.c.status == S.SERIES_WAITING, ~gate_blocked(ctx, h)).distinct()
-        titles |= set(ctx.conn.execute(opened).scalars())
-    return titles
+@dataclass(frozen=True)
+class _Queued:
+    """A queued hold of a title with work: what allocation needs, and what its writes need."""
+
+    hold: WaitingHold
+    patron_id: int
+    contact_method: str
+    series_group: str | None
+    status: str  # as read; a series gate may have moved it since (SeriesGates.status)
 
 
-def _allocate_chunk(ctx: Context, title_ids: list[int], routes: Routes, counts: Counter) -> list[int]:
+def _allocate_chunk(
+    ctx: Context, title_ids: list[int], work: _Work, gates: SeriesGates, routes: Routes, counts: Counter
+) -> list[int]:
     """Allocate within these titles; returns the ids of series-ordered holds that got a copy."""
-    # Only a title with both a waiting hold and a free copy has work: the copies of
-    # titles nobody waits for and the holds of titles with no free copy are not read.
-    copies = _free_copies(ctx, title_ids)
-    holds = _waiting_holds(ctx, sorted(copies))
-    by_hold = {row.id: row for rows in holds.values() for row in rows}
     open_today = {branch_id: calendar.is_open(ctx.today) for branch_id, calendar in ctx.calendars.items()}
 
     def can_pull_from(branch_id: int) -> bool:
         return open_today.get(branch_id, False)
 
     shelf_searched_for = _shelf_search(ctx)
+    work.load(title_ids)
     allocated: list[Allocation] = []
     ready: list[Allocation] = []
-    for title_id, rows in holds.items():
-        if title_id not in copies:
+    by_hold: dict[int, _Queued] = {}
+    for title_id in title_ids:  # in title order: the order of the history written
+        copies, queued = work.of_title(title_id)
+        if not copies:
             continue
-        waiting = [_waiting(ctx, r) for r in rows]
-        for a in allocate_title(waiting, copies[title_id], can_pull_from, routes, shelf_searched_for):
-            (ready if a.ready_now else allocated).append(a)
+        waiting = []
+        for q in queued:
+            if gates.status(q.hold.id, q.status) == S.WAITING:
+                waiting.append(q.hold)
+                by_hold[q.hold.id] = q
+        if not waiting:
+            continue
+        served = allocate_title(waiting, copies, can_pull_from, routes, shelf_searched_for)
+        if served:
+            work.bound(title_id, served)
+            for a in served:
+                (ready if a.ready_now else allocated).append(a)
     _write(ctx, allocated, ready, by_hold)
     counts.update(allocated=len(allocated), ready=len(ready))
     return [a.hold_id for a in allocated + ready if by_hold[a.hold_id].series_group is not None]
-
-
-def _waiting(ctx: Context, row) -> WaitingHold:
-    later = row.channel in ctx.policy.allocation.onshelf_from_next_open_day_channels
-    return WaitingHold(row.id, row.pickup_branch_id, queue_key(row),
-                       shelf_search_after=row.queue_day if later else None)
 
 
 def _shelf_search(ctx: Context):
@@ -132,53 +194,41 @@ def _shelf_search(ctx: Context):
 # so there the clauses are not rendered.
 
 
-def _free_copies(ctx: Context, title_ids: list[int]) -> dict[int, list[FreeCopy]]:
-    if not title_ids:
-        return {}
-    grouped = defaultdict(list)
-    for copy_id, title_id, branch_id, state in ctx.conn.execute(_free_copies_query(), {"titles": title_ids}).all():
-        grouped[title_id].append(FreeCopy(copy_id, branch_id, state == "on_hold_shelf"))
-    return grouped
-
-
-def _waiting_holds(ctx: Context, title_ids: list[int]) -> dict[int, list]:
-    if not title_ids:
-        return {}
-    grouped = defaultdict(list)
-    for row in ctx.conn.execute(_waiting_holds_query(), {"titles": title_ids}).all():
-        grouped[row.title_id].append(row)
-    return grouped
-
-
 # Built once: the title lists are bound when a chunk runs (an expanding parameter), so
 # the statements are not built and coerced again, element by element, for every chunk.
 @functools.cache
-def _waiting_holds_query():
-    h = schema.holds
-    return (
-        select(h.c.id, h.c.title_id, h.c.patron_id, h.c.pickup_branch_id, h.c.contact_method, h.c.series_group,
-               h.c.channel, h.c.queue_day, h.c.queue_class, h.c.queued_at)
-        .where(h.c.title_id.in_(bindparam("titles", expanding=True)), h.c.status == S.WAITING)
-        .order_by(h.c.title_id, *queue_order(h))
-        .with_for_update(skip_locked=True)
-    )
+def _free_copies_query(by_titles: bool):
+    """The free copies of titles with a queued hold: of the titles bound to `titles`, or of every title."""
+    c, h = schema.copies, schema.holds
+    free = [c.c.state.in_(FREE_COPY_STATES), ~schema.bound_to_active_hold(c.c.id)]
+    if by_titles:
+        queued = h.alias("queued")
+        which = [c.c.title_id.in_(bindparam("titles", expanding=True)),
+                 exists().where(queued.c.title_id == c.c.title_id, queued.c.status.in_(lifecycle.QUEUED))]
+    else:
+        # The queued titles as a list SQLite builds once, then each one's copies by index.
+        which = [c.c.title_id.in_(select(h.c.title_id).where(h.c.status.in_(lifecycle.QUEUED)))]
+    return (select(c.c.id, c.c.title_id, c.c.location_branch_id, c.c.state).where(*which, *free)
+            .with_for_update(of=c, skip_locked=True))
 
 
 @functools.cache
-def _free_copies_query():
-    """The free copies of those titles that have a waiting hold (tested per title here, not by a query of its own)."""
-    c, waiting = schema.copies, schema.holds.alias("waiting")
-    return select(c.c.id, c.c.title_id, c.c.location_branch_id, c.c.state).where(
-        c.c.title_id.in_(bindparam("titles", expanding=True)), c.c.state.in_(FREE_COPY_STATES),
-        ~schema.bound_to_active_hold(c.c.id),
-        exists().where(waiting.c.title_id == c.c.title_id, waiting.c.status == S.WAITING),
-    ).with_for_update(skip_locked=True)
+def _queued_holds_query():
+    h = schema.holds
+    return (
+        # The queue order's columns last: a row's tail is its queue key (lifecycle.queue_key).
+        select(h.c.id, h.c.title_id, h.c.patron_id, h.c.pickup_branch_id, h.c.contact_method, h.c.series_group,
+               h.c.channel, h.c.queue_day, h.c.status, *queue_order(h))
+        .where(h.c.title_id.in_(bindparam("titles", expanding=True)), h.c.status.in_(lifecycle.QUEUED))
+        .order_by(h.c.title_id, *queue_order(h))
+        .with_for_update(of=h, skip_locked=True)
+    )
 
 
-def _write(ctx: Context, allocated, ready, by_hold: dict) -> None:
+def _write(ctx: Context, allocated: list[Allocation], ready: list[Allocation], by_hold: dict[int, _Queued]) -> None:
     make_ready(
         ctx, Event.ALLOCATE,
-        [ReadyHold(a.hold_id, by_hold[a.hold_id].patron_id, a.copy_id, by_hold[a.hold_id].pickup_branch_id,
+        [ReadyHold(a.hold_id, by_hold[a.hold_id].patron_id, a.copy_id, by_hold[a.hold_id].hold.pickup_branch_id,
                    by_hold[a.hold_id].contact_method, S.WAITING) for a in ready],
         actor="batch", note="a freed copy on the pickup branch's hold shelf",
     )

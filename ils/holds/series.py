@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import exists, select
 
 from ils.holds import lifecycle
+from ils.holds.history import later_volume_titles
 from ils.holds.lifecycle import Event, HoldStatus
 from ils.holds.lifecycle.store import Move, move_holds
 from ils.infra import db, schema
@@ -65,6 +66,8 @@ class SeriesGates:
         self._by_title: dict[int, list[int]] = {}
         self._by_series: dict[tuple, list[int]] = {}
         self._series: dict[int, tuple] = {}
+        self._title: dict[int, int] = {}
+        self._position: dict[int, int] = {}
         self._status: dict[int, str] = {}  # the holds still waiting or 準備中
         self._blocked: dict[int, bool | None] = {}  # None: a volume of its series left the queue since
         if not ctx.policy.series.ordered:
@@ -106,21 +109,51 @@ class SeriesGates:
                 if self._blocked[other] and other in self._status:  # an open gate stays open
                     self._blocked[other] = None
 
+    def status(self, hold_id: int, read: str) -> str | None:
+        """A hold's status now: as the gates moved it, for a series hold they follow (None: no
+        longer queued); else `read`, the status the caller read (only the gates move a queued hold)."""
+        if hold_id in self._series:
+            return self._status.get(hold_id)
+        return read
+
+    def open_titles(self) -> set[int]:
+        """Titles whose 準備中 holds have an open gate, among the holds read."""
+        return {self._title[i] for i, status in self._status.items()
+                if status == HoldStatus.SERIES_WAITING and not self._blocked[i]}
+
+    def later_volume_titles(self, hold_ids: Iterable[int]) -> set[int]:
+        """Titles of the later volumes still queued in the series of these holds (their gates may open).
+
+        Knowing every queued series hold (the night), the gates answer from what they read;
+        otherwise, or for a hold they did not read, the database does (history.later_volume_titles).
+        """
+        hold_ids = list(hold_ids)
+        if not self._everything or any(i not in self._series for i in hold_ids):
+            return later_volume_titles(self._ctx.conn, hold_ids)
+        earliest: dict[tuple, int] = {}
+        for hold_id in hold_ids:
+            series, position = self._series[hold_id], self._position[hold_id]
+            earliest[series] = min(position, earliest.get(series, position))
+        return {self._title[other] for series, first in earliest.items() for other in self._by_series[series]
+                if other in self._status and self._position[other] > first}
+
     def _read(self, title_ids: list[int] | None) -> None:
         h = schema.holds
         which = [h.c.series_group.is_not(None), h.c.status.in_(lifecycle.QUEUED)]
         if title_ids is not None:
             which.append(h.c.title_id.in_(title_ids))
             self._known_titles.update(title_ids)
-        query = select(h.c.id, h.c.title_id, h.c.patron_id, h.c.series_group, h.c.status,
+        query = select(h.c.id, h.c.title_id, h.c.patron_id, h.c.series_group, h.c.series_position, h.c.status,
                        gate_blocked(self._ctx, h).label("blocked")).where(*which)
         if self._lock:
             query = query.with_for_update(of=h, skip_locked=True)
-        for hold_id, title_id, patron_id, group, status, blocked in self._ctx.conn.execute(query).all():
+        for hold_id, title_id, patron_id, group, position, status, blocked in self._ctx.conn.execute(query).all():
             series = (patron_id, group)
             self._by_title.setdefault(title_id, []).append(hold_id)
             self._by_series.setdefault(series, []).append(hold_id)
             self._series[hold_id] = series
+            self._title[hold_id] = title_id
+            self._position[hold_id] = position
             self._status[hold_id] = status
             self._blocked[hold_id] = bool(blocked)
 
