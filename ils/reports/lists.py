@@ -36,7 +36,7 @@ def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 def _rows(ctx: Context, query, **params) -> list[dict]:
     result = ctx.conn.execute(query, params)
     columns = tuple(result.keys())
-    return [dict(zip(columns, row, strict=True)) for row in result]
+    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]  # one call, not one a row
 
 
 def pull_list(ctx: Context, branch_ids: list[int], day: dt.date | None = None) -> list[dict]:
