@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+from operator import itemgetter
 
 from sqlalchemy import Date
 
@@ -46,9 +47,14 @@ def pull_list(ctx: Context, branch_ids: list[int], day: dt.date | None = None) -
     handling category in templates_reports/reports.toml.
     """
     shelves = WORDS["pull"]["locations"]
-    return [{**{k: v for k, v in row.items() if k not in ("material_type", "category")},
-             "location": shelves.get(row["category"]) or shelves.get(row["material_type"], "")}
-            for row in _rows(ctx, named_query("pull", lists=BRANCHES), branch_ids=branch_ids)]
+    result = ctx.conn.execute(named_query("pull", lists=BRANCHES), {"branch_ids": branch_ids})
+    columns = tuple(result.keys())
+    # Each row made once, from the query's tuple: every column but the two that name the shelf, then the shelf.
+    kept = [i for i, key in enumerate(columns) if key not in ("material_type", "category")]
+    names, pick = [columns[i] for i in kept], itemgetter(*kept)
+    material_type, category = columns.index("material_type"), columns.index("category")
+    return [dict(zip(names, pick(row)), location=shelves.get(row[category]) or shelves.get(row[material_type], ""))
+            for row in result.fetchall()]
 
 
 def branch_pull_list(ctx: Context, branch_id: int) -> list[dict]:
