@@ -203,7 +203,7 @@ def _details(ctx: Context, event_ids: list[int]) -> dict:
         .outerjoin(lent, lent.c.id == c.c.title_id)
         .where(e.c.id.in_(bindparam("events", expanding=True)))
     )
-    return {row.id: row for chunk in db.chunks(event_ids) for row in ctx.conn.execute(query, {"events": chunk})}
+    return {row.id: row for chunk in db.chunks(event_ids) for row in ctx.conn.execute(query, {"events": chunk}).fetchall()}
 
 
 def route(kind: str, contact_method: str | None, hold_contact: str | None, email: str | None, policy: Policy,

@@ -19,6 +19,7 @@ from ils.infra import i18n
 from ils.infra.output import write_csv_columns
 from ils.infra.resources import report_templates_path
 from ils.library.clock import staff_date
+from ils.mail.compose import Environment
 from ils.reports import Report
 from ils.reports.text_table import text_table
 from ils.reports.words import words
@@ -152,8 +153,8 @@ def _escaped(column: list[str]) -> list[str]:
 def _html_template() -> jinja2.Template:
     # One environment and one compiled template a process (it was one a sheet), read once:
     # the night does not look at the file's date again for every sheet.
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(report_templates_path())), autoescape=True,
-                             undefined=jinja2.StrictUndefined, auto_reload=False)
+    env = Environment(loader=jinja2.FileSystemLoader(str(report_templates_path())), autoescape=True,
+                      undefined=jinja2.StrictUndefined, auto_reload=False)
     env.filters["date"] = printed_date
     env.filters["cell"] = _cell
     return env.get_template("report.html.j2")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+from operator import itemgetter
 
 from sqlalchemy import Date
 
@@ -37,7 +38,7 @@ def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 def _rows(ctx: Context, query, **params) -> list[dict]:
     result = ctx.conn.execute(query, params)
     columns = tuple(result.keys())
-    return [dict(zip(columns, row, strict=True)) for row in result]
+    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]  # one call, not one a row
 
 
 def pull_list(ctx: Context, branch_ids: list[int], day: dt.date | None = None) -> list[dict]:
@@ -47,9 +48,14 @@ def pull_list(ctx: Context, branch_ids: list[int], day: dt.date | None = None) -
     handling category in templates_reports/reports.toml.
     """
     shelves = words()["pull"]["locations"]
-    return [{**{k: v for k, v in row.items() if k not in ("material_type", "category")},
-             "location": shelves.get(row["category"]) or shelves.get(row["material_type"], "")}
-            for row in _rows(ctx, named_query("pull", lists=BRANCHES), branch_ids=branch_ids)]
+    result = ctx.conn.execute(named_query("pull", lists=BRANCHES), {"branch_ids": branch_ids})
+    columns = tuple(result.keys())
+    # Each row made once, from the query's tuple: every column but the two that name the shelf, then the shelf.
+    kept = [i for i, key in enumerate(columns) if key not in ("material_type", "category")]
+    names, pick = [columns[i] for i in kept], itemgetter(*kept)
+    material_type, category = columns.index("material_type"), columns.index("category")
+    return [dict(zip(names, pick(row)), location=shelves.get(row[category]) or shelves.get(row[material_type], ""))
+            for row in result.fetchall()]
 
 
 def branch_pull_list(ctx: Context, branch_id: int) -> list[dict]:
