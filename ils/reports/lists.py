@@ -54,7 +54,7 @@ def pull_list(ctx: Context, branch_ids: list[int], day: dt.date | None = None) -
     kept = [i for i, key in enumerate(columns) if key not in ("material_type", "category")]
     names, pick = [columns[i] for i in kept], itemgetter(*kept)
     material_type, category = columns.index("material_type"), columns.index("category")
-    return [dict(zip(names, pick(row)), location=shelves.get(row[category]) or shelves.get(row[material_type], ""))
+    return [dict(zip(names, pick(row), strict=True), location=shelves.get(row[category]) or shelves.get(row[material_type], ""))
             for row in result.fetchall()]
 
 
