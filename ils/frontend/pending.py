@@ -142,7 +142,7 @@ def patrons_by_card(ctx: Context, cards, *, lock: bool = False) -> dict:
     # the whole row: a night reads tens of thousands, each with dates and instants to convert.
     columns = [p.c[name] for name in PATRON_COLUMNS]
     query = select(*columns).with_for_update(of=p) if lock else select(*columns)
-    found = {}
+    found: dict[str, Any] = {}
     for chunk in db.chunks(wanted):
         found.update((row.card_number, row) for row in ctx.conn.execute(query.where(p.c.card_number.in_(chunk))).all())
     return found
