@@ -7,8 +7,6 @@ import logging
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam
-
 from ils.frontend.parsing import Unparseable
 from ils.frontend.pending import (
     HoldRef,
@@ -25,7 +23,6 @@ from ils.frontend.pending import (
 )
 from ils.holds import suspension
 from ils.holds.lifecycle import HoldStatus as S
-from ils.infra import schema
 from ils.infra.context import Context
 
 NAME = "suspend"
@@ -150,26 +147,13 @@ class _Tonight:
             self.dates[hold["id"]] = suspension.Change(hold, day, note)
 
     def write(self, ctx: Context) -> None:
-        suspend: list[suspension.Change] = []
+        suspend: list[suspension.Change] = []  # a hold that was suspended and is again keeps it, to its new day
         resume: list[suspension.Change] = []
-        until_only: list[suspension.Change] = []
         for hold_id, was in self.was.items():
             if hold_id in self.suspend:
-                (until_only if was["status"] == S.SUSPENDED else suspend).append(self.suspend[hold_id])
+                suspend.append(self.suspend[hold_id])
             elif hold_id in self.resumed and was["status"] == S.SUSPENDED:
                 resume.append(suspension.Change(was, None, self.resumed[hold_id]))
         suspension.write_resumptions(ctx, resume, actor="batch")
         suspension.write_suspensions(ctx, suspend, actor="batch")
-        _new_until(ctx, until_only)
         suspension.write_not_needed_after(ctx, list(self.dates.values()), actor="batch")
-
-
-def _new_until(ctx: Context, changes: list[suspension.Change]) -> None:
-    """Resumed and suspended again the same night: still suspended, to the new day (no move, no history)."""
-    if changes:
-        h = schema.holds
-        ctx.conn.execute(
-            h.update().where(h.c.id == bindparam("hold"), h.c.status == S.SUSPENDED)
-            .values(suspended_until=bindparam("day")),
-            [{"hold": c.hold["id"], "day": c.day} for c in changes],
-        )

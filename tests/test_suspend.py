@@ -231,6 +231,24 @@ def test_ils_request_suspend_and_resume_write_rows_the_night_reads(runner, new_l
     assert _history(lib, hold) == []
 
 
+def test_resumed_and_suspended_again_the_same_night_it_stays_suspended_to_its_new_day_with_one_history_row(new_library):
+    lib = _kitami(new_library)
+    lib.copy("B1", "central", state="on_loan")
+    hold = lib.hold("1001", "B1", "central")
+    first = lib.request("suspend", "1001", f"{hold}@2026-12-10", received="2026-11-24 10:00")
+    lib.night("2026-11-25 03:00")
+    back = lib.request("resume", "1001", "bib:B1", received="2026-11-25 09:00")
+    again = lib.request("suspend", "1001", f"{hold}@2027-01-15", received="2026-11-25 09:05")
+    lib.night("2026-11-26 03:00")
+    assert (lib.verdict(back), lib.verdict(again)) == (("applied", None), ("applied", None))
+    row = _hold_row(lib, hold)
+    assert (row.status, row.suspended_until) == ("suspended", D(2027, 1, 15))
+    assert _history(lib, hold) == [("waiting", "suspended", "batch", f"request {first}"),
+                                   ("suspended", "suspended", "batch", f"request {again}")]
+    lib.night("2026-11-26 03:00")  # run again: nothing more
+    assert len(_history(lib, hold)) == 2
+
+
 def test_a_suspended_hold_may_be_cancelled_from_the_web_like_a_waiting_one(new_library):
     # 001: 予約状態が「予約中です」の場合は、予約の取消・受取館の変更ができます — a suspended hold still waits.
     lib = new_library("kitakyushu")

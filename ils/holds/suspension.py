@@ -99,7 +99,9 @@ class Change:
 
 
 def write_suspensions(ctx: Context, changes: list[Change], *, actor: str) -> None:
-    """The holds become suspended until their day (None: until resumed); their queue columns stay."""
+    """The holds become suspended until their day (None: until resumed); their queue columns stay.
+    A hold already suspended (resumed and suspended again by the night's requests) only takes
+    its new day, with a history row of its own that says which request set it."""
     if not changes:
         return
     move_holds(
@@ -110,7 +112,7 @@ def write_suspensions(ctx: Context, changes: list[Change], *, actor: str) -> Non
         conflict=_("a hold changed while it was being suspended; nothing was changed"),
     )
     # The next hold in the queue may now be served (a copy held back for a closed shelf...).
-    queue_titles(ctx.conn, {c.hold["title_id"] for c in changes})
+    queue_titles(ctx.conn, {c.hold["title_id"] for c in changes if c.hold["status"] != S.SUSPENDED})
 
 
 def write_resumptions(ctx: Context, changes: list[Change], *, actor: str) -> None:

@@ -113,6 +113,8 @@ def _rules() -> tuple[Rule, ...]:
              "staff changed the pickup branch of a copy on the old branch's hold shelf: it travels on"),
         *(Rule(E.SUSPEND, s, S.SUSPENDED, "suspended (予約の一時停止) until a date or until resumed; it keeps its place")
           for s in QUEUED),
+        Rule(E.SUSPEND, S.SUSPENDED, S.SUSPENDED,
+             "resumed and suspended again by requests of the same night: it stays suspended, to its new day"),
         Rule(E.RESUME, S.SUSPENDED, S.WAITING, "resumed by the patron or staff, or by the night on its date"),
         *(Rule(E.LAPSE, s, S.CANCELLED, "its not-needed-after date (有効期限) passed while it still waited")
           for s in (*QUEUED, S.SUSPENDED)),
