@@ -27,16 +27,19 @@ from ils.infra.output import render
 from ils.library.clock import library_date, parse_instant, system_now
 from ils.library.policy import available_profiles
 
-# click's usage errors (No such option, Missing argument, Usage:) in the staff's language, like
-# ours: before the options below are made, since click.Path names its kind when it is made.
-speak_for_click()
-
 log = logging.getLogger("ils")
 MAX_PROBLEMS_SHOWN = 50
 
 
 class IlsGroup(click.Group):
     """Turns every failure into one clear `Error:` line and exit status 1; the traceback only with -v."""
+
+    def main(self, *args, **kwargs):
+        # click's usage errors (No such option, Missing argument, Usage:) in the staff's
+        # language, like ours. Here, not at import: click.Path names its kind (FILE) when the
+        # options are made, and that name is the metavar --help shows, which stays English.
+        speak_for_click()
+        return super().main(*args, **kwargs)
 
     def make_context(self, *args, **kwargs):
         with _stamped_error_line():
