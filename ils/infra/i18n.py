@@ -16,9 +16,9 @@ read) is in the variable's language, or Japanese.
 click's own messages (`No such option`, `Missing argument`, `Usage:`, `Try ... for help.`,
 a bad value for an INTEGER or a choice) come from the same catalog: click marks them with
 gettext's module-level `_`/`ngettext`, which read the POSIX locale variables and the
-`messages` domain; `speak_for_click()` (called as `ils` starts) gives those names of click's modules our functions
-instead, so click says them in the staff's language, chosen as above. Its help texts and
-definition-time errors stay English (tools/messages.py lists them).
+`messages` domain; `speak_for_click()` (called as `ils` starts) gives those names in click's
+modules our functions instead, so click says them in the staff's language, chosen as above.
+Its help texts and definition-time errors stay English (tools/messages.py lists them).
 
 Patron-facing words are elsewhere: data/words/ (refusal reasons), templates_mail/, the
 profiles' [labels].
