@@ -21,7 +21,7 @@ from ils.holds.acceptance import OVERRIDE_KEYS
 from ils.infra import db, faults, files, logs
 from ils.infra.config import database_url, read_settings
 from ils.infra.context import open_context
-from ils.infra.i18n import _
+from ils.infra.i18n import _, speak_for_click
 from ils.infra.logs import StampedErrors
 from ils.infra.output import render
 from ils.library.clock import library_date, parse_instant, system_now
@@ -33,6 +33,13 @@ MAX_PROBLEMS_SHOWN = 50
 
 class IlsGroup(click.Group):
     """Turns every failure into one clear `Error:` line and exit status 1; the traceback only with -v."""
+
+    def main(self, *args, **kwargs):
+        # click's usage errors (No such option, Missing argument, Usage:) in the staff's
+        # language, like ours. Here, not at import: click.Path names its kind (FILE) when the
+        # options are made, and that name is the metavar --help shows, which stays English.
+        speak_for_click()
+        return super().main(*args, **kwargs)
 
     def make_context(self, *args, **kwargs):
         with _stamped_error_line():
@@ -152,7 +159,7 @@ def _parse_now(_ctx, _param, value):
     try:
         return parse_instant(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2026-11-26T03:00") from None
+        raise click.BadParameter(_("{value!r} is not an ISO 8601 time, e.g. 2026-11-26T03:00").format(value=value)) from None
 
 
 def _parse_day(_ctx, _param, value):
@@ -161,7 +168,7 @@ def _parse_day(_ctx, _param, value):
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date, e.g. 2026-12-20") from None
+        raise click.BadParameter(_("{value!r} is not a date, e.g. 2026-12-20").format(value=value)) from None
 
 
 def now_option(f):
@@ -347,7 +354,7 @@ def import_cmd(kind, path, encoding, limit, ctx, fmt):
         render(conflict_rows(ctx.conn, limit), fmt)
         return
     if path is None:
-        raise click.UsageError(f"ils import {kind} needs the PATH of the file (or, for all, the folder)")
+        raise click.UsageError(_("ils import {kind} needs the PATH of the file (or, for all, the folder)").format(kind=kind))
     from ils.infra import progress
 
     files = files_in(path) if kind == "all" else [(kind, path)]
@@ -517,7 +524,7 @@ def request_resume(hold_ref, card, channel, received_at, client_ref, ctx):
 def request_not_needed_after(hold_ref, day, clear, card, channel, received_at, client_ref, ctx):
     """Request a not-needed-after date (有効期限) for a hold, or its removal."""
     if bool(day) == clear:
-        raise click.UsageError("give --date DATE or --clear")
+        raise click.UsageError(_("give --date DATE or --clear"))
     target = f"{hold_ref}@{day.isoformat() if day else 'none'}"
     _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "not_needed_after"), "target": target}])
 
@@ -1178,10 +1185,10 @@ def _report_mail(counts, fmt):
         render([{"what": k, "count": v} for k, v in sorted(counts.items()) if v], fmt)
     if counts.get("unconfirmed"):
         raise click.ClickException(
-            f"{counts['unconfirmed']} message(s) may or may not have reached the mail server (no answer came after "
-            "the message was sent, or a run stopped while sending): "
-            "check the server's log for their Message-IDs (`ils mail list --state unconfirmed`) "
-            "and `ils mail resend ID` any it did not receive"
+            _("{count} message(s) may or may not have reached the mail server (no answer came after "
+              "the message was sent, or a run stopped while sending): "
+              "check the server's log for their Message-IDs (`ils mail list --state unconfirmed`) "
+              "and `ils mail resend ID` any it did not receive").format(count=counts["unconfirmed"])
         )
 
 
@@ -1260,7 +1267,7 @@ def mail_bounces(mbox, maildir, ctx, fmt):
     from ils.mail.bounces import read_bounces
 
     if (mbox is None) == (maildir is None):
-        raise click.UsageError("give one of --mbox PATH or --maildir PATH")
+        raise click.UsageError(_("give one of --mbox PATH or --maildir PATH"))
     counts = read_bounces(ctx, mbox or maildir, "mbox" if mbox else "maildir")
     render([{"what": k, "count": v} for k, v in sorted(counts.items())], fmt)
 
@@ -1306,7 +1313,7 @@ def report(name, branch, fmt, day, csv_encoding, output, threshold, ctx):
         log.info("%d report files written", written)
         return
     if threshold is not None and name not in LIBRARY_REPORTS:
-        raise click.UsageError(f"--threshold is for {', '.join(LIBRARY_REPORTS)}, not {name}")
+        raise click.UsageError(_("--threshold is for {reports}, not {name}").format(reports=", ".join(LIBRARY_REPORTS), name=name))
     if name == "morning":
         from ils.reports.morning import branch_morning
 
@@ -1422,7 +1429,7 @@ def calendar_open_day(branch, after, n, ctx):
     try:
         click.echo(cal.open_day_after(first, n).isoformat())
     except NoOpenDay as exc:
-        raise click.ClickException(f"branch {branch}: {exc}") from exc
+        raise click.ClickException(_("branch {branch}: {why}").format(branch=branch, why=exc)) from exc
 
 
 # Looking at the data --------------------------------------------------------

@@ -136,6 +136,11 @@ def isolated_environment(request, monkeypatch, tmp_path):
     else:
         monkeypatch.setenv("ILS_STAFF_LANGUAGE", language)
     monkeypatch.chdir(tmp_path)
+    # A library's staff_language is taken when its database is opened, for the rest of the
+    # process: one test's library must not choose the next one's language.
+    from ils.infra import i18n
+
+    monkeypatch.setattr(i18n, "_setting", None)
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import ast
 import gettext
 import json
+import os
 import re
 import string
+import subprocess
 import sys
 from pathlib import Path
 
@@ -106,19 +108,29 @@ def test_every_table_a_person_reads_has_its_columns_in_japanese(runner, lib):
 # The catalog -----------------------------------------------------------------------
 
 
-def _fields(text: str) -> set[str]:
-    return {name for _literal, name, _spec, _conversion in string.Formatter().parse(text) if name is not None}
+def _texts(message) -> tuple[str, ...]:
+    """A message's text, or a plural message's forms (click's ngettext)."""
+    return tuple(message) if isinstance(message, (tuple, list)) else (message,)
+
+
+def _fields(message) -> set[str]:
+    return {name for text in _texts(message)
+            for _literal, name, _spec, _conversion in string.Formatter().parse(text) if name is not None}
 
 
 def test_every_message_the_code_marks_has_its_japanese_with_the_same_placeholders():
-    template = {m.id for m in messages.extracted() if m.id}
-    japanese = {m.id: m.string for m in messages.read("ja") if m.id and m.context is None}
+    template = {_texts(m.id) for m in messages.extracted() if m.id}
+    japanese = {_texts(m.id): m.string for m in messages.read("ja") if m.id and m.context is None}
     assert template == set(japanese), (
         f"run `python tools/messages.py` and translate: new {sorted(template - set(japanese))[:5]}, "
         f"gone {sorted(set(japanese) - template)[:5]}")
-    empty = [key for key, text in japanese.items() if not text]
+    empty = [key for key, text in japanese.items() if not all(_texts(text))]
     assert not empty, f"untranslated in data/locale/ja/LC_MESSAGES/ils.po: {empty[:5]}"
-    wrong = [key for key, text in japanese.items() if _fields(key) != _fields(text)]
+    # click formats its messages with every value it has, so its Japanese may leave one out
+    # ('{value!r} is not a valid {number_type}.': 'x' は正しい数ではありません); ours say them all.
+    clicks = {_texts(message) for message, _where, _line in messages.click_messages()}
+    wrong = [key for key, text in japanese.items()
+             if not (_fields(text) <= _fields(key) if key in clicks else _fields(text) == _fields(key))]
     assert not wrong, f"placeholders differ between the English and the Japanese: {wrong[:5]}"
 
 
@@ -128,8 +140,13 @@ def test_the_compiled_catalog_is_the_one_the_po_file_says():
     for m in messages.read("ja"):
         if not m.id:
             continue
-        got = compiled.pgettext(m.context, m.id) if m.context else compiled.gettext(m.id)
-        assert got == m.string, f"ils.mo is older than ils.po ({m.id!r}): run `python tools/messages.py`"
+        if isinstance(m.id, (tuple, list)):  # Japanese has one form for every count
+            got = tuple(compiled.ngettext(m.id[0], m.id[1], n) for n in (1, 2))
+            expected = (_texts(m.string)[0],) * 2
+        else:
+            got = compiled.pgettext(m.context, m.id) if m.context else compiled.gettext(m.id)
+            expected = m.string
+        assert got == expected, f"ils.mo is older than ils.po ({m.id!r}): run `python tools/messages.py`"
 
 
 def test_no_module_that_speaks_to_staff_uses_its_underscore_for_anything_else():
@@ -189,3 +206,128 @@ def test_the_other_cell_reasons_are_in_japanese_too(monkeypatch):
                                 (fields.one_of(("open", "closed")), "ajar", "'ajar' は open, closed のどれでもありません")]:
         with pytest.raises(ValueError, match=re.escape(reason)):
             parse(cell)
+
+
+# click's own messages -------------------------------------------------------------
+
+STAMPED_ERROR = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+09:00 Error: (.*)$", re.M)
+
+# A person's mistakes on the command line, and what click says back, in each language.
+MISTAKES = [
+    (["batch", "run", "--fo"],
+     ["使い方: ils batch run [OPTIONS]", "詳しくは 'ils batch run --help' を見てください",
+      "Error: オプション '--fo' はありません (もしかして: '--now', '--only')"],
+     ["Usage: ils batch run [OPTIONS]", "Try 'ils batch run --help' for help.",
+      "Error: No such option '--fo'. (Did you mean one of: '--now', '--only'?)"]),
+    (["patron", "show"],
+     ["使い方: ils patron show [OPTIONS] CARD", "Error: 必要な引数がありません: 'CARD'."],
+     ["Usage: ils patron show [OPTIONS] CARD", "Error: Missing argument 'CARD'."]),
+    (["mail", "list", "--state", "lost"],
+     ["Error: '--state' の値が正しくありません: 'lost' は 'queued', 'sending', 'sent', 'failed', 'unconfirmed' のどれでもありません"],
+     ["Error: Invalid value for '--state': 'lost' is not one of 'queued', 'sending', 'sent', 'failed', 'unconfirmed'."]),
+    (["hold", "cancel", "12x"],
+     ["使い方: ils hold cancel [OPTIONS] HOLD_ID", "Error: 'HOLD_ID' の値が正しくありません: '12x' は正しい数ではありません"],
+     ["Error: Invalid value for 'HOLD_ID': '12x' is not a valid integer."]),
+    (["summary", "extra"],
+     ["Error: 余分な引数があります: extra"],
+     ["Error: Got unexpected extra argument (extra)"]),
+]
+
+
+def _ils_process(*args: str, language: str | None) -> subprocess.CompletedProcess:
+    """`ils` as staff run it (the installed command): its own process, the shell's $ILS_STAFF_LANGUAGE (unset: the default)."""
+    env = {k: v for k, v in os.environ.items() if k != "ILS_STAFF_LANGUAGE"}
+    if language:
+        env["ILS_STAFF_LANGUAGE"] = language
+    return subprocess.run([str(Path(sys.executable).with_name("ils")), *args], env=env, capture_output=True, text=True,
+                          encoding="utf-8", timeout=120)
+
+
+@pytest.mark.parametrize("args, japanese, english", MISTAKES, ids=[" ".join(m[0]) for m in MISTAKES])
+def test_clicks_usage_errors_are_in_japanese_by_default_and_english_by_the_variable(args, japanese, english):
+    for language, expected in ((None, japanese), ("en", english)):
+        done = _ils_process(*args, language=language)
+        assert done.returncode == 2, done.stderr  # click's status for a usage error
+        assert "Traceback" not in done.stderr and done.stdout == ""
+        for line in expected:
+            assert line in done.stderr, (language, done.stderr)
+        # the one Error line, stamped with the library's time like every other
+        errors = STAMPED_ERROR.findall(done.stderr)
+        assert len(errors) == 1 and f"Error: {errors[0]}" == expected[-1], done.stderr
+        if language is None:
+            assert not re.search(r"Usage:|Try '|Error: [A-Z]", done.stderr), done.stderr
+
+
+def test_a_usage_error_of_ours_follows_the_librarys_setting(runner, lib, tmp_path):
+    # Met once the database is open, it is in the library's language, or the person's own.
+    config = tmp_path / "english.toml"  # not ./ils.toml, which every command would read
+    config.write_text('[policy.library]\nstaff_language = "en"\n', encoding="utf-8")
+    asked = ("report", "pull", "--threshold", "2")
+    english = ils(runner, lib, *asked, "--config", str(config), env=JAPANESE)
+    assert english.exit_code == 2
+    assert "Error: --threshold is for holds_per_copy, not pull" in english.stderr
+    assert "Usage: main report" in english.stderr and "使い方" not in english.stderr
+    japanese = ils(runner, lib, *asked, env=JAPANESE)
+    assert japanese.exit_code == 2
+    assert "Error: --threshold は holds_per_copy のためのオプションです(pull には使えません)" in japanese.stderr
+    assert "使い方: main report" in japanese.stderr
+    own = ils(runner, lib, *asked, "--config", str(config), env={"ILS_STAFF_LANGUAGE": "ja"})
+    assert "Error: --threshold は holds_per_copy のためのオプションです" in own.stderr
+
+
+def test_a_click_usage_error_follows_the_variable_whatever_the_database(runner, lib, tmp_path):
+    # click parses before anything is opened: its errors are in the variable's language, or Japanese.
+    result = ils(runner, lib, "hold", "cancel", "12x", env={"ILS_STAFF_LANGUAGE": "en"})
+    assert result.exit_code == 2 and "Error: Invalid value for 'HOLD_ID': '12x' is not a valid integer." in result.stderr
+    result = ils(runner, lib, "hold", "cancel", "12x", env=JAPANESE)
+    assert result.exit_code == 2 and "'12x' は正しい数ではありません" in result.stderr
+
+
+def test_every_click_module_that_speaks_looks_in_our_catalog(runner):
+    # A click that moved a message to a module of its own, or stopped using gettext's `_`,
+    # fails here rather than printing English to staff.
+    import click
+
+    assert runner.invoke(cli.main, ["--version"]).exit_code == 0  # what `ils` does when it starts
+    folder = Path(click.__file__).parent
+    english = set(messages.CLICK_IN_ENGLISH)
+    by_file: dict[str, list] = {}
+    for message, where, _line in messages.click_messages():
+        by_file.setdefault(where.removeprefix("click/"), []).append(message)
+    assert by_file, "no message found in the installed click: has it stopped using gettext?"
+    for name, said in sorted(by_file.items()):
+        module = sys.modules.get(f"click.{Path(name).with_suffix('').as_posix().replace('/', '.')}")
+        staff = [m for m in said if _texts(m)[0] not in english]
+        if module is None:  # loaded later, by what ils does not do (shell completion, an editor)
+            assert not staff, f"click/{name} is not loaded when ils starts, yet staff could read {staff[:3]}"
+            continue
+        assert (folder / name).is_file()
+        if any(not isinstance(m, tuple) for m in said):
+            assert module._ is i18n._, f"click/{name} still looks its messages up with gettext's own _"
+        if any(isinstance(m, tuple) for m in said):
+            assert module.ngettext is i18n.ngettext, f"click/{name} still uses gettext's own ngettext"
+
+
+def test_clicks_help_stays_english_but_its_usage_line(monkeypatch):
+    # The help texts are English (issue 16 leaves them); the usage line is the one an error shows too.
+    monkeypatch.delenv("ILS_STAFF_LANGUAGE")
+    done = _ils_process("batch", "run", "--help", language=None)
+    assert done.returncode == 0
+    assert done.stdout.startswith("使い方: ils batch run [OPTIONS]")
+    assert "Options:" in done.stdout and "Show this message and exit." in done.stdout
+
+
+@pytest.mark.parametrize("language, text, reason", [
+    ("ja", "12/29", "'12/29' は月日(12-29 のように)ではありません"),
+    ("en", "12/29", "'12/29' is not a month and day like 12-29"),
+    ("ja", "13-01", "'13-01': 月は1から12までです"),
+    ("en", "02-30", "'02-30': month 2 has no day 30"),
+    ("ja", "02-30", "'02-30': 2月に30日はありません"),
+])
+def test_a_year_end_closures_reason_is_ours_in_the_staffs_language(monkeypatch, language, text, reason):
+    from ils.library.calendar import parse_year_end
+
+    monkeypatch.setenv("ILS_STAFF_LANGUAGE", language)
+    with pytest.raises(ValueError) as refused:
+        parse_year_end(f"12-29/{text}")
+    assert str(refused.value) == reason

@@ -2,7 +2,8 @@
 
     python tools/messages.py            # after changing or adding a staff-facing message
 
-It extracts the messages with Babel into data/locale/ils.pot, merges them into each
+It extracts the messages with Babel (the code's `_()`, and click's own messages from the
+installed click but for those CLICK_IN_ENGLISH names) into data/locale/ils.pot, merges them into each
 language's ils.po (a translation already there is kept; a new message gets an empty one,
 which tests/test_staff_language.py refuses until someone writes it), drops the messages the
 code no longer has, and compiles ils.mo, the file the program reads. A table's column
@@ -27,8 +28,59 @@ HEADER = dict(version="", msgid_bugs_address="https://github.com/ (the project's
               creation_date=dt.datetime(2026, 11, 30, tzinfo=dt.UTC), revision_date=dt.datetime(2026, 11, 30, tzinfo=dt.UTC))
 
 
+# click's messages (read from the installed click, whatever its version) are the catalog's too:
+# ils.infra.i18n.speak_for_click() has click look them up there. Every one a person at the
+# terminal meets on a mistake (a usage error, a bad value, `Usage:`, `Aborted!`) must have
+# its Japanese; these stay English, each for the reason above it. A message a new click adds
+# lands in the catalog untranslated, and the test fails until it is translated or named here.
+CLICK_IN_ENGLISH = frozenset({
+    # --help and --version: the help texts are English (docs/words.md)
+    "Options", "Positional arguments", "Commands", "Show this message and exit.", "Show the version and exit.",
+    "Confirm the action without prompting.", "env var: {var}", "default: {default}", "(dynamic)", "deprecated",
+    "%(prog)s, version %(version)s", "Choice({choices})",
+    # the name of a click.Path's kind: it is also the metavar --help shows (--config FILE)
+    "file", "directory", "path",
+    # mistakes in the code, met when an option is defined, not by staff
+    "Name '{name}' defined twice", "Boolean option {decl!r} cannot use the same flag for true/false.",
+    "Could not determine name for option with declarations {decls!r}",
+    "No options defined but a name was passed ({name}). Did you mean to declare an argument instead? "
+    "Did you mean to pass '--{name}'?",
+    "Arguments take exactly one parameter declaration, got {length}: {decls}.",
+    "Invalid start character for option ({option})", "Unknown color {colour!r}", "Unknown standard stream '{name}'",
+    "DeprecationWarning: The command {name!r} is deprecated.{extra_message}",
+    "DeprecationWarning: The {param_type} {name!r} is deprecated.{extra_message}",
+    # what ils never does: Windows consoles, shell completion, an editor, a progress bar's ETA in days
+    "Windows error: {error}", "Shell completion is not supported for Bash versions older than 4.4.",
+    "Couldn't detect Bash version, shell completion is not supported.",
+    "{editor}: Editing failed", "{editor}: Editing failed: {e}", "d",
+})
+
+
+def click_messages():
+    """click's own `_()` and `ngettext()` messages, from the installed click: (message, file, line),
+    a plural message as (singular, plural)."""
+    import click
+    from babel.messages.extract import extract_from_dir
+
+    folder = Path(click.__file__).parent
+    for name, lineno, message, _comments, _context in extract_from_dir(
+            folder, method_map=[("**.py", "python")], keywords={"_": None, "ngettext": (1, 2)}):
+        yield message, f"click/{name}", lineno
+
+
+def click_staff_messages():
+    """The click messages the catalog must say in Japanese (all but CLICK_IN_ENGLISH)."""
+    return [(message, where, lineno) for message, where, lineno in click_messages()
+            if (message[0] if isinstance(message, tuple) else message) not in CLICK_IN_ENGLISH]
+
+
+def _flags(message) -> tuple[str, ...]:
+    texts = message if isinstance(message, tuple) else (message,)
+    return ("python-brace-format",) if any("{" in text for text in texts) else ()
+
+
 def extracted():
-    """The code's staff-facing messages, as a Babel catalog (the template)."""
+    """The code's staff-facing messages, and click's, as a Babel catalog (the template)."""
     from babel.messages.catalog import Catalog
     from babel.messages.extract import extract, extract_from_dir
 
@@ -44,8 +96,16 @@ def extracted():
                 found = [(message, lineno, source) for lineno, message, _comments, _context in
                          extract("python", f, keywords={"_": None})]
         for message, lineno, where in found:
-            template.add(message, locations=[(where, lineno)], flags=("python-brace-format",) if "{" in message else ())
+            template.add(message, locations=[(where, lineno)], flags=_flags(message))
+    for message, where, lineno in click_staff_messages():
+        template.add(message, locations=[(where, lineno)], flags=_flags(message))
     return template
+
+
+def is_untranslated(message) -> bool:
+    """A message with no translation (a plural one: any of its forms)."""
+    texts = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+    return not all(texts)
 
 
 def catalog_path(language: str, suffix: str = "po") -> Path:
@@ -96,7 +156,7 @@ def main() -> int:
     for folder in sorted(p for p in LOCALE.iterdir() if p.is_dir()):
         catalog = merged(template, folder.name)
         write(catalog, folder.name)
-        missing = [m.id for m in catalog if m.id and not m.string]
+        missing = [m.id for m in catalog if m.id and is_untranslated(m)]
         untranslated += len(missing)
         for message in missing:
             print(f"{folder.name}: untranslated: {message}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 from collections.abc import Mapping
@@ -40,8 +41,15 @@ def parse_weekdays(text: str) -> frozenset[int]:
 
 
 def parse_month_day(text: str) -> tuple[int, int]:
-    month, day = (int(part) for part in text.split("-"))
-    dt.date(2024, month, day)  # validates, leap day included
+    """`12-29` to (12, 29); the reason for anything else in the staff's words, not Python's."""
+    parts = text.strip().split("-")
+    if len(parts) != 2 or not all(part.isascii() and part.isdigit() for part in parts):
+        raise ValueError(_("{text!r} is not a month and day like 12-29").format(text=text))
+    month, day = int(parts[0]), int(parts[1])
+    if not 1 <= month <= 12:
+        raise ValueError(_("{text!r}: the month must be 1 to 12").format(text=text))
+    if not 1 <= day <= calendar.monthrange(2024, month)[1]:  # a leap year: 02-29 is a day
+        raise ValueError(_("{text!r}: month {month} has no day {day}").format(text=text, month=month, day=day))
     return month, day
 
 
@@ -163,7 +171,7 @@ class BranchCalendar:
                 n -= 1
                 if n == 0:
                     return current
-        raise NoOpenDay(f"no open day within {SEARCH_LIMIT_DAYS} days after {day}")
+        raise NoOpenDay(_("no open day within {limit} days after {day}").format(limit=SEARCH_LIMIT_DAYS, day=day))
 
     def open_on_or_after(self, day: dt.date) -> dt.date:
         """`day` itself if open, else the next open day."""
