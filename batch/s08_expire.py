@@ -35,22 +35,23 @@ def run(ctx: Context) -> dict:
         .order_by(h.c.pickup_deadline, h.c.id)
         .with_for_update()
     )
-    expired = ctx.conn.execute(query).all()
+    expired = ctx.conn.execute(query).all()  # (hold, patron, title, deadline)
     if expired:
         move_holds(
             ctx.conn, Event.EXPIRE,
-            [Move(row.id, HoldStatus.READY, HoldStatus.EXPIRED, f"deadline {row.pickup_deadline}",
-                  patron_id=row.patron_id) for row in expired],
+            [Move(hold_id, HoldStatus.READY, HoldStatus.EXPIRED, f"deadline {deadline}", patron_id=patron_id)
+             for hold_id, patron_id, _title, deadline in expired],
             values={"closed_at": ctx.now, "close_reason": "pickup_deadline"},
             at=ctx.now, run_id=ctx.run_id, actor="batch",
         )
         record_notices(
             ctx.conn,
-            [Notice(row.patron_id, "hold_expired", f"expired:{row.id}", hold_id=row.id,
-                    details={"pickup_deadline": row.pickup_deadline.isoformat()}) for row in expired],
+            [Notice(patron_id, "hold_expired", f"expired:{hold_id}", hold_id=hold_id,
+                    details={"pickup_deadline": deadline.isoformat()})
+             for hold_id, patron_id, _title, deadline in expired],
             at=ctx.now, run_id=ctx.run_id,
         )
-        titles = {row.title_id for row in expired} | later_volume_titles(ctx.conn, [row.id for row in expired])
-        queue_titles(ctx.conn, titles)
+        titles = {title_id for _hold, _patron, title_id, _day in expired}
+        queue_titles(ctx.conn, titles | later_volume_titles(ctx.conn, [hold_id for hold_id, *_ in expired]))
     log.info("expire: %d holds past their pickup deadline", len(expired))
     return {"expired": len(expired)}

@@ -116,14 +116,14 @@ class _Work:
             found[title_id].append(FreeCopy(copy_id, branch_id, state == "on_hold_shelf"))
         self.copies.update(found)
         later = ctx.policy.allocation.onshelf_from_next_open_day_channels
-        key_at = -len(lifecycle.QUEUE_COLUMNS)
         for chunk in db.chunks(sorted(found)):
-            for row in ctx.conn.execute(_queued_holds_query(), {"titles": chunk}).all():
-                hold_id, title_id, patron_id, branch_id, contact, group, channel, queue_day, status = row[:key_at]
-                hold = WaitingHold(hold_id, branch_id, tuple(row[key_at:]),
+            query = ctx.conn.execute(_queued_holds_query(), {"titles": chunk})
+            for hold_id, title_id, patron_id, branch_id, contact, group, channel, queue_day, status in query.all():
+                queue = self.holds.setdefault(title_id, [])
+                # The rows come in queue order: a hold's rank in its title's queue is its queue key.
+                hold = WaitingHold(hold_id, branch_id, (len(queue),),
                                    shelf_search_after=queue_day if channel in later else None)
-                self.holds.setdefault(title_id, []).append(
-                    _Queued(hold, patron_id, contact, group, status))
+                queue.append(_Queued(hold, patron_id, contact, group, status))
 
 
 @dataclass(frozen=True)
@@ -216,9 +216,10 @@ def _free_copies_query(by_titles: bool):
 def _queued_holds_query():
     h = schema.holds
     return (
-        # The queue order's columns last: a row's tail is its queue key (lifecycle.queue_key).
+        # Title by title, each in queue order; the queue's own columns stay in the database (reading
+        # queued_at as an instant cost more than the rest of the row).
         select(h.c.id, h.c.title_id, h.c.patron_id, h.c.pickup_branch_id, h.c.contact_method, h.c.series_group,
-               h.c.channel, h.c.queue_day, h.c.status, *queue_order(h))
+               h.c.channel, h.c.queue_day, h.c.status)
         .where(h.c.title_id.in_(bindparam("titles", expanding=True)), h.c.status.in_(lifecycle.QUEUED))
         .order_by(h.c.title_id, *queue_order(h))
         .with_for_update(of=h, skip_locked=True)

@@ -55,13 +55,16 @@ class Notice:
 # notice_events' columns in the order record_notices builds its rows.
 _NOTICE_COLUMNS = ("patron_id", "kind", "dedupe_key", "hold_id", "request_id", "loan_id", "occurred_at", "run_id",
                    "payload")
+# A notice's details as its payload. One encoder for every notice: json.dumps with these
+# options builds a new encoder per call, half of its time for a night's small payloads.
+_PAYLOAD = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def record_notices(conn: Connection, notices: Iterable[Notice], *, at: dt.datetime, run_id: int | None) -> None:
     """Record what patrons must be told, in the transaction that changed it; a key is recorded once."""
     rows = [
         (n.patron_id, n.kind, n.dedupe_key, n.hold_id, n.request_id, n.loan_id, at, run_id,
-         json.dumps(n.details, ensure_ascii=False, default=str) if n.details else None)
+         _PAYLOAD.encode(n.details) if n.details else None)
         for n in notices
     ]
     db.insert_rows(conn, schema.notice_events, _NOTICE_COLUMNS, rows, skip_existing=["dedupe_key"])
