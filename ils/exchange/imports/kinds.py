@@ -500,8 +500,15 @@ class Loans(Kind):
         return out
 
     def write_columns(self, ctx, chunk):
-        # The first load's path: every loan new (no copy of the chunk on loan yet), so the back
-        # office has changed none of them; a chunk with an open loan goes row by row, as tonight's.
+        # The first load's path: no loan open when the file began, so every loan of the file is
+        # new (a copy's barcode is on one line of it) and the back office has changed none of
+        # them. Over open loans (tonight's re-import) every chunk goes row by row, as before.
+        lo, c = schema.loans, schema.copies
+        if "open loans before" not in ctx.state:
+            query = select(lo.c.id).where(lo.c.returned_at.is_(None)).limit(1)
+            ctx.state["open loans before"] = ctx.conn.execute(query).first() is not None
+        if ctx.state["open loans before"]:
+            return False
         v = chunk.values
         copies = _copies_by_barcode(ctx, [(None, {"barcode": barcode}) for barcode in v["barcode"]])
         patrons = ctx.ids(schema.patrons, "card_number", set(v["card"]))
@@ -513,9 +520,6 @@ class Loans(Kind):
         if any(due < lent for due, lent in zip(v["due_on"], v["loaned_on"], strict=True)):
             return False
         copy_ids = [copy.id for copy in found]
-        if self._open_loans(ctx, copy_ids):
-            return False
-        lo, c = schema.loans, schema.copies
         names = ["copy_id", "patron_id", "branch_id", "loaned_on", "due_on", "renewals", "inter_library"]
         ctx.statement("insert loans", lambda: bulk.insert(ctx.conn, lo, names)).run_columns([
             copy_ids, patron_ids, [branches.get(code) for code in v["branch"]], v["loaned_on"], v["due_on"],
