@@ -208,9 +208,9 @@ def _joined(chunk: list[tuple[int, dict]] | Columns, parsed: list[tuple[int, dic
 def _parse_batch(kind: Kind, plan, batch: list, result: FileResult, seen_keys: dict) -> list[tuple[int, dict]] | Columns:
     """The batch's good rows, parsed: column by column while every cell is good (most of an
     import's time was spent parsing cell by cell), else row by row, which names each problem."""
-    parsed = _parse_columns(kind, plan, batch, seen_keys)
-    if parsed is not None:
-        return parsed
+    columns = _parse_columns(kind, plan, batch, seen_keys)
+    if columns is not None:
+        return columns
     parsed = []
     for line, raw in batch:
         values = _parse(kind, plan, line, raw, result, seen_keys)
