@@ -347,3 +347,28 @@ def test_indexes_built_after_the_rows_are_there_again_whether_the_import_is_acce
     conn.commit()
     assert {t: _indexes(conn, t) for t in before} == before  # built again after the rows
     assert _count(conn, schema.copies) > 0
+
+
+@pytest.mark.parametrize(("name", "added", "problem"), [
+    ("titles", "B0000099,続きもの,,,book,normal,,S-X,,,\n", "volume: a title in a series needs its volume number"),
+    ("copies", "1000000099,B0000001,central,nowhere,,on_shelf\n", "location_branch: no branch 'nowhere'"),
+    ("copies", "1000000099,B0000001,nowhere,,,on_shelf\n", "owning_branch: no branch 'nowhere'"),
+    ("loans", "1000000003,10000002,2026-11-10,2026-11-01,0,no,central\n", "due_on: due before it was lent"),
+    ("loans", "1000000003,99999999,2026-11-01,2026-11-15,0,no,central\n", "card: no patron with card '99999999'"),
+    ("loans", "1000000003,10000002,2026-11-01,2026-11-15,0,no,nowhere\n", "branch: no branch 'nowhere'"),
+    ("loans", "1000000099,10000002,2026-11-01,2026-11-15,0,no,central\n", "barcode: no copy with barcode '1000000099'"),
+])
+def test_a_chunk_checked_a_column_at_a_time_is_refused_on_the_bad_rows_line(conn_for, examples, tmp_path, name, added, problem):
+    # Titles, copies and a first load's loans are checked a whole chunk at a time
+    # (Kind.write_columns); a bad row sends its chunk row by row, which names it.
+    conn, policy = conn_for("murakami")
+    data = tmp_path / "data"
+    shutil.copytree(examples, data)
+    path = data / f"{name}.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + added, encoding="utf-8")
+    line = len(text.splitlines()) + 1
+    with pytest.raises(ImportFailed) as caught:
+        _import_examples(conn, policy, data)
+    assert [str(p) for p in caught.value.problems] == [f"{path}:{line}: {problem}"]
+    assert _count(conn, schema.titles) == 0

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from sqlalchemy.engine import Connection
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Connection
 from ils.errors import IlsError, ImportFailed
 from ils.exchange.imports import bulk
 from ils.exchange.imports.deletions import DELETIONS, NOT_DELETABLE
-from ils.exchange.imports.kinds import KINDS, ImportContext, Kind, RowProblem
+from ils.exchange.imports.kinds import KINDS, Columns, ImportContext, Kind, RowProblem
 from ils.exchange.imports.reader import UnreadableFile, open_csv
 from ils.infra import schema
 from ils.infra.db import write_transaction
@@ -140,27 +141,32 @@ def _load(ctx: ImportContext, kind: Kind, path: Path, encoding: str) -> FileResu
         return result
     plan = _plan(kind, source.columns)
     seen_keys: dict[str, int] = {}
-    chunk: list[tuple[int, dict]] = []
+    chunk: list[tuple[int, dict]] | Columns = []
     batch: list = []
     try:
-        for line, raw in source.rows:
-            result.rows_read += 1
-            batch.append((line, raw))
+        while True:
             # A batch fills the chunk up to CHUNK_ROWS if all its rows are good: the chunks,
-            # and so the order of the problems, are those of a parse row by row.
-            if len(chunk) + len(batch) >= CHUNK_ROWS:
-                chunk.extend(_parse_batch(kind, plan, batch, result, seen_keys))
-                batch = []
+            # and so the order of the problems, are those of a parse row by row. The batch is
+            # taken from the reader in one go (a file that turns unreadable keeps the rows
+            # before, whose problems come first).
+            wanted = CHUNK_ROWS - len(chunk)
+            batch.extend(islice(source.rows, wanted))
+            result.rows_read += len(batch)
+            if len(batch) < wanted:
+                break
+            chunk = _joined(chunk, _parse_batch(kind, plan, batch, result, seen_keys))
+            batch = []
             if len(chunk) >= CHUNK_ROWS:
                 _flush(ctx, kind, chunk, result)
                 chunk = []
                 if ctx.progress:
                     ctx.progress(kind.name, result.rows_read)
     except UnreadableFile as exc:
+        result.rows_read += len(batch)
         _parse_batch(kind, plan, batch, result, seen_keys)
         result.problems.append(Problem(path, exc.line, None, str(exc)))
         return result
-    chunk.extend(_parse_batch(kind, plan, batch, result, seen_keys))
+    chunk = _joined(chunk, _parse_batch(kind, plan, batch, result, seen_keys))
     _flush(ctx, kind, chunk, result)
     if ctx.progress:
         ctx.progress(kind.name, result.rows_read)
@@ -189,12 +195,22 @@ def _plan(kind: Kind, header: list[str]) -> list[tuple[int, str, Callable, bool,
     return [(where.get(c.name, -1), c.name, c.parse, c.required, c.default) for c in kind.columns]
 
 
-def _parse_batch(kind: Kind, plan, batch: list, result: FileResult, seen_keys: dict) -> list[tuple[int, dict]]:
+def _joined(chunk: list[tuple[int, dict]] | Columns, parsed: list[tuple[int, dict]] | Columns) -> list[tuple[int, dict]] | Columns:
+    """The chunk with a batch's rows added: still a batch's columns when the chunk was empty (a
+    chunk of good rows is one batch), else rows."""
+    if not chunk:
+        return parsed
+    rows = chunk.rows() if isinstance(chunk, Columns) else chunk
+    rows.extend(parsed.rows() if isinstance(parsed, Columns) else parsed)
+    return rows
+
+
+def _parse_batch(kind: Kind, plan, batch: list, result: FileResult, seen_keys: dict) -> list[tuple[int, dict]] | Columns:
     """The batch's good rows, parsed: column by column while every cell is good (most of an
     import's time was spent parsing cell by cell), else row by row, which names each problem."""
-    parsed = _parse_columns(kind, plan, batch, seen_keys)
-    if parsed is not None:
-        return parsed
+    columns = _parse_columns(kind, plan, batch, seen_keys)
+    if columns is not None:
+        return columns
     parsed = []
     for line, raw in batch:
         values = _parse(kind, plan, line, raw, result, seen_keys)
@@ -203,7 +219,7 @@ def _parse_batch(kind: Kind, plan, batch: list, result: FileResult, seen_keys: d
     return parsed
 
 
-def _parse_columns(kind: Kind, plan, batch: list, seen_keys: dict) -> list[tuple[int, dict]] | None:
+def _parse_columns(kind: Kind, plan, batch: list, seen_keys: dict) -> Columns | None:
     """The batch parsed a column at a time, or None if any row has a problem."""
     if not batch or any(isinstance(raw, dict) for _line, raw in batch):
         return None
@@ -222,8 +238,7 @@ def _parse_columns(kind: Kind, plan, batch: list, seen_keys: dict) -> list[tuple
         if len(set(keys)) != len(keys) or not seen_keys.keys().isdisjoint(keys):
             return None
         seen_keys.update(zip(keys, lines, strict=True))
-    rows = zip(lines, zip(*columns, strict=True), strict=True)
-    return [(line, dict(zip(names, values, strict=True))) for line, values in rows]
+    return Columns(lines, dict(zip(names, columns, strict=True)))
 
 
 def _parse_column(cells: list[str], parse, required: bool, default) -> list | None:
@@ -269,9 +284,16 @@ def _parse(kind: Kind, plan, line: int, raw, result: FileResult, seen_keys: dict
     return values if ok else None
 
 
-def _flush(ctx: ImportContext, kind: Kind, chunk: list[tuple[int, dict]], result: FileResult) -> None:
+def _flush(ctx: ImportContext, kind: Kind, chunk: list[tuple[int, dict]] | Columns, result: FileResult) -> None:
     if not chunk:
         return
+    if isinstance(chunk, Columns):
+        # A kind that can check and write a chunk a column at a time does so when every row of
+        # it is good; if any is not, it wrote nothing and the rows go one by one to name it.
+        if not result.problems and kind.write_columns(ctx, chunk):
+            result.rows_written += len(chunk)
+            return
+        chunk = chunk.rows()
     good, lines = [], []
     for (line, _values), record in zip(chunk, kind.resolve(ctx, chunk), strict=True):
         if record is None:

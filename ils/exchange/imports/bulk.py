@@ -80,18 +80,23 @@ class Staged:
         self._converters = [None, *converters]  # `_n` first
 
     def run(self, rows: Sequence[dict]) -> None:
-        if not rows:
+        if rows:
+            self.run_columns([[row[name] for row in rows] for name in self._columns])
+
+    def run_columns(self, columns: Sequence[Sequence]) -> None:
+        """The rows given a column at a time, in the stage's order of columns (a row's dict is
+        never needed: the columnar import path hands its parsed columns straight here)."""
+        if not columns or not columns[0]:
             return
-        columns = self._columns
+        numbers = range(len(columns[0]))
         if self._postgresql:
             self._conn.exec_driver_sql(f"TRUNCATE {self._stage}")
-            db.copy_rows(self._conn, self._stage, ["_n", *columns], self._converters,
-                         ((n, *(row[c] for c in columns)) for n, row in enumerate(rows)))
+            db.copy_rows(self._conn, self._stage, ["_n", *self._columns], self._converters,
+                         zip(numbers, *columns, strict=True))
         else:
             # A column at a time: each converter mapped over its column, no call per row.
-            values: list[Sequence] = [range(len(rows))]
-            for name, convert in zip(columns, self._converters[1:], strict=True):
-                column = [row[name] for row in rows]
+            values: list[Sequence] = [numbers]
+            for column, convert in zip(columns, self._converters[1:], strict=True):
                 values.append(column if convert is None else list(map(convert, column)))
             self._conn.exec_driver_sql(f"DELETE FROM {self._stage}")
             marks = ", ".join("?" * (len(columns) + 1))
