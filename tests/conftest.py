@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engines import ENGINES, PG_SERVER, Databases, ensure_postgresql
+from engines import ENGINES, OPEN, PG_SERVER, Databases, ensure_postgresql
 from ils.infra import db
 from ils.library.policy import load_policy
 from lifecycle_guard import hold_status_guard
@@ -22,19 +22,44 @@ CACHES = ("__pycache__", ".pytest_cache", ".hypothesis", ".venv/", ".egg-info/")
 NIGHT = dt.datetime.fromisoformat("2026-11-26T03:00:00+09:00")
 
 
+@pytest.fixture(scope="session")
+def _open_databases():
+    """This process's Databases, one per engine, made when first asked for and closed at the end.
+
+    Kept apart from `databases` so that a worker of pytest-xdist, whose tests of both
+    engines may come in any order, makes each engine's templates once, not again each
+    time the engine parameter changes."""
+    yield OPEN
+    try:
+        for made in OPEN.values():
+            made.close()
+    finally:
+        OPEN.clear()
+
+
 @pytest.fixture(scope="session", params=ENGINES)
-def databases(request, tmp_path_factory):
+def databases(request, _open_databases, tmp_path_factory):
     """The engine under test (each database test runs once per engine)."""
-    if request.param == "postgresql":
-        problem = ensure_postgresql()
-        if problem:
-            pytest.fail(
-                f"PostgreSQL is not reachable at {PG_SERVER} ({problem}); start it, or run "
-                "ILS_TEST_ENGINES=sqlite to test SQLite alone", pytrace=False
-            )
-    made = Databases(request.param, tmp_path_factory.mktemp(request.param))
-    yield made
-    made.close()
+    if request.param not in _open_databases:
+        if request.param == "postgresql":
+            problem = ensure_postgresql()
+            if problem:
+                pytest.fail(
+                    f"PostgreSQL is not reachable at {PG_SERVER} ({problem}); start it, or run "
+                    "ILS_TEST_ENGINES=sqlite to test SQLite alone", pytrace=False
+                )
+        _open_databases[request.param] = Databases(request.param, tmp_path_factory.mktemp(request.param))
+    return _open_databases[request.param]
+
+
+@pytest.fixture(autouse=True)
+def _drop_the_tests_own_databases():
+    """The databases a test made (its fixtures' or its own) are dropped once it is over; the
+    templates and those of wider-scoped fixtures stay until the end of the session."""
+    marks = {made: made.mark() for made in OPEN.values()}
+    yield
+    for made, since in marks.items():
+        made.release(since)
 
 
 @pytest.fixture
@@ -174,12 +199,19 @@ def _untracked() -> set[str] | None:
     return {path for path in paths if not any(cache in path for cache in CACHES)}
 
 
+def _is_xdist_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 def pytest_sessionstart(session):
-    session.config.stash[_BEFORE] = _untracked()
+    if not _is_xdist_worker(session.config):  # the controller looks, before any worker starts and after all end
+        session.config.stash[_BEFORE] = _untracked()
 
 
 def pytest_sessionfinish(session):
     """The suite leaves nothing in the checkout: a file a test wrote there fails the run, named."""
+    if _is_xdist_worker(session.config):
+        return
     before = session.config.stash.get(_BEFORE, None)
     after = _untracked() if before is not None else None
     left = sorted(after - before) if after is not None and before is not None else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import errno
 import os
 import signal
 import socket
@@ -75,6 +76,17 @@ class MailServer:
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
 
     def __enter__(self):
+        # The port was free when asked for, but another process (a second pytest-xdist worker,
+        # another suite) may take it before the server binds it: then it takes another.
+        for _ in range(5):
+            try:
+                self.controller.start()
+                return self
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+            self.port = free_port()
+            self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
         self.controller.start()
         return self
 
