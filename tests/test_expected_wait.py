@@ -181,7 +181,7 @@ def test_the_holds_per_copy_report_lists_titles_with_more_holds_than_the_thresho
     lower = runner.invoke(cli.main, ["report", "holds_per_copy", "--threshold", "2", "--db", library.url, "--now", NOW])
     assert "予約多数資料" in lower.stdout and "FEW" in lower.stdout and "BEST" in lower.stdout
     wrong = runner.invoke(cli.main, ["report", "pull", "--branch", "central", "--threshold", "2", "--db", library.url])
-    assert wrong.exit_code == 2 and "--threshold is for holds_per_copy, not pull" in wrong.stderr
+    assert wrong.exit_code == 2 and "--threshold は holds_per_copy のためのオプションです(pull には使えません)" in wrong.stderr
     negative = runner.invoke(cli.main, ["report", "holds_per_copy", "--threshold", "-1", "--db", library.url])
     assert negative.exit_code == 2 and "--threshold" in negative.stderr
     html = runner.invoke(cli.main, ["report", "holds_per_copy", "--format", "html", "--db", library.url, "--now", NOW])
