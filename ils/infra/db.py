@@ -288,9 +288,7 @@ def bind_converters(conn: Connection, table: Table, columns: Sequence[str]) -> l
     or `table` has no such column): the bulk paths convert values themselves rather than let
     SQLAlchemy build parameters row by row. SQLAlchemy keeps them on the compiled statement,
     under a private name; the import and lifecycle tests on both engines hold them to its answer."""
-    present = {c: bindparam(c, type_=table.c[c].type) for c in columns if c in table.c}
-    processors: dict[str, Any] = dict(table.insert().values(present).compile(dialect=conn.dialect)._bind_processors)
-    return [processors.get(c) for c in columns]
+    return list(_converters(conn.dialect, table, tuple(columns)))
 
 
 # (dialect, driver, table, columns) -> each column's converter: finding them compiles a statement.
@@ -302,7 +300,7 @@ def _converters(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> tup
     key = (dialect.name, dialect.driver, table, columns)
     found = _CONVERTERS.get(key)
     if found is None:
-        present = {c: bindparam(c, type_=table.c[c].type) for c in columns}
+        present = {c: bindparam(c, type_=table.c[c].type) for c in columns if c in table.c}
         processors: dict[str, Any] = dict(table.insert().values(present).compile(dialect=dialect)._bind_processors)
         found = _CONVERTERS[key] = tuple(processors.get(c) for c in columns)
     return found
