@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import itertools
 import os
-import queue
 import shutil
 import subprocess
-import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -134,32 +133,23 @@ class _Dropper:
 
     def __init__(self, server):
         self._server = server
-        self._names: queue.Queue[str | None] = queue.Queue()
-        self._failed: list[str] = []
-        self._threads = [threading.Thread(target=self._run, name="drop-test-databases", daemon=True)
-                         for _ in range(self.THREADS)]
-        for thread in self._threads:
-            thread.start()
+        self._pool = ThreadPoolExecutor(self.THREADS, thread_name_prefix="drop-test-databases")
+        self._drops: list[tuple[str, Future]] = []
 
     def put(self, name: str) -> None:
-        self._names.put(name)
+        self._drops.append((name, self._pool.submit(self._drop, name)))
 
     def close(self) -> None:
         """Wait until every database handed over is dropped; fail naming any that could not be."""
-        for _ in self._threads:
-            self._names.put(None)
-        for thread in self._threads:
-            thread.join()
-        if self._failed:
-            raise RuntimeError("could not drop the test databases: " + "; ".join(self._failed[:5]))
+        self._pool.shutdown(wait=True)
+        failed = [f"{name}: {type(exc).__name__}: {exc}".splitlines()[0]
+                  for name, drop in self._drops if (exc := drop.exception()) is not None]
+        if failed:
+            raise RuntimeError("could not drop the test databases: " + "; ".join(failed[:5]))
 
-    def _run(self) -> None:
-        while (name := self._names.get()) is not None:
-            try:
-                with self._server.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            except Exception as exc:  # noqa: BLE001 - reported by close(), at the end of the session
-                self._failed.append(f"{name}: {type(exc).__name__}: {exc}".splitlines()[0])
+    def _drop(self, name: str) -> None:
+        with self._server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _alive(name: str) -> bool:

@@ -361,7 +361,6 @@ class Copies(Kind):
                 )
         return out
 
-
     def write_columns(self, ctx, chunk):
         v = chunk.values
         titles = ctx.ids(schema.titles, "bib_id", set(v["bib_id"]))
