@@ -225,3 +225,22 @@ def test_kitamis_newsletter_lists_last_weeks_arrivals_in_the_chosen_subjects_onc
     body = newsletters[1].get_content()
     assert "【文学】" in body and "本 NOVEL" in body
     assert "SCIENCE" not in body and "OLD" not in body  # not a chosen subject; not last week's
+
+
+@pytest.mark.parametrize("attribute", ["name", "phone", "absent", "items", "get", "__class__", "__len__"])
+def test_a_template_reads_a_dict_as_jinja_reads_it(attribute):
+    """compose's Environment finds a dict's key without failing to find an attribute first, and
+    finds what jinja finds: the key, a dict's method before a key of the same name, else undefined."""
+    import jinja2
+
+    from ils.mail import compose
+
+    env = compose.environment()
+    library = {"name": "北見市立図書館", "phone": None, "items": "a key", "get": "a key"}
+    expected = jinja2.Environment.getattr(env, library, attribute)
+    found = env.getattr(library, attribute)
+    if isinstance(expected, jinja2.Undefined):
+        assert type(found) is type(expected) and found._undefined_name == expected._undefined_name
+    else:
+        assert found == expected and type(found) is type(expected)
+    assert env.from_string("{{ library.name }}{{ library.phone }}").render(library=library) == "北見市立図書館None"
