@@ -177,8 +177,9 @@ def _instants(ctx: Context) -> Callable[[Any], dt.datetime]:
     """An instant as _notice_query reads it (as stored) converted as its column converts it, once
     per stored value: a night's notices happened at a handful of instants (at one on the bench),
     and converting 20,000 equal timestamps again and again was a tenth of the step."""
-    column, dialect = schema.notice_events.c.occurred_at, ctx.conn.dialect
-    return functools.cache(lambda stored: column.type.process_result_value(stored, dialect))
+    instant, dialect = schema.notice_events.c.occurred_at.type, ctx.conn.dialect
+    assert isinstance(instant, schema.Instant), "an instant converts as Instant does"
+    return functools.cache(lambda stored: instant.process_result_value(stored, dialect))
 
 
 def _notice_query(ctx: Context):
