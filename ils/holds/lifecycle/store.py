@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import BindParameter
 
 from ils.errors import Conflict
-from ils.exchange.journal import record_hold_transitions
+from ils.exchange.journal import hold_event, record_hold_transitions
 from ils.holds.lifecycle import Event, check, initial_status
 from ils.holds.queue import queue_place
 from ils.infra import db, schema
@@ -233,7 +233,9 @@ def _move_staged(
     conn.execute(hh.insert().from_select(
         ["hold_id", "at", "from_status", "to_status", "run_id", "actor", "note"], history))
     staged.drop(conn)
-    record_hold_transitions(conn, [m.transition for m in moves], at=at, actor=actor, run_id=run_id)
+    # Most of a step's moves are not journaled (an allocation, a gate): they are not made Transitions.
+    journaled = [m.transition for m in moves if hold_event(m.was, m.now)]
+    record_hold_transitions(conn, journaled, at=at, actor=actor, run_id=run_id)
     return count
 
 
