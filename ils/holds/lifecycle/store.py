@@ -174,9 +174,9 @@ def move_holds(
         return 0
     for m in moves:
         check(event, m.was, m.now, m.hold_id)
-    written = [m for m in moves if m.hold_id not in row_moved_on] if row_moved_on else moves
     if len(moves) >= STAGED_FROM:
-        return _move_staged(conn, moves, written, values, conflict, at=at, run_id=run_id, actor=actor)
+        return _move_staged(conn, moves, row_moved_on, values, conflict, at=at, run_id=run_id, actor=actor)
+    written = [m for m in moves if m.hold_id not in row_moved_on]
     count = _update(conn, written, values) if written else 0
     if conflict is not None and count != len(written):
         raise Conflict(conflict)
@@ -201,19 +201,18 @@ STAGED_FROM = 64
 
 
 def _move_staged(
-    conn: Connection, moves: list[Move], written: list[Move], values: Mapping[str, Any] | None, conflict: str | None,
-    *, at: dt.datetime, run_id: int | None, actor: str,
+    conn: Connection, moves: list[Move], row_moved_on: Collection[int], values: Mapping[str, Any] | None,
+    conflict: str | None, *, at: dt.datetime, run_id: int | None, actor: str,
 ) -> int:
     """The moves through a temporary table: one row per move, in the moves' order (their history's order).
-    A move whose row is not `written` here is staged with no expected status, so the update leaves it."""
+    A move whose row moves on later is staged with no expected status, so the update leaves its row."""
     h, hh = schema.holds, schema.hold_history
     values = dict(values or {})
     per_row = {column: value.key for column, value in values.items() if isinstance(value, BindParameter)}
     staged = _staging_table(tuple(per_row.items()))
     staged.create(conn)
-    left = set() if written is moves else {m.hold_id for m in moves} - {m.hold_id for m in written}
     _fill(conn, staged, [c.name for c in staged.c], [
-        (n, m.hold_id, str(m.was), str(m.now), None if m.hold_id in left else m.expected, m.note,
+        (n, m.hold_id, str(m.was), str(m.now), None if m.hold_id in row_moved_on else m.expected, m.note,
          *(m.params[key] for key in per_row.values()))
         for n, m in enumerate(moves)
     ])
@@ -225,7 +224,7 @@ def _move_staged(
                 **{column: value for column, value in values.items() if column not in per_row})
     )
     count = conn.execute(update).rowcount
-    if conflict is not None and count != len(written):
+    if conflict is not None and count != sum(m.hold_id not in row_moved_on for m in moves):
         staged.drop(conn)
         raise Conflict(conflict)
     history = select(s.hold_id, literal(at, hh.c.at.type), s.was, s.now, literal(run_id, hh.c.run_id.type),
