@@ -49,8 +49,9 @@ def run(ctx: Context) -> dict:
         for chunk in db.chunks(pending, TITLES_PER_CHUNK):
             # Gates are checked chunk by chunk, after the earlier chunks' allocations:
             # an allocation there may open a later volume here, served tonight.
-            counts.update(gates.apply(chunk, actor="batch"))
-            allocated_series = _allocate_chunk(ctx, chunk, work, gates, routes, counts)
+            gate_moves = gates.changes(chunk)
+            counts.update(f"gate_{m.now}" for m in gate_moves)
+            allocated_series = _allocate_chunk(ctx, chunk, work, gates, gate_moves, routes, counts)
             gates.left_queue(allocated_series)
             if ctx.policy.series.gate == "allocated":
                 opened_later |= gates.later_volume_titles(allocated_series)
@@ -138,9 +139,11 @@ class _Queued:
 
 
 def _allocate_chunk(
-    ctx: Context, title_ids: list[int], work: _Work, gates: SeriesGates, routes: Routes, counts: Counter
+    ctx: Context, title_ids: list[int], work: _Work, gates: SeriesGates, gate_moves: list[Move], routes: Routes,
+    counts: Counter,
 ) -> list[int]:
-    """Allocate within these titles; returns the ids of series-ordered holds that got a copy."""
+    """Allocate within these titles, after their series gates' moves (made with the allocations);
+    returns the ids of series-ordered holds that got a copy."""
     open_today = {branch_id: calendar.is_open(ctx.today) for branch_id, calendar in ctx.calendars.items()}
 
     def can_pull_from(branch_id: int) -> bool:
@@ -167,7 +170,7 @@ def _allocate_chunk(
             work.bound(title_id, served)
             for a in served:
                 (ready if a.ready_now else allocated).append(a)
-    _write(ctx, allocated, ready, by_hold)
+    _write(ctx, gates, gate_moves, allocated, ready, by_hold)
     counts.update(allocated=len(allocated), ready=len(ready))
     return [a.hold_id for a in allocated + ready if by_hold[a.hold_id].series_group is not None]
 
@@ -226,7 +229,15 @@ def _queued_holds_query():
     )
 
 
-def _write(ctx: Context, allocated: list[Allocation], ready: list[Allocation], by_hold: dict[int, _Queued]) -> None:
+def _write(
+    ctx: Context, gates: SeriesGates, gate_moves: list[Move], allocated: list[Allocation], ready: list[Allocation],
+    by_hold: dict[int, _Queued],
+) -> None:
+    """The chunk's moves, their history in order: the gates', the holds made ready, the holds allocated.
+    A volume whose gate opened and that got a copy has its row written once, by its allocation."""
+    opened = {m.hold_id: m.was for m in gate_moves if m.now == S.WAITING}
+    moved_on = {a.hold_id for a in allocated if a.hold_id in opened}
+    gates.write(gate_moves, actor="batch", row_moved_on=moved_on)
     make_ready(
         ctx, Event.ALLOCATE,
         [ReadyHold(a.hold_id, by_hold[a.hold_id].patron_id, a.copy_id, by_hold[a.hold_id].hold.pickup_branch_id,
@@ -235,7 +246,8 @@ def _write(ctx: Context, allocated: list[Allocation], ready: list[Allocation], b
     )
     move_holds(
         ctx.conn, Event.ALLOCATE,
-        [Move(a.hold_id, S.WAITING, S.ALLOCATED, f"copy {a.copy_id}", {"copy": a.copy_id}) for a in allocated],
+        [Move(a.hold_id, S.WAITING, S.ALLOCATED, f"copy {a.copy_id}", {"copy": a.copy_id}, stored=opened.get(a.hold_id))
+         for a in allocated],
         values={"copy_id": bindparam("copy"), "allocated_at": ctx.now}, at=ctx.now, run_id=ctx.run_id, actor="batch",
     )
 

@@ -134,6 +134,34 @@ def test_a_batch_of_moves_is_staged_in_one_update_with_each_row_its_own_values_a
     assert _status(lib, holds[1]) == "cancelled" and len(_history(lib, holds[1])) == 1
 
 
+@pytest.mark.parametrize("staged_from", [1, 64], ids=["staged", "few"])
+def test_a_volume_whose_gate_opens_and_that_gets_a_copy_keeps_both_history_rows_and_its_row_is_written_once(
+    lib, staged_from
+):
+    from ils.holds.lifecycle import store
+    for bib in ("G1", "G2"):
+        lib.title(bib).copy(bib, "chuo", barcode=f"c-{bib}")
+    opened, other = (lib.hold("5001", bib, "chuo", status="series_waiting") for bib in ("G1", "G2"))
+    copy = lib._id("copy", "c-G1")
+    h = schema.holds
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "STAGED_FROM", staged_from)
+        with lib.conn.begin():
+            gate = [Move(opened, "series_waiting", "waiting", "series gate"),
+                    Move(other, "series_waiting", "waiting", "series gate")]
+            gated = move_holds(lib.conn, Event.SERIES_GATE, gate, at=NOW, run_id=7, actor="batch",
+                               row_moved_on={opened})
+            between = lib.conn.execute(select(h.c.status).where(h.c.id == opened)).scalar_one()
+            allocated = move_holds(
+                lib.conn, Event.ALLOCATE, [Move(opened, "waiting", "allocated", "copy", {"copy": copy},
+                                                stored="series_waiting")],
+                values={"copy_id": bindparam("copy"), "allocated_at": NOW}, at=NOW, run_id=7, actor="batch")
+    assert (gated, between, allocated) == (1, "series_waiting", 1)
+    assert _status(lib, opened) == "allocated" and _status(lib, other) == "waiting"
+    assert _history(lib, opened) == [("series_waiting", "waiting", "series gate", "batch"),
+                                     ("waiting", "allocated", "copy", "batch")]
+
+
 def test_a_transition_the_table_does_not_allow_is_refused_and_changes_nothing(lib):
     lib.title("B1").title("B2").title("B3")
     waiting = lib.hold("5001", "B1", "chuo", status="waiting")

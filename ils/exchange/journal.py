@@ -77,9 +77,14 @@ def record_changes(conn: Connection, changes: Iterable[Change], *, at: dt.dateti
 
 
 def _hold_event(t) -> str | None:
-    """hold_placed for a new hold (from no status); hold_cancelled, _filled, _expired for a closing one."""
-    event = HOLD_EVENTS.get(t.to_status)
-    placed = t.from_status is None
+    return hold_event(t.from_status, t.to_status)
+
+
+def hold_event(from_status: str | None, to_status: str) -> str | None:
+    """hold_placed for a new hold (from no status); hold_cancelled, _filled, _expired for a closing one;
+    None for a change the ILS does not hear of."""
+    event = HOLD_EVENTS.get(to_status)
+    placed = from_status is None
     return event if (event == "hold_placed") == placed else None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import exists, select
 
@@ -80,8 +80,16 @@ class SeriesGates:
 
     def apply(self, title_ids: Iterable[int], *, actor: str) -> Counter:
         """Move the series holds on these titles to 準備中 or waiting, as their gates now stand."""
+        changes = self.changes(title_ids)
+        self.write(changes, actor=actor)
+        return Counter(f"gate_{m.now}" for m in changes)
+
+    def changes(self, title_ids: Iterable[int]) -> list[Move]:
+        """The moves that bring the series holds on these titles to their gates, in hold order (the
+        history's order, the same on every engine). status() answers as if they were made; write()
+        makes them."""
         if not self._ctx.policy.series.ordered:
-            return Counter()
+            return []
         title_ids = list(title_ids)
         if not self._everything:
             for chunk in db.chunks(sorted(t for t in set(title_ids) if t not in self._known_titles)):
@@ -90,15 +98,19 @@ class SeriesGates:
         self._read_again([i for i in queued if self._blocked[i] is None])
         queued = [i for i in queued if i in self._status]
         changes = []
-        for hold_id in queued:  # history in hold order, the same on every engine
+        for hold_id in queued:
             was = self._status[hold_id]
             wanted = HoldStatus.SERIES_WAITING if self._blocked[hold_id] else HoldStatus.WAITING
             if wanted != was:
                 changes.append(Move(hold_id, was, wanted, "series gate"))
                 self._status[hold_id] = wanted
+        return changes
+
+    def write(self, changes: list[Move], *, actor: str, row_moved_on: Collection[int] = ()) -> None:
+        """Make the gates' moves; the holds in `row_moved_on` get only their history here (move_holds)."""
         ctx = self._ctx
-        move_holds(ctx.conn, Event.SERIES_GATE, changes, at=ctx.now, run_id=ctx.run_id, actor=actor)
-        return Counter(f"gate_{m.now}" for m in changes)
+        move_holds(ctx.conn, Event.SERIES_GATE, changes, at=ctx.now, run_id=ctx.run_id, actor=actor,
+                   row_moved_on=row_moved_on)
 
     def left_queue(self, hold_ids: Iterable[int]) -> None:
         """These holds got a copy: the gates of the later volumes of their series may open."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import BindParameter
 
 from ils.errors import Conflict
-from ils.exchange.journal import record_hold_transitions
+from ils.exchange.journal import hold_event, record_hold_transitions
 from ils.holds.lifecycle import Event, check, initial_status
 from ils.holds.queue import queue_place
 from ils.infra import db, schema
@@ -137,6 +137,14 @@ class Move:
     note: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     patron_id: int | None = None  # saves the journal a look-up when the hold closes
+    # The status the row holds, when not `was`: an earlier move of this hold in the same
+    # transaction wrote its history and left the row to this one (move_holds' `row_moved_on`).
+    stored: str | None = None
+
+    @property
+    def expected(self) -> str:
+        """The status the update expects to find in the row."""
+        return str(self.stored or self.was)
 
     @property
     def transition(self) -> Transition:
@@ -145,7 +153,7 @@ class Move:
 
 def move_holds(
     conn: Connection, event: Event, moves: Iterable[Move], *, at: dt.datetime, run_id: int | None, actor: str,
-    values: Mapping[str, Any] | None = None, conflict: str | None = None,
+    values: Mapping[str, Any] | None = None, conflict: str | None = None, row_moved_on: Collection[int] = (),
 ) -> int:
     """Move holds in a few UPDATEs and write their history; returns the rows updated.
 
@@ -155,6 +163,11 @@ def move_holds(
     raises Conflict, without it the caller has locked the rows it read (the batch steps).
     `values` are the other columns set on every row; they may be bindparam()s filled from
     each Move's params (whose keys must not be column names: SQLAlchemy reserves those).
+
+    The holds in `row_moved_on` move on again later in the same transaction (the series
+    gate opens a volume, then allocation gives it a copy): here only their history is
+    written, and that later move, naming this one's `now` as its `stored`, writes the row
+    once. Their history keeps its order; their row is not updated twice.
     """
     moves = list(moves)
     if not moves:
@@ -162,16 +175,21 @@ def move_holds(
     for m in moves:
         check(event, m.was, m.now, m.hold_id)
     if len(moves) >= STAGED_FROM:
-        return _move_staged(conn, moves, values, conflict, at=at, run_id=run_id, actor=actor)
-    per_row = any(m.params for m in moves) or any(isinstance(v, BindParameter) for v in (values or {}).values())
-    if per_row:
-        count = _update_each(conn, moves, values)
-    else:
-        count = _update_sets(conn, moves, values)
-    if conflict is not None and count != len(moves):
+        return _move_staged(conn, moves, row_moved_on, values, conflict, at=at, run_id=run_id, actor=actor)
+    written = [m for m in moves if m.hold_id not in row_moved_on]
+    count = _update(conn, written, values) if written else 0
+    if conflict is not None and count != len(written):
         raise Conflict(conflict)
     _log(conn, [m.transition for m in moves], at=at, run_id=run_id, actor=actor)
     return count
+
+
+def _update(conn: Connection, moves: list[Move], values: Mapping[str, Any] | None) -> int:
+    """The rows of a few moves, without a temporary table."""
+    per_row = any(m.params for m in moves) or any(isinstance(v, BindParameter) for v in (values or {}).values())
+    if per_row:
+        return _update_each(conn, moves, values)
+    return _update_sets(conn, moves, values)
 
 
 # From this many moves on, the moves are staged in a temporary table and made by one
@@ -183,28 +201,30 @@ STAGED_FROM = 64
 
 
 def _move_staged(
-    conn: Connection, moves: list[Move], values: Mapping[str, Any] | None, conflict: str | None, *,
-    at: dt.datetime, run_id: int | None, actor: str,
+    conn: Connection, moves: list[Move], row_moved_on: Collection[int], values: Mapping[str, Any] | None,
+    conflict: str | None, *, at: dt.datetime, run_id: int | None, actor: str,
 ) -> int:
-    """The moves through a temporary table: one row per move, in the moves' order (their history's order)."""
+    """The moves through a temporary table: one row per move, in the moves' order (their history's order).
+    A move whose row moves on later is staged with no expected status, so the update leaves its row."""
     h, hh = schema.holds, schema.hold_history
     values = dict(values or {})
     per_row = {column: value.key for column, value in values.items() if isinstance(value, BindParameter)}
     staged = _staging_table(tuple(per_row.items()))
     staged.create(conn)
     _fill(conn, staged, [c.name for c in staged.c], [
-        (n, m.hold_id, str(m.was), str(m.now), m.note, *(m.params[key] for key in per_row.values()))
+        (n, m.hold_id, str(m.was), str(m.now), None if m.hold_id in row_moved_on else m.expected, m.note,
+         *(m.params[key] for key in per_row.values()))
         for n, m in enumerate(moves)
     ])
     s = staged.c
     update = (
         h.update()
-        .where(h.c.id == s.hold_id, h.c.status == s.was)
+        .where(h.c.id == s.hold_id, h.c.status == s.expected)
         .values(status=s.now, **{column: s[f"v_{key}"] for column, key in per_row.items()},
                 **{column: value for column, value in values.items() if column not in per_row})
     )
     count = conn.execute(update).rowcount
-    if conflict is not None and count != len(moves):
+    if conflict is not None and count != sum(m.hold_id not in row_moved_on for m in moves):
         staged.drop(conn)
         raise Conflict(conflict)
     history = select(s.hold_id, literal(at, hh.c.at.type), s.was, s.now, literal(run_id, hh.c.run_id.type),
@@ -212,7 +232,9 @@ def _move_staged(
     conn.execute(hh.insert().from_select(
         ["hold_id", "at", "from_status", "to_status", "run_id", "actor", "note"], history))
     staged.drop(conn)
-    record_hold_transitions(conn, [m.transition for m in moves], at=at, actor=actor, run_id=run_id)
+    # Most of a step's moves are not journaled (an allocation, a gate): they are not made Transitions.
+    journaled = [m.transition for m in moves if hold_event(m.was, m.now)]
+    record_hold_transitions(conn, journaled, at=at, actor=actor, run_id=run_id)
     return count
 
 
@@ -227,6 +249,7 @@ def _staging_table(per_row: tuple[tuple[str, str], ...]) -> Table:
         Column("hold_id", Integer, nullable=False),
         Column("was", String(16), nullable=False),
         Column("now", String(16), nullable=False),
+        Column("expected", String(16)),  # the row's status now (Move.expected); NULL: not written here
         Column("note", Text),
         # A per-row value has the type of the column it is written to (dates, instants).
         *(Column(f"v_{key}", h.c[column].type) for column, key in per_row),
@@ -249,19 +272,19 @@ def _update_each(conn: Connection, moves: list[Move], values: Mapping[str, Any] 
     h = schema.holds
     stmt = (
         h.update()
-        .where(h.c.id == bindparam("lc_hold"), h.c.status == bindparam("lc_was"))
+        .where(h.c.id == bindparam("lc_hold"), h.c.status == bindparam("lc_expected"))
         .values(status=bindparam("lc_now"), **(values or {}))
     )
-    params = [{"lc_hold": m.hold_id, "lc_was": str(m.was), "lc_now": str(m.now), **m.params} for m in moves]
+    params = [{"lc_hold": m.hold_id, "lc_expected": m.expected, "lc_now": str(m.now), **m.params} for m in moves]
     return conn.execute(stmt, params).rowcount
 
 
 def _update_sets(conn: Connection, moves: list[Move], values: Mapping[str, Any] | None) -> int:
-    """Moves that set the same values: one UPDATE ... WHERE id IN (...) per (was, now) and chunk of ids."""
+    """Moves that set the same values: one UPDATE ... WHERE id IN (...) per (expected, now) and chunk of ids."""
     h = schema.holds
     groups: dict[tuple[str, str], list[int]] = {}
     for m in moves:
-        groups.setdefault((str(m.was), str(m.now)), []).append(m.hold_id)
+        groups.setdefault((m.expected, str(m.now)), []).append(m.hold_id)
     count = 0
     for (was, now), ids in groups.items():
         for chunk in db.chunks(sorted(ids)):
