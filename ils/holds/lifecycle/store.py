@@ -255,7 +255,7 @@ def _update_sets(conn: Connection, moves: list[Move], values: Mapping[str, Any] 
     count = 0
     for (was, now), ids in groups.items():
         for chunk in db.chunks(sorted(ids)):
-            stmt = h.update().where(h.c.id.in_(chunk), h.c.status == was).values(status=now, **(values or {}))
+            stmt = h.update().where(db.one_of(conn, h.c.id, chunk), h.c.status == was).values(status=now, **(values or {}))
             count += conn.execute(stmt).rowcount
     return count
 
