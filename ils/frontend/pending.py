@@ -144,7 +144,8 @@ def patrons_by_card(ctx: Context, cards, *, lock: bool = False) -> dict:
     query = select(*columns).with_for_update(of=p) if lock else select(*columns)
     found: dict[str, Any] = {}
     for chunk in db.chunks(wanted):
-        found.update((row.card_number, row) for row in ctx.conn.execute(query.where(db.one_of(ctx.conn, p.c.card_number, chunk))).all())
+        rows = ctx.conn.execute(query.where(db.one_of(ctx.conn, p.c.card_number, chunk))).all()
+        found.update((row.card_number, row) for row in rows)
     return found
 
 

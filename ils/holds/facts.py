@@ -68,13 +68,15 @@ def title_facts(conn: Connection, bib_ids, *, count_free_on_shelf: bool) -> dict
     t, c = schema.titles, schema.copies
     rows = {}
     for chunk in db.chunks(wanted):
-        by_bib = select(t.c.id, t.c.bib_id, t.c.material_type, t.c.category, t.c.catalogued_on).where(db.one_of(conn, t.c.bib_id, chunk))
+        by_bib = (select(t.c.id, t.c.bib_id, t.c.material_type, t.c.category, t.c.catalogued_on)
+                  .where(db.one_of(conn, t.c.bib_id, chunk)))
         rows.update({row.bib_id: row for row in conn.execute(by_bib).all()})
     by_id = {row.id: row for row in rows.values()}
     states: dict[int, Counter] = {tid: Counter() for tid in by_id}
     free: Counter = Counter()
     for chunk in db.chunks(sorted(by_id)):
-        query = select(c.c.title_id, c.c.state, func.count()).where(db.one_of(conn, c.c.title_id, chunk)).group_by(c.c.title_id, c.c.state)
+        query = (select(c.c.title_id, c.c.state, func.count()).where(db.one_of(conn, c.c.title_id, chunk))
+                 .group_by(c.c.title_id, c.c.state))
         for title_id, state, n in conn.execute(query).all():
             states[title_id][state] = n
         if count_free_on_shelf:
