@@ -77,7 +77,8 @@ def _first_submissions(ctx: Context, requests: list[HoldRequest]) -> dict[str, i
     r = schema.pending_requests
     first = {}
     for chunk in db.chunks(refs):
-        query = select(r.c.client_ref, func.min(r.c.id)).where(r.c.client_ref.in_(chunk)).group_by(r.c.client_ref)
+        query = (select(r.c.client_ref, func.min(r.c.id)).where(db.one_of(ctx.conn, r.c.client_ref, chunk))
+                 .group_by(r.c.client_ref))
         first.update(dict(ctx.conn.execute(query).all()))
     return first
 

@@ -90,7 +90,7 @@ def _open_loans(ctx: Context, barcodes) -> dict[str, dict]:
                    c.c.barcode, c.c.title_id).join(c, c.c.id == lo.c.copy_id).with_for_update(of=lo)
     found = {}
     for chunk in db.chunks(sorted(set(barcodes))):
-        for row in ctx.conn.execute(query.where(c.c.barcode.in_(chunk), lo.c.returned_at.is_(None))).all():
+        for row in ctx.conn.execute(query.where(db.one_of(ctx.conn, c.c.barcode, chunk), lo.c.returned_at.is_(None))).all():
             found[row.barcode] = dict(row._mapping)
     return found
 
@@ -100,7 +100,7 @@ def _patrons_with_overdue(ctx: Context, patron_ids) -> set[int]:
     found: set[int] = set()
     for chunk in db.chunks(sorted(patron_ids)):
         query = select(lo.c.patron_id).where(
-            lo.c.patron_id.in_(chunk), overdue_loans(ctx.today)
+            db.one_of(ctx.conn, lo.c.patron_id, chunk), overdue_loans(ctx.today)
         ).distinct()
         found.update(ctx.conn.execute(query).scalars())
     return found
@@ -120,7 +120,7 @@ def _held_by_others(ctx: Context, loan_ids) -> set[int]:
     )
     found: set[int] = set()
     for chunk in db.chunks(sorted(loan_ids)):
-        query = select(lo.c.id).join(c, c.c.id == lo.c.copy_id).where(lo.c.id.in_(chunk), others)
+        query = select(lo.c.id).join(c, c.c.id == lo.c.copy_id).where(db.one_of(ctx.conn, lo.c.id, chunk), others)
         found.update(ctx.conn.execute(query).scalars())
     return found
 

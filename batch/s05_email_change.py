@@ -55,7 +55,7 @@ def _write(ctx: Context, changes: dict) -> None:
         removed = [pid for pid, addr in changes.items() if addr is None]
         for chunk in db.chunks(removed):
             ctx.conn.execute(
-                p.update().where(p.c.id.in_(chunk), p.c.contact_method == "email").values(contact_method="none")
+                p.update().where(db.one_of(ctx.conn, p.c.id, chunk), p.c.contact_method == "email").values(contact_method="none")
             )
     if ctx.policy.email.registration_sets_contact:
         _contact_by_email(ctx, [pid for pid, addr in changes.items() if addr])
@@ -65,7 +65,7 @@ def _contact_by_email(ctx: Context, registered: list[int]) -> None:
     """Seed 003: 登録完了後、図書館からの連絡方法はメールになります."""
     p = schema.patrons
     for chunk in db.chunks(registered):
-        ctx.conn.execute(p.update().where(p.c.id.in_(chunk), p.c.contact_method != "email")
+        ctx.conn.execute(p.update().where(db.one_of(ctx.conn, p.c.id, chunk), p.c.contact_method != "email")
                          .values(contact_method="email"))
 
 

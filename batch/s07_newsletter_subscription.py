@@ -61,9 +61,9 @@ def _current(ctx: Context, patron_ids: set[int]) -> dict[int, set[str]]:
     s, e = schema.newsletter_subscriptions, schema.event_subscriptions
     found: dict[int, set[str]] = defaultdict(set)
     for chunk in db.chunks(sorted(patron_ids)):
-        for row in ctx.conn.execute(select(s.c.patron_id, s.c.ndc_class).where(s.c.patron_id.in_(chunk))):
+        for row in ctx.conn.execute(select(s.c.patron_id, s.c.ndc_class).where(db.one_of(ctx.conn, s.c.patron_id, chunk))):
             found[row.patron_id].add(row.ndc_class)
-        for patron_id in ctx.conn.execute(select(e.c.patron_id).where(e.c.patron_id.in_(chunk))).scalars():
+        for patron_id in ctx.conn.execute(select(e.c.patron_id).where(db.one_of(ctx.conn, e.c.patron_id, chunk))).scalars():
             found[patron_id].add(EVENTS)
     return found
 
@@ -97,8 +97,8 @@ def _offered(ctx: Context, topics: frozenset) -> bool:
 def _write(ctx: Context, subscriptions: dict[int, set[str]]) -> None:
     s, e = schema.newsletter_subscriptions, schema.event_subscriptions
     for chunk in db.chunks(sorted(subscriptions)):
-        ctx.conn.execute(s.delete().where(s.c.patron_id.in_(chunk)))
-        ctx.conn.execute(e.delete().where(e.c.patron_id.in_(chunk)))
+        ctx.conn.execute(s.delete().where(db.one_of(ctx.conn, s.c.patron_id, chunk)))
+        ctx.conn.execute(e.delete().where(db.one_of(ctx.conn, e.c.patron_id, chunk)))
     subjects = [{"patron_id": pid, "ndc_class": t} for pid, topics in subscriptions.items() for t in sorted(topics - {EVENTS})]
     events = [{"patron_id": pid} for pid, topics in sorted(subscriptions.items()) if EVENTS in topics]
     if subjects:

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, exists, select
+from sqlalchemy import Dialect, bindparam, delete, exists, select
 
 from ils.holds import lifecycle
 from ils.holds.allocation import Allocation, FreeCopy, Routes, WaitingHold, allocate_title
@@ -58,7 +58,7 @@ def run(ctx: Context) -> dict:
         pending = sorted(opened_later)
         rounds += 1
     for chunk in db.chunks(sorted(todo)):
-        ctx.conn.execute(delete(schema.allocation_todo).where(schema.allocation_todo.c.title_id.in_(chunk)))
+        ctx.conn.execute(delete(schema.allocation_todo).where(db.one_of(ctx.conn, schema.allocation_todo.c.title_id, chunk)))
     log.info("allocate: %s", dict(counts))
     return dict(sorted(counts.items()))
 
@@ -108,17 +108,17 @@ class _Work:
         ctx = self._ctx
         found: dict[int, list[FreeCopy]] = defaultdict(list)
         if title_ids is None:
-            rows = ctx.conn.execute(_free_copies_query(None)).all()
+            rows = ctx.conn.execute(_free_copies_query(ctx.conn.dialect, by_titles=False)).all()
         else:
             self._known.update(title_ids)
             rows = [row for chunk in db.chunks(title_ids)
-                    for row in ctx.conn.execute(_free_copies_query(True), {"titles": chunk}).all()]
+                    for row in ctx.conn.execute(_free_copies_query(ctx.conn.dialect, by_titles=True), {"titles": chunk}).all()]
         for copy_id, title_id, branch_id, state in rows:
             found[title_id].append(FreeCopy(copy_id, branch_id, state == "on_hold_shelf"))
         self.copies.update(found)
         later = ctx.policy.allocation.onshelf_from_next_open_day_channels
         for chunk in db.chunks(sorted(found)):
-            query = ctx.conn.execute(_queued_holds_query(), {"titles": chunk})
+            query = ctx.conn.execute(_queued_holds_query(ctx.conn.dialect), {"titles": chunk})
             for hold_id, title_id, patron_id, branch_id, contact, group, channel, queue_day, status in query.all():
                 queue = self.holds.setdefault(title_id, [])
                 # The rows come in queue order: a hold's rank in its title's queue is its queue key.
@@ -197,16 +197,16 @@ def _shelf_search(ctx: Context):
 # so there the clauses are not rendered.
 
 
-# Built once: the title lists are bound when a chunk runs (an expanding parameter), so
+# Built once: the title lists are bound when a chunk runs (db.one_of_bound), so
 # the statements are not built and coerced again, element by element, for every chunk.
 @functools.cache
-def _free_copies_query(by_titles: bool):
+def _free_copies_query(dialect: Dialect, *, by_titles: bool):
     """The free copies of titles with a queued hold: of the titles bound to `titles`, or of every title."""
     c, h = schema.copies, schema.holds
     free = [c.c.state.in_(FREE_COPY_STATES), ~schema.bound_to_active_hold(c.c.id)]
     if by_titles:
         queued = h.alias("queued")
-        which = [c.c.title_id.in_(bindparam("titles", expanding=True)),
+        which = [db.one_of_bound(dialect, c.c.title_id, "titles"),
                  exists().where(queued.c.title_id == c.c.title_id, queued.c.status.in_(lifecycle.QUEUED))]
     else:
         # The queued titles as a list SQLite builds once, then each one's copies by index.
@@ -216,14 +216,14 @@ def _free_copies_query(by_titles: bool):
 
 
 @functools.cache
-def _queued_holds_query():
+def _queued_holds_query(dialect: Dialect):
     h = schema.holds
     return (
         # Title by title, each in queue order; the queue's own columns stay in the database (reading
         # queued_at as an instant cost more than the rest of the row).
         select(h.c.id, h.c.title_id, h.c.patron_id, h.c.pickup_branch_id, h.c.contact_method, h.c.series_group,
                h.c.channel, h.c.queue_day, h.c.status)
-        .where(h.c.title_id.in_(bindparam("titles", expanding=True)), h.c.status.in_(lifecycle.QUEUED))
+        .where(db.one_of_bound(dialect, h.c.title_id, "titles"), h.c.status.in_(lifecycle.QUEUED))
         .order_by(h.c.title_id, *queue_order(h))
         .with_for_update(of=h, skip_locked=True)
     )

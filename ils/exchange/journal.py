@@ -97,7 +97,7 @@ def record_hold_transitions(conn: Connection, transitions, *, at: dt.datetime, a
     h = schema.holds
     patrons: dict[int, int] = {t.hold_id: t.patron_id for _key, t in wanted if t.patron_id is not None}
     for chunk in db.chunks(sorted({t.hold_id for _key, t in wanted} - patrons.keys())):
-        patrons.update(dict(conn.execute(select(h.c.id, h.c.patron_id).where(h.c.id.in_(chunk))).all()))
+        patrons.update(dict(conn.execute(select(h.c.id, h.c.patron_id).where(db.one_of(conn, h.c.id, chunk))).all()))
     record_changes(
         conn,
         (Change(event, patrons[t.hold_id], "status", t.from_status, t.to_status, hold_id=t.hold_id)

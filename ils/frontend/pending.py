@@ -144,7 +144,8 @@ def patrons_by_card(ctx: Context, cards, *, lock: bool = False) -> dict:
     query = select(*columns).with_for_update(of=p) if lock else select(*columns)
     found: dict[str, Any] = {}
     for chunk in db.chunks(wanted):
-        found.update((row.card_number, row) for row in ctx.conn.execute(query.where(p.c.card_number.in_(chunk))).all())
+        rows = ctx.conn.execute(query.where(db.one_of(ctx.conn, p.c.card_number, chunk))).all()
+        found.update((row.card_number, row) for row in rows)
     return found
 
 
@@ -195,7 +196,7 @@ def _mark_judged(ctx: Context, verdicts: list[Verdict]) -> None:
     for (state, reason), ids in groups.items():
         hold = placed if state == "accepted" else None
         for chunk in db.chunks(sorted(ids)):
-            ctx.conn.execute(r.update().where(r.c.id.in_(chunk), r.c.state == "pending")
+            ctx.conn.execute(r.update().where(db.one_of(ctx.conn, r.c.id, chunk), r.c.state == "pending")
                              .values(state=state, reason=reason, hold_id=hold, **judged))
 
 
@@ -269,7 +270,7 @@ def holds_named(ctx: Context, refs: list[HoldRef], patrons: dict) -> dict:
     found: dict = {}
     ids = sorted({r.hold_id for r in refs if r.hold_id is not None})
     for chunk in db.chunks(ids):
-        for row in ctx.conn.execute(base.where(h.c.id.in_(chunk))).all():
+        for row in ctx.conn.execute(base.where(db.one_of(ctx.conn, h.c.id, chunk))).all():
             found[row.id] = dict(row._mapping)
     patron_ids = sorted({patrons[r.card_number].id for r in refs if r.bib_id and r.card_number in patrons})
     bibs = {r.bib_id for r in refs if r.bib_id}
@@ -277,7 +278,7 @@ def holds_named(ctx: Context, refs: list[HoldRef], patrons: dict) -> dict:
         # The patrons' holds first (their index), the titles named kept in Python: given the
         # bib ids too, SQLite went through every hold on those titles — 35k rows for 2k
         # requests. Only the holds kept are read again, and locked, by id.
-        theirs = select(h.c.id, t.c.bib_id).join(t, t.c.id == h.c.title_id).where(h.c.patron_id.in_(chunk))
+        theirs = select(h.c.id, t.c.bib_id).join(t, t.c.id == h.c.title_id).where(db.one_of(ctx.conn, h.c.patron_id, chunk))
         named = sorted(hold_id for hold_id, bib_id in ctx.conn.execute(theirs).all() if bib_id in bibs)
         for row in _holds_by_id(ctx, base, named):
             found[row.id] = dict(row._mapping)
@@ -292,7 +293,7 @@ def _holds_by_id(ctx: Context, base, ids: list[int]):
     """The rows of `base` for these hold ids, in id order."""
     h = schema.holds
     for chunk in db.chunks(ids):
-        yield from ctx.conn.execute(base.where(h.c.id.in_(chunk)).order_by(h.c.id)).all()
+        yield from ctx.conn.execute(base.where(db.one_of(ctx.conn, h.c.id, chunk)).order_by(h.c.id)).all()
 
 
 def hold_of(ref: HoldRef, patron, holds: dict) -> dict | None:

@@ -87,7 +87,7 @@ def later_volume_titles(conn: Connection, hold_ids: Iterable[int]) -> set[int]:
     earliest: dict[tuple, int] = {}
     for chunk in db.chunks(sorted(set(hold_ids))):
         query = select(h.c.patron_id, h.c.series_group, h.c.series_position).where(
-            h.c.id.in_(chunk), h.c.series_group.is_not(None)
+            db.one_of(conn, h.c.id, chunk), h.c.series_group.is_not(None)
         )
         for patron_id, group, position in conn.execute(query):
             key = (patron_id, group)
@@ -96,7 +96,7 @@ def later_volume_titles(conn: Connection, hold_ids: Iterable[int]) -> set[int]:
     title_id: int  # mypy reads a four-column SQLAlchemy row as Never
     for chunk in db.chunks(sorted({patron for patron, _ in earliest})):
         query = select(h.c.patron_id, h.c.series_group, h.c.series_position, h.c.title_id).where(
-            h.c.patron_id.in_(chunk), h.c.series_group.is_not(None), h.c.status.in_(lifecycle.QUEUED)
+            db.one_of(conn, h.c.patron_id, chunk), h.c.series_group.is_not(None), h.c.status.in_(lifecycle.QUEUED)
         )
         for patron_id, group, position, title_id in conn.execute(query):
             if position > earliest.get((patron_id, group), position):

@@ -177,7 +177,8 @@ class SeriesGates:
                 self._status.pop(hold_id)
             # The status is tested here, not in SQL: a status term leads SQLite to scan the
             # status index for the whole queue instead of looking up these ids.
-            query = select(h.c.id, h.c.status, gate_blocked(self._ctx, h).label("blocked")).where(h.c.id.in_(chunk))
+            query = (select(h.c.id, h.c.status, gate_blocked(self._ctx, h).label("blocked"))
+                     .where(db.one_of(self._ctx.conn, h.c.id, chunk)))
             for hold_id, status, blocked in self._ctx.conn.execute(query).all():
                 if status in lifecycle.QUEUED:
                     self._status[hold_id] = status

@@ -221,7 +221,7 @@ def _details(ctx: Context, event_ids: list[int]) -> dict:
         .outerjoin(named, named.c.code == r.c.pickup_branch)
         .outerjoin(lo, lo.c.id == e.c.loan_id).outerjoin(c, c.c.id == lo.c.copy_id)
         .outerjoin(lent, lent.c.id == c.c.title_id)
-        .where(e.c.id.in_(bindparam("events", expanding=True)))
+        .where(db.one_of_bound(ctx.conn.dialect, e.c.id, "events"))
     )
     # By name through each row's mapping: a Row's attributes are found only after a failed
     # lookup, several times slower, and _variables reads a dozen of each.
@@ -375,7 +375,7 @@ def _mark_routed(ctx: Context, routed: list[tuple[int, str]]) -> None:
     """Each notice that does not go by mail marked with why (phone, none, problem...): a
     statement per reason and chunk."""
     e = schema.notice_events
-    mark = (e.update().where(e.c.id.in_(bindparam("events", expanding=True)), e.c.delivery.is_(None))
+    mark = (e.update().where(db.one_of_bound(ctx.conn.dialect, e.c.id, "events"), e.c.delivery.is_(None))
             .values(delivery=bindparam("how")))
     by_reason = defaultdict(list)
     for event_id, how in routed:
@@ -397,7 +397,7 @@ def _mark_mailed(ctx: Context, keys: list[tuple[int, str]]) -> None:
     message found by its key: a notice in a message of its own by a statement per chunk (its
     key is its id; most of a night's mail), a digest's by one executemany."""
     e, o = schema.notice_events, schema.mail_outbox
-    mailed = e.c.id.in_(bindparam("events", expanding=True)), e.c.delivery.is_(None)
+    mailed = db.one_of_bound(ctx.conn.dialect, e.c.id, "events"), e.c.delivery.is_(None)
     own = select(o.c.id).where(o.c.dedupe_key == literal(NOTICE_KEY) + cast(e.c.id, String)).scalar_subquery()
     alone = [event_id for event_id, key in keys if key == _notice_key(event_id)]
     for chunk in db.chunks(alone):

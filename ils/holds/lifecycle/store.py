@@ -91,14 +91,14 @@ def _insert_in_order(conn: Connection, rows: list[dict]) -> list[int]:
     an executemany. SQLite gives each new row the id one above the largest, and this
     transaction holds the write lock, so the new ids are the ones after the largest before
     (checked, not assumed). PostgreSQL: the ids are drawn from the table's sequence first,
-    in ascending order, and the rows COPYed with them (_fill).
+    in ascending order, and the rows COPYed with them (db.insert_rows).
     """
     h = schema.holds
     if conn.dialect.name == "postgresql":
         drawn = text("SELECT nextval(pg_get_serial_sequence('holds', 'id')) FROM generate_series(1, :n) ORDER BY 1")
         ids = list(conn.execute(drawn, {"n": len(rows)}).scalars())
         columns = ["id", *rows[0]]
-        _fill(conn, h, columns, [(i, *(row[c] for c in columns[1:])) for row, i in zip(rows, ids, strict=True)])
+        db.insert_rows(conn, h, columns, [(i, *(row[c] for c in columns[1:])) for row, i in zip(rows, ids, strict=True)])
         return ids
     largest = select(func.coalesce(func.max(h.c.id), 0))
     before = conn.execute(largest).scalar_one()
@@ -211,7 +211,7 @@ def _move_staged(
     per_row = {column: value.key for column, value in values.items() if isinstance(value, BindParameter)}
     staged = _staging_table(tuple(per_row.items()))
     staged.create(conn)
-    _fill(conn, staged, [c.name for c in staged.c], [
+    db.insert_rows(conn, staged, [c.name for c in staged.c], [
         (n, m.hold_id, str(m.was), str(m.now), None if m.hold_id in row_moved_on else m.expected, m.note,
          *(m.params[key] for key in per_row.values()))
         for n, m in enumerate(moves)
@@ -257,16 +257,6 @@ def _staging_table(per_row: tuple[tuple[str, str], ...]) -> Table:
     )
 
 
-def _fill(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:
-    """Rows of plain values (in `columns`' order) into `table`: one executemany on SQLite; COPY on
-    PostgreSQL, where an INSERT per row, even pipelined, waits on the server for each (a night's
-    new holds and their history: twice as fast)."""
-    if conn.dialect.name != "postgresql":
-        db.insert_rows(conn, table, columns, rows)
-        return
-    db.copy_rows(conn, table.name, columns, [None] * len(columns), db.as_stored(conn, table, columns, rows))
-
-
 def _update_each(conn: Connection, moves: list[Move], values: Mapping[str, Any] | None) -> int:
     """One UPDATE executed for each move, with its own bound values (an executemany)."""
     h = schema.holds
@@ -288,7 +278,7 @@ def _update_sets(conn: Connection, moves: list[Move], values: Mapping[str, Any] 
     count = 0
     for (was, now), ids in groups.items():
         for chunk in db.chunks(sorted(ids)):
-            stmt = h.update().where(h.c.id.in_(chunk), h.c.status == was).values(status=now, **(values or {}))
+            stmt = h.update().where(db.one_of(conn, h.c.id, chunk), h.c.status == was).values(status=now, **(values or {}))
             count += conn.execute(stmt).rowcount
     return count
 
@@ -301,6 +291,6 @@ def _log(conn: Connection, transitions: list[Transition], *, at: dt.datetime, ru
     """One hold_history row per transition, and the journal entries of those the ILS hears of."""
     if not transitions:
         return
-    _fill(conn, schema.hold_history, _HISTORY_COLUMNS,
-          [(t.hold_id, at, t.from_status, t.to_status, run_id, actor, t.note) for t in transitions])
+    db.insert_rows(conn, schema.hold_history, _HISTORY_COLUMNS,
+                   [(t.hold_id, at, t.from_status, t.to_status, run_id, actor, t.note) for t in transitions])
     record_hold_transitions(conn, transitions, at=at, actor=actor, run_id=run_id)
