@@ -51,8 +51,6 @@ def _left_aligned(header: str, column: Sequence[str]) -> tuple[int, list[str]]:
     least = wcswidth(header) + MIN_PADDING
     width = max(max(measured), least)
     padded = [cell + " " * (width - cells_wide) for cell, cells_wide in zip(cells, measured, strict=True)]
-    if min(measured) >= 0:  # every padded cell is `width` wide: no need to measure them again
-        return width, padded
-    # tabulate measures the padded cells again for the column's printed width: a cell wcwidth
-    # cannot measure (-1: a control character) makes it differ from `width`.
+    # The column's printed width is measured again on the padded cells, as tabulate does:
+    # it is `width` unless wcwidth cannot measure a cell (-1: a control character).
     return max(least, max(map(wcswidth, padded))), padded
