@@ -21,7 +21,7 @@ from ils.library.clock import parse_instant
 
 # Hold transitions the ILS hears about: a hold made, and a hold closed. The steps in
 # between (allocated, in transit, ready) are the back office's own business.
-HOLD_EVENTS = {S.WAITING: "hold_placed", S.SERIES_WAITING: "hold_placed", S.CANCELLED: "hold_cancelled",
+HOLD_EVENTS: dict[str, str] = {S.WAITING: "hold_placed", S.SERIES_WAITING: "hold_placed", S.CANCELLED: "hold_cancelled",
                S.FULFILLED: "hold_filled", S.EXPIRED: "hold_expired"}
 
 
