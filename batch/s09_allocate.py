@@ -16,7 +16,7 @@ from ils.holds.history import ReadyHold, make_ready
 from ils.holds.lifecycle import Event, queue_order
 from ils.holds.lifecycle import HoldStatus as S
 from ils.holds.lifecycle.store import Move, move_holds
-from ils.holds.series import SeriesGates
+from ils.holds.series import SeriesGates, gate_counts
 from ils.infra import db, schema
 from ils.infra.context import Context
 
@@ -50,7 +50,7 @@ def run(ctx: Context) -> dict:
             # Gates are checked chunk by chunk, after the earlier chunks' allocations:
             # an allocation there may open a later volume here, served tonight.
             gate_moves = gates.changes(chunk)
-            counts.update(f"gate_{m.now}" for m in gate_moves)
+            counts.update(gate_counts(gate_moves))
             allocated_series = _allocate_chunk(ctx, chunk, work, gates, gate_moves, routes, counts)
             gates.left_queue(allocated_series)
             if ctx.policy.series.gate == "allocated":

@@ -318,13 +318,12 @@ def test_the_whole_loop_through_the_command_line_as_cron_runs_it(runner, make_db
 
 
 def test_only_the_making_and_closing_of_a_hold_reach_the_ils():
-    from ils.exchange.journal import _hold_event
-    from ils.holds.lifecycle.store import Transition
+    from ils.exchange.journal import hold_event
 
     steps = [(None, "waiting"), (None, "series_waiting"), ("series_waiting", "waiting"), ("waiting", "allocated"),
              ("allocated", "in_transit"), ("in_transit", "ready"), ("ready", "fulfilled"), ("ready", "expired"),
              ("waiting", "cancelled")]
-    assert [_hold_event(Transition(1, a, b)) for a, b in steps] == [
+    assert [hold_event(a, b) for a, b in steps] == [
         "hold_placed", "hold_placed", None, None, None, None, "hold_filled", "hold_expired", "hold_cancelled"]
 
 

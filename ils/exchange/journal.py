@@ -21,8 +21,8 @@ from ils.library.clock import parse_instant
 
 # Hold transitions the ILS hears about: a hold made, and a hold closed. The steps in
 # between (allocated, in transit, ready) are the back office's own business.
-HOLD_EVENTS: dict[str, str] = {S.WAITING: "hold_placed", S.SERIES_WAITING: "hold_placed", S.CANCELLED: "hold_cancelled",
-               S.FULFILLED: "hold_filled", S.EXPIRED: "hold_expired"}
+HOLD_EVENTS: dict[str, str] = {S.WAITING: "hold_placed", S.SERIES_WAITING: "hold_placed",
+                               S.CANCELLED: "hold_cancelled", S.FULFILLED: "hold_filled", S.EXPIRED: "hold_expired"}
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,6 @@ def record_changes(conn: Connection, changes: Iterable[Change], *, at: dt.dateti
     return len(rows)
 
 
-def _hold_event(t) -> str | None:
-    return hold_event(t.from_status, t.to_status)
-
-
 def hold_event(from_status: str | None, to_status: str) -> str | None:
     """hold_placed for a new hold (from no status); hold_cancelled, _filled, _expired for a closing one;
     None for a change the ILS does not hear of."""
@@ -91,7 +87,7 @@ def hold_event(from_status: str | None, to_status: str) -> str | None:
 def record_hold_transitions(conn: Connection, transitions, *, at: dt.datetime, actor: str,
                             run_id: int | None = None) -> None:
     """Journal the transitions that make or close a hold (see HOLD_EVENTS)."""
-    wanted = [(event, t) for t in transitions if (event := _hold_event(t))]
+    wanted = [(event, t) for t in transitions if (event := hold_event(t.from_status, t.to_status))]
     if not wanted:
         return
     h = schema.holds

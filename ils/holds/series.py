@@ -44,6 +44,11 @@ def apply_gates(ctx: Context, title_ids: list[int], *, actor: str) -> Counter:
     return SeriesGates(ctx, title_ids).apply(title_ids, actor=actor)
 
 
+def gate_counts(moves: Iterable[Move]) -> Counter:
+    """A step's counts of the gates' moves: gate_waiting, gate_series_waiting."""
+    return Counter(f"gate_{m.now}" for m in moves)
+
+
 class SeriesGates:
     """The gates of the series-ordered holds a step works through, read once and kept up to date.
 
@@ -82,7 +87,7 @@ class SeriesGates:
         """Move the series holds on these titles to 準備中 or waiting, as their gates now stand."""
         changes = self.changes(title_ids)
         self.write(changes, actor=actor)
-        return Counter(f"gate_{m.now}" for m in changes)
+        return gate_counts(changes)
 
     def changes(self, title_ids: Iterable[int]) -> list[Move]:
         """The moves that bring the series holds on these titles to their gates, in hold order (the
