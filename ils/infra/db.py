@@ -11,8 +11,23 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (ARRAY, Dialect, Engine, String, Table, TypeDecorator, any_, bindparam, create_engine, event, func,
-                        inspect, literal_column, select, text)
+from sqlalchemy import (
+    ARRAY,
+    Dialect,
+    Engine,
+    String,
+    Table,
+    TypeDecorator,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    inspect,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.elements import ColumnElement
