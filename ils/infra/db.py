@@ -152,6 +152,11 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         # city night's allocate wrote 470 MB there in 190,000 writes, more per hold the
         # larger the library, and waited on the disk. Temporary tables live here too.
         cursor.execute("PRAGMA temp_store = MEMORY")
+        # Pages read through a memory map of the file, not one read() call and copy each: a
+        # step's first touch of a city's loans, copies and patrons costs that much less CPU
+        # (accept: -9%). The mapped pages are the OS's file cache, counted in the process's
+        # RSS though no memory is allocated for them; writes still go through the page cache.
+        cursor.execute("PRAGMA mmap_size = 1073741824")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")

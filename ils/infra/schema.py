@@ -114,6 +114,8 @@ class ForeignText(TypeDecorator):
         def process(value):
             if value.__class__ is bytes:
                 return value.decode("utf-8", "replace")
+            if value is None:  # most optional fields of most rows
+                return None
             return self.process_result_value(value, dialect)
 
         return process
