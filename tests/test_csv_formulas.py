@@ -37,12 +37,13 @@ def test_numbers_stay_numbers_and_other_values_are_their_text():
 @pytest.mark.parametrize("start", FORMULA_STARTS)
 def test_a_column_gets_the_quotes_its_cells_would_get_one_by_one(start):
     columns = [["本", f"{start}1", "a\0=b", f"\0{start}"], [1, None, 2.5, -3], ["x", 2, None, f"{start}y"],
-               ["a", "b", "c", "d"], [dt.date(2026, 11, 26), None, True, "e"]]
+               ["a", "b", "c", "d"], [dt.date(2026, 11, 26), None, True, "e"], [f"{start}z", "本", "c", "d"]]
     for column in columns:
         assert list(spreadsheet_column(column)) == [spreadsheet_text(cell) for cell in column]
+    assert spreadsheet_column(columns[-1])[0] == f"'{start}z"  # a text column's first cell is looked at too
     by_rows, by_columns = io.StringIO(), io.StringIO()
-    write_csv(by_rows, ["=h", "b", "c", "d", "e"], list(zip(*columns, strict=True)), line_end="\r\n")
-    write_csv_columns(by_columns, ["=h", "b", "c", "d", "e"], columns, line_end="\r\n")
+    write_csv(by_rows, ["=h", "b", "c", "d", "e", "f"], list(zip(*columns, strict=True)), line_end="\r\n")
+    write_csv_columns(by_columns, ["=h", "b", "c", "d", "e", "f"], columns, line_end="\r\n")
     assert by_columns.getvalue() == by_rows.getvalue()
 
 

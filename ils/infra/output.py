@@ -19,8 +19,10 @@ FORMATS = ("table", "json", "csv")
 # A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV
 # injection"): `=HYPERLINK(...)` in an imported title would become a live link.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# A text column's cells joined by NUL: a formula start at the beginning or after a NUL.
-_FORMULA_CELL = re.compile("(?:^|\0)[=+\\-@\t\r]")
+# A text column's cells each after a NUL: a formula start after a NUL. The pattern begins
+# with that NUL, a literal the regex engine scans for at C speed; begun with (?:^|\0) it
+# was tried at every character (the night's CSV reports: 45 ms against 10).
+_FORMULA_CELL = re.compile("\0[=+\\-@\t\r]")
 _NUMBERS = {int, float, Decimal, type(None)}
 
 
@@ -66,7 +68,7 @@ def spreadsheet_column(values: Sequence) -> Sequence:
     kinds = set(map(type, values))
     if kinds <= _NUMBERS:
         return values
-    if kinds <= {str} and not _FORMULA_CELL.search("\0".join(values)):
+    if kinds <= {str} and not _FORMULA_CELL.search("\0" + "\0".join(values)):
         return values
     return list(map(spreadsheet_text, values))
 
