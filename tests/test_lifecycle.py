@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, event, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from ils.errors import Conflict
 from ils.holds import lifecycle
@@ -132,6 +133,28 @@ def test_a_batch_of_moves_is_staged_in_one_update_with_each_row_its_own_values_a
     assert [tuple(r) for r in history] == [(holds[2], "third", 7, NOW), (holds[0], "first", 7, NOW),
                                            (holds[1], "stale", 7, NOW)]
     assert _status(lib, holds[1]) == "cancelled" and len(_history(lib, holds[1])) == 1
+
+
+def test_a_staged_update_that_breaks_a_constraint_halfway_leaves_every_hold_as_it_was(lib):
+    # On SQLite the staged UPDATE is OR FAIL, so that it keeps no statement journal (a copy of
+    # every page it changes, in memory: the night's peak): a row it changed before the broken
+    # one stays changed until the transaction's rollback, which must undo it with the rest.
+    from ils.holds.lifecycle import store
+    lib.title("E1").title("E2")
+    holds = [lib.hold("5001", bib, "chuo", status="ready") for bib in ("E1", "E2")]
+    moves = [Move(holds[0], "ready", "expired", params={"how": "email"}),
+             Move(holds[1], "ready", "expired", params={"how": "pigeon"})]  # not a contact method: CHECK fails
+    sent: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "STAGED_FROM", 1)
+        event.listen(lib.conn, "before_cursor_execute", lambda *args: sent.append(args[2]))
+        with pytest.raises(IntegrityError), lib.conn.begin():
+            move_holds(lib.conn, Event.EXPIRE, moves, values={"contact_method": bindparam("how")},
+                       at=NOW, run_id=7, actor="batch")
+    assert [_status(lib, hold_id) for hold_id in holds] == ["ready", "ready"]
+    assert _history(lib, holds[0]) == [] and _history(lib, holds[1]) == []
+    update = next(sql for sql in sent if sql.startswith("UPDATE") and "lc_moves" in sql)
+    assert update.startswith("UPDATE OR FAIL holds") == (lib.conn.dialect.name == "sqlite")
 
 
 @pytest.mark.parametrize("staged_from", [1, 64], ids=["staged", "few"])
