@@ -87,6 +87,34 @@ def test_many_new_holds_get_ids_in_their_order_and_a_history_row_each_on_both_en
     assert [_history(lib, i) for i in ids] == [[(None, "waiting", note, "batch")] for note in ("third", "first", "second")]
 
 
+def test_new_holds_are_written_a_chunk_at_a_time_in_their_order(lib):
+    # On SQLite each INSERT of holds keeps a copy of every page it changes in memory till it
+    # ends: a chunk's worth, however many holds the night accepts.
+    from ils.infra import db
+    bibs = ("N1", "N2", "N3", "N4", "N5")
+    for bib in bibs:
+        lib.title(bib)
+    rows = [_new_row(lib, bib) for bib in reversed(bibs)]
+    written: list[int] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.startswith("INSERT INTO holds"):
+            written.append(cursor.rowcount)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db, "CHUNK", 2)
+        event.listen(lib.conn, "after_cursor_execute", count)
+        with lib.conn.begin():
+            ids = insert_holds(lib.conn, Event.PLACE, rows, None, at=NOW, run_id=None, actor="batch")
+        event.remove(lib.conn, "after_cursor_execute", count)
+    h = schema.holds
+    stored = lib.conn.execute(select(h.c.title_id).where(h.c.id.in_(ids)).order_by(h.c.id)).scalars().all()
+    lib.conn.rollback()
+    assert stored == [row["title_id"] for row in rows]
+    if lib.conn.dialect.name == "sqlite":
+        assert written == [2, 2, 1]
+
+
 def test_moves_without_values_of_their_own_are_made_in_sets_and_each_leaves_its_history(lib):
     for bib in ("S1", "S2", "S3"):
         lib.title(bib)
