@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, event, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from ils.errors import Conflict
 from ils.holds import lifecycle
@@ -86,6 +87,34 @@ def test_many_new_holds_get_ids_in_their_order_and_a_history_row_each_on_both_en
     assert [_history(lib, i) for i in ids] == [[(None, "waiting", note, "batch")] for note in ("third", "first", "second")]
 
 
+def test_new_holds_are_written_a_chunk_at_a_time_in_their_order(lib):
+    # On SQLite each INSERT of holds keeps a copy of every page it changes in memory till it
+    # ends: a chunk's worth, however many holds the night accepts.
+    from ils.infra import db
+    bibs = ("N1", "N2", "N3", "N4", "N5")
+    for bib in bibs:
+        lib.title(bib)
+    rows = [_new_row(lib, bib) for bib in reversed(bibs)]
+    written: list[int] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.startswith("INSERT INTO holds"):
+            written.append(cursor.rowcount)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db, "CHUNK", 2)
+        event.listen(lib.conn, "after_cursor_execute", count)
+        with lib.conn.begin():
+            ids = insert_holds(lib.conn, Event.PLACE, rows, None, at=NOW, run_id=None, actor="batch")
+        event.remove(lib.conn, "after_cursor_execute", count)
+    h = schema.holds
+    stored = lib.conn.execute(select(h.c.title_id).where(h.c.id.in_(ids)).order_by(h.c.id)).scalars().all()
+    lib.conn.rollback()
+    assert stored == [row["title_id"] for row in rows]
+    if lib.conn.dialect.name == "sqlite":
+        assert written == [2, 2, 1]
+
+
 def test_moves_without_values_of_their_own_are_made_in_sets_and_each_leaves_its_history(lib):
     for bib in ("S1", "S2", "S3"):
         lib.title(bib)
@@ -132,6 +161,28 @@ def test_a_batch_of_moves_is_staged_in_one_update_with_each_row_its_own_values_a
     assert [tuple(r) for r in history] == [(holds[2], "third", 7, NOW), (holds[0], "first", 7, NOW),
                                            (holds[1], "stale", 7, NOW)]
     assert _status(lib, holds[1]) == "cancelled" and len(_history(lib, holds[1])) == 1
+
+
+def test_a_staged_update_that_breaks_a_constraint_halfway_leaves_every_hold_as_it_was(lib):
+    # On SQLite the staged UPDATE is OR FAIL, so that it keeps no statement journal (a copy of
+    # every page it changes, in memory: the night's peak): a row it changed before the broken
+    # one stays changed until the transaction's rollback, which must undo it with the rest.
+    from ils.holds.lifecycle import store
+    lib.title("E1").title("E2")
+    holds = [lib.hold("5001", bib, "chuo", status="ready") for bib in ("E1", "E2")]
+    moves = [Move(holds[0], "ready", "expired", params={"how": "email"}),
+             Move(holds[1], "ready", "expired", params={"how": "pigeon"})]  # not a contact method: CHECK fails
+    sent: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "STAGED_FROM", 1)
+        event.listen(lib.conn, "before_cursor_execute", lambda *args: sent.append(args[2]))
+        with pytest.raises(IntegrityError), lib.conn.begin():
+            move_holds(lib.conn, Event.EXPIRE, moves, values={"contact_method": bindparam("how")},
+                       at=NOW, run_id=7, actor="batch")
+    assert [_status(lib, hold_id) for hold_id in holds] == ["ready", "ready"]
+    assert _history(lib, holds[0]) == [] and _history(lib, holds[1]) == []
+    update = next(sql for sql in sent if sql.startswith("UPDATE") and "lc_moves" in sql)
+    assert update.startswith("UPDATE OR FAIL holds") == (lib.conn.dialect.name == "sqlite")
 
 
 @pytest.mark.parametrize("staged_from", [1, 64], ids=["staged", "few"])

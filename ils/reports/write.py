@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from functools import partial
@@ -117,11 +118,14 @@ def _in_turn(reader: Executor, calls: list[Callable[[], T]]) -> Iterator[T]:
     All of them, not one ahead: one ahead, the queries sat idle while the pull list (the
     biggest to format) was formatted after the transit list's quick query, and the branch
     summary's counts (a scan of every hold) were queried last, with nothing left to format
-    beside them. Every report's rows may wait in memory at once: a city's are some 60,000
-    short rows (the night's peak memory: 294 MB instead of 291).
+    beside them. The reports not yet formatted may wait in memory at once; one handed over is
+    let go of here (its future leaves the queue), so it is freed once formatted instead of
+    staying beside the rest till the last: the city's reports step peaked ~20 MB above where
+    it began, ~9 MB now (night peak 274 -> 257 MB, with the staged moves' OR FAIL).
     """
-    for running in [reader.submit(call) for call in calls]:
-        yield running.result()
+    running = deque(reader.submit(call) for call in calls)
+    while running:
+        yield running.popleft().result()
 
 
 def write_all(ctx: Context, day: dt.date, settings: ReportSettings, base: Path) -> int:
