@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from ils.errors import BatchFailed, IlsError
 from ils.infra import faults, lock, schema
 from ils.infra.context import Context
-from ils.infra.db import one_checkpoint, write_transaction
+from ils.infra.db import write_transaction
 from ils.infra.i18n import _
 from ils.library.clock import LIBRARY_TZ
 
@@ -145,8 +145,7 @@ def run_batch(
     ctx.run_id, ctx.now, ctx.mode = run_id, as_of, mode
     report = RunReport(run_id, as_of, mode, dry_run=False, resumed=bool(done))
     try:
-        # The night's commits write the log; the database file is written once, after the steps.
-        with batch_gc(), one_checkpoint(conn):
+        with batch_gc():
             for name in names:
                 if name in done:
                     report.steps.append(StepReport(name, done[name], 0.0, skipped=True))

@@ -7,7 +7,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -189,32 +189,6 @@ def write_transaction(conn: Connection):
     if conn.in_transaction():
         conn.commit()
     return immediate(conn).begin()
-
-
-@contextlib.contextmanager
-def one_checkpoint(conn: Connection) -> Iterator[None]:
-    """SQLite in WAL mode: the commits inside write the log only, and the database file is
-    brought up to date once, at the end, by one checkpoint.
-
-    By default a commit that leaves the log past 1,000 pages copies it into the file at once
-    (and syncs both): a night's steps each change the same holds indexes, so every step's
-    commit wrote them to the file again. Readers meanwhile read the newer pages from the log.
-    A no-op on PostgreSQL and in memory (no log).
-    """
-    if conn.dialect.name != "sqlite" or conn.engine.url.database in (None, "", ":memory:"):
-        yield
-        return
-    raw = conn.connection.driver_connection
-    assert raw is not None, "a pooled connection has its driver's"
-    (before,) = raw.execute("PRAGMA wal_autocheckpoint").fetchone()
-    raw.execute("PRAGMA wal_autocheckpoint = 0")
-    try:
-        yield
-    finally:
-        # After a failure the next commit (the run's record of it) checkpoints as usual.
-        raw.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
-    if not conn.in_transaction():
-        raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 # PostgreSQL's lock_not_available: a row asked for with FOR UPDATE NOWAIT is held by
