@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Dialect, bindparam, delete, exists, select
+from sqlalchemy import Dialect, any_, bindparam, delete, exists, func, select
 
 from ils.holds import lifecycle
 from ils.holds.allocation import Allocation, FreeCopy, Routes, WaitingHold, allocate_title
@@ -208,6 +208,11 @@ def _free_copies_query(dialect: Dialect, *, by_titles: bool):
         queued = h.alias("queued")
         which = [db.one_of_bound(dialect, c.c.title_id, "titles"),
                  exists().where(queued.c.title_id == c.c.title_id, queued.c.status.in_(lifecycle.QUEUED))]
+    elif dialect.name == "postgresql":
+        # The queued titles as one array, then each one's copies by index: PostgreSQL plans the
+        # IN as a hash join over a scan of every copy (the city: 2M rows read for 43,000).
+        queued_titles = select(h.c.title_id).where(h.c.status.in_(lifecycle.QUEUED)).distinct()
+        which = [c.c.title_id == any_(func.array(queued_titles.scalar_subquery()))]
     else:
         # The queued titles as a list SQLite builds once, then each one's copies by index.
         which = [c.c.title_id.in_(select(h.c.title_id).where(h.c.status.in_(lifecycle.QUEUED)))]

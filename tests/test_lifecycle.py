@@ -345,3 +345,32 @@ def test_docs_show_the_statuses_and_the_transition_table_as_the_module_has_them(
     docs = DOCS.read_text(encoding="utf-8")
     for table in (_status_table(), _transition_table()):
         assert table in docs, f"docs/holds.md is out of date; the table should read:\n{table}"
+
+
+def test_staged_batches_one_after_another_in_one_transaction_each_write_only_their_own_moves(lib):
+    # PostgreSQL keeps the staging table for the transaction and empties it after each batch
+    # (a CREATE and DROP per batch wrote the system catalogs); SQLite creates and drops it.
+    from ils.holds.lifecycle import store
+    for bib in ("B1", "B2", "B3"):
+        lib.title(bib).copy(bib, "chuo", barcode=f"c-{bib}")
+    holds = [lib.hold("5001", bib, "chuo", status="waiting") for bib in ("B1", "B2", "B3")]
+    copies = [lib._id("copy", f"c-{bib}") for bib in ("B1", "B2", "B3")]
+    sent: list[str] = []
+
+    def allocate(i):
+        moves = [Move(holds[i], "waiting", "allocated", f"batch {i}", {"copy": copies[i]})]
+        return move_holds(lib.conn, Event.ALLOCATE, moves,
+                          values={"copy_id": bindparam("copy"), "allocated_at": NOW}, at=NOW, run_id=7, actor="batch")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "STAGED_FROM", 1)
+        event.listen(lib.conn, "before_cursor_execute", lambda *args: sent.append(args[2]))
+        with lib.conn.begin():
+            counts = [allocate(0), allocate(1)]
+        with lib.conn.begin():  # a later transaction stages again
+            counts.append(allocate(2))
+    assert counts == [1, 1, 1]
+    assert [_history(lib, hold_id) for hold_id in holds] == [[("waiting", "allocated", f"batch {i}", "batch")] for i in range(3)]
+    assert [_status(lib, hold_id) for hold_id in holds] == ["allocated"] * 3
+    drops = [sql for sql in sent if sql.strip().startswith("DROP TABLE")]
+    assert len(drops) == (3 if lib.conn.dialect.name == "sqlite" else 0)

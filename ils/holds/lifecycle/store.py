@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, bindparam, func, literal, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.elements import BindParameter
 
 from ils.errors import Conflict
@@ -217,8 +218,8 @@ def _move_staged(
     h, hh = schema.holds, schema.hold_history
     values = dict(values or {})
     per_row = {column: value.key for column, value in values.items() if isinstance(value, BindParameter)}
-    staged = _staging_table(tuple(per_row.items()))
-    staged.create(conn)
+    staged = _staging_table(conn.dialect.name, tuple(per_row.items()))
+    _stage(conn, staged)
     db.insert_rows(conn, staged, [c.name for c in staged.c], [
         (n, m.hold_id, str(m.was), str(m.now), None if m.hold_id in row_moved_on else m.expected, m.note,
          *(m.params[key] for key in per_row.values()))
@@ -239,26 +240,47 @@ def _move_staged(
     )
     count = conn.execute(update).rowcount
     if conflict is not None and count != sum(m.hold_id not in row_moved_on for m in moves):
-        staged.drop(conn)
+        _unstage(conn, staged)
         raise Conflict(conflict)
     history = select(s.hold_id, literal(at, hh.c.at.type), s.was, s.now, literal(run_id, hh.c.run_id.type),
                      literal(actor, hh.c.actor.type), s.note).order_by(s.seq)
     conn.execute(hh.insert().from_select(
         ["hold_id", "at", "from_status", "to_status", "run_id", "actor", "note"], history))
-    staged.drop(conn)
+    _unstage(conn, staged)
     # Most of a step's moves are not journaled (an allocation, a gate): they are not made Transitions.
     journaled = [m.transition for m in moves if hold_event(m.was, m.now)]
     record_hold_transitions(conn, journaled, at=at, actor=actor, run_id=run_id)
     return count
 
 
+def _stage(conn: Connection, staged: Table) -> None:
+    """The staging table, empty. On PostgreSQL each CREATE and DROP of a temporary table writes
+    the system catalogs (the city's allocate: 44 of each, 0.12 s): there it is made once per
+    transaction (ON COMMIT DROP) and emptied after each use by a TRUNCATE (0.06 s in all). An
+    emptied table, not DELETEd rows: those would stay, dead, for every later batch to scan."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(CreateTable(staged, if_not_exists=True))
+    else:
+        staged.create(conn)
+
+
+def _unstage(conn: Connection, staged: Table) -> None:
+    """The staging table done with: emptied for the transaction's next batch (PostgreSQL), or dropped."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"TRUNCATE {staged.name}")
+    else:
+        staged.drop(conn)
+
+
 @functools.lru_cache(maxsize=32)
-def _staging_table(per_row: tuple[tuple[str, str], ...]) -> Table:
+def _staging_table(dialect_name: str, per_row: tuple[tuple[str, str], ...]) -> Table:
     """The temporary table of staged moves, for these per-row values ((column, key) pairs): one
-    definition per shape, so its statements and converters are built once, not per call."""
+    definition per shape, so its statements and converters are built once, not per call.
+    On PostgreSQL, where it lasts the transaction (_stage), each shape has its own name."""
     h = schema.holds
+    name = "lc_moves" if dialect_name != "postgresql" else "_".join(["lc_moves", *(key for _, key in per_row)])
     return Table(
-        "lc_moves", MetaData(),
+        name, MetaData(),
         Column("seq", Integer, primary_key=True, autoincrement=False),
         Column("hold_id", Integer, nullable=False),
         Column("was", String(16), nullable=False),
@@ -268,6 +290,7 @@ def _staging_table(per_row: tuple[tuple[str, str], ...]) -> Table:
         # A per-row value has the type of the column it is written to (dates, instants).
         *(Column(f"v_{key}", h.c[column].type) for column, key in per_row),
         prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
     )
 
 
