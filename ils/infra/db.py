@@ -531,10 +531,19 @@ def one_of_indexed(conn: Connection, column, values: Sequence[Any]) -> ColumnEle
     parallel) for the 52k of 5,000 titles (the city: 0.17 s against 0.05 s for the night's two
     chunks, and three server processes against one). Read from a sub-select, the array is a value
     the plan does not know, planned as a few rows (PostgreSQL's generic plan): index lookups.
+    Render's notice details, given the array, hashed all loans and holds for 5,000 notices
+    (0.17-0.21 s against 0.09-0.10 s for the night's two chunks).
     SQLite: one_of, the same statement."""
     if conn.dialect.name != "postgresql":
         return one_of(conn, column, values)
     return _any_unplanned(column, bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
+def one_of_indexed_bound(dialect: Dialect, column, key: str) -> ColumnElement[bool]:
+    """one_of_indexed with the list bound when the statement is executed, as parameter `key`."""
+    if dialect.name != "postgresql":
+        return one_of_bound(dialect, column, key)
+    return _any_unplanned(column, bindparam(key, type_=ARRAY(column.type)))
 
 
 def _any_unplanned(column, array: BindParameter) -> ColumnElement[bool]:
