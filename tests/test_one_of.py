@@ -1,4 +1,4 @@
-"""db.one_of and db.one_of_bound find what IN finds, on both engines (an array parameter on PostgreSQL)."""
+"""db.one_of, db.one_of_indexed and their _bound forms find what IN finds, on both engines (an array parameter on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -22,3 +22,7 @@ def test_one_of_finds_the_rows_in_found_by_numbers_or_by_text_and_none_for_an_em
     assert cards(db.one_of(conn, p.c.card_number, ["C2", "C9"])) == ["C2"]
     assert cards(db.one_of(conn, p.c.id, [])) == []
     assert cards(db.one_of_bound(conn.dialect, p.c.id, "ids"), {"ids": ids[1:]}) == ["C3"]
+    assert cards(db.one_of_indexed(conn, p.c.id, ids)) == ["C1", "C3"]
+    assert cards(db.one_of_indexed(conn, p.c.card_number, ["C2", "C9", "C2"])) == ["C2"]
+    assert cards(db.one_of_indexed(conn, p.c.id, [])) == []
+    assert cards(db.one_of_indexed_bound(conn.dialect, p.c.id, "ids"), {"ids": ids[:1]}) == ["C1"]

@@ -43,7 +43,7 @@ def patron_facts(conn: Connection, patron_rows, today: dt.date) -> dict[int, Pat
     # the database (overdue_loans), so no due date is converted to be compared.
     for chunk in db.chunks(sorted(facts)):
         active = select(h.c.patron_id, h.c.title_id, h.c.channel).where(
-            db.one_of(conn, h.c.patron_id, chunk), h.c.status.in_(schema.ACTIVE_HOLD_STATUSES)
+            db.one_of_indexed(conn, h.c.patron_id, chunk), h.c.status.in_(schema.ACTIVE_HOLD_STATUSES)
         )
         for patron_id, title_id, channel in conn.execute(active).all():
             patron = facts[patron_id]
@@ -52,7 +52,7 @@ def patron_facts(conn: Connection, patron_rows, today: dt.date) -> dict[int, Pat
         loans = (
             select(lo.c.patron_id, c.c.title_id, cast(overdue_loans(today), Integer))
             .join(c, c.c.id == lo.c.copy_id)
-            .where(db.one_of(conn, lo.c.patron_id, chunk), lo.c.returned_at.is_(None))
+            .where(db.one_of_indexed(conn, lo.c.patron_id, chunk), lo.c.returned_at.is_(None))
         )
         for patron_id, title_id, overdue in conn.execute(loans).all():
             patron = facts[patron_id]
@@ -75,14 +75,14 @@ def title_facts(conn: Connection, bib_ids, *, count_free_on_shelf: bool) -> dict
     states: dict[int, Counter] = {tid: Counter() for tid in by_id}
     free: Counter = Counter()
     for chunk in db.chunks(sorted(by_id)):
-        query = (select(c.c.title_id, c.c.state, func.count()).where(db.one_of(conn, c.c.title_id, chunk))
+        query = (select(c.c.title_id, c.c.state, func.count()).where(db.one_of_indexed(conn, c.c.title_id, chunk))
                  .group_by(c.c.title_id, c.c.state))
         for title_id, state, n in conn.execute(query).all():
             states[title_id][state] = n
         if count_free_on_shelf:
             query = (
                 select(c.c.title_id, func.count())
-                .where(db.one_of(conn, c.c.title_id, chunk), c.c.state == "on_shelf", ~schema.bound_to_active_hold(c.c.id))
+                .where(db.one_of_indexed(conn, c.c.title_id, chunk), c.c.state == "on_shelf", ~schema.bound_to_active_hold(c.c.id))
                 .group_by(c.c.title_id)
             )
             free.update(dict(conn.execute(query).all()))

@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     any_,
     bindparam,
+    cast,
     create_engine,
     event,
     func,
@@ -30,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from ils.errors import ConfigError, DatabaseMissing, NotADatabase, NotInitialised, SchemaVersionError
 from ils.infra import faults, files, schema
@@ -494,6 +495,33 @@ def one_of(conn: Connection, column, values: Sequence[Any]) -> ColumnElement[boo
     if conn.dialect.name != "postgresql":
         return _listed(column, bindparam(None, list(values), type_=_JsonList()))
     return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
+def one_of_indexed(conn: Connection, column, values: Sequence[Any]) -> ColumnElement[bool]:
+    """one_of where each value is to be found through the column's index, whatever the list's length.
+
+    PostgreSQL plans a statement with its parameters' values, and for `column = ANY(:array)` of a
+    chunk's length it chose to read whole tables: for accept's title facts, all 2M copies (in
+    parallel) for the 52k of 5,000 titles (the city: 0.17 s against 0.05 s for the night's two
+    chunks, and three server processes against one). Read from a sub-select, the array is a value
+    the plan does not know, planned as a few rows (PostgreSQL's generic plan): index lookups.
+    Render's notice details, given the array, hashed all loans and holds for 5,000 notices
+    (0.17-0.21 s against 0.09-0.10 s for the night's two chunks).
+    SQLite: one_of, the same statement."""
+    if conn.dialect.name != "postgresql":
+        return one_of(conn, column, values)
+    return _any_unplanned(column, bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
+def one_of_indexed_bound(dialect: Dialect, column, key: str) -> ColumnElement[bool]:
+    """one_of_indexed with the list bound when the statement is executed, as parameter `key`."""
+    if dialect.name != "postgresql":
+        return one_of_bound(dialect, column, key)
+    return _any_unplanned(column, bindparam(key, type_=ARRAY(column.type)))
+
+
+def _any_unplanned(column, array: BindParameter) -> ColumnElement[bool]:
+    return column == any_(cast(select(array).scalar_subquery(), ARRAY(column.type)))
 
 
 def one_of_bound(dialect: Dialect, column, key: str) -> ColumnElement[bool]:

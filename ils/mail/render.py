@@ -221,7 +221,7 @@ def _details(ctx: Context, event_ids: list[int]) -> dict:
         .outerjoin(named, named.c.code == r.c.pickup_branch)
         .outerjoin(lo, lo.c.id == e.c.loan_id).outerjoin(c, c.c.id == lo.c.copy_id)
         .outerjoin(lent, lent.c.id == c.c.title_id)
-        .where(db.one_of_bound(ctx.conn.dialect, e.c.id, "events"))
+        .where(db.one_of_indexed_bound(ctx.conn.dialect, e.c.id, "events"))
     )
     # By name through each row's mapping: a Row's attributes are found only after a failed
     # lookup, several times slower, and _variables reads a dozen of each.
