@@ -74,13 +74,14 @@ def test_a_newer_schema_asks_for_a_newer_program(make_db):
             pass
 
 
-def test_sqlite_is_opened_in_wal_mode_with_foreign_keys(make_db, engine_name):
+def test_sqlite_is_opened_in_wal_mode_with_foreign_keys_and_its_file_memory_mapped(make_db, engine_name):
     if engine_name != "sqlite":
         pytest.skip("an SQLite setting")
     engine = db.open_engine(make_db())
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == db.MMAP_BYTES == 256 * 1024 * 1024
 
 
 def test_upgrading_an_up_to_date_database_changes_nothing(make_db):
