@@ -82,7 +82,8 @@ def title_facts(conn: Connection, bib_ids, *, count_free_on_shelf: bool) -> dict
         if count_free_on_shelf:
             query = (
                 select(c.c.title_id, func.count())
-                .where(db.one_of_indexed(conn, c.c.title_id, chunk), c.c.state == "on_shelf", ~schema.bound_to_active_hold(c.c.id))
+                .where(db.one_of_indexed(conn, c.c.title_id, chunk), c.c.state == "on_shelf",
+                       ~schema.bound_to_active_hold(c.c.id))
                 .group_by(c.c.title_id)
             )
             free.update(dict(conn.execute(query).all()))

@@ -159,8 +159,8 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         # copy each page: a step's first touch of a city's loans, copies and patrons costs
         # that much less CPU (city night: -8%, the same as with 1 GB). The mapped pages are
         # the OS's file cache, counted in the process's RSS though no memory is allocated
-        # for them (a city night's peak: 522 MB instead of 274; 1 GB would show 652): the
-        # size is what the peak may grow by. Writes still go through the page cache.
+        # for them (a city night's peak: 507 MB instead of 257; 1 GB added some 130 MB more):
+        # the size is what the peak may grow by. Writes still go through the page cache.
         cursor.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
