@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import text
+
 from ils.frontend import api as frontend
 from ils.infra import db
 from ils.infra.context import Context
@@ -67,6 +69,27 @@ def test_an_intraday_run_as_a_process_loads_only_the_steps_it_runs(new_library, 
     assert {"ils.batch.s01_accept", "ils.batch.s09_allocate"} <= loaded  # the run did serve the request
     unused = set(NOT_FOR_AN_INTRADAY_RUN) | ({"sqlalchemy.dialects.postgresql"} if engine_name == "sqlite" else set())
     assert not loaded & unused, sorted(loaded & unused)
+
+
+def test_an_intraday_run_that_allocates_many_holds_at_once_does_not_load_postgresql_on_sqlite(new_library, engine_name,
+                                                                                               tmp_path):
+    """From store.STAGED_FROM moves on, a step stages them in a temporary table; its definition
+    once named a PostgreSQL option, which made SQLAlchemy load that dialect on SQLite too."""
+    from ils.holds.lifecycle.store import STAGED_FROM
+
+    lib = new_library("mito")
+    lib.branch("chuo")
+    for n in range(STAGED_FROM + 1):
+        lib.patron(f"50{n:02d}")
+        lib.title(f"B{n}")
+        lib.copy(f"B{n}", "chuo")
+        lib.request("hold", f"50{n:02d}", f"B{n}", received="2026-11-26 09:58", pickup="chuo", channel="opac")
+    lib.conn.commit()
+    loaded = _modules_in_memory_after(tmp_path, "batch", "run", "--db", lib.url, "--now", "2026-11-26T10:00:00+09:00",
+                                      "--intraday")
+    allocated = lib.conn.execute(text("SELECT count(*) FROM holds WHERE status = 'allocated'")).scalar()
+    assert allocated > STAGED_FROM  # the staged path did run
+    assert ("sqlalchemy.dialects.postgresql" in loaded) == (engine_name == "postgresql")
 
 
 def test_the_runner_plans_each_step_as_its_module_declares_it():
