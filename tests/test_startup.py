@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from ils.frontend import api as frontend
@@ -125,6 +126,24 @@ def test_what_start_up_loads_is_frozen_out_of_the_collector(tmp_path):
     it the collector went over those 60,000 objects 148 times, an eighth of the imports' CPU time."""
     frozen, full_collections = _collector_at_exit(tmp_path, "--help")
     assert frozen > 20_000 and full_collections == 0
+
+
+class _NoCli:
+    def find_spec(self, name, path=None, target=None):
+        if name == "ils.cli":
+            raise RuntimeError("ils.cli cannot load")
+        return None
+
+
+def test_a_command_that_fails_to_load_leaves_the_collector_running_and_nothing_frozen(monkeypatch):
+    import ils.__main__ as entry
+
+    monkeypatch.delitem(sys.modules, "ils.cli", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_NoCli(), *sys.meta_path])
+    monkeypatch.setattr(sys, "argv", ["ils", "--help"])
+    with pytest.raises(SystemExit):
+        entry.main()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 def test_an_intraday_run_as_a_process_ends_with_its_start_up_still_frozen(new_library, tmp_path):
