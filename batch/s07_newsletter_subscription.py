@@ -11,8 +11,8 @@ from ils.frontend.parsing import Unparseable
 from ils.frontend.pending import Verdict, in_receipt_order, patron_refusal, run_requests
 from ils.infra import db, schema
 from ils.infra.context import Context
-from ils.mail.newsletter import EVENTS, NDC_CLASSES
 from ils.patrons.addresses import address_problem
+from ils.patrons.newsletter import EVENTS, NDC_CLASSES
 
 NAME = "newsletter_subscription"
 INTRADAY = True

@@ -14,13 +14,12 @@ from ils.library.clock import LIBRARY_TZ
 from ils.library.events import events_to_announce
 from ils.mail.settings import MailSettings
 from ils.patrons.addresses import address_problem
+from ils.patrons.newsletter import EVENTS, NDC_CLASSES
 
-NDC_CLASSES = tuple("0123456789")  # the first digit of a title's NDC number (日本十進分類法)
 # Each class's name in each language (data/words/<language>.toml [ndc]), read at start-up.
 NDC_NAMES = words.section("ndc", NDC_CLASSES)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_TITLES_PER_SUBJECT = 30
-EVENTS = "events"  # the topic of 行事案内, beside the NDC classes
 
 
 def this_weeks_slot(ctx: Context) -> dt.datetime | None:
@@ -118,7 +117,7 @@ def _subject(ndc_class: str, titles: list[dict]) -> dict:
 
 def _message(ctx: Context, settings: MailSettings, patron, subjects: list[dict], events: list[dict],
              slot: dt.datetime) -> dict:
-    from ils.mail import compose  # jinja2: loaded by the mail run, not by the batch step that imports EVENTS
+    from ils.mail import compose  # jinja2: loaded by the mail run only
 
     language = compose.language_of(patron.language)
     library = ctx.policy.library

@@ -1,1 +1,1 @@
-"""Patrons' web accounts: passwords, enrolment, email addresses, and what staff see of a patron."""
+"""Patrons' web accounts: passwords, enrolment, email addresses, newsletter topics, and what staff see of a patron."""

@@ -279,6 +279,9 @@ def _staging_table(dialect_name: str, per_row: tuple[tuple[str, str], ...]) -> T
     On PostgreSQL, where it lasts the transaction (_stage), each shape has its own name."""
     h = schema.holds
     name = "lc_moves" if dialect_name != "postgresql" else "_".join(["lc_moves", *(key for _, key in per_row)])
+    # Named only on PostgreSQL: any postgresql_ keyword makes SQLAlchemy load that dialect to
+    # check it, a fortieth of a second of an SQLite intraday run.
+    on_commit: dict[str, Any] = {"postgresql_on_commit": "DROP"} if dialect_name == "postgresql" else {}
     return Table(
         name, MetaData(),
         Column("seq", Integer, primary_key=True, autoincrement=False),
@@ -290,7 +293,7 @@ def _staging_table(dialect_name: str, per_row: tuple[tuple[str, str], ...]) -> T
         # A per-row value has the type of the column it is written to (dates, instants).
         *(Column(f"v_{key}", h.c[column].type) for column, key in per_row),
         prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
+        **on_commit,
     )
 
 
