@@ -214,8 +214,11 @@ def _free_copies_query(dialect: Dialect, *, by_titles: bool):
         queued_titles = select(h.c.title_id).where(h.c.status.in_(lifecycle.QUEUED)).distinct()
         which = [c.c.title_id == any_(func.array(queued_titles.scalar_subquery()))]
     else:
-        # The queued titles as a list SQLite builds once, then each one's copies by index.
-        which = [c.c.title_id.in_(select(h.c.title_id).where(h.c.status.in_(lifecycle.QUEUED)))]
+        # The queued titles as a list SQLite builds once, then each one's copies by index. The list is
+        # read from the holds(title_id, status, ...) index alone: through the status index, each of the
+        # queue's holds was a look-up in the table for its title (the city: 162,000, half the query).
+        in_queue = db.unindexed(dialect, h.c.status).in_(lifecycle.QUEUED)
+        which = [c.c.title_id.in_(select(h.c.title_id).where(in_queue))]
     return (select(c.c.id, c.c.title_id, c.c.location_branch_id, c.c.state).where(*which, *free)
             .with_for_update(of=c, skip_locked=True))
 
