@@ -144,9 +144,12 @@ def as_csv(sheet: Sheet, encoding: str = "utf-8-sig") -> bytes:
 def _escaped(column: list[str]) -> list[str]:
     """The column's cells escaped for HTML (markupsafe's escape), in one pass over the whole column."""
     joined = "\0".join(column)
+    escaped = escape(joined)
+    if len(escaped) == len(joined):  # escaping only lengthens: no cell had anything to escape
+        return column
     if not column or joined.count("\0") != len(column) - 1:  # a cell holding NUL itself: one by one
         return [str(escape(text)) for text in column]
-    return str(escape(joined)).split("\0")
+    return str(escaped).split("\0")
 
 
 @cache

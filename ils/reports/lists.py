@@ -83,15 +83,17 @@ def expired_today(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dic
                         binds={"day_start": Instant, "day_end": Instant})
     rows = _rows(ctx, query, branch_ids=branch_ids, holds_with_copy=schema.HOLDS_WITH_COPY,
                  day_start=start, day_end=end)
+    # The words looked up once, not once a row: each lookup reads the staff's language from the environment.
+    said = words()["expired"]["words"]
     return [
         {"branch_id": r["branch_id"], "barcode": r["barcode"], "title": r["title"],
-         "expired_hold": r["expired_hold"], "next": _where_next(r)}
+         "expired_hold": r["expired_hold"], "next": _where_next(r, said)}
         for r in rows
     ]
 
 
-def _where_next(row: dict) -> str:
-    said = words()["expired"]["words"]
+def _where_next(row: dict, said: dict) -> str:
+    """次の扱い, in `said` ([expired.words] of the staff's language)."""
     if row["next_hold"] is not None and row["next_status"] == "ready":
         return said["kept"].format(hold=row["next_hold"])
     if row["next_hold"] is not None:
