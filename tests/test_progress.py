@@ -52,7 +52,7 @@ def test_a_night_run_by_hand_shows_each_step_and_a_bar(tmp_path, examples, db_ur
     subprocess.run([sys.executable, "-m", "ils", "import", "all", str(examples), "--db", db_url], check=True)
     status, shown = _on_a_terminal(["batch", "run", "--db", db_url, "--now", "2026-11-26T03:00:00+09:00"], tmp_path)
     assert status == 0, shown
-    from batch.runner import step_names
+    from ils.batch.runner import step_names
 
     assert "accept" in shown and "allocate" in shown and f"/{len(step_names())}" in shown and "100%" in shown
 
