@@ -49,3 +49,34 @@ def test_a_gate_opened_in_an_earlier_batch_lets_the_later_volume_compete_in_its_
     assert kitami.status("1001", "V1") == "allocated"
     assert kitami.status("1001", "V2") == "allocated"
     assert kitami.status("1002", "V2") == "waiting"
+
+
+def test_a_suspended_volume_between_keeps_the_later_one_junbichu_after_the_earlier_one_is_allocated(
+    kitami, one_title_per_batch
+):
+    # Volume 1's batch allocates it; volume 3's gate is checked again in its own batch, and
+    # volume 2, suspended (予約の一時停止), still holds it closed: no copy yet, so no volume 3.
+    kitami.title("V1", series="S", volume=1).title("V2", series="S", volume=2).title("V3", series="S", volume=3)
+    for volume in ("V1", "V2", "V3"):
+        kitami.copy(volume, "central")
+    kitami.hold("1001", "V1", "central", series=("g", 1))
+    kitami.hold("1001", "V2", "central", status="suspended", series=("g", 2))
+    kitami.hold("1001", "V3", "central", status="series_waiting", series=("g", 3))
+    kitami.night()
+    assert [kitami.status("1001", v) for v in ("V1", "V2", "V3")] == ["allocated", "suspended", "series_waiting"]
+
+
+def test_under_the_picked_up_gate_a_volume_allocated_in_an_earlier_batch_keeps_the_next_one_junbichu(
+    new_library, one_title_per_batch
+):
+    # Murakami (seed 004: 一冊ずつ用意): volume 1 gets its copy in the first batch; volume 2's gate,
+    # checked again in its own batch, stays closed until volume 1 is picked up.
+    lib = new_library("murakami")
+    lib.branch("chuo").patron("5001")
+    lib.title("V1", series="S", volume=1).title("V2", series="S", volume=2)
+    lib.copy("V1", "chuo")
+    lib.copy("V2", "chuo")
+    lib.hold("5001", "V1", "chuo", series=("s", 1))
+    lib.hold("5001", "V2", "chuo", status="series_waiting", series=("s", 2))
+    lib.night()
+    assert [lib.status("5001", v) for v in ("V1", "V2")] == ["allocated", "series_waiting"]
