@@ -90,7 +90,8 @@ def _open_loans(ctx: Context, barcodes) -> dict[str, dict]:
                    c.c.barcode, c.c.title_id).join(c, c.c.id == lo.c.copy_id).with_for_update(of=lo)
     found = {}
     for chunk in db.chunks(sorted(set(barcodes))):
-        for row in ctx.conn.execute(query.where(db.one_of(ctx.conn, c.c.barcode, chunk), lo.c.returned_at.is_(None))).all():
+        listed = query.where(db.one_of_indexed(ctx.conn, c.c.barcode, chunk), lo.c.returned_at.is_(None))
+        for row in ctx.conn.execute(listed).all():
             found[row.barcode] = dict(row._mapping)
     return found
 

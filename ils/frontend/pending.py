@@ -278,7 +278,8 @@ def holds_named(ctx: Context, refs: list[HoldRef], patrons: dict) -> dict:
         # The patrons' holds first (their index), the titles named kept in Python: given the
         # bib ids too, SQLite went through every hold on those titles — 35k rows for 2k
         # requests. Only the holds kept are read again, and locked, by id.
-        theirs = select(h.c.id, t.c.bib_id).join(t, t.c.id == h.c.title_id).where(db.one_of(ctx.conn, h.c.patron_id, chunk))
+        theirs = (select(h.c.id, t.c.bib_id).join(t, t.c.id == h.c.title_id)
+                  .where(db.one_of_indexed(ctx.conn, h.c.patron_id, chunk)))
         named = sorted(hold_id for hold_id, bib_id in ctx.conn.execute(theirs).all() if bib_id in bibs)
         for row in _holds_by_id(ctx, base, named):
             found[row.id] = dict(row._mapping)
