@@ -84,9 +84,8 @@ def _first_submissions(ctx: Context, requests: list[HoldRequest]) -> dict[str, i
 
 
 def _judge(ctx: Context, requests: list[HoldRequest], patrons: dict) -> tuple[list[Verdict], list[dict]]:
-    patron_rows = {row.card_number: row for row in patrons.values()}
-    facts = patron_facts(ctx.conn, patron_rows.values(), ctx.today)
-    by_card = {card: facts[row.id] for card, row in patron_rows.items()}
+    facts = patron_facts(ctx.conn, patrons.values(), ctx.today)
+    by_card = {card: facts[row.id] for card, row in patrons.items()}
     titles = title_facts(ctx.conn, [r.bib_id for r in requests], count_free_on_shelf=not ctx.policy.holds.onshelf_web_holds)
     branches = branch_facts(ctx.conn)
     first = _first_submissions(ctx, requests)
