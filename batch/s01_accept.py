@@ -84,18 +84,17 @@ def _first_submissions(ctx: Context, requests: list[HoldRequest]) -> dict[str, i
 
 
 def _judge(ctx: Context, requests: list[HoldRequest], patrons: dict) -> tuple[list[Verdict], list[dict]]:
-    patron_rows = {row.card_number: row for row in patrons.values()}
-    facts = patron_facts(ctx.conn, patron_rows.values(), ctx.today)
+    facts = patron_facts(ctx.conn, patrons.values(), ctx.today)
+    by_card = {card: facts[row.id] for card, row in patrons.items()}
     titles = title_facts(ctx.conn, [r.bib_id for r in requests], count_free_on_shelf=not ctx.policy.holds.onshelf_web_holds)
     branches = branch_facts(ctx.conn)
     first = _first_submissions(ctx, requests)
-    today = ctx.today
+    policy, today = ctx.policy, ctx.today
     verdicts, holds = [], []
     for req in requests:
         assert req.request_id is not None  # read from a pending row
-        row = patron_rows.get(req.card_number)
-        patron = facts.get(row.id) if row is not None else None
-        case = HoldCase(req, patron, titles.get(req.bib_id), branches.get(req.pickup_code), ctx.policy, today)
+        patron = by_card.get(req.card_number)
+        case = HoldCase(req, patron, titles.get(req.bib_id), branches.get(req.pickup_code), policy, today)
         reason: str | None
         if req.client_ref and first.get(req.client_ref, req.request_id) != req.request_id:
             reason = "duplicate"

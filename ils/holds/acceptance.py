@@ -284,9 +284,8 @@ OVERRIDE_KEYS: tuple[str, ...] = tuple(rule.override for rule in HOLD_RULES if r
 
 def broken_rule(case: HoldCase, overridden: frozenset[str] = frozenset()) -> HoldRule | None:
     """The first rule the hold breaks, or None; rules whose override key is in `overridden` are set aside."""
-    for rule in HOLD_RULES:
-        if rule.override in overridden:
-            continue
+    rules = [rule for rule in HOLD_RULES if rule.override not in overridden] if overridden else HOLD_RULES
+    for rule in rules:
         if rule.check(case):
             return rule
     return None

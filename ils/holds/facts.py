@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from operator import itemgetter
 
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.engine import Connection
@@ -28,14 +29,30 @@ def patron_by_card(conn: Connection, card: str | None, *, lock: bool = False):
     return row
 
 
+# A SQLAlchemy Row reads a column by name through Python's __getattr__ (~0.45 us on this project's
+# machine), by position ~20 times faster: a city night's facts read ~140,000 values of ~23,000 rows.
+_PATRON_FACT_COLUMNS = ("id", "status", "birth_date", "web_registered", "email", "phone", "contact_method")
+
+
+def _values(rows, names: tuple[str, ...]):
+    """Each row's values of the columns `names`, in that order (rows of one select: their columns are
+    found by name once, in the first row, then read by position)."""
+    pick = None
+    for row in rows:
+        if pick is None:
+            pick = itemgetter(*(row._fields.index(name) for name in names))
+        yield pick(row)
+
+
 def patron_facts(conn: Connection, patron_rows, today: dt.date) -> dict[int, PatronFacts]:
     """Facts per patron id: standing, contact details, active holds, loans, overdue."""
     facts = {
-        row.id: PatronFacts(
-            id=row.id, status=row.status, birth_date=row.birth_date, web_registered=bool(row.web_registered),
-            email=row.email, phone=row.phone, contact_method=row.contact_method,
+        patron_id: PatronFacts(
+            id=patron_id, status=status, birth_date=birth_date, web_registered=bool(web_registered),
+            email=email, phone=phone, contact_method=contact_method,
         )
-        for row in patron_rows
+        for patron_id, status, birth_date, web_registered, email, phone, contact_method
+        in _values(patron_rows, _PATRON_FACT_COLUMNS)
     }
     h, lo, c = schema.holds, schema.loans, schema.copies
     # Each fact read as plain values in one fetch per chunk: a night asks about ten thousand
@@ -66,15 +83,15 @@ def title_facts(conn: Connection, bib_ids, *, count_free_on_shelf: bool) -> dict
     """Facts per bib_id: type, category, catalogue date, copies by state (and free shelf copies)."""
     wanted = sorted({b for b in bib_ids if b and len(b) <= 32})
     t, c = schema.titles, schema.copies
-    rows = {}
+    rows = {}  # bib_id -> (id, material_type, category, catalogued_on), unpacked (see _values)
     for chunk in db.chunks(wanted):
-        by_bib = (select(t.c.id, t.c.bib_id, t.c.material_type, t.c.category, t.c.catalogued_on)
+        by_bib = (select(t.c.bib_id, t.c.id, t.c.material_type, t.c.category, t.c.catalogued_on)
                   .where(db.one_of(conn, t.c.bib_id, chunk)))
-        rows.update({row.bib_id: row for row in conn.execute(by_bib).all()})
-    by_id = {row.id: row for row in rows.values()}
-    states: dict[int, Counter] = {tid: Counter() for tid in by_id}
+        for bib, title_id, material_type, category, catalogued_on in conn.execute(by_bib).all():
+            rows[bib] = (title_id, material_type, category, catalogued_on)
+    states: dict[int, Counter] = {title_id: Counter() for title_id, _, _, _ in rows.values()}
     free: Counter = Counter()
-    for chunk in db.chunks(sorted(by_id)):
+    for chunk in db.chunks(sorted(states)):
         query = (select(c.c.title_id, c.c.state, func.count()).where(db.one_of_indexed(conn, c.c.title_id, chunk))
                  .group_by(c.c.title_id, c.c.state))
         for title_id, state, n in conn.execute(query).all():
@@ -89,10 +106,10 @@ def title_facts(conn: Connection, bib_ids, *, count_free_on_shelf: bool) -> dict
             free.update(dict(conn.execute(query).all()))
     return {
         bib: TitleFacts(
-            id=row.id, material_type=row.material_type, category=row.category,
-            catalogued_on=row.catalogued_on, copy_states=states[row.id], free_on_shelf=free[row.id],
+            id=title_id, material_type=material_type, category=category, catalogued_on=catalogued_on,
+            copy_states=states[title_id], free_on_shelf=free[title_id],
         )
-        for bib, row in rows.items()
+        for bib, (title_id, material_type, category, catalogued_on) in rows.items()
     }
 
 
