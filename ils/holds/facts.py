@@ -89,7 +89,7 @@ def title_facts(conn: Connection, bib_ids, *, count_free_on_shelf: bool) -> dict
                   .where(db.one_of(conn, t.c.bib_id, chunk)))
         for bib, title_id, material_type, category, catalogued_on in conn.execute(by_bib).all():
             rows[bib] = (title_id, material_type, category, catalogued_on)
-    states: dict[int, Counter] = {title_id: Counter() for title_id, _, _, _ in rows.values()}
+    states: dict[int, Counter] = {row[0]: Counter() for row in rows.values()}
     free: Counter = Counter()
     for chunk in db.chunks(sorted(states)):
         query = (select(c.c.title_id, c.c.state, func.count()).where(db.one_of_indexed(conn, c.c.title_id, chunk))
