@@ -347,20 +347,28 @@ def test_docs_show_the_statuses_and_the_transition_table_as_the_module_has_them(
         assert table in docs, f"docs/holds.md is out of date; the table should read:\n{table}"
 
 
-def test_staged_batches_one_after_another_in_one_transaction_each_write_only_their_own_moves(lib):
-    # The staging table is kept (PostgreSQL: for the transaction; SQLite: for the connection) and
-    # emptied after each batch: a CREATE and a DROP per batch cost more than the batch's rows.
-    from ils.holds.lifecycle import store
+def _three_waiting_holds_and_their_allocation(lib):
+    """Holds of B1, B2, B3, their copies (one each), and allocate(i): hold i's move to allocated, as
+    batch i (staged when STAGED_FROM is 1)."""
     for bib in ("B1", "B2", "B3"):
         lib.title(bib).copy(bib, "chuo", barcode=f"c-{bib}")
     holds = [lib.hold("5001", bib, "chuo", status="waiting") for bib in ("B1", "B2", "B3")]
     copies = [lib._id("copy", f"c-{bib}") for bib in ("B1", "B2", "B3")]
-    sent: list[str] = []
 
     def allocate(i):
         moves = [Move(holds[i], "waiting", "allocated", f"batch {i}", {"copy": copies[i]})]
         return move_holds(lib.conn, Event.ALLOCATE, moves,
                           values={"copy_id": bindparam("copy"), "allocated_at": NOW}, at=NOW, run_id=7, actor="batch")
+
+    return holds, copies, allocate
+
+
+def test_staged_batches_one_after_another_in_one_transaction_each_write_only_their_own_moves(lib):
+    # The staging table is kept (PostgreSQL: for the transaction; SQLite: for the connection) and
+    # emptied after each batch: a CREATE and a DROP per batch cost more than the batch's rows.
+    from ils.holds.lifecycle import store
+    holds, copies, allocate = _three_waiting_holds_and_their_allocation(lib)
+    sent: list[str] = []
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(store, "STAGED_FROM", 1)
@@ -379,15 +387,7 @@ def test_a_batch_staged_in_a_transaction_that_was_undone_leaves_nothing_for_the_
     # The staging table outlives a batch: what an undone transaction staged (and, on SQLite, the
     # table itself, if that transaction made it) goes with it, and the next batch stages afresh.
     from ils.holds.lifecycle import store
-    for bib in ("B1", "B2", "B3"):
-        lib.title(bib).copy(bib, "chuo", barcode=f"c-{bib}")
-    holds = [lib.hold("5001", bib, "chuo", status="waiting") for bib in ("B1", "B2", "B3")]
-    copies = [lib._id("copy", f"c-{bib}") for bib in ("B1", "B2", "B3")]
-
-    def allocate(i):
-        moves = [Move(holds[i], "waiting", "allocated", f"batch {i}", {"copy": copies[i]})]
-        return move_holds(lib.conn, Event.ALLOCATE, moves,
-                          values={"copy_id": bindparam("copy"), "allocated_at": NOW}, at=NOW, run_id=7, actor="batch")
+    holds, copies, allocate = _three_waiting_holds_and_their_allocation(lib)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(store, "STAGED_FROM", 1)

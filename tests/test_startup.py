@@ -56,7 +56,8 @@ NOT_FOR_AN_INTRADAY_RUN = (
 )
 
 
-def test_an_intraday_run_as_a_process_loads_only_the_steps_it_runs(new_library, engine_name, tmp_path):
+def _mito_with_a_web_hold_request(new_library):
+    """Mito's library with one hold request for a title whose only copy is out: an intraday run accepts it."""
     lib = new_library("mito")
     lib.branch("chuo")
     lib.patron("5001")
@@ -64,6 +65,11 @@ def test_an_intraday_run_as_a_process_loads_only_the_steps_it_runs(new_library, 
     lib.copy("B1", "chuo", state="on_loan")
     lib.request("hold", "5001", "B1", received="2026-11-26 09:58", pickup="chuo")
     lib.conn.commit()
+    return lib
+
+
+def test_an_intraday_run_as_a_process_loads_only_the_steps_it_runs(new_library, engine_name, tmp_path):
+    lib = _mito_with_a_web_hold_request(new_library)
     loaded = _modules_in_memory_after(tmp_path, "batch", "run", "--db", lib.url, "--now", "2026-11-26T10:00:00+09:00",
                                       "--intraday")
     assert {"ils.batch.s01_accept", "ils.batch.s09_allocate"} <= loaded  # the run did serve the request
@@ -148,13 +154,7 @@ def test_a_command_that_fails_to_load_leaves_the_collector_running_and_nothing_f
 
 def test_an_intraday_run_as_a_process_ends_with_its_start_up_still_frozen(new_library, tmp_path):
     """Thawed after the run, the start-up's objects were all gone over again as Python exits (ils.batch.runner.batch_gc)."""
-    lib = new_library("mito")
-    lib.branch("chuo")
-    lib.patron("5001")
-    lib.title("B1")
-    lib.copy("B1", "chuo", state="on_loan")
-    lib.request("hold", "5001", "B1", received="2026-11-26 09:58", pickup="chuo")
-    lib.conn.commit()
+    lib = _mito_with_a_web_hold_request(new_library)
     frozen, _ = _collector_at_exit(tmp_path, "batch", "run", "--db", lib.url, "--now", "2026-11-26T10:00:00+09:00",
                                    "--intraday")
     assert frozen > 20_000
