@@ -164,12 +164,12 @@ class SeriesGates:
 
     def _read(self, title_ids: list[int] | None) -> None:
         h = schema.holds
-        if title_ids is None:
-            # Every queued series hold: one scan of the table reads less than the status index's
-            # whole queue with a look-up in the table for each hold, most of them in no series.
-            which = [h.c.series_group.is_not(None), db.unindexed(self._ctx.conn.dialect, h.c.status).in_(lifecycle.QUEUED)]
-        else:
-            which = [h.c.series_group.is_not(None), h.c.status.in_(lifecycle.QUEUED), h.c.title_id.in_(title_ids)]
+        # Every queued series hold: one scan of the table reads less than the status index's whole
+        # queue with a look-up in the table for each hold, most of them in no series.
+        status = db.unindexed(self._ctx.conn.dialect, h.c.status) if title_ids is None else h.c.status
+        which = [h.c.series_group.is_not(None), status.in_(lifecycle.QUEUED)]
+        if title_ids is not None:
+            which.append(h.c.title_id.in_(title_ids))
             self._known_titles.update(title_ids)
         query = select(h.c.id, h.c.title_id, h.c.patron_id, h.c.series_group, h.c.series_position, h.c.status,
                        gate_blocked(self._ctx, h).label("blocked")).where(*which)
