@@ -425,14 +425,8 @@ def _copy_new(conn: Connection, table: Table, columns: Sequence[str], stored: li
     skipped draw no id (on SQLite neither); the staged INSERT drew one for each."""
     at = list(columns).index(key)
     keys = [row[at] for row in stored if row[at] is not None]
-    listed = f"{table.c[key].type.compile(dialect=conn.dialect)}[]"
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        # The list read from a sub-select: looked up by the key's index, however long (one_of_indexed).
-        cursor.execute(f"SELECT {key} FROM {table.name} WHERE {key} = ANY((SELECT %s::{listed})::{listed})", (keys,))
-        seen = {found for (found,) in cursor.fetchall()}
-    finally:
-        cursor.close()
+    column = table.c[key]
+    seen = set(conn.execute(select(column).where(one_of_indexed(conn, column, keys))).scalars())
     fresh = []
     for row in stored:
         if row[at] is not None:
