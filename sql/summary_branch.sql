@@ -5,7 +5,10 @@
 -- templates_reports/reports.toml ([summary.counts]), in this order:
 --   accepted  holds asked for since midnight by web, mobile, OPAC or paper (not at the
 --             counter), to be collected at the branch
---   pulled    copies on the branch's shelves allocated to holds (its pull list)
+--   pulled    copies on the branch's shelves allocated to holds: the rows of its pull
+--             list (sql/pull.sql), counted by the program, not here: the night has read
+--             them already for the pull list, and a second pass over the allocated holds
+--             and their copies cost the city's reports a quarter of a second
 --   ready     holds ready on the branch's hold shelf
 --   expired   holds at the branch that expired today
 --   waiting   holds to be collected at the branch still waiting for a copy
@@ -23,7 +26,7 @@
 --
 -- Columns (read by name: keep the names)
 --   branch_id  the branch
---   what       which count (one of the five words above)
+--   what       which count (one of the four words above counted here)
 --   count      件数
 SELECT +h.pickup_branch_id AS branch_id, 'accepted' AS what, COUNT(*) AS count
 FROM holds h
@@ -31,13 +34,6 @@ WHERE +h.pickup_branch_id IN :branch_ids
   AND h.created_at >= :day_start AND h.created_at < :night_end
   AND h.channel <> 'counter'
 GROUP BY +h.pickup_branch_id
-UNION ALL
-SELECT c.location_branch_id, 'pulled', COUNT(*)
-FROM holds h
-JOIN copies c ON c.id = h.copy_id
-WHERE h.status = 'allocated'
-  AND c.location_branch_id IN :branch_ids
-GROUP BY c.location_branch_id
 UNION ALL
 SELECT h.pickup_branch_id, 'ready', COUNT(*)
 FROM holds h

@@ -102,6 +102,29 @@ def test_the_night_summary_for_a_branch_and_for_the_system(night):
     assert "  予約受付: 却下 資料不明" in system  # unknown_title, in staff's short words
 
 
+def test_a_branchs_summary_counts_the_rows_of_its_pull_list_and_the_night_reads_that_list_once(night, tmp_path):
+    from ils.reports.write import ReportSettings, write_all
+
+    pulled = "資料確保(この館の書架から)"
+    for code in ("central", "tokoro"):  # on its own, the summary reads the branch's pull list
+        counted = {r["what"]: r["count"] for r in sheet(night, "summary", code).rows}[pulled]
+        assert counted == len(sheet(night, "pull", code).rows) == 1
+    allocated = []  # the statements that read the allocated holds
+
+    def record(conn, cursor, statement, *args):
+        allocated.extend([statement] if "h.status = 'allocated'" in statement else [])
+
+    ctx = Context(conn=night.conn, policy=night.policy, now=at("2026-11-26 03:30"))
+    event.listen(night.conn, "before_cursor_execute", record)
+    try:
+        write_all(ctx, DAY, ReportSettings(formats=("csv",)), tmp_path)
+    finally:
+        event.remove(night.conn, "before_cursor_execute", record)
+    assert len(allocated) == 1  # the pull list's: the summary counted the rows it had read
+    printed = (tmp_path / "reports" / "2026-11-26" / "tokoro" / "summary.csv").read_text("utf-8-sig")
+    assert f"{pulled},1" in printed.splitlines()
+
+
 def test_every_reason_a_request_can_be_refused_for_has_its_short_words_in_the_summary():
     from ils.frontend.reasons import REASON_CODES
     from ils.reports.words import words

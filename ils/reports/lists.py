@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+from collections import Counter
+from collections.abc import Mapping
 from operator import itemgetter
 
 from sqlalchemy import Date
@@ -56,6 +58,11 @@ def pull_list(ctx: Context, branch_ids: list[int], day: dt.date | None = None) -
     material_type, category = columns.index("material_type"), columns.index("category")
     return [dict(zip(names, pick(row), strict=True), location=shelves.get(row[category]) or shelves.get(row[material_type], ""))
             for row in result.fetchall()]
+
+
+def pulled_counts(rows: list[dict]) -> Counter[int]:
+    """The summary's `pulled` count of each branch: the rows of its pull list."""
+    return Counter(map(itemgetter("branch_id"), rows))
 
 
 def branch_pull_list(ctx: Context, branch_id: int) -> list[dict]:
@@ -151,16 +158,24 @@ def _address_words(address: str | None, ctx: Context) -> str:
         else said["unsendable"]
 
 
-def night_summary(ctx: Context, branch_ids: list[int] | None, day: dt.date) -> list[dict]:
-    """The night's counts: per branch, or for the whole system (branch_ids None)."""
+def night_summary(ctx: Context, branch_ids: list[int] | None, day: dt.date,
+                  pulled: Mapping[int, int] | None = None) -> list[dict]:
+    """The night's counts: per branch, or for the whole system (branch_ids None).
+
+    `pulled`: the branches' pull lists' rows, counted, when they have been read already
+    (the night reads them for the pull list just before); else the pull list is read here.
+    """
     if branch_ids is None:
         return _system_summary(ctx, day)
+    if pulled is None:
+        pulled = pulled_counts(pull_list(ctx, branch_ids))
     start, end = _day_bounds(day)
     query = named_query("summary_branch", lists=BRANCHES,
                         binds={"day_start": Instant, "night_end": Instant, "day_end": Instant})
     found = {(row["branch_id"], row["what"]): row["count"]
              for row in _rows(ctx, query, branch_ids=branch_ids, day_start=start,
                               night_end=start + dt.timedelta(hours=12), day_end=end)}
+    found.update(((branch_id, "pulled"), count) for branch_id, count in pulled.items())
     labels = words()["summary"]["counts"]
     return [{"branch_id": b, "what": label, "count": found.get((b, what), 0)}
             for b in branch_ids for what, label in labels.items()]
