@@ -14,22 +14,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import (
-    ARRAY,
-    Column,
-    Dialect,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    bindparam,
-    column,
-    func,
-    literal,
-    select,
-    text,
-)
+from sqlalchemy import Column, Dialect, Integer, MetaData, String, Table, Text, bindparam, func, literal, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.elements import BindParameter
@@ -228,7 +213,7 @@ def _move_staged(
     conflict: str | None, *, at: dt.datetime, run_id: int | None, actor: str,
 ) -> int:
     """The moves staged, one row per move, in the moves' order (their history's order): on SQLite in
-    a temporary table, on PostgreSQL as arrays bound to the two statements (_unnested).
+    a temporary table, on PostgreSQL as arrays bound to its two statements (_unnested).
     A move whose row moves on later is staged with no expected status, so the update leaves its row."""
     h, hh = schema.holds, schema.hold_history
     values = dict(values or {})
@@ -240,7 +225,7 @@ def _move_staged(
     arrays = conn.dialect.name == "postgresql"
     if arrays:
         s = _unnested(staged).c
-        params = {f"lc_{c.name}": list(column_values) for c, column_values in zip(staged.c, zip(*rows), strict=True)}
+        params = db.unnested_rows("lc_moves", [c.name for c in staged.c], rows)
     else:
         s, params = staged.c, {}
         _stage(conn, staged)
@@ -276,19 +261,12 @@ def _move_staged(
 
 @functools.lru_cache(maxsize=32)
 def _unnested(staged: Table):
-    """PostgreSQL: the staged moves as rows of arrays bound when a statement runs (`lc_<column>`, one
-    per column of the staging table, `unnest(...) AS lc_moves(...)`), not a temporary table.
-
-    Staged in a table, each batch of moves cost three statements more than its UPDATE and history
-    (create if not exists, COPY, TRUNCATE: the city's allocate sends 22 batches of each kind), and
-    the planner, knowing nothing of a fresh table's rows, joined the city's 7,456 expired holds by
-    reading the whole primary key of holds (200,000 entries) in order; an unnest of arrays is
-    planned as a hundred rows, each looked up by id."""
-    return (
-        func.unnest(*(bindparam(f"lc_{c.name}", type_=ARRAY(c.type)) for c in staged.c))
-        .table_valued(*(column(c.name, c.type) for c in staged.c))
-        .render_derived(name="lc_moves")
-    )
+    """PostgreSQL: the staged moves as arrays bound to the statements (db.unnested, as lc_moves), not a
+    temporary table: each batch in a table cost three statements more than its UPDATE and history
+    (create if not exists, COPY, TRUNCATE; the city's allocate sends 22 batches), and the planner,
+    knowing nothing of a fresh table's rows, joined the city's 7,456 expired holds by reading the
+    whole primary key of holds (200,000 entries) in order."""
+    return db.unnested("lc_moves", [(c.name, c.type) for c in staged.c])
 
 
 def _stage(conn: Connection, staged: Table) -> None:
