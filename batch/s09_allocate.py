@@ -117,7 +117,11 @@ class _Work:
             found[title_id].append(FreeCopy(copy_id, branch_id, state == "on_hold_shelf"))
         self.copies.update(found)
         later = ctx.policy.allocation.onshelf_from_next_open_day_channels
-        for chunk in db.chunks(sorted(found)):
+        # PostgreSQL: every title in one statement. It reads the queue by one scan of holds (its
+        # titles an array parameter, any length): in chunks of db.CHUNK titles a city night scanned
+        # holds four times (0.45-0.75 s on a busy machine for the four; one statement, about half).
+        size = max(len(found), 1) if ctx.conn.dialect.name == "postgresql" else db.CHUNK
+        for chunk in db.chunks(sorted(found), size):
             query = ctx.conn.execute(_queued_holds_query(ctx.conn.dialect), {"titles": chunk})
             for hold_id, title_id, patron_id, branch_id, contact, group, channel, queue_day, status in query.all():
                 queue = self.holds.setdefault(title_id, [])

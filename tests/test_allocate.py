@@ -80,3 +80,27 @@ def test_under_the_picked_up_gate_a_volume_allocated_in_an_earlier_batch_keeps_t
     lib.hold("5001", "V2", "chuo", status="series_waiting", series=("s", 2))
     lib.night()
     assert [lib.status("5001", v) for v in ("V1", "V2")] == ["allocated", "series_waiting"]
+
+
+def test_a_postgresql_night_reads_every_queued_hold_of_its_titles_in_one_statement_in_queue_order(
+    kitami, monkeypatch
+):
+    # In chunks of titles, a city night scanned holds four times for its queue; on PostgreSQL the
+    # titles are one array parameter of any length. The chunks are made tiny here (2 titles).
+    from sqlalchemy import event
+
+    from ils.infra import db
+    monkeypatch.setattr(db, "CHUNK", 2)
+    monkeypatch.setattr(db.chunks, "__defaults__", (2,))
+    for bib in ("Q1", "Q2", "Q3"):
+        kitami.title(bib).copy(bib, "central")
+        kitami.request("hold", "1002", bib, pickup="central", received="2026-11-25 10:00")
+        kitami.request("hold", "1001", bib, pickup="central", received="2026-11-25 09:00")
+    kitami.night(only="accept")
+    sent: list[str] = []
+    event.listen(kitami.conn, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    kitami.night(only="allocate")
+    queue_reads = [sql for sql in sent if sql.startswith("SELECT holds.id, holds.title_id, holds.patron_id, holds.pickup_branch_id")]
+    assert len(queue_reads) == (1 if kitami.conn.dialect.name == "postgresql" else 2)
+    assert [kitami.status(card, bib) for bib in ("Q1", "Q2", "Q3") for card in ("1001", "1002")] == \
+        ["allocated", "waiting"] * 3

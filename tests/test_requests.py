@@ -105,3 +105,32 @@ def test_a_day_imported_at_night_keeps_its_receipt_times_and_only_the_bad_date_i
 def _bad_dates(path) -> int:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return sum(1 for row in rows if str(row.get("received_at", "")).startswith("2026-13-45"))
+
+
+def test_each_judged_row_keeps_its_verdict_and_hold_and_postgresql_writes_a_steps_verdicts_in_one_update(new_library):
+    # A city's accept wrote its verdicts in 21 UPDATEs on PostgreSQL (one per state, reason and chunk
+    # of ids, each reading the whole table); there they are one UPDATE from arrays (db.unnested).
+    from sqlalchemy import event
+
+    lib = new_library("kitami")
+    lib.branch("chuo").patron("7001").title("HELD").title("NEW")
+    lib.copy("HELD", "chuo", state="on_loan")
+    lib.copy("NEW", "chuo", state="on_loan")
+    held = lib.hold("7001", "HELD", "chuo")
+    placed = lib.request("hold", "7001", "NEW", pickup="chuo")
+    unknown = lib.request("hold", "7001", "NOSUCH", pickup="chuo")
+    cancel = lib.request("cancel", "7001", str(held))
+    lib.conn.commit()
+    sent: list[str] = []
+    event.listen(lib.conn, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    lib.night(only="accept")
+    lib.night(only="cancel")
+    r = schema.pending_requests
+    rows = {row.id: (row.state, row.reason, row.hold_id) for row in lib.conn.execute(select(r))}
+    lib.conn.rollback()
+    new_hold = lib.holds_of("7001")["NEW"]["id"]
+    assert rows == {placed: ("accepted", None, new_hold), unknown: ("rejected", "unknown_title", None),
+                    cancel: ("applied", None, held)}
+    updates = [sql for sql in sent if sql.startswith("UPDATE pending_requests")]
+    if lib.conn.dialect.name == "postgresql":
+        assert len(updates) == 2 and all("unnest(" in sql for sql in updates)  # one per step

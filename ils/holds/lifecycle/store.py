@@ -201,11 +201,10 @@ def _update(conn: Connection, moves: list[Move], values: Mapping[str, Any] | Non
     return _update_sets(conn, moves, values)
 
 
-# From this many moves on, the moves are staged in a temporary table and made by one
-# UPDATE ... FROM it, their history copied from it by one INSERT ... SELECT: a batch step
-# moves thousands of holds, and on PostgreSQL a statement per hold cost more than the
-# writes. (SQLite measures about the same either way: there the writes themselves cost.)
-# A counter's single move keeps its one UPDATE: a temporary table is a few statements more.
+# From this many moves on, the moves are staged and made by one UPDATE ... FROM them, their
+# history copied from them by one INSERT ... SELECT: a batch step moves thousands of holds, and
+# on PostgreSQL a statement per hold cost more than the writes. (SQLite measures about the same
+# either way: there the writes themselves cost.) A counter's single move keeps its one UPDATE.
 STAGED_FROM = 64
 
 
@@ -213,19 +212,24 @@ def _move_staged(
     conn: Connection, moves: list[Move], row_moved_on: Collection[int], values: Mapping[str, Any] | None,
     conflict: str | None, *, at: dt.datetime, run_id: int | None, actor: str,
 ) -> int:
-    """The moves through a temporary table: one row per move, in the moves' order (their history's order).
+    """The moves staged, one row per move, in the moves' order (their history's order): on SQLite in
+    a temporary table, on PostgreSQL as arrays bound to its two statements (_unnested).
     A move whose row moves on later is staged with no expected status, so the update leaves its row."""
     h, hh = schema.holds, schema.hold_history
     values = dict(values or {})
     per_row = {column: value.key for column, value in values.items() if isinstance(value, BindParameter)}
-    staged = _staging_table(conn.dialect.name, tuple(per_row.items()))
-    _stage(conn, staged)
-    db.insert_rows(conn, staged, [c.name for c in staged.c], [
-        (n, m.hold_id, str(m.was), str(m.now), None if m.hold_id in row_moved_on else m.expected, m.note,
-         *(m.params[key] for key in per_row.values()))
-        for n, m in enumerate(moves)
-    ])
-    s = staged.c
+    staged = _staging_table(tuple(per_row.items()))
+    rows = [(n, m.hold_id, str(m.was), str(m.now), None if m.hold_id in row_moved_on else m.expected, m.note,
+             *(m.params[key] for key in per_row.values()))
+            for n, m in enumerate(moves)]
+    arrays = conn.dialect.name == "postgresql"
+    if arrays:
+        s = _unnested(staged).c
+        params = db.unnested_rows("lc_moves", [c.name for c in staged.c], rows)
+    else:
+        s, params = staged.c, {}
+        _stage(conn, staged)
+        db.insert_rows(conn, staged, [c.name for c in staged.c], rows)
     # OR FAIL on SQLite: a constraint broken halfway stops the statement without undoing its
     # earlier rows (the caller's transaction, rolled back, undoes them all), so SQLite keeps no
     # statement journal, the original of every page the statement changes, held in memory
@@ -238,27 +242,37 @@ def _move_staged(
         .values(status=s.now, **{column: s[f"v_{key}"] for column, key in per_row.items()},
                 **{column: value for column, value in values.items() if column not in per_row})
     )
-    count = conn.execute(update).rowcount
+    count = conn.execute(update, params).rowcount
     if conflict is not None and count != sum(m.hold_id not in row_moved_on for m in moves):
-        _unstage(conn, staged)
+        if not arrays:
+            _unstage(conn, staged)
         raise Conflict(conflict)
     history = select(s.hold_id, literal(at, hh.c.at.type), s.was, s.now, literal(run_id, hh.c.run_id.type),
                      literal(actor, hh.c.actor.type), s.note).order_by(s.seq)
     conn.execute(hh.insert().from_select(
-        ["hold_id", "at", "from_status", "to_status", "run_id", "actor", "note"], history))
-    _unstage(conn, staged)
+        ["hold_id", "at", "from_status", "to_status", "run_id", "actor", "note"], history), params)
+    if not arrays:
+        _unstage(conn, staged)
     # Most of a step's moves are not journaled (an allocation, a gate): they are not made Transitions.
     journaled = [m.transition for m in moves if hold_event(m.was, m.now)]
     record_hold_transitions(conn, journaled, at=at, actor=actor, run_id=run_id)
     return count
 
 
+@functools.lru_cache(maxsize=32)
+def _unnested(staged: Table):
+    """PostgreSQL: the staged moves as arrays bound to the statements (db.unnested, as lc_moves), not a
+    temporary table: each batch in a table cost three statements more than its UPDATE and history
+    (create if not exists, COPY, TRUNCATE; the city's allocate sends 22 batches), and the planner,
+    knowing nothing of a fresh table's rows, joined the city's 7,456 expired holds by reading the
+    whole primary key of holds (200,000 entries) in order."""
+    return db.unnested("lc_moves", [(c.name, c.type) for c in staged.c])
+
+
 def _stage(conn: Connection, staged: Table) -> None:
-    """The staging table, empty: made by the first batch and emptied after each (_unstage). A temporary
-    table lasts the transaction on PostgreSQL (ON COMMIT DROP), the connection on SQLite; on either,
-    a CREATE and a DROP per batch cost more than the batch's rows. PostgreSQL writes its system
-    catalogs for each (the city's allocate: 44 of each, 0.12 s, against 0.06 s for a TRUNCATE per
-    batch); SQLite changes its schema, and prepares again each statement it had cached."""
+    """SQLite: the staging table, empty: made by the first batch and emptied after each (_unstage).
+    It lasts the connection: a CREATE and a DROP per batch would change the schema, and SQLite
+    would prepare again each statement it had cached."""
     conn.exec_driver_sql(_create_statement(conn.dialect, staged))
 
 
@@ -268,16 +282,15 @@ def _create_statement(dialect: Dialect, staged: Table) -> str:
 
 
 def _unstage(conn: Connection, staged: Table) -> None:
-    """The staging table emptied for the next batch: TRUNCATE on PostgreSQL, where DELETEd rows would
-    stay, dead, for every later batch to scan; a DELETE of every row on SQLite (its truncation)."""
-    conn.exec_driver_sql(f"{'TRUNCATE' if conn.dialect.name == 'postgresql' else 'DELETE FROM'} {staged.name}")
+    """SQLite: the staging table emptied for the next batch (a DELETE of every row, its truncation)."""
+    conn.exec_driver_sql(f"DELETE FROM {staged.name}")
 
 
 @functools.lru_cache(maxsize=32)
-def _staging_table(dialect_name: str, per_row: tuple[tuple[str, str], ...]) -> Table:
-    """The temporary table of staged moves, for these per-row values ((column, key) pairs): one
-    definition per shape, so its statements and converters are built once, not per call.
-    As it outlasts a batch (_stage), each shape has its own name."""
+def _staging_table(per_row: tuple[tuple[str, str], ...]) -> Table:
+    """The staged moves' columns, for these per-row values ((column, key) pairs): on SQLite a temporary
+    table, on PostgreSQL the arrays of _unnested. One definition per shape, so its statements and
+    converters are built once, not per call. As the table outlasts a batch (_stage), each shape has its own name."""
     h = schema.holds
     name = "_".join(["lc_moves", *(key for _, key in per_row)])
     return Table(
@@ -291,12 +304,7 @@ def _staging_table(dialect_name: str, per_row: tuple[tuple[str, str], ...]) -> T
         # A per-row value has the type of the column it is written to (dates, instants).
         *(Column(f"v_{key}", h.c[column].type) for column, key in per_row),
         prefixes=["TEMPORARY"],
-        # Named only for PostgreSQL: a table given a postgresql_ option loads that dialect (0.025 s).
-        **_ON_COMMIT_DROP.get(dialect_name, {}),
     )
-
-
-_ON_COMMIT_DROP: dict[str, dict[str, Any]] = {"postgresql": {"postgresql_on_commit": "DROP"}}
 
 
 def _update_each(conn: Connection, moves: list[Move], values: Mapping[str, Any] | None) -> int:
