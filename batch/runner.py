@@ -105,7 +105,6 @@ class StepReport:
     skipped: bool = False  # done by the crashed run this one resumed
 
 
-@dataclass
 class StepFailure(Exception):
     """A step of a pair run side by side failed: which one, and why (the exception it raised)."""
 

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,28 @@ def test_a_reports_child_killed_by_a_signal_is_a_failure_of_the_step_not_a_hang(
     assert all(finished for _, finished in _steps(url))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status  # a zombie left for a container's init to reap is gone too
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's")
+def test_a_killed_batch_leaves_no_reports_process_at_work(databases, prepared, tmp_path):
+    url, child = databases.copy(prepared), tmp_path / "reports.pid"
+    night = _night(url, tmp_path, f"reports:hang={child},render:kill-after={child}")
+    assert night.returncode == -9
+    pid = int(child.read_text())
+    for _ in range(100):
+        if not _alive(pid):
+            break
+        time.sleep(0.1)
+    assert not _alive(pid), "the reports process outlived the batch"
+    assert _night(url, tmp_path).returncode == 0
+
+
 def test_a_failed_render_beside_the_reports_keeps_the_reports_and_the_resumed_run_renders_only(
         databases, prepared, one_after_the_other, tmp_path):
     url = databases.copy(prepared)
@@ -163,11 +186,9 @@ def _no_fork(*_args):
 def test_on_one_cpu_the_reports_and_render_run_one_after_the_other(databases, prepared, monkeypatch, tmp_path):
     monkeypatch.setattr(forked, "available_cpus", lambda: 1)
     monkeypatch.setattr(os, "fork", _no_fork)
-    shown: list[str] = []
     result = CliRunner().invoke(cli.main, ["batch", "run", "--db", databases.copy(prepared), "--now", NIGHT.isoformat()])
     assert result.exit_code == 0, result.output
     assert forked.why_not_fork() == "one CPU only"
-    del shown
 
 
 def test_no_fork_while_other_threads_run(databases, prepared, monkeypatch, tmp_path):
@@ -185,12 +206,35 @@ def test_no_fork_while_other_threads_run(databases, prepared, monkeypatch, tmp_p
     assert result.exit_code == 0, result.output
 
 
-def test_every_step_is_reported_in_order_when_the_reports_run_beside_render(databases, prepared, monkeypatch):
-    """on_step (the progress bar's feed) hears of every step, the reports before render."""
-    from ils.infra.context import open_context
+def test_only_the_reports_run_in_the_batch_process(databases, prepared, monkeypatch):
+    monkeypatch.setattr(forked, "why_not_fork", lambda: None)
+    monkeypatch.setattr(os, "fork", _no_fork)
+    result = CliRunner().invoke(cli.main, ["batch", "run", "--only", "reports", "--db", databases.copy(prepared),
+                                           "--now", NIGHT.isoformat()])
+    assert result.exit_code == 0, result.output
 
-    monkeypatch.setattr(forked, "why_not_fork", lambda: None)  # fork even under a test runner's threads
-    heard: list[str] = []
-    with open_context(databases.copy(prepared), None, NIGHT) as ctx:
-        report = runner.run_batch(ctx, now_given=True, on_step=lambda step: heard.append(step.step))
-    assert heard == [step.step for step in report.steps] == runner.step_names()
+
+# A process of its own: a test runner's threads would keep the runner from forking.
+HEAR_THE_STEPS = """
+import logging
+import sys
+logging.basicConfig(level=logging.INFO)
+from ils.batch import runner
+from ils.infra.context import open_context
+from conftest import NIGHT
+with open_context(sys.argv[1], None, NIGHT) as ctx:
+    report = runner.run_batch(ctx, now_given=True, on_step=lambda step: print("heard", step.step, flush=True))
+print("report", *(step.step for step in report.steps))
+"""
+
+
+def test_every_step_is_reported_in_order_when_the_reports_run_beside_render(databases, prepared, tmp_path):
+    """on_step (the progress bar's feed) hears of every step, the reports before render."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(REPO), str(REPO / "tests")))}
+    ran = subprocess.run([sys.executable, "-c", HEAR_THE_STEPS, databases.copy(prepared)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert [line.split()[1] for line in lines if line.startswith("heard ")] == runner.step_names()
+    assert lines[-1].split()[1:] == runner.step_names()
+    assert "reports: ran in process" in ran.stderr
