@@ -2,8 +2,8 @@
 
 ILS_PLANT=STEP:HOW plants it: `raise` (the step raises), `kill` (its process kills itself
 with SIGKILL, as the kernel's OOM killer would; `kill-after=FILE`: once FILE exists),
-`hang=FILE` (the step writes its process id into FILE and sleeps ten minutes); several are
-separated by commas. ILS_PLANT=inline runs the
+`hang=FILE` (the step writes its process id into FILE and sleeps ten minutes), `late=SECONDS`
+(the step starts that late); several are separated by commas. ILS_PLANT=inline runs the
 night's steps one after the other, as on a machine of one CPU.
 """
 
@@ -44,6 +44,8 @@ def _plant_in(steps, step: str, how: str) -> None:
             how_now = how
         if how_now == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
+        if how.startswith("late="):  # start that many seconds late
+            time.sleep(float(how.removeprefix("late=")))
         if how.startswith("hang="):  # say who is hanging, in the file named, and hang
             said = Path(how.removeprefix("hang="))
             said.with_suffix(".tmp").write_text(str(os.getpid()), encoding="ascii")

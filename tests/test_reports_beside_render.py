@@ -114,6 +114,15 @@ def test_the_reports_run_in_a_child_beside_render_and_the_night_ends_as_one_afte
     assert shown.output.index("reports") < shown.output.index("render")
 
 
+def test_reports_that_start_after_render_has_done_its_work_still_read_what_allocate_left(
+        databases, prepared, one_after_the_other, tmp_path):
+    """render is done long before these reports start; its changes are not committed until they are."""
+    url = databases.copy(prepared)
+    night = _night(url, tmp_path, "reports:late=2")
+    assert night.returncode == 0, night.stderr
+    assert _files(tmp_path / "reports") == one_after_the_other[1]
+
+
 def test_a_failed_reports_child_fails_the_run_in_step_reports_undoes_render_and_the_run_resumes(
         databases, prepared, one_after_the_other, tmp_path):
     url = databases.copy(prepared)
