@@ -108,7 +108,7 @@ class StepReport:
 class StepFailure(Exception):
     """A step of a pair run side by side failed: which one, and why (the exception it raised)."""
 
-    def __init__(self, step: str, cause: BaseException):
+    def __init__(self, step: str, cause: Exception):
         super().__init__(step)
         self.step, self.cause = step, cause
 
@@ -171,8 +171,9 @@ def run_batch(
                     continue
                 ran = _run_beside(ctx, *BESIDE, clock) if _beside(name, names, done) else [_run_step(ctx, name, clock)]
                 report.steps += ran
-                for step in ran if on_step else ():
-                    on_step(step)
+                if on_step:
+                    for step in ran:
+                        on_step(step)
     except Exception as exc:
         if isinstance(exc, StepFailure):
             name, exc = exc.step, exc.cause
@@ -259,13 +260,13 @@ def _run_step(ctx: Context, name: str, clock) -> StepReport:
     return StepReport(name, counts, time.perf_counter() - started)
 
 
-def _record_start(conn: Connection, run_id: int, name: str, started_at: dt.datetime) -> None:
+def _record_start(conn: Connection, run_id: int | None, name: str, started_at: dt.datetime) -> None:
     s = schema.batch_steps
     conn.execute(s.delete().where(s.c.run_id == run_id, s.c.step == name))
     conn.execute(s.insert().values(run_id=run_id, step=name, started_at=started_at))
 
 
-def _record_end(conn: Connection, run_id: int, name: str, finished_at: dt.datetime, counts: dict) -> None:
+def _record_end(conn: Connection, run_id: int | None, name: str, finished_at: dt.datetime, counts: dict) -> None:
     s = schema.batch_steps
     conn.execute(s.update().where(s.c.run_id == run_id, s.c.step == name)
                  .values(finished_at=finished_at, counts=json.dumps(counts, ensure_ascii=False)))
