@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import gc
 import importlib
@@ -11,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from types import ModuleType
 
 from sqlalchemy import select, update
@@ -18,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from ils.errors import BatchFailed, IlsError
-from ils.infra import faults, lock, schema
+from ils.infra import db, faults, forked, lock, schema
 from ils.infra.context import Context
 from ils.infra.db import write_transaction
 from ils.infra.i18n import _
@@ -60,6 +62,13 @@ PLAN: tuple[PlannedStep, ...] = (
 )
 _PLANNED = {step.name: step for step in PLAN}
 
+# The night's last two steps do not depend on each other: the reports read what allocate
+# left and write files, render writes the outbox and marks the notices (which the contact
+# problems list reads: it must not see tonight's). So the reports run in a forked child
+# process while this one renders (docs/batch.md), and render's transaction commits only once
+# the reports are done: they read the database as allocate left it, as when they ran first.
+BESIDE = ("reports", "render")
+
 
 class _StepModules(Mapping[str, ModuleType]):
     """Step name -> its module, imported the first time it is asked for."""
@@ -94,6 +103,14 @@ class StepReport:
     counts: dict
     seconds: float
     skipped: bool = False  # done by the crashed run this one resumed
+
+
+class StepFailure(Exception):
+    """A step of a pair run side by side failed: which one, and why (the exception it raised)."""
+
+    def __init__(self, step: str, cause: Exception):
+        super().__init__(step)
+        self.step, self.cause = step, cause
 
 
 @dataclass
@@ -147,16 +164,21 @@ def run_batch(
     try:
         with batch_gc():
             for name in names:
+                if any(step.step == name for step in report.steps):
+                    continue  # run beside the step before it
                 if name in done:
                     report.steps.append(StepReport(name, done[name], 0.0, skipped=True))
                     continue
-                report.steps.append(_run_step(ctx, name, clock))
+                ran = _run_beside(ctx, *BESIDE, clock) if _beside(name, names, done) else [_run_step(ctx, name, clock)]
+                report.steps += ran
                 if on_step:
-                    on_step(report.steps[-1])
+                    for step in ran:
+                        on_step(step)
     except Exception as exc:
-        cause = faults.explain(exc)
-        why = str(cause) if cause is not None else f"{type(exc).__name__}: {exc}".splitlines()[0]
-        log.debug("batch run %s failed in step %s", run_id, name, exc_info=True)
+        if isinstance(exc, StepFailure):
+            name, exc = exc.step, exc.cause
+        why = _why(exc)
+        log.debug("batch run %s failed in step %s", run_id, name, exc_info=exc)
         recorded = _finish_failed(conn, run_id, f"step {name}: {why}", clock)
         raise BatchFailed(
             _("batch run {run_id} failed in step {name} (its changes were undone, earlier steps are "
@@ -226,22 +248,124 @@ def _start_or_resume(conn: Connection, now: dt.datetime, now_given: bool, mode, 
 
 
 def _run_step(ctx: Context, name: str, clock) -> StepReport:
-    s = schema.batch_steps
     conn = ctx.conn
     started = time.perf_counter()
     # The step's effects and the record that it finished commit together: a crash
     # leaves either both or neither, so a resumed run knows exactly what is left.
     with write_transaction(conn):
         lock.heartbeat(conn, clock())
-        conn.execute(s.delete().where(s.c.run_id == ctx.run_id, s.c.step == name))
-        conn.execute(s.insert().values(run_id=ctx.run_id, step=name, started_at=clock()))
+        _record_start(conn, ctx.run_id, name, clock())
         counts = STEPS[name].run(ctx)
-        conn.execute(
-            s.update()
-            .where(s.c.run_id == ctx.run_id, s.c.step == name)
-            .values(finished_at=clock(), counts=json.dumps(counts, ensure_ascii=False))
-        )
+        _record_end(conn, ctx.run_id, name, clock(), counts)
     return StepReport(name, counts, time.perf_counter() - started)
+
+
+def _record_start(conn: Connection, run_id: int | None, name: str, started_at: dt.datetime) -> None:
+    s = schema.batch_steps
+    conn.execute(s.delete().where(s.c.run_id == run_id, s.c.step == name))
+    conn.execute(s.insert().values(run_id=run_id, step=name, started_at=started_at))
+
+
+def _record_end(conn: Connection, run_id: int | None, name: str, finished_at: dt.datetime, counts: dict) -> None:
+    s = schema.batch_steps
+    conn.execute(s.update().where(s.c.run_id == run_id, s.c.step == name)
+                 .values(finished_at=finished_at, counts=json.dumps(counts, ensure_ascii=False)))
+
+
+def _why(exc: BaseException) -> str:
+    """A step's failure in one line: the typed fault's sentence, else the exception's first line."""
+    if isinstance(exc, forked.ChildFailed):
+        return exc.why
+    cause = faults.explain(exc)
+    return str(cause) if cause is not None else f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def _beside(name: str, names: list[str], done: Mapping[str, dict]) -> bool:
+    """Whether `name` starts the pair of steps run side by side: both left to do tonight, on a
+    machine where a forked child gets a CPU of its own (else one after the other, as ever)."""
+    if name != BESIDE[0] or not set(BESIDE) <= set(names) or set(BESIDE) & set(done):
+        return False
+    why_not = forked.why_not_fork()
+    if why_not is not None:
+        log.debug("%s and %s one after the other: %s", *BESIDE, why_not)
+    return why_not is None
+
+
+def _run_beside(ctx: Context, there: str, here: str, clock) -> list[StepReport]:
+    """Step `there` in a forked child while this process runs `here`; both recorded here, in one
+    transaction: the child only reads, so it never waits for (or holds) the write lock.
+
+    `here`'s transaction commits after the child is done, with both records: if the child
+    fails, `here` is undone too, as if `there` had failed first (then `here` never ran), and
+    a resumed run does both, `there` reading what allocate left. If `here` fails, `there`'s
+    record (if the child succeeded) is committed on its own, as if it had run first.
+    """
+    conn = ctx.conn
+    if conn.in_transaction():
+        conn.commit()  # fork with the connection idle: no transaction, no lock held in the child's copy
+    began, started = clock(), time.perf_counter()
+    child = forked.fork(partial(_child_step, ctx, there, clock), _why)
+    reaped = False
+
+    def wait() -> tuple[dict, dt.datetime, float]:
+        nonlocal reaped
+        try:
+            counts, finished_at = child.result()
+        except forked.ChildFailed as exc:
+            raise StepFailure(there, exc) from None
+        finally:
+            reaped = True
+        seconds = time.perf_counter() - started
+        log.info("%s: ran in process %d beside %s, %.2f s; peak memory %.0f MB there, %.0f MB here",
+                 there, child.pid, here, seconds, child.peak_kb / 1024, _own_peak_kb() / 1024)
+        return counts, finished_at, seconds
+
+    try:
+        try:
+            with write_transaction(conn):
+                lock.heartbeat(conn, clock())
+                _record_start(conn, ctx.run_id, there, began)
+                _record_start(conn, ctx.run_id, here, clock())
+                counts = STEPS[here].run(ctx)
+                _record_end(conn, ctx.run_id, here, clock(), counts)
+                ran_here = StepReport(here, counts, time.perf_counter() - started)
+                there_counts, finished_at, seconds = wait()
+                _record_end(conn, ctx.run_id, there, finished_at, there_counts)
+        except StepFailure:
+            raise
+        except Exception as exc:
+            if not reaped:  # `here` failed: `there` is kept if it was done, as if it had run first
+                there_counts, finished_at, seconds = wait()
+                with write_transaction(conn):
+                    _record_start(conn, ctx.run_id, there, began)
+                    _record_end(conn, ctx.run_id, there, finished_at, there_counts)
+            raise StepFailure(here, exc) from exc
+    finally:
+        if not reaped:  # leaving on KeyboardInterrupt, SystemExit...: the child goes too
+            child.stop()
+    return [StepReport(there, there_counts, seconds), ran_here]
+
+
+def _child_step(ctx: Context, name: str, clock) -> tuple[dict, dt.datetime]:
+    """Step `name` in a forked child, on a connection of its own, in one read transaction; its
+    counts and when it finished. It writes nothing: the parent records it."""
+    engine = db.open_engine_like(ctx.conn, busy_timeout=ctx.settings.busy_timeout)
+    with faults.translated(db.location(str(engine.url))):
+        conn = engine.connect()  # never closed: the child leaves by os._exit (ils/infra/forked.py)
+        if conn.dialect.name == "postgresql":
+            # One snapshot for all the reports, as one transaction gave them when they ran
+            # first; render's writes are not committed before this child is done anyway.
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        counts = STEPS[name].run(dataclasses.replace(ctx, conn=conn))
+        finished_at = clock()
+        conn.rollback()
+    return counts, finished_at
+
+
+def _own_peak_kb() -> int:
+    import resource  # POSIX, as fork is
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _finish_failed(conn: Connection, run_id: int, message: str, clock) -> str:

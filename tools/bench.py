@@ -8,6 +8,7 @@ import math
 import multiprocessing
 import os
 import random
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -54,7 +55,13 @@ class Figures:
     # The night's CPU (user + sys) in its child process: on a shared machine the wall time
     # also counts the waits for a core; the CPU time does not (PostgreSQL's server not counted).
     night_cpu_seconds: float = 0.0
-    night_peak_mb: float = 0.0  # the batch process's own memory (PostgreSQL's server processes not counted)
+    # The night's peak resident memory (PostgreSQL's server processes not counted). Where the
+    # reports run in a second process beside render (docs/batch.md), the sum of both processes'
+    # peaks: an upper bound of what the night held at once (pages the two share copy-on-write
+    # after the fork, the modules and the policy, are counted twice); each also on its own.
+    night_peak_mb: float = 0.0
+    night_batch_process_peak_mb: float = 0.0
+    night_reports_process_peak_mb: float = 0.0  # 0 when the reports ran in the batch process
     rows_written: int = 0
     rows_per_second: float = 0.0
     # The honest floor (tools/floor.py): the night's own diff replayed, and its report files written again.
@@ -259,18 +266,35 @@ def compile_package() -> None:
         compileall.compile_dir(folder, quiet=1)
 
 
-def _run_child(url: str, cwd: Path, now: dt.datetime, *extra: str) -> tuple[float, float, float]:
-    """Run `ils batch run` in a child process; (wall seconds, peak resident MB, CPU seconds) of that child alone."""
-    command = [sys.executable, "-m", "ils", "batch", "run", "--db", url, "--now", now.isoformat(), *extra]
+# What the runner logs (at -v) when the reports ran in a process of their own beside render.
+BESIDE_PEAKS = re.compile(r"ran in process \d+ beside \w+, [\d.]+ s; peak memory ([\d.]+) MB there, ([\d.]+) MB here")
+
+
+def _run_child(url: str, cwd: Path, now: dt.datetime, *extra: str) -> tuple[float, tuple[float, float, float], float]:
+    """Run `ils batch run` in a child process: (wall seconds, (peak resident MB, that of the batch
+    process, that of the reports' process), CPU seconds); the CPU of the process it forked for the
+    reports included (the kernel adds a waited-for child's), its memory added to the batch's."""
+    command = [sys.executable, "-m", "ils", "-v", "batch", "run", "--db", url, "--now", now.isoformat(), *extra]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd,
                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    said = child.stderr.read().decode("utf-8", "replace")  # to its end first: a full pipe would stop the night
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
-        raise RuntimeError(f"batch run failed: {child.stderr.read().decode()}")
-    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # Linux reports kilobytes
+        raise RuntimeError(f"batch run failed: {said}")
+    return seconds, beside_peaks(said, usage.ru_maxrss / 1024), usage.ru_utime + usage.ru_stime  # Linux: kilobytes
+
+
+def beside_peaks(said: str, peak_mb: float) -> tuple[float, float, float]:
+    """(the night's peak MB, the batch process's, the reports process's) from the night's log and
+    the peak the kernel gave for the batch process (the larger of its own and its child's)."""
+    found = BESIDE_PEAKS.search(said)
+    if found is None:
+        return peak_mb, peak_mb, 0.0
+    there, here = float(found[1]), float(found[2])
+    return here + there, here, there
 
 
 def rows_written(conn, run_id: int) -> int:
@@ -384,7 +408,8 @@ def _benchmark(store, preset: str, profile: str, seed: int | None, intraday: int
     engine.dispose()
     progress(f"running the night ({figures.requests:,} requests, {figures.active_holds:,} active holds)")
     started_at = time.time()
-    figures.night_seconds, figures.night_peak_mb, figures.night_cpu_seconds = _run_child(url, workdir, NIGHT)
+    figures.night_seconds, peak, figures.night_cpu_seconds = _run_child(url, workdir, NIGHT)
+    figures.night_peak_mb, figures.night_batch_process_peak_mb, figures.night_reports_process_peak_mb = peak
     engine = db.open_engine(url)
     with engine.connect() as conn:
         figures.rows_written = rows_written(conn, 1)
@@ -397,7 +422,7 @@ def _benchmark(store, preset: str, profile: str, seed: int | None, intraday: int
     figures.intraday_requests = intraday
     spec_seed = seed if seed is not None else SampleSpec.preset(preset).seed
     _morning(url, intraday, spec_seed, INTRADAY_ENTERED)
-    figures.intraday_seconds, figures.intraday_peak_mb, _ = _run_child(url, workdir, INTRADAY_RUN, "--intraday")
+    figures.intraday_seconds, (figures.intraday_peak_mb, _, _), _ = _run_child(url, workdir, INTRADAY_RUN, "--intraday")
     _morning(url, intraday, spec_seed + 1, INTRADAY_ENTERED + INTRADAY_GAP)
     figures.intraday_in_process_seconds = _in_spawned_process(intraday_in_process, url, INTRADAY_RUN + INTRADAY_GAP)
     progress(f"the old floor: {figures.rows_written:,} rows appended to an empty table")
