@@ -81,7 +81,10 @@ def parsed_files(files: Sequence[tuple[Kind, Path]], encoding: str) -> Iterator[
         yield _received(ready, worker)
     finally:
         worker.terminate()
-        worker.join()
+        worker.join(timeout=5)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
         ready.close()
 
 
@@ -106,6 +109,7 @@ class _Failed:
 
 def _read_ahead(files, encoding, ready, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and stops us by SIGTERM, whatever the parent does with it
     try:
         for event in chain.from_iterable(events(kind, path, encoding) for kind, path in files):
             _put(ready, event, parent)
