@@ -117,12 +117,14 @@ def _load(ctx: ImportContext, kind: Kind, path: Path, parsed: Iterator[Event]) -
     result = FileResult(kind=kind.name, path=path)
     ctx.state["source"] = path
     opened = next(parsed)
+    assert isinstance(opened, parsing.Opened)  # a file's events start with it, then its batches
     result.encoding = opened.encoding
     result.problems.extend(opened.problems)
     if opened.problems:
         return result
     chunk: list[tuple[int, dict]] | Columns = []
     for batch in parsed:
+        assert isinstance(batch, parsing.Batch)
         result.rows_read = batch.rows_read
         result.problems.extend(batch.problems)
         if batch.unreadable is not None:
