@@ -303,7 +303,7 @@ def test_a_column_parses_to_the_same_values_as_its_cells():
 
 
 def test_problems_in_a_large_file_are_listed_in_line_order_across_chunks(conn_for, tmp_path):
-    from ils.exchange.imports import CHUNK_ROWS
+    from ils.exchange.imports.parsing import CHUNK_ROWS
 
     conn, policy = conn_for()
     bad = tmp_path / "titles.csv"
