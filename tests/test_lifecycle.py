@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -363,16 +365,22 @@ def _three_waiting_holds_and_their_allocation(lib):
     return holds, copies, allocate
 
 
-def test_staged_batches_one_after_another_in_one_transaction_each_write_only_their_own_moves(lib):
-    # SQLite's staging table is kept for the connection and emptied after each batch: a CREATE and a
-    # DROP per batch cost more than the batch's rows. PostgreSQL's batches are arrays (no table).
+@contextlib.contextmanager
+def _every_batch_staged(lib) -> Iterator[list[str]]:
+    """Moves staged however few they are (STAGED_FROM 1); yields the statements sent meanwhile."""
     from ils.holds.lifecycle import store
-    holds, copies, allocate = _three_waiting_holds_and_their_allocation(lib)
     sent: list[str] = []
-
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(store, "STAGED_FROM", 1)
         event.listen(lib.conn, "before_cursor_execute", lambda *args: sent.append(args[2]))
+        yield sent
+
+
+def test_staged_batches_one_after_another_in_one_transaction_each_write_only_their_own_moves(lib):
+    # SQLite's staging table is kept for the connection and emptied after each batch: a CREATE and a
+    # DROP per batch cost more than the batch's rows. PostgreSQL's batches are arrays (no table).
+    holds, copies, allocate = _three_waiting_holds_and_their_allocation(lib)
+    with _every_batch_staged(lib) as sent:
         with lib.conn.begin():
             counts = [allocate(0), allocate(1)]
         with lib.conn.begin():  # a later transaction stages again
@@ -417,16 +425,11 @@ def test_the_staging_table_names_no_postgresql_option():
 def test_a_staged_batch_on_postgresql_is_its_update_and_its_history_with_the_moves_bound_as_arrays(lib):
     # No temporary table to create, COPY into and empty for each batch (three statements more per
     # batch; the city's allocate sends 22), and no fresh table the planner knows nothing of.
-    from ils.holds.lifecycle import store
     if lib.conn.dialect.name != "postgresql":
         pytest.skip("SQLite stages the moves in a temporary table (the tests above)")
     holds, copies, allocate = _three_waiting_holds_and_their_allocation(lib)
-    sent: list[str] = []
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(store, "STAGED_FROM", 1)
-        event.listen(lib.conn, "before_cursor_execute", lambda *args: sent.append(args[2]))
-        with lib.conn.begin():
-            counts = [allocate(0), allocate(1)]
+    with _every_batch_staged(lib) as sent, lib.conn.begin():
+        counts = [allocate(0), allocate(1)]
     written = [" ".join(sql.split()[:3]) for sql in sent if sql.startswith(("UPDATE", "INSERT", "CREATE", "TRUNCATE"))]
     assert counts == [1, 1]
     assert written == ["UPDATE holds SET", "INSERT INTO hold_history"] * 2
