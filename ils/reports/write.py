@@ -128,7 +128,7 @@ def _night_queries(ctx: Context, day: dt.date) -> list[Callable[[], Sequence[tup
 
     def pull() -> list[tuple[str, Sheet]]:
         sheets = sheets_for_all(ctx, "pull", day)
-        read["pulled"] = pulled_counts([row for _, sheet in sheets for row in sheet.rows])
+        read["pulled"] = pulled_counts([row for _branch, sheet in sheets for row in sheet.rows])
         return sheets
 
     def summary() -> list[tuple[str, Sheet]]:
