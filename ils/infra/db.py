@@ -120,11 +120,11 @@ def open_engine(url: str = DEFAULT_URL, *, create: bool = False, busy_timeout: f
     return engine
 
 
-
 def open_engine_like(conn: Connection, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     """A new engine on the database `conn` is connected to, set up as open_engine sets up every
     engine: for a forked child, which must never use (or close) the connection it inherited."""
     return open_engine(conn.engine.url.render_as_string(hide_password=False), busy_timeout=busy_timeout)
+
 
 def _require_sqlite_file(parsed, create: bool) -> None:
     if parsed.database in (None, "", ":memory:"):
