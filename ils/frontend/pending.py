@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, case, extract, select
+from sqlalchemy import Integer, String, bindparam, extract, select
 
 from ils.frontend.parsing import Unparseable, ascii_number, parse_received_at
 from ils.holds.acceptance import web_ineligible
@@ -174,10 +174,12 @@ def write_verdicts(ctx: Context, verdicts: list[Verdict], counts: StepCounts) ->
 
 
 def _mark_judged(ctx: Context, verdicts: list[Verdict]) -> None:
-    """Each row's state, reason and hold: an accepted row's hold is the one it placed, found by the
-    hold's request_id; a row naming a hold it did not place (a cancel, a pickup change) gets that one.
-    PostgreSQL: one UPDATE from the verdicts bound as arrays (_mark_judged_at_once). SQLite: one
-    UPDATE per state, reason and chunk of ids, the rows naming a hold one by one (an executemany)."""
+    """Each row's state, reason and hold: an accepted row's hold is the one it placed; a row naming a
+    hold it did not place (a cancel, a pickup change) gets that one. PostgreSQL: one UPDATE from the
+    verdicts bound as arrays, their holds with them (_mark_judged_at_once). SQLite: one UPDATE per
+    state, reason and chunk of ids, an accepted row's hold found by the hold's request_id (a set
+    statement, where the ids bound row by row would be an executemany), the rows naming a hold one
+    by one (an executemany)."""
     if ctx.conn.dialect.name == "postgresql":
         _mark_judged_at_once(ctx, verdicts)
         return
@@ -211,17 +213,17 @@ _VERDICT_COLUMNS = (("request_id", Integer()), ("state", String()), ("reason", S
 def _mark_judged_at_once(ctx: Context, verdicts: list[Verdict]) -> None:
     """PostgreSQL: every row judged by one UPDATE ... FROM the verdicts (db.unnested). A city's accept
     sent 21 (one per state and reason, each reading the whole table for its ids); a row changed
-    meanwhile (no longer pending) is left alone, as there."""
-    r, h = schema.pending_requests, schema.holds
+    meanwhile (no longer pending) is left alone, as there. The verdicts carry each row's hold, an
+    accepted row's the one accept placed for it (insert_holds returned its id): looking it up again
+    by request_id cost an index probe per accepted row."""
+    r = schema.pending_requests
     v = db.unnested("verdicts", _VERDICT_COLUMNS).c
-    placed = select(h.c.id).where(h.c.request_id == r.c.id).scalar_subquery()
     stmt = (
         r.update()
         .where(r.c.id == v.request_id, r.c.state == "pending")
-        .values(state=v.state, reason=v.reason, hold_id=case((v.state == "accepted", placed), else_=v.hold_id),
-                processed_at=ctx.now, run_id=ctx.run_id)
+        .values(state=v.state, reason=v.reason, hold_id=v.hold_id, processed_at=ctx.now, run_id=ctx.run_id)
     )
-    rows = [(x.request_id, x.state, x.reason, None if x.state == "accepted" else x.hold_id) for x in verdicts]
+    rows = [(x.request_id, x.state, x.reason, x.hold_id) for x in verdicts]
     ctx.conn.execute(stmt, db.unnested_rows("verdicts", [name for name, _ in _VERDICT_COLUMNS], rows))
 
 
