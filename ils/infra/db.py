@@ -54,9 +54,10 @@ CHUNK = 5000
 BUSY_TIMEOUT = 30.0
 # How much of an SQLite file is read through a memory map (see _configure_sqlite).
 MMAP_BYTES = 256 * 1024 * 1024
-# A connection that only reads (the night's reports, in their child process) maps the whole
-# file: SQLite lowers a larger ask to its own limit (SQLITE_MAX_MMAP_SIZE, 2 GB by default).
-READER_MMAP_BYTES = 0x7FFF0000
+# A connection that only reads (the night's reports, in their child process) maps up to 1 GB:
+# a city's whole file (~0.5 GB). Its pages read count in the process's resident memory, as the
+# page cache they replace did (up to 128 MB): bounded here, as a prefecture's file is ~5 GB.
+READER_MMAP_BYTES = 1024 * 1024 * 1024
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
