@@ -102,7 +102,7 @@ def test_a_database_made_by_the_first_release_is_migrated_with_its_data(db_url):
         assert conn.execute(text("SELECT name FROM branches")).scalar() == "中央図書館"
 
 
-def test_a_forked_reader_maps_the_whole_file_and_keeps_the_other_settings(make_db, engine_name):
+def test_the_reports_reader_maps_a_gigabyte_of_the_file_and_keeps_the_other_settings(make_db, engine_name):
     if engine_name != "sqlite":
         pytest.skip("an SQLite setting")
     with db.open_engine(make_db()).connect() as conn:
