@@ -100,3 +100,14 @@ def test_a_database_made_by_the_first_release_is_migrated_with_its_data(db_url):
     assert db.upgrade(engine) == ("0001", HEAD)
     with db.connect(db_url) as conn:
         assert conn.execute(text("SELECT name FROM branches")).scalar() == "中央図書館"
+
+
+def test_the_reports_reader_maps_a_gigabyte_of_the_file_and_keeps_the_other_settings(make_db, engine_name):
+    if engine_name != "sqlite":
+        pytest.skip("an SQLite setting")
+    with db.open_engine(make_db()).connect() as conn:
+        reader = db.open_engine_like(conn, mmap_bytes=db.READER_MMAP_BYTES)
+    with reader.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == db.READER_MMAP_BYTES == 1024 * 1024 * 1024

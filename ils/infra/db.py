@@ -54,6 +54,10 @@ CHUNK = 5000
 BUSY_TIMEOUT = 30.0
 # How much of an SQLite file is read through a memory map (see _configure_sqlite).
 MMAP_BYTES = 256 * 1024 * 1024
+# A connection that only reads (the night's reports, in their child process) maps up to 1 GB:
+# a city's whole file (~0.5 GB). Its pages read count in the process's resident memory, as the
+# page cache they replace did (up to 128 MB): bounded here, as a prefecture's file is ~5 GB.
+READER_MMAP_BYTES = 1024 * 1024 * 1024
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -92,7 +96,8 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def open_engine(url: str = DEFAULT_URL, *, create: bool = False, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
+def open_engine(url: str = DEFAULT_URL, *, create: bool = False, busy_timeout: float = BUSY_TIMEOUT,
+                mmap_bytes: int = MMAP_BYTES) -> Engine:
     """An engine with the settings this product relies on (WAL and foreign keys on SQLite).
 
     Only `ils init` (and the demo) pass `create`: any other command given the path of a
@@ -108,7 +113,7 @@ def open_engine(url: str = DEFAULT_URL, *, create: bool = False, busy_timeout: f
     if backend == "sqlite":
         _require_sqlite_file(parsed, create)
         engine = create_engine(parsed, connect_args={"timeout": busy_timeout})
-        _configure_sqlite(engine, busy_timeout)
+        _configure_sqlite(engine, busy_timeout, mmap_bytes)
     elif backend == "postgresql" and parsed.get_driver_name() == "psycopg":
         engine = create_engine(parsed, pool_pre_ping=True)
         _configure_postgresql(engine)
@@ -120,10 +125,11 @@ def open_engine(url: str = DEFAULT_URL, *, create: bool = False, busy_timeout: f
     return engine
 
 
-def open_engine_like(conn: Connection, *, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
+def open_engine_like(conn: Connection, *, busy_timeout: float = BUSY_TIMEOUT, mmap_bytes: int = MMAP_BYTES) -> Engine:
     """A new engine on the database `conn` is connected to, set up as open_engine sets up every
     engine: for a forked child, which must never use (or close) the connection it inherited."""
-    return open_engine(conn.engine.url.render_as_string(hide_password=False), busy_timeout=busy_timeout)
+    return open_engine(conn.engine.url.render_as_string(hide_password=False), busy_timeout=busy_timeout,
+                       mmap_bytes=mmap_bytes)
 
 
 def _require_sqlite_file(parsed, create: bool) -> None:
@@ -145,7 +151,7 @@ def _require_sqlite_file(parsed, create: bool) -> None:
     files.create_private(path)
 
 
-def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout: float, mmap_bytes: int) -> None:
     # pysqlite's own transaction handling defers BEGIN until the first write and
     # breaks SAVEPOINT and transactional DDL; take over BEGIN ourselves (the recipe
     # in SQLAlchemy's SQLite dialect documentation).
@@ -170,7 +176,7 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         # the OS's file cache, counted in the process's RSS though no memory is allocated
         # for them (a city night's peak: 507 MB instead of 257; 1 GB added some 130 MB more):
         # the size is what the peak may grow by. Writes still go through the page cache.
-        cursor.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+        cursor.execute(f"PRAGMA mmap_size = {int(mmap_bytes)}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
