@@ -174,3 +174,21 @@ def test_a_mito_web_hold_is_waiting_after_the_front_end_runs_the_intraday_batch_
     assert "expire" not in counts and "reports" not in counts and counts["accept"]
     assert lib.verdict(rid) == ("accepted", None)
     assert [h["status"] for h in frontend.my_holds(ctx, "5001")] == ["予約中"]  # Mito's label for a waiting hold
+
+
+
+def _leaving(*args: str) -> subprocess.CompletedProcess:
+    program = ("import atexit; from ils.__main__ import main\n"
+               "atexit.register(print, 'atexit ran')\n"
+               "main()")
+    return subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True)
+
+
+def test_a_command_that_has_ended_leaves_with_its_status_its_output_and_the_atexit_handlers_run():
+    """ils.__main__._leave_at_once ends the process by os._exit, past Python's teardown: what
+    the teardown would have done that matters (the handlers, the flush, the status) is done."""
+    shown = _leaving("--help")
+    assert shown.returncode == 0
+    assert "Commands:" in shown.stdout and shown.stdout.rstrip().endswith("atexit ran")
+    refused = _leaving("no-such-command")
+    assert refused.returncode == 2 and "no-such-command" in refused.stderr and "atexit ran" in refused.stdout
