@@ -29,8 +29,9 @@ def main() -> None:
     try:
         command()
     except SystemExit as ended:
-        _leave_at_once(ended.code)
-        raise  # not reached: for the reader and the type checker
+        if sys.getprofile() is None and sys.gettrace() is None:  # a profiler's or coverage's report comes after
+            _leave_at_once(ended.code)
+        raise
 
 
 def _leave_at_once(code: object) -> None:
@@ -42,7 +43,8 @@ def _leave_at_once(code: object) -> None:
     among them), a message given as the status printed, stdout and stderr flushed. Nothing else
     is left to the teardown: the command's files and database connections are closed when it
     ends (`with` blocks, ils.infra.db.connect). A command that raised instead of ending (a
-    bug, an interrupt) goes through Python's own exit."""
+    bug, an interrupt), or one run under a profiler (`python -m cProfile`) or coverage, whose
+    report is written after the command returns, goes through Python's own exit."""
     status = code if isinstance(code, int) else 0 if code is None else 1
     atexit._run_exitfuncs()
     if not isinstance(code, int | None):

@@ -192,3 +192,11 @@ def test_a_command_that_has_ended_leaves_with_its_status_its_output_and_the_atex
     assert "Commands:" in shown.stdout and shown.stdout.rstrip().endswith("atexit ran")
     refused = _leaving("no-such-command")
     assert refused.returncode == 2 and "no-such-command" in refused.stderr and "atexit ran" in refused.stdout
+
+
+def test_a_command_run_under_cprofile_still_gets_its_profile_written(tmp_path):
+    """cProfile writes its file after the command's SystemExit: a process being profiled leaves as Python does."""
+    written = tmp_path / "version.prof"
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(written), "-m", "ils", "--version"], cwd=tmp_path,
+                   capture_output=True, check=True)
+    assert written.stat().st_size > 0
