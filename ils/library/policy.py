@@ -386,13 +386,18 @@ def dump(policy: Policy) -> dict:
 RULES = (MaterialType, Category, ContactMethod, ActiveHoldStatus, Channel)
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ils"
+def cache_dir() -> Path | None:
+    """$XDG_CACHE_HOME/ils, else ~/.cache/ils; None for a process with no home to keep it in."""
+    try:
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ils"
+    except RuntimeError:  # no $HOME and no entry in the password database
+        return None
 
 
 def _validated(raw: dict, path: Path, overrides: dict | None) -> Policy:
-    cached = cache_dir() / f"policy-{_fingerprint(raw)}.pickle"
-    policy = _read_cached(cached)
+    folder = cache_dir()
+    cached = folder / f"policy-{_fingerprint(raw)}.pickle" if folder else None
+    policy = _read_cached(cached) if cached else None
     if policy is not None:
         try:  # the one rule that reads more than the profile: its domain lists must exist
             missing_list_file(policy.email.blocked_domain_lists)
@@ -405,7 +410,8 @@ def _validated(raw: dict, path: Path, overrides: dict | None) -> Policy:
         policy = TypeAdapter(Policy).validate_python(raw)
     except ValidationError as exc:
         raise PolicyError(_describe(path, exc, overrides)) from None
-    _write_cached(cached, policy)
+    if cached:
+        _write_cached(cached, policy)
     return policy
 
 
@@ -418,6 +424,8 @@ def _fingerprint(raw: dict) -> str:
 def _read_cached(cached: Path) -> Policy | None:
     try:
         with cached.open("rb") as fh:
+            if os.fstat(fh.fileno()).st_uid != os.getuid():
+                return None  # unpickling runs code: only a file this user wrote is read
             policy = pickle.load(fh)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
         return None  # not there yet, or written by another version: validate again
