@@ -35,9 +35,9 @@ def main() -> None:
 
 
 def _leave_at_once(code: object) -> None:
-    """End the process as Python would after a command's SystemExit, but without its teardown:
-    freeing every module and object one by one, 20-30 ms of CPU that changes nothing, a tenth
-    of an intraday run as a process.
+    """End the process as Python would after a command's SystemExit, but without its teardown
+    (clearing every module, a last collection of what the command made): 20-30 ms of CPU that
+    changes nothing, a tenth of an intraday run as a process.
 
     What Python does first as it exits is done here: the atexit handlers (logging's flush
     among them), a message given as the status printed, stdout and stderr flushed. Nothing else
