@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from ils.errors import PolicyError
-from ils.infra.resources import data_path
 from ils.library.policy import available_profiles, load_policy
 
 
@@ -195,13 +193,17 @@ def test_a_profile_changed_after_it_was_cached_is_validated_again(tmp_path, monk
 
 
 def test_a_cached_policy_still_needs_its_domain_lists(tmp_path, monkeypatch):
+    from ils.library import policy
+
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    listing = Path(data_path("startup-test-domains.txt"))
+    bundled = policy.data_path
+    monkeypatch.setattr(policy, "data_path",  # the list in a folder of the test's own, the profiles where they are
+                        lambda *parts: tmp_path.joinpath("data", *parts) if parts == ("our-domains.txt",) else bundled(*parts))
+    listing = tmp_path / "data" / "our-domains.txt"
+    listing.parent.mkdir()
     listing.write_text("example.jp\n", encoding="utf-8")
-    try:
-        profile = _write(tmp_path, 'extends = "kitsuki"\n[email]\nblocked_domain_lists = ["startup-test-domains.txt"]\n')
-        assert load_policy(profile).email.blocked_domain_lists == ("startup-test-domains.txt",)
-    finally:
-        listing.unlink()
-    with pytest.raises(PolicyError, match="email: no file 'startup-test-domains.txt'"):
+    profile = _write(tmp_path, 'extends = "kitsuki"\n[email]\nblocked_domain_lists = ["our-domains.txt"]\n')
+    assert load_policy(profile).email.blocked_domain_lists == ("our-domains.txt",)
+    listing.unlink()
+    with pytest.raises(PolicyError, match="email: no file 'our-domains.txt'"):
         load_policy(profile)
