@@ -1364,14 +1364,14 @@ def policy_list(fmt):
 @output_options
 def policy_show(profile, db_url, config_path, now, fmt):
     """Show every value of the effective policy."""
-    from ils.library.policy import load_policy
+    from ils.library.policy import dump, load_policy
 
     if profile:  # a profile named needs no database
         effective = load_policy(profile)
     else:
         with open_context(db_url, config_path, now) as ctx:
             effective = ctx.policy
-    dumped = effective.model_dump(mode="json")
+    dumped = dump(effective)
     rows = [{"key": "profile", "value": dumped.pop("profile")}]
     for section, values in dumped.items():
         rows += [{"key": f"{section}.{k}", "value": v} for k, v in values.items()]

@@ -4,11 +4,16 @@ Some files are read as the program starts: the words people read (data/words/) a
 reports' words. A broken one must stop every command at once, but it fails while `ils.cli`
 is imported, before the command's own error path (ils.cli.IlsGroup) exists; this is where
 it is caught.
+
+A command that has ended (click ends every one by SystemExit, its status set) leaves without
+Python's teardown (_leave_at_once).
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
+import os
 import sys
 
 
@@ -21,7 +26,32 @@ def main() -> None:
         from ils.infra.logs import error_line
 
         sys.exit(error_line(_one_line(exc)))
-    command()
+    try:
+        command()
+    except SystemExit as ended:
+        if sys.getprofile() is None and sys.gettrace() is None:  # a profiler's or coverage's report comes after
+            _leave_at_once(ended.code)
+        raise
+
+
+def _leave_at_once(code: object) -> None:
+    """End the process as Python would after a command's SystemExit, but without its teardown
+    (clearing every module, a last collection of what the command made): 20-30 ms of CPU that
+    changes nothing, a tenth of an intraday run as a process.
+
+    What Python does first as it exits is done here: the atexit handlers (logging's flush
+    among them), a message given as the status printed, stdout and stderr flushed. Nothing else
+    is left to the teardown: the command's files and database connections are closed when it
+    ends (`with` blocks, ils.infra.db.connect). A command that raised instead of ending (a
+    bug, an interrupt), or one run under a profiler (`python -m cProfile`) or coverage, whose
+    report is written after the command returns, goes through Python's own exit."""
+    status = code if isinstance(code, int) else 0 if code is None else 1
+    atexit._run_exitfuncs()
+    if not isinstance(code, int | None):
+        print(code, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _load_command():

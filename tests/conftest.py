@@ -22,6 +22,15 @@ CACHES = ("__pycache__", ".pytest_cache", ".hypothesis", ".venv/", ".egg-info/")
 NIGHT = dt.datetime.fromisoformat("2026-11-26T03:00:00+09:00")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _a_cache_of_the_sessions_own(tmp_path_factory):
+    """Validated policies are cached under $XDG_CACHE_HOME (ils.library.policy): the suite's go
+    to a folder of its own, not the home of whoever runs it; the commands it starts inherit it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def _open_databases():
     """This process's Databases, one per engine, made when first asked for and closed at the end.

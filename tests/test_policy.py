@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from ils.errors import PolicyError
@@ -164,3 +167,43 @@ def test_an_unknown_profile_lists_the_known_ones():
 def test_broken_toml_is_reported(tmp_path):
     with pytest.raises(PolicyError, match="not valid TOML"):
         load_policy(_write(tmp_path, "[holds\nlimit = 3\n"))
+
+
+def _pydantic_loaded_by_a_process_that_loads(ref: str) -> bool:
+    program = f"import sys; from ils.library.policy import load_policy; load_policy({ref!r}); print('pydantic' in sys.modules)"
+    return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True).stdout.strip() == "True"
+
+
+def test_a_policy_validated_once_is_loaded_by_the_next_command_without_pydantic(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    profile = _write(tmp_path, 'extends = "kitami"\n[holds]\nlimit = 25\n')
+    assert _pydantic_loaded_by_a_process_that_loads(profile)  # the first validates it
+    assert not _pydantic_loaded_by_a_process_that_loads(profile)
+    assert (tmp_path / "cache" / "ils").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_profile_changed_after_it_was_cached_is_validated_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    profile = _write(tmp_path, 'extends = "kitami"\n[holds]\nlimit = 25\n')
+    assert load_policy(profile).holds.limit == 25
+    assert load_policy(profile).holds.limit == 25  # from the cache
+    _write(tmp_path, 'extends = "kitami"\n[holds]\nlimit = 0\n')
+    with pytest.raises(PolicyError, match=r"holds\.limit: Input should be greater than or equal to 1"):
+        load_policy(profile)
+
+
+def test_a_cached_policy_still_needs_its_domain_lists(tmp_path, monkeypatch):
+    from ils.library import policy
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    bundled = policy.data_path
+    monkeypatch.setattr(policy, "data_path",  # the list in a folder of the test's own, the profiles where they are
+                        lambda *parts: tmp_path.joinpath("data", *parts) if parts == ("our-domains.txt",) else bundled(*parts))
+    listing = tmp_path / "data" / "our-domains.txt"
+    listing.parent.mkdir()
+    listing.write_text("example.jp\n", encoding="utf-8")
+    profile = _write(tmp_path, 'extends = "kitsuki"\n[email]\nblocked_domain_lists = ["our-domains.txt"]\n')
+    assert load_policy(profile).email.blocked_domain_lists == ("our-domains.txt",)
+    listing.unlink()
+    with pytest.raises(PolicyError, match="email: no file 'our-domains.txt'"):
+        load_policy(profile)

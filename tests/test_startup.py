@@ -48,10 +48,11 @@ def test_a_batch_run_loads_no_migrations_importer_reports_or_mail(tmp_path):
 
 
 # What Mito's every-ten-minutes run has no use for: migrations, the importer, the reports,
-# the mail (its templates, delivery, the newsletter's issue), the PDF, and the night-only steps. Each would be paid
+# the mail (its templates, delivery, the newsletter's issue), the PDF, the night-only steps, and pydantic (the
+# policy validated by an earlier command is read from its cache, ils.library.policy). Each would be paid
 # for by every run as a process (a tenth of a second is a third of the 0.3 s it may take).
 NOT_FOR_AN_INTRADAY_RUN = (
-    "alembic", "jinja2", "tabulate", "reportlab", "email_validator", "ils.exchange.imports", "ils.reports",
+    "alembic", "jinja2", "tabulate", "reportlab", "email_validator", "pydantic", "ils.exchange.imports", "ils.reports",
     "ils.mail", "ils.batch.s08_expire", "ils.batch.s10_reports", "ils.batch.s11_render",
 )
 
@@ -173,3 +174,29 @@ def test_a_mito_web_hold_is_waiting_after_the_front_end_runs_the_intraday_batch_
     assert "expire" not in counts and "reports" not in counts and counts["accept"]
     assert lib.verdict(rid) == ("accepted", None)
     assert [h["status"] for h in frontend.my_holds(ctx, "5001")] == ["予約中"]  # Mito's label for a waiting hold
+
+
+
+def _leaving(*args: str) -> subprocess.CompletedProcess:
+    program = ("import atexit; from ils.__main__ import main\n"
+               "atexit.register(print, 'atexit ran')\n"
+               "main()")
+    return subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True)
+
+
+def test_a_command_that_has_ended_leaves_with_its_status_its_output_and_the_atexit_handlers_run():
+    """ils.__main__._leave_at_once ends the process by os._exit, past Python's teardown: what
+    the teardown would have done that matters (the handlers, the flush, the status) is done."""
+    shown = _leaving("--help")
+    assert shown.returncode == 0
+    assert "Commands:" in shown.stdout and shown.stdout.rstrip().endswith("atexit ran")
+    refused = _leaving("no-such-command")
+    assert refused.returncode == 2 and "no-such-command" in refused.stderr and "atexit ran" in refused.stdout
+
+
+def test_a_command_run_under_cprofile_still_gets_its_profile_written(tmp_path):
+    """cProfile writes its file after the command's SystemExit: a process being profiled leaves as Python does."""
+    written = tmp_path / "version.prof"
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(written), "-m", "ils", "--version"], cwd=tmp_path,
+                   capture_output=True, check=True)
+    assert written.stat().st_size > 0

@@ -14,19 +14,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
 from ils.errors import ConfigError
 from ils.infra.i18n import _
 from ils.infra.sections import section_settings
-
-
-class FileSettings(BaseModel):
-    """ils.toml [files]: the group that may read the files (staff who print reports), if any."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +50,10 @@ _current = OWNER_ONLY
 
 def privacy_for(raw: dict | None) -> Privacy:
     """The [files] section of ils.toml as a Privacy; an unknown group is a ConfigError."""
+    if not raw:  # the usual case, and every command's: no pydantic to say so
+        return OWNER_ONLY
+    from ils.infra.file_settings import FileSettings
+
     settings = section_settings(FileSettings, raw, "files")
     if settings.group is None:
         return OWNER_ONLY

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import jpholiday
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
@@ -67,6 +66,9 @@ def parse_year_end(text: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
 @functools.lru_cache(maxsize=4096)
 def is_national_holiday(day: dt.date) -> bool:
     # The law fixes the holidays of a year; jpholiday works them out again on every call.
+    # Loaded by the first question: an intraday run that sets no deadline asks none.
+    import jpholiday
+
     return jpholiday.is_holiday(day)
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import os
+import pickle
+import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from annotated_types import Ge, Interval, Predicate
 
 from ils.errors import PolicyError
 from ils.holds import lifecycle
@@ -19,6 +25,8 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 # The same values the database's CHECK constraints allow. A type checker cannot read a
 # Literal built from a tuple, so it sees text; pydantic checks the values at load.
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     MaterialType = str
     Category = str
     ContactMethod = str
@@ -30,16 +38,31 @@ else:
     ContactMethod = Literal[schema.CONTACT_METHODS]
     ActiveHoldStatus = Literal[lifecycle.ACTIVE]
     Channel = Literal[schema.CHANNELS]
-HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
-MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
 
 
-class Section(BaseModel):
-    """A table of the profile: unknown keys are errors, values are read-only."""
+def is_hh_mm(value: str) -> bool:
+    """A time of day as HH:MM, 00:00 to 23:59."""
+    return re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value) is not None
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+def is_mm_dd(value: str) -> bool:
+    """A day of the year as MM-DD."""
+    return re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", value) is not None
 
 
+HHMM = Annotated[str, Predicate(is_hh_mm)]
+MonthDay = Annotated[str, Predicate(is_mm_dd)]
+
+
+class Section:
+    """A table of the profile: unknown keys are errors (pydantic reads this config), values are
+    read-only (each section is a frozen dataclass, its keys given by name)."""
+
+    __pydantic_config__: ClassVar[dict] = {"extra": "forbid"}
+
+
+
+@dataclass(frozen=True, kw_only=True)
 class Library(Section):
     name: str
     name_en: str
@@ -55,6 +78,7 @@ class Library(Section):
     staff_language: Literal["ja", "en"] = "ja"
 
 
+@dataclass(frozen=True, kw_only=True)
 class Calendar(Section):
     """The library's default calendar; a branch may override each value (branches.csv)."""
 
@@ -64,18 +88,20 @@ class Calendar(Section):
     year_end_closure: tuple[MonthDay, MonthDay] | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
 class Eligibility(Section):
     """Who may place holds through the web, mobile site and OPAC."""
 
-    web_min_school_grade: int | None = Field(default=None, ge=1, le=12)
+    web_min_school_grade: Annotated[int, Interval(ge=1, le=12)] | None = None
     require_web_registration: bool = True
     # Where a patron enrols for the web service: "web" (choosing a password there enrols
     # them) or "counter" only (staff, `ils patron enrol`).
     enrolment: Literal["web", "counter"] = "web"
 
 
+@dataclass(frozen=True, kw_only=True)
 class Holds(Section):
-    limit: int | None = Field(default=None, ge=1)
+    limit: Annotated[int, Ge(1)] | None = None
     limit_counts: Literal["all_channels", "web_only"] = "all_channels"
     overdue_blocks: bool = False
     unholdable_categories: tuple[Category, ...] = ()
@@ -89,25 +115,19 @@ class Holds(Section):
     require_catalogued: bool = True
     contact_methods: tuple[ContactMethod, ...] = ("email", "phone", "none")
     pickup_at_stations: bool = False
-    cancelled_visible_days: int = Field(default=0, ge=0)
+    cancelled_visible_days: Annotated[int, Ge(0)] = 0
 
 
+@dataclass(frozen=True, kw_only=True)
 class Requests(Section):
     """What the batch takes from the front end's pending rows (docs/integration.md)."""
 
     # How many days before it is keyed a staff-keyed paper form may have been received
     # (seed 001: 申込書での予約も受付日時で入力); web, mobile and OPAC rows are entered when made.
-    paper_backdate_days: int = Field(ge=0, le=366)
+    paper_backdate_days: Annotated[int, Interval(ge=0, le=366)]
     # When hold requests are registered: [opening, closing] of the library's open days, or
     # empty for a library whose batch takes every request it finds (ils/holds/registration.py).
     registration_hours: tuple[HHMM, ...] = ()
-
-    @field_validator("registration_hours")
-    @classmethod
-    def _opening_before_closing(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if value and (len(value) != 2 or value[0] >= value[1]):
-            raise ValueError("registration_hours is [opening, closing], opening first, or empty")
-        return value
 
     # The hold statuses from which a patron may cancel (取消申込) or change the pickup
     # branch (受取館の変更) from the web; past them the batch refuses and the patron is told
@@ -119,14 +139,15 @@ class Requests(Section):
     # 午前4時の間は予約できません); empty where the library never closes its web service.
     closed_window: tuple[HHMM, HHMM] | tuple[()] = ()
 
-    @field_validator("closed_window")
-    @classmethod
-    def _window_has_length(cls, value: tuple) -> tuple:
-        if value and value[0] == value[1]:
+    def __post_init__(self) -> None:  # pydantic calls it after the fields are checked; a ValueError names the section
+        hours, window = self.registration_hours, self.closed_window
+        if hours and (len(hours) != 2 or hours[0] >= hours[1]):
+            raise ValueError("registration_hours is [opening, closing], opening first, or empty")
+        if window and window[0] == window[1]:
             raise ValueError("closed_window needs a start and a different end, e.g. [\"03:00\", \"04:00\"]")
-        return value
 
 
+@dataclass(frozen=True, kw_only=True)
 class Allocation(Section):
     """Binding copies to holds (batch/s09_allocate.py)."""
 
@@ -135,26 +156,30 @@ class Allocation(Section):
     onshelf_from_next_open_day_channels: tuple[Channel, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True)
 class Queue(Section):
     order: Literal["receipt", "counter_same_day_first"] = "receipt"
 
 
+@dataclass(frozen=True, kw_only=True)
 class Series(Section):
     ordered: bool
     gate: Literal["allocated", "picked_up"] = "allocated"
 
 
+@dataclass(frozen=True, kw_only=True)
 class Pickup(Section):
-    days: int = Field(ge=1)
+    days: Annotated[int, Ge(1)]
     count: Literal["calendar", "open_days"] = "calendar"
     start: Literal["notice", "ready"] = "notice"
     start_without_contact: Literal["notice", "ready"] = "ready"
     deadline_on_closed_day: Literal["next_open", "keep"] = "next_open"
     # 取置期限の延長 by staff (`ils hold extend`): at most this many days after the deadline the
     # copy was first given on the hold shelf; 0: the library does not extend.
-    max_extension_days: int = Field(default=7, ge=0)
+    max_extension_days: Annotated[int, Ge(0)] = 7
 
 
+@dataclass(frozen=True, kw_only=True)
 class Notices(Section):
     mode: Literal["per_item", "digest"]
     send_times: tuple[HHMM, ...]
@@ -169,19 +194,21 @@ class Notices(Section):
     charset: Literal["utf-8", "iso-2022-jp"] = "utf-8"
 
 
+@dataclass(frozen=True, kw_only=True)
 class Loans(Section):
     """Lending at the counter."""
 
-    days: int = Field(default=14, ge=1)
+    days: Annotated[int, Ge(1)] = 14
     due_on_closed_day: Literal["keep", "next_open"] = "next_open"
     # A ready copy is lent only once its ready mail has been sent (seed 003: 資料の貸出は、
     # 資料用意のおしらせ送信後となります); the counter may override, audited.
     lend_after_ready_mail: bool = False
 
 
+@dataclass(frozen=True, kw_only=True)
 class Renewal(Section):
-    max_renewals: int = Field(ge=0)
-    due_offset_days: int = Field(ge=1)
+    max_renewals: Annotated[int, Ge(0)]
+    due_offset_days: Annotated[int, Ge(1)]
     blocked_if_item_overdue: bool = True
     blocked_if_patron_overdue: bool = False
     blocked_if_held: bool = True
@@ -189,9 +216,10 @@ class Renewal(Section):
     due_on_closed_day: Literal["keep", "next_open"] = "keep"
 
 
+@dataclass(frozen=True, kw_only=True)
 class Passwords(Section):
-    min_length: int = Field(ge=1)
-    max_length: int = Field(ge=1)
+    min_length: Annotated[int, Ge(1)]
+    max_length: Annotated[int, Ge(1)]
     charset: Literal["digits", "alnum", "printable"]
     initial: Literal["none", "birth_mmdd", "birth_yyyymmdd", "random"]
     reset: Literal["clear", "initial", "random"]
@@ -199,11 +227,12 @@ class Passwords(Section):
     # card_birth_phone: Kitakyushu's 本パスワード申請; card_email: Kitsuki's 「パスワードを忘れた時」,
     # a one-time code mailed to the registered address, good for reset_code_minutes.
     self_service: Literal["none", "card_birth_phone", "card_email"] = "none"
-    reset_code_minutes: int = Field(default=60, ge=5, le=24 * 60)
-    lockout_after: int = Field(default=5, ge=1)
-    lockout_minutes: int = Field(default=30, ge=1)
+    reset_code_minutes: Annotated[int, Interval(ge=5, le=24 * 60)] = 60
+    lockout_after: Annotated[int, Ge(1)] = 5
+    lockout_minutes: Annotated[int, Ge(1)] = 30
 
 
+@dataclass(frozen=True, kw_only=True)
 class Email(Section):
     reject_consecutive_dots: bool = True
     reject_dot_before_at: bool = True
@@ -215,20 +244,19 @@ class Email(Section):
     # 図書館からの連絡方法はメールになります).
     registration_sets_contact: bool = False
 
-    @field_validator("blocked_domains")
-    @classmethod
-    def _lowercase(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(domain.lower() for domain in value)
-
-    @field_validator("blocked_domain_lists")
-    @classmethod
-    def _exists(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for name in value:
-            if not data_path(name).is_file():
-                raise ValueError(f"no file {name!r} under {data_path()}")
-        return value
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "blocked_domains", tuple(domain.lower() for domain in self.blocked_domains))
+        missing_list_file(self.blocked_domain_lists)
 
 
+def missing_list_file(names: tuple[str, ...]) -> None:
+    """A ValueError naming the first of the domain lists that is not a file under data/."""
+    for name in names:
+        if not data_path(name).is_file():
+            raise ValueError(f"no file {name!r} under {data_path()}")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Newsletter(Section):
     enabled: bool = False
     # What an issue carries: new arrivals by NDC subject (新着図書案内), event announcements (行事案内).
@@ -237,6 +265,7 @@ class Newsletter(Section):
     time: HHMM = "10:00"
 
 
+@dataclass(frozen=True, kw_only=True)
 class Labels(Section):
     """The Japanese status labels patrons read, by hold status."""
 
@@ -253,12 +282,14 @@ class Labels(Section):
     expired: str = "取置期限切れ"
 
 
+@dataclass(frozen=True, kw_only=True)
 class Batch(Section):
     """When the library accepts requests; documentation for cron, read by `ils policy show`."""
 
     schedule: str
 
 
+@dataclass(frozen=True, kw_only=True)
 class Policy(Section):
     profile: str
     library: Library
@@ -331,27 +362,99 @@ def load_policy(ref: str, overrides: dict | None = None, *, _seen: tuple = ()) -
     if parent is not None:
         if parent in _seen:
             raise PolicyError(_("{path}: `extends` loops back to {parent!r}").format(path=path, parent=parent))
-        base = load_policy(parent, _seen=_seen + (parent,)).model_dump(mode="json")
+        base = dataclasses.asdict(load_policy(parent, _seen=_seen + (parent,)))
         base.pop("profile")
         raw = _merge(base, raw)
     raw = _merge(raw, overrides or {})
     raw.setdefault("profile", path.stem)
+    return _validated(raw, path, overrides)
+
+
+def dump(policy: Policy) -> dict:
+    """Every value of the policy as JSON types (`ils policy show`)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Policy).dump_python(policy, mode="json")
+
+
+# A policy pydantic has validated is kept, pickled, in the user's cache folder, named by a
+# hash of what it validated (the profile merged with its parents and the overrides) and of
+# the rules (this module and the values its Literals take from the schema). A command that
+# starts with a policy seen before loads it without pydantic: importing it and building
+# the validators is some 60 ms, a fifth of an intraday run as a process. Any change to the
+# profile or to the rules makes a new name, so a stale entry is never read.
+RULES = (MaterialType, Category, ContactMethod, ActiveHoldStatus, Channel)
+
+
+def cache_dir() -> Path | None:
+    """$XDG_CACHE_HOME/ils, else ~/.cache/ils; None for a process with no home to keep it in."""
     try:
-        return Policy.model_validate(raw)
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ils"
+    except RuntimeError:  # no $HOME and no entry in the password database
+        return None
+
+
+def _validated(raw: dict, path: Path, overrides: dict | None) -> Policy:
+    folder = cache_dir()
+    cached = folder / f"policy-{_fingerprint(raw)}.pickle" if folder else None
+    policy = _read_cached(cached) if cached else None
+    if policy is not None:
+        try:  # the one rule that reads more than the profile: its domain lists must exist
+            missing_list_file(policy.email.blocked_domain_lists)
+        except ValueError as exc:
+            raise PolicyError(f"invalid policy in {_source(path, overrides)}: email: {exc}") from None
+        return policy
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        policy = TypeAdapter(Policy).validate_python(raw)
     except ValidationError as exc:
         raise PolicyError(_describe(path, exc, overrides)) from None
+    if cached:
+        _write_cached(cached, policy)
+    return policy
+
+
+def _fingerprint(raw: dict) -> str:
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(repr((RULES, raw)).encode())
+    return digest.hexdigest()[:32]
+
+
+def _read_cached(cached: Path) -> Policy | None:
+    try:
+        with cached.open("rb") as fh:
+            if os.fstat(fh.fileno()).st_uid != os.getuid():
+                return None  # unpickling runs code: only a file this user wrote is read
+            policy = pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return None  # not there yet, or written by another version: validate again
+    return policy if isinstance(policy, Policy) else None
+
+
+def _write_cached(cached: Path, policy: Policy) -> None:
+    from ils.infra import files
+
+    try:
+        files.private_dir(cached.parent)
+        files.write_private(cached, pickle.dumps(policy))
+    except OSError:
+        pass  # a read-only home: every command validates, as it did before the cache
+
+
+def _source(path: Path, overrides: dict | None) -> str:
+    return f"{path}" + (" with the installation's [policy] overrides" if overrides else "")
 
 
 def _describe(path: Path, exc: ValidationError, overrides: dict | None) -> str:
     lines = []
     for err in exc.errors():
         key = ".".join(str(part) for part in err["loc"])
-        if err["type"] == "extra_forbidden":
+        if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             message = "unknown key"
         elif err["type"] == "missing":
             message = "required key is missing"
         else:
             message = err["msg"]
         lines.append(f"{key}: {message}")
-    source = f"{path}" + (" with the installation's [policy] overrides" if overrides else "")
-    return f"invalid policy in {source}: " + "; ".join(lines)
+    return f"invalid policy in {_source(path, overrides)}: " + "; ".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
@@ -121,7 +122,7 @@ def _message(ctx: Context, settings: MailSettings, patron, subjects: list[dict],
 
     language = compose.language_of(patron.language)
     library = ctx.policy.library
-    library_vars = library.model_dump()
+    library_vars = dataclasses.asdict(library)
     variables = {"library": library_vars, "patron": {"name": patron.name}, "subjects": subjects,
                  "events": events, "week_of": slot.date()}
     name = f"{language}/newsletter.txt.j2"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -307,7 +308,7 @@ class Letterhead:
     def __init__(self, ctx: Context, settings: MailSettings, templates: compose.Templates | None = None) -> None:
         library = ctx.policy.library
         self.ctx = ctx
-        self.library = library.model_dump()
+        self.library = dataclasses.asdict(library)
         self.names = {"ja": library.name, "en": library.name_en}
         self.sender = settings.sender or library.mail_from
         self.charset = ctx.policy.notices.charset
