@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -107,3 +113,42 @@ def test_a_worker_that_fails_is_an_error_with_its_traceback_and_nothing_is_impor
         import_files(conn, [("titles", path)], policy, NIGHT)
     assert not multiprocessing.active_children()
     assert _count(conn, schema.titles) == 0
+
+
+KILLED_WHILE_PARSING = """
+import multiprocessing, sys, time
+from pathlib import Path
+from ils.exchange.imports import parsing
+from ils.exchange.imports.kinds import KINDS
+parsing.READ_AHEAD_BYTES = 0
+parsing._parse_batch = lambda *args: time.sleep(600)  # the worker busy on a batch, not waiting on the queue
+with parsing.parsed_files([(KINDS["titles"], Path(sys.argv[1]))], "auto") as events:
+    next(events)
+    print(multiprocessing.active_children()[0].pid, flush=True)
+    time.sleep(600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")  # ended, if not yet reaped by whoever adopted it
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_worker_dies_with_an_importer_that_is_killed_while_it_parses(tmp_path):
+    importer = subprocess.Popen([sys.executable, "-c", KILLED_WHILE_PARSING, str(_titles(tmp_path, {}))],
+                                stdout=subprocess.PIPE, text=True)
+    worker = int(importer.stdout.readline())
+    importer.send_signal(signal.SIGKILL)
+    importer.wait()
+    deadline = time.monotonic() + 10
+    while not _gone(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert _gone(worker)
+    finally:
+        if not _gone(worker):
+            os.kill(worker, signal.SIGKILL)

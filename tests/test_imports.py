@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import shutil
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.dialects import sqlite
 
 from conftest import NIGHT
 from ils import cli
@@ -372,3 +374,17 @@ def test_a_chunk_checked_a_column_at_a_time_is_refused_on_the_bad_rows_line(conn
         _import_examples(conn, policy, data)
     assert [str(p) for p in caught.value.problems] == [f"{path}:{line}: {problem}"]
     assert _count(conn, schema.titles) == 0
+
+
+def test_a_date_is_bound_on_sqlite_as_sqlalchemy_binds_it():
+    """db's short way for a plain date (isoformat) gives SQLAlchemy's own text, and leaves the rest to it."""
+    own = sqlite.DATE().bind_processor(sqlite.dialect())
+    engine = create_engine("sqlite://")
+    with engine.connect() as conn:
+        (convert,) = db.bind_converters(conn, schema.titles, ["catalogued_on"])
+    for value in (dt.date(2026, 11, 25), dt.date(999, 1, 2), dt.date.min, dt.date.max, None,
+                  dt.datetime(2026, 11, 25, 23, 59)):
+        assert convert(value) == own(value)
+    with pytest.raises(TypeError):
+        convert("2026-11-25")
+    engine.dispose()

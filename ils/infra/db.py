@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import json
 import logging
@@ -30,6 +31,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import column as sql_column
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.elements import BindParameter, ColumnElement, UnaryExpression
@@ -358,8 +360,29 @@ def _converters(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> tup
     if found is None:
         present = {c: bindparam(c, type_=table.c[c].type) for c in columns if c in table.c}
         processors: dict[str, Any] = dict(table.insert().values(present).compile(dialect=dialect)._bind_processors)
-        found = _CONVERTERS[key] = tuple(processors.get(c) for c in columns)
+        found = _CONVERTERS[key] = tuple(
+            _iso_date(processors[c]) if c in processors and _stored_as_iso_date(dialect, table.c[c].type) else processors.get(c)
+            for c in columns)
     return found
+
+
+def _stored_as_iso_date(dialect: Dialect, type_: Any) -> bool:
+    """SQLite keeps a Date as `YYYY-MM-DD` text (SQLAlchemy's default storage format)."""
+    impl = type_.dialect_impl(dialect)
+    return isinstance(impl, sqlite.DATE) and impl._storage_format == sqlite.DATE._storage_format and impl._reg is None
+
+
+def _iso_date(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """SQLite's Date converter with a short way for a plain date: its ISO text is exactly
+    SQLAlchemy's `%(year)04d-%(month)02d-%(day)02d`, a third of the CPU (the city's import
+    converts 2.8 million dates); anything else (None, a datetime, a wrong type) goes to
+    SQLAlchemy's own."""
+    date = dt.date
+
+    def convert(value: Any) -> Any:
+        return value.isoformat() if type(value) is date else process(value)
+
+    return convert
 
 
 def as_stored(conn: Connection, table: Table, columns: Sequence[str],

@@ -119,7 +119,7 @@ def fork(work: Callable[[], Any], explain: Callable[[BaseException], str]) -> Ch
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_end)
-        _die_with(parent)
+        die_with(parent)
         _run_child(work, explain, write_end)
     os.close(write_end)
     return Child(pid, read_end)
@@ -128,7 +128,7 @@ def fork(work: Callable[[], Any], explain: Callable[[BaseException], str]) -> Ch
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _die_with(parent: int) -> None:
+def die_with(parent: int) -> None:
     """Linux: have the kernel kill this child if its parent dies (SIGKILL, a crash): a killed
     night leaves no orphan at work beside the run that resumes it. Elsewhere the child finishes
     its work and leaves, its result unread."""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ils.exchange.imports.kinds import Columns, Kind
 from ils.exchange.imports.reader import UnreadableFile, open_csv
+from ils.infra import forked
 from ils.infra.i18n import _
 
 CHUNK_ROWS = 2000
@@ -110,6 +111,7 @@ class _Failed:
 def _read_ahead(files, encoding, ready, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and stops us by SIGTERM, whatever the parent does with it
+    forked.die_with(parent)  # Linux: killed with the importer, even while parsing rather than waiting on the queue
     try:
         for event in chain.from_iterable(events(kind, path, encoding) for kind, path in files):
             _put(ready, event, parent)
@@ -123,7 +125,7 @@ def _put(ready, event, parent: int) -> None:
             ready.put(event, timeout=1)
             return
         except queue.Full:
-            if os.getppid() != parent:  # the importer died without stopping us
+            if os.getppid() != parent:  # the importer died without stopping us (where die_with cannot ask the kernel)
                 os._exit(1)
 
 
