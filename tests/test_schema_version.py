@@ -102,12 +102,23 @@ def test_a_database_made_by_the_first_release_is_migrated_with_its_data(db_url):
         assert conn.execute(text("SELECT name FROM branches")).scalar() == "中央図書館"
 
 
-def test_the_reports_reader_maps_a_gigabyte_of_the_file_and_keeps_the_other_settings(make_db, engine_name):
+def test_the_reports_reader_maps_a_file_of_up_to_a_gigabyte_whole_and_keeps_the_other_settings(make_db, engine_name):
     if engine_name != "sqlite":
         pytest.skip("an SQLite setting")
     with db.open_engine(make_db()).connect() as conn:
-        reader = db.open_engine_like(conn, mmap_bytes=db.READER_MMAP_BYTES)
+        reader = db.open_engine_like(conn, mmap_bytes=db.reader_mmap_bytes(conn))
     with reader.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == db.READER_MMAP_BYTES == 1024 * 1024 * 1024
+
+
+def test_a_file_larger_than_the_readers_map_is_mapped_as_every_connection_maps_it(make_db, engine_name, monkeypatch):
+    if engine_name != "sqlite":
+        pytest.skip("an SQLite setting")
+    with db.open_engine(make_db()).connect() as conn:
+        size = db.sqlite_path(str(conn.engine.url)).stat().st_size
+        monkeypatch.setattr(db, "READER_MMAP_BYTES", size)  # the whole file still fits
+        assert db.reader_mmap_bytes(conn) == size
+        monkeypatch.setattr(db, "READER_MMAP_BYTES", size - 1)  # a prefecture's file, in small
+        assert db.reader_mmap_bytes(conn) == db.MMAP_BYTES
