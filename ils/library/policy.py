@@ -398,11 +398,7 @@ def _validated(raw: dict, path: Path, overrides: dict | None) -> Policy:
     folder = cache_dir()
     cached = folder / f"policy-{_fingerprint(raw)}.pickle" if folder else None
     policy = _read_cached(cached) if cached else None
-    if policy is not None:
-        try:  # the one rule that reads more than the profile: its domain lists must exist
-            missing_list_file(policy.email.blocked_domain_lists)
-        except ValueError as exc:
-            raise PolicyError(f"invalid policy in {_source(path, overrides)}: email: {exc}") from None
+    if policy is not None and _lists_still_there(policy):
         return policy
     from pydantic import TypeAdapter, ValidationError
 
@@ -442,8 +438,15 @@ def _write_cached(cached: Path, policy: Policy) -> None:
         pass  # a read-only home: every command validates, as it did before the cache
 
 
-def _source(path: Path, overrides: dict | None) -> str:
-    return f"{path}" + (" with the installation's [policy] overrides" if overrides else "")
+def _lists_still_there(policy: Policy) -> bool:
+    """The one rule that reads more than the profile: its domain lists must still be files. A
+    cached policy whose list has gone is validated again, so pydantic refuses it in the words it
+    always uses."""
+    try:
+        missing_list_file(policy.email.blocked_domain_lists)
+    except ValueError:
+        return False
+    return True
 
 
 def _describe(path: Path, exc: ValidationError, overrides: dict | None) -> str:
@@ -457,4 +460,5 @@ def _describe(path: Path, exc: ValidationError, overrides: dict | None) -> str:
         else:
             message = err["msg"]
         lines.append(f"{key}: {message}")
-    return f"invalid policy in {_source(path, overrides)}: " + "; ".join(lines)
+    source = f"{path}" + (" with the installation's [policy] overrides" if overrides else "")
+    return f"invalid policy in {source}: " + "; ".join(lines)
