@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import os
 import pickle
@@ -412,9 +413,18 @@ def _validated(raw: dict, path: Path, overrides: dict | None) -> Policy:
 
 
 def _fingerprint(raw: dict) -> str:
-    digest = hashlib.sha256(Path(__file__).read_bytes())
-    digest.update(repr((RULES, raw)).encode())
+    digest = _rules_digest().copy()
+    digest.update(repr(raw).encode())
     return digest.hexdigest()[:32]
+
+
+@functools.cache
+def _rules_digest():
+    """The rules' part of every name, read once a process: a profile that extends another
+    loads (and names) each of them."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(repr(RULES).encode())
+    return digest
 
 
 def _read_cached(cached: Path) -> Policy | None:
