@@ -75,6 +75,15 @@ class ImportContext:
             return {k: known[k] for k in keys if k in known}
         return bulk.lookup(self.conn, table, key_column, keys)
 
+    def found_before(self, query) -> bool:
+        """Whether `query` finds a row as the file begins: asked once per file (the state is
+        cleared between files), before its first chunk writes any row of its own."""
+        found = self.state.setdefault("found before", {})
+        key = str(query)
+        if key not in found:
+            found[key] = self.conn.execute(query.limit(1)).first() is not None
+        return found[key]
+
     def statement(self, name: str, make: Callable[[], bulk.Writer]) -> bulk.Writer:
         """A statement compiled once per file (the state is cleared between files)."""
         made = self.state.setdefault("bulk", {})
@@ -416,9 +425,7 @@ class Patrons(Kind):
         if changed:
             s = schema.newsletter_subscriptions
             ctx.conn.execute(s.delete().where(s.c.patron_id.in_(list(changed))))
-            rows = [{"patron_id": i, "ndc_class": c} for i, text in changed.items() for c in text.split(",") if c]
-            if rows:
-                ctx.conn.execute(s.insert(), rows)
+            _subscribe(ctx, changed)
 
     def write_columns(self, ctx, chunk):
         # The first load's path: no patron in the table as the file began, so every row is a new
@@ -426,9 +433,7 @@ class Patrons(Kind):
         # of, enrolled on the web only if the file says so, subscribed to nothing yet. Over
         # known patrons (tonight's re-import) every chunk goes row by row, as before.
         p = schema.patrons
-        if "patrons before" not in ctx.state:
-            ctx.state["patrons before"] = ctx.conn.execute(select(p.c.id).limit(1)).first() is not None
-        if ctx.state["patrons before"]:
+        if ctx.found_before(select(p.c.id)):
             return False
         v = chunk.values
         homes = v["home_branch"]
@@ -448,9 +453,7 @@ class Patrons(Kind):
         subscribed = [(card, text) for card, text in zip(v["card"], map(newsletter_text, v["newsletter"]), strict=True)
                       if text != none]
         ids = ctx.ids(p, "card_number", {card for card, _text in subscribed})
-        rows = [{"patron_id": ids[card], "ndc_class": c} for card, text in subscribed for c in text.split(",") if c]
-        if rows:
-            ctx.conn.execute(schema.newsletter_subscriptions.insert(), rows)
+        _subscribe(ctx, {ids[card]: text for card, text in subscribed})
         return True
 
     def resolve(self, ctx, rows):
@@ -478,6 +481,13 @@ def _copies_by_barcode(ctx, rows):
     if not barcodes:
         return {}
     return {row.barcode: row for row in bulk.find(ctx.conn, schema.copies, "barcode", barcodes, ("id", "title_id", "state"))}
+
+
+def _subscribe(ctx, texts: dict[int, str]) -> None:
+    """Each patron's newsletter subscriptions written, one row per NDC class of its text (newsletter_text)."""
+    rows = [{"patron_id": i, "ndc_class": c} for i, text in texts.items() for c in text.split(",") if c]
+    if rows:
+        ctx.conn.execute(schema.newsletter_subscriptions.insert(), rows)
 
 
 class Loans(Kind):
@@ -536,10 +546,7 @@ class Loans(Kind):
         # new (a copy's barcode is on one line of it) and the back office has changed none of
         # them. Over open loans (tonight's re-import) every chunk goes row by row, as before.
         lo, c = schema.loans, schema.copies
-        if "open loans before" not in ctx.state:
-            query = select(lo.c.id).where(lo.c.returned_at.is_(None)).limit(1)
-            ctx.state["open loans before"] = ctx.conn.execute(query).first() is not None
-        if ctx.state["open loans before"]:
+        if ctx.found_before(select(lo.c.id).where(lo.c.returned_at.is_(None))):
             return False
         v = chunk.values
         copies = _copies_by_barcode(ctx, [(None, {"barcode": barcode}) for barcode in v["barcode"]])
