@@ -31,7 +31,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import column as sql_column
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.elements import BindParameter, ColumnElement, UnaryExpression
@@ -118,7 +117,9 @@ def open_engine(url: str = DEFAULT_URL, *, create: bool = False, busy_timeout: f
         engine = create_engine(parsed, connect_args={"timeout": busy_timeout})
         _configure_sqlite(engine, busy_timeout, mmap_bytes)
     elif backend == "postgresql" and parsed.get_driver_name() == "psycopg":
-        engine = create_engine(parsed, pool_pre_ping=True)
+        # No hstore: no column is one, and looking for the type asked the server's catalogue on
+        # every connection (a round trip in every command's start-up).
+        engine = create_engine(parsed, pool_pre_ping=True, use_native_hstore=False)
         _configure_postgresql(engine)
     else:
         raise ConfigError(
@@ -382,6 +383,11 @@ def _converters(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> tup
 
 def _stored_as_iso_date(dialect: Dialect, type_: Any) -> bool:
     """SQLite keeps a Date as `YYYY-MM-DD` text (SQLAlchemy's default storage format)."""
+    if dialect.name != "sqlite":
+        return False
+    # Here, not at the top: a process on PostgreSQL has no other use for the SQLite dialect.
+    from sqlalchemy.dialects import sqlite
+
     impl = type_.dialect_impl(dialect)
     return isinstance(impl, sqlite.DATE) and impl._storage_format == sqlite.DATE._storage_format and impl._reg is None
 
