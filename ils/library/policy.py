@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from annotated_types import Ge, Interval, Predicate
-
 from ils.errors import PolicyError
 from ils.holds import lifecycle
 from ils.infra import schema
@@ -26,13 +24,16 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 # The same values the database's CHECK constraints allow. A type checker cannot read a
 # Literal built from a tuple, so it sees text; pydantic checks the values at load.
 if TYPE_CHECKING:
-    from pydantic import ValidationError
+    from annotated_types import Ge, Interval
+    from pydantic import TypeAdapter, ValidationError
 
     MaterialType = str
     Category = str
     ContactMethod = str
     ActiveHoldStatus = str
     Channel = str
+    HHMM = str  # text in a form pydantic checks (_adapter)
+    MonthDay = str
 else:
     MaterialType = Literal[schema.MATERIAL_TYPES]
     Category = Literal[schema.HANDLING_CATEGORIES]
@@ -49,10 +50,6 @@ def is_hh_mm(value: str) -> bool:
 def is_mm_dd(value: str) -> bool:
     """A day of the year as MM-DD."""
     return re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", value) is not None
-
-
-HHMM = Annotated[str, Predicate(is_hh_mm)]
-MonthDay = Annotated[str, Predicate(is_mm_dd)]
 
 
 class Section:
@@ -373,9 +370,24 @@ def load_policy(ref: str, overrides: dict | None = None, *, _seen: tuple = ()) -
 
 def dump(policy: Policy) -> dict:
     """Every value of the policy as JSON types (`ils policy show`)."""
+    return _adapter().dump_python(policy, mode="json")
+
+
+@functools.cache
+def _adapter() -> TypeAdapter[Policy]:
+    """pydantic's reader of a whole profile, built by the first command that validates or shows one.
+
+    The sections' annotations name annotated_types' constraints (Ge, Interval, and HHMM and
+    MonthDay below), which only pydantic reads: they are defined here, where pydantic is loaded,
+    not by every command that reads a policy from its cache (their 13 dataclasses were some
+    2% of an intraday run as a process). pydantic resolves an annotation in the dataclass's
+    module and then in the namespace of the function that builds the adapter: this one."""
+    from annotated_types import Ge, Interval, Predicate  # noqa: F401 - named by the sections' annotations
     from pydantic import TypeAdapter
 
-    return TypeAdapter(Policy).dump_python(policy, mode="json")
+    HHMM = Annotated[str, Predicate(is_hh_mm)]  # noqa: F841 - named by the sections' annotations
+    MonthDay = Annotated[str, Predicate(is_mm_dd)]  # noqa: F841
+    return TypeAdapter(Policy)
 
 
 # A policy pydantic has validated is kept, pickled, in the user's cache folder, named by a
@@ -401,10 +413,10 @@ def _validated(raw: dict, path: Path, overrides: dict | None) -> Policy:
     policy = _read_cached(cached) if cached else None
     if policy is not None and _lists_still_there(policy):
         return policy
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ValidationError
 
     try:
-        policy = TypeAdapter(Policy).validate_python(raw)
+        policy = _adapter().validate_python(raw)
     except ValidationError as exc:
         raise PolicyError(_describe(path, exc, overrides)) from None
     if cached:
