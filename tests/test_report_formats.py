@@ -77,8 +77,7 @@ def _html_a_cell_at_a_time(sheet: Sheet) -> str:
     source = (report_templates_path("report.html.j2").read_text(encoding="utf-8")
               .replace("{% autoescape false %}", "").replace("{% endautoescape %}", "")
               .replace("{% for cells in table %}", "{% for row in sheet.rows %}")
-              .replace('<td>{{ cells | join("</td><td>") }}</td>',
-                       "{% for key, _ in columns %}<td>{{ row.get(key) | cell }}</td>{% endfor %}"))
+              .replace("{% for cell in cells %}<td>{{ cell }}</td>", "{% for key, _ in columns %}<td>{{ row.get(key) | cell }}</td>"))
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["date"] = jdate
     env.filters["cell"] = lambda value: "" if value is None else value.isoformat() if isinstance(value, dt.date) else str(value)
