@@ -8,12 +8,14 @@ import functools
 import json
 import logging
 import re
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ARRAY,
+    CheckConstraint,
     Dialect,
     Engine,
     String,
@@ -449,7 +451,44 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: It
     if conn.dialect.name == "postgresql" and (len(stored) >= COPY_FROM or not skip_existing):
         _copy_in(conn, table, columns, stored, skip_existing)
         return
+    if conn.dialect.name == "sqlite" and len(stored) >= STAGE_FROM and _checks_a_list(table, tuple(columns)):
+        _insert_staged(conn, table, columns, stored, skip_existing)
+        return
     conn.exec_driver_sql(insert_statement(conn, table, columns, skip_existing=skip_existing), stored)
+
+
+# From this many rows on, SQLite gets rows that a `column IN (...)` check tests through a staging
+# table (_insert_staged).
+STAGE_FROM = 256
+
+
+@functools.cache
+def _checks_a_list(table: Table, columns: tuple[str, ...]) -> bool:
+    """Whether a CHECK of `table` tests one of these columns against a list of values (schema.one_of).
+    (A list check of a column left to its default cost an executemany nothing measurable: the outbox's state.)"""
+    checks = [str(c.sqltext) for c in table.constraints if isinstance(c, CheckConstraint)]
+    return any(check.startswith(f"{name} IN (") for check in checks for name in columns)
+
+
+def _insert_staged(conn: Connection, table: Table, columns: Sequence[str], stored: list[tuple[Any, ...]],
+                   skip_existing: Sequence[str]) -> None:
+    """SQLite: rows into an untyped temporary table, then into `table` by INSERT ... SELECT in their
+    order, a statement per CHUNK rows. SQLite builds the list of an `IN (...)` CHECK each time a
+    statement runs, so an executemany built it for every row: a third of the CPU of a city night's
+    18,807 journal rows (0.34 s straight, 0.23 s staged). The staging table lasts the connection,
+    emptied after each use: created and dropped each time, it would change the schema and SQLite
+    would prepare again every statement it had cached."""
+    names = ", ".join(columns)
+    staged = f"staged_{table.name}_{zlib.crc32(names.encode()):08x}"  # one per table and columns
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {staged} (_n INTEGER PRIMARY KEY, {names})")
+    conn.exec_driver_sql(f"INSERT INTO {staged} VALUES ({', '.join('?' * (len(columns) + 1))})",
+                         [(n, *row) for n, row in enumerate(stored)])
+    into = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staged} WHERE _n >= ? AND _n < ? ORDER BY _n"
+    if skip_existing:
+        into += f" ON CONFLICT ({', '.join(skip_existing)}) DO NOTHING"
+    for start in range(0, len(stored), CHUNK):
+        conn.exec_driver_sql(into, (start, start + CHUNK))
+    conn.exec_driver_sql(f"DELETE FROM {staged}")
 
 
 # From this many rows on, rows that may already be there go through a staging table on
