@@ -325,6 +325,24 @@ def test_problems_in_a_large_file_are_listed_in_line_order_across_chunks(conn_fo
     assert _count(conn, schema.titles) == 0
 
 
+
+def test_a_chunk_fits_an_older_sqlites_limit_of_bound_values(conn_for, tmp_path):
+    # SQLite before 3.32 (RHEL 8's 3.26) binds at most 999 values a statement; a first load's
+    # chunk of 2,000 titles is far more than that, so it goes in as many statements as it needs.
+    import sqlite3
+
+    conn, policy = conn_for()
+    if conn.dialect.name != "sqlite":
+        pytest.skip("a limit of SQLite's; PostgreSQL's batches go by COPY")
+    conn.connection.dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    titles = tmp_path / "titles.csv"
+    rows = [f"B{n:05d},本{n},book,2026-01-01" for n in range(2500)]
+    titles.write_text("bib_id,title,material_type,catalogued_on\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    import_files(conn, [("titles", titles)], policy, NIGHT)
+    t = schema.titles
+    stored = conn.execute(select(t.c.bib_id).order_by(t.c.id)).scalars().all()
+    assert stored == [f"B{n:05d}" for n in range(2500)]
+
 def _indexes(conn, table):
     from sqlalchemy import inspect
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
@@ -83,8 +84,10 @@ class Staged:
             self._merge = merge(self._stage)
         else:
             self._listed = listed
-            # A statement binds at most so many values (SQLite's default limit since 3.32).
-            self._rows_per_statement = max(1, 32766 // len(columns))
+            # A statement binds at most so many values: the library's own limit, which is 999 in
+            # an SQLite before 3.32 (RHEL 8's 3.26, say) and 32,766 from then on.
+            variables = conn.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            self._rows_per_statement = max(1, variables // len(columns))
         self._columns = list(columns)
         converters = db.bind_converters(conn, table, columns)
         if key_type is not None and not self._postgresql:  # `_<key>`: converted as the key column is
