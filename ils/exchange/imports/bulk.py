@@ -86,7 +86,7 @@ class Staged:
             self._listed = listed
             # A statement binds at most so many values: the library's own limit, which is 999 in
             # an SQLite before 3.32 (RHEL 8's 3.26, say) and 32,766 from then on.
-            variables = conn.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            variables = conn.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
             self._rows_per_statement = max(1, variables // len(columns))
         self._columns = list(columns)
         converters = db.bind_converters(conn, table, columns)
