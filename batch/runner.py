@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from ils.errors import BatchFailed, IlsError
-from ils.infra import db, faults, forked, lock, schema
+from ils.infra import checkpoints, db, faults, forked, lock, schema
 from ils.infra.context import Context
 from ils.infra.db import write_transaction
 from ils.infra.i18n import _
@@ -162,14 +162,18 @@ def run_batch(
     ctx.run_id, ctx.now, ctx.mode = run_id, as_of, mode
     report = RunReport(run_id, as_of, mode, dry_run=False, resumed=bool(done))
     try:
-        with batch_gc():
+        with batch_gc(), checkpoints.beside_the_steps(conn, ctx.settings.busy_timeout) as checkpointing:
             for name in names:
                 if any(step.step == name for step in report.steps):
                     continue  # run beside the step before it
                 if name in done:
                     report.steps.append(StepReport(name, done[name], 0.0, skipped=True))
                     continue
-                ran = _run_beside(ctx, *BESIDE, clock) if _beside(name, names, done) else [_run_step(ctx, name, clock)]
+                if _beside(name, names, done, checkpointing):
+                    ran = _run_beside(ctx, *BESIDE, clock)
+                else:
+                    ran = [_run_step(ctx, name, clock)]
+                    checkpointing.committed()
                 report.steps += ran
                 if on_step:
                     for step in ran:
@@ -280,11 +284,13 @@ def _why(exc: BaseException) -> str:
     return str(cause) if cause is not None else f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
-def _beside(name: str, names: list[str], done: Mapping[str, dict]) -> bool:
+def _beside(name: str, names: list[str], done: Mapping[str, dict], checkpointing) -> bool:
     """Whether `name` starts the pair of steps run side by side: both left to do tonight, on a
-    machine where a forked child gets a CPU of its own (else one after the other, as ever)."""
+    machine where a forked child gets a CPU of its own (else one after the other, as ever).
+    The checkpoints' thread ends first: a child is not forked beside another thread."""
     if name != BESIDE[0] or not set(BESIDE) <= set(names) or set(BESIDE) & set(done):
         return False
+    checkpointing.stop()
     why_not = forked.why_not_fork()
     if why_not is not None:
         log.debug("%s and %s one after the other: %s", *BESIDE, why_not)
