@@ -309,6 +309,10 @@ def _run_beside(ctx: Context, there: str, here: str, clock) -> list[StepReport]:
     conn = ctx.conn
     if conn.in_transaction():
         conn.commit()  # fork with the connection idle: no transaction, no lock held in the child's copy
+    # Both steps' modules loaded before the fork: the child inherits what render imports (jinja,
+    # the mail, the settings), most of what the reports import too, instead of importing it
+    # again on the night's critical path (a city: 0.1-0.2 s of the reports' 1.7 s).
+    STEPS[there], STEPS[here]
     began, started = clock(), time.perf_counter()
     child = forked.fork(partial(_child_step, ctx, there, clock), _why)
     reaped = False
