@@ -84,10 +84,7 @@ class Staged:
             self._merge = merge(self._stage)
         else:
             self._listed = listed
-            # A statement binds at most so many values: the library's own limit, which is 999 in
-            # an SQLite before 3.32 (RHEL 8's 3.26, say) and 32,766 from then on.
-            variables = conn.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
-            self._rows_per_statement = max(1, variables // len(columns))
+            self._rows_per_statement = max(1, bound_values_limit(conn) // len(columns))
         self._columns = list(columns)
         converters = db.bind_converters(conn, table, columns)
         if key_type is not None and not self._postgresql:  # `_<key>`: converted as the key column is
@@ -158,6 +155,14 @@ def _index_definition(conn: Connection, name: str) -> str:
     return conn.exec_driver_sql(sql, (name,)).scalar_one()
 
 
+def bound_values_limit(conn: Connection) -> int:
+    """How many values one statement may bind: SQLite's own limit, which is 999 in an SQLite
+    before 3.32 (RHEL 8's 3.26, say) and 32,766 from then on; PostgreSQL's 65,535."""
+    if conn.dialect.name != "sqlite":
+        return 65_535
+    return conn.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
+
+
 def lookup(conn: Connection, table: Table, key_column: str, keys: set) -> dict:
     """Natural key → id for the keys the table holds, in one plain query per chunk of keys."""
     return {row[0]: row[1] for row in find(conn, table, key_column, keys, ("id",))}
@@ -170,8 +175,9 @@ def find(conn: Connection, table: Table, key_column: str, keys: set, columns: Se
     selected = ", ".join((key_column, *columns))
     found: list = []
     ordered = sorted(keys)
-    for start in range(0, len(ordered), LOOKUP_CHUNK):
-        chunk = tuple(ordered[start : start + LOOKUP_CHUNK])
+    size = min(LOOKUP_CHUNK, bound_values_limit(conn))
+    for start in range(0, len(ordered), size):
+        chunk = tuple(ordered[start : start + size])
         sql = f"SELECT {selected} FROM {table.name} WHERE {key_column} IN ({', '.join([mark] * len(chunk))})"
         found.extend(conn.exec_driver_sql(sql, chunk).fetchall())
     return found

@@ -50,7 +50,7 @@ def _still_referred(ctx, table: Table, owned: tuple[Table, ...], ids: list[int])
     found: dict[int, list[str]] = {}
     for other, column in _referrers(table, owned):
         for chunk in db.chunks(sorted(ids)):
-            query = select(column).where(column.in_(chunk)).group_by(column)
+            query = select(column).where(db.one_of_indexed(ctx.conn, column, chunk)).group_by(column)
             for (record_id,) in ctx.conn.execute(query):
                 found.setdefault(record_id, []).append(other.name)
     return found
@@ -118,7 +118,7 @@ class _DeletedUnlessReferred(Deletions):
         for table in (*self.owned, self.table):
             column = table.c[self.owner_column] if table is not self.table else table.c.id
             for chunk in db.chunks(ids):
-                ctx.conn.execute(table.delete().where(column.in_(chunk)))
+                ctx.conn.execute(table.delete().where(db.one_of_indexed(ctx.conn, column, chunk)))
 
 
 class TitlesDeleted(_DeletedUnlessReferred):
@@ -145,12 +145,12 @@ class CopiesDeleted(Deletions):
     def resolve(self, ctx, rows):
         c, lo, h = schema.copies, schema.loans, schema.holds
         barcodes = sorted({v["barcode"] for _line, v in rows})
-        copies = dict(ctx.conn.execute(select(c.c.barcode, c.c.id).where(c.c.barcode.in_(barcodes))).all())
+        copies = dict(ctx.conn.execute(select(c.c.barcode, c.c.id).where(db.one_of_indexed(ctx.conn, c.c.barcode, barcodes))).all())
         ids = list(copies.values())
-        on_loan = set(ctx.conn.execute(select(lo.c.copy_id).where(lo.c.copy_id.in_(ids), lo.c.returned_at.is_(None)))
+        on_loan = set(ctx.conn.execute(select(lo.c.copy_id).where(db.one_of_indexed(ctx.conn, lo.c.copy_id, sorted(ids)), lo.c.returned_at.is_(None)))
                       .scalars()) if ids else set()
         bound = dict(ctx.conn.execute(select(h.c.copy_id, h.c.status).where(
-            h.c.copy_id.in_(ids), h.c.status.in_(lifecycle.WITH_COPY))).all()) if ids else {}
+            db.one_of_indexed(ctx.conn, h.c.copy_id, sorted(ids)), h.c.status.in_(lifecycle.WITH_COPY))).all()) if ids else {}
         out: list = []
         for _line, v in rows:
             copy_id = copies.get(v["barcode"])
@@ -167,7 +167,7 @@ class CopiesDeleted(Deletions):
     def remove(self, ctx, ids):
         c = schema.copies
         for chunk in db.chunks(ids):
-            ctx.conn.execute(c.update().where(c.c.id.in_(chunk)).values(state="withdrawn"))
+            ctx.conn.execute(c.update().where(db.one_of_indexed(ctx.conn, c.c.id, chunk)).values(state="withdrawn"))
 
 
 class PatronsDeleted(_DeletedUnlessReferred):
@@ -194,16 +194,16 @@ class LoansDeleted(Deletions):
         c, lo = schema.copies, schema.loans
         barcodes = sorted({v["barcode"] for _line, v in rows})
         query = (select(c.c.barcode, lo.c.id).join(lo, and_(lo.c.copy_id == c.c.id, lo.c.returned_at.is_(None)))
-                 .where(c.c.barcode.in_(barcodes)))
+                 .where(db.one_of_indexed(ctx.conn, c.c.barcode, barcodes)))
         loans = dict(ctx.conn.execute(query).all())
         return [{"id": loans[v["barcode"]]} if v["barcode"] in loans else None for _line, v in rows]
 
     def remove(self, ctx, ids):
         c, lo = schema.copies, schema.loans
         for chunk in db.chunks(ids):
-            copies = select(lo.c.copy_id).where(lo.c.id.in_(chunk)).scalar_subquery()
+            copies = select(lo.c.copy_id).where(db.one_of_indexed(ctx.conn, lo.c.id, chunk)).scalar_subquery()
             ctx.conn.execute(c.update().where(c.c.id.in_(copies), c.c.state == "on_loan").values(state="on_shelf"))
-            ctx.conn.execute(lo.update().where(lo.c.id.in_(chunk)).values(returned_at=ctx.now))
+            ctx.conn.execute(lo.update().where(db.one_of_indexed(ctx.conn, lo.c.id, chunk)).values(returned_at=ctx.now))
 
 
 def _and(names: list[str]) -> str:

@@ -17,7 +17,7 @@ from ils.holds import lifecycle
 from ils.holds.lifecycle import Event, default_contact
 from ils.holds.lifecycle import HoldStatus as S
 from ils.holds.lifecycle.store import insert_holds, new_hold_row
-from ils.infra import schema
+from ils.infra import db, schema
 from ils.infra.i18n import _
 from ils.library.calendar import parse_weekdays, parse_year_end
 from ils.library.policy import Policy
@@ -424,7 +424,7 @@ class Patrons(Kind):
         changed = {ids[card]: text for card, text in subscriptions.items() if current.get(ids[card]) != text}
         if changed:
             s = schema.newsletter_subscriptions
-            ctx.conn.execute(s.delete().where(s.c.patron_id.in_(list(changed))))
+            ctx.conn.execute(s.delete().where(db.one_of_indexed(ctx.conn, s.c.patron_id, list(changed))))
             _subscribe(ctx, changed)
 
     def write_columns(self, ctx, chunk):
@@ -563,7 +563,7 @@ class Loans(Kind):
         ctx.statement("insert loans", lambda: bulk.insert(ctx.conn, lo, names)).run_columns([
             copy_ids, patron_ids, [branches.get(code) for code in v["branch"]], v["loaned_on"], v["due_on"],
             v["renewals"], v["inter_library"]])
-        ctx.conn.execute(c.update().where(c.c.id.in_(copy_ids), c.c.state != "on_loan").values(state="on_loan"))
+        ctx.conn.execute(c.update().where(db.one_of_indexed(ctx.conn, c.c.id, copy_ids), c.c.state != "on_loan").values(state="on_loan"))
         return True
 
     def _open_loans(self, ctx, copy_ids):
@@ -571,7 +571,7 @@ class Loans(Kind):
             return {}
         lo = schema.loans
         query = select(lo.c.copy_id, lo.c.id, lo.c.patron_id).where(
-            lo.c.copy_id.in_(copy_ids), lo.c.returned_at.is_(None)
+            db.one_of_indexed(ctx.conn, lo.c.copy_id, copy_ids), lo.c.returned_at.is_(None)
         )
         return {row.copy_id: (row.id, row.patron_id) for row in ctx.conn.execute(query)}
 
@@ -592,7 +592,7 @@ class Loans(Kind):
             columns = [name for name in existing[0] if name != "_id"]
             ctx.statement("update loans", lambda: bulk.update(ctx.conn, lo, columns, only_changed=True)).run(existing)
         copy_ids = [r["copy_id"] for r in records]
-        ctx.conn.execute(c.update().where(c.c.id.in_(copy_ids), c.c.state != "on_loan").values(state="on_loan"))
+        ctx.conn.execute(c.update().where(db.one_of_indexed(ctx.conn, c.c.id, copy_ids), c.c.state != "on_loan").values(state="on_loan"))
 
 
 HOLD_IMPORT_STATUSES = lifecycle.ACTIVE

@@ -94,7 +94,7 @@ def _pending(conn, record: str, record_ids: list[int]) -> dict[tuple[int, str], 
     for chunk in db.chunks(sorted(record_ids)):
         query = (
             select(j.c.id, column.label("record_id"), j.c.field, j.c.old_value, j.c.at)
-            .where(column.in_(chunk), j.c.record == record, j.c.ils_state == "pending")
+            .where(db.one_of_indexed(conn, column, chunk), j.c.record == record, j.c.ils_state == "pending")
             .order_by(j.c.id)
         )
         for row in conn.execute(query):
@@ -113,7 +113,7 @@ def _current(conn, record: str, record_ids: list[int], fields) -> dict[int, dict
     columns = [f for f in fields if f != "newsletter"]
     found = {}
     for chunk in db.chunks(sorted(record_ids)):
-        query = select(table.c.id, *(table.c[f] for f in columns)).where(table.c.id.in_(chunk))
+        query = select(table.c.id, *(table.c[f] for f in columns)).where(db.one_of_indexed(conn, table.c.id, chunk))
         found.update({row.id: dict(row._mapping) for row in conn.execute(query)})
     if "newsletter" in fields:
         for patron_id, classes in subscriptions_of(conn, record_ids).items():
@@ -126,14 +126,14 @@ def subscriptions_of(conn, patron_ids: list[int]) -> dict[int, list[str]]:
     s = schema.newsletter_subscriptions
     found: dict[int, list[str]] = {i: [] for i in patron_ids}
     for chunk in db.chunks(sorted(patron_ids)):
-        for row in conn.execute(select(s.c.patron_id, s.c.ndc_class).where(s.c.patron_id.in_(chunk))):
+        for row in conn.execute(select(s.c.patron_id, s.c.ndc_class).where(db.one_of_indexed(conn, s.c.patron_id, chunk))):
             found[row.patron_id].append(row.ndc_class)
     return found
 
 
 def _mark(ctx, change_ids, state: str) -> None:
     j = schema.change_journal
-    ctx.conn.execute(j.update().where(j.c.id.in_(list(change_ids)), j.c.ils_state == "pending")
+    ctx.conn.execute(j.update().where(db.one_of_indexed(ctx.conn, j.c.id, sorted(change_ids)), j.c.ils_state == "pending")
                      .values(ils_state=state, ils_state_at=ctx.now))
 
 
