@@ -84,6 +84,23 @@ def test_an_intraday_run_as_a_process_loads_only_the_steps_it_runs(new_library, 
     assert not loaded & unused, sorted(loaded & unused)
 
 
+
+def test_each_dataclass_an_intraday_run_makes_has_a_docstring_of_its_own(new_library, tmp_path):
+    """@dataclass gives a class without a docstring one written from its signature, which
+    inspect.signature works out as the class is made: 26 such classes were 0.9% of an intraday
+    run's instructions (callgrind)."""
+    lib = _mito_with_a_web_hold_request(new_library)
+    loaded = _modules_in_memory_after(tmp_path, "batch", "run", "--db", lib.url, "--now", "2026-11-26T10:00:00+09:00",
+                                      "--intraday")
+    made_up = []
+    for name in sorted(module for module in loaded if module.startswith("ils.")):
+        for value in vars(importlib.import_module(name)).values():
+            if (isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == name
+                    and (value.__doc__ or "").startswith(f"{value.__name__}(")):
+                made_up.append(f"{name}.{value.__name__}")
+    assert not made_up
+
+
 def test_an_intraday_run_that_allocates_many_holds_at_once_does_not_load_postgresql_on_sqlite(new_library, engine_name,
                                                                                                tmp_path):
     """From store.STAGED_FROM moves on, a step stages them in a temporary table; its definition
