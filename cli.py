@@ -143,12 +143,17 @@ def db_option(f):
     )(f)
 
 
+# One for every command's --config: click.Path looks its metavar's word up in gettext's
+# catalogues as it is made, some 60 lookups of the same word as the command line is built.
+CONFIG_FILE = click.Path(dir_okay=False)
+
+
 def config_option(f):
     return click.option(
         "--config",
         "config_path",
         envvar="ILS_CONFIG",
-        type=click.Path(dir_okay=False),
+        type=CONFIG_FILE,
         help="Installation config file (TOML). Default: $ILS_CONFIG, then ./ils.toml if present.",
     )(f)
 

@@ -99,6 +99,8 @@ def step_names(mode: str = "night") -> list[str]:
 
 @dataclass
 class StepReport:
+    """What one step of a run did: its counts and its seconds."""
+
     step: str
     counts: dict
     seconds: float
@@ -115,6 +117,8 @@ class StepFailure(Exception):
 
 @dataclass
 class RunReport:
+    """One batch run: its id, the time it ran as of, its mode, and each step's report."""
+
     run_id: int | None
     as_of: dt.datetime
     mode: str

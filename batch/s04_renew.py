@@ -23,6 +23,8 @@ IN_DRY_RUN = True
 
 @dataclass(frozen=True)
 class RenewRequest:
+    """A pending renewal request: who asked, when, for which copy."""
+
     request_id: int
     card_number: str
     received_at: dt.datetime

@@ -64,6 +64,9 @@ def _load_command():
     every command (an intraday run is mostly start-up). Only paused, it would go over them all
     at its next run, and again as Python exits: they are frozen (the batch keeps them so,
     ils.batch.runner.batch_gc). A load that fails ends the process, frozen nothing."""
+    from ils.infra import compiled
+
+    compiled.keep_between_processes()
     gc.disable()
     try:
         from ils.cli import main as command

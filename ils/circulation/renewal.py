@@ -21,6 +21,8 @@ from ils.library.staff import require
 
 @dataclass(frozen=True)
 class LoanFacts:
+    """A loan as the renewal rules see it."""
+
     id: int
     patron_id: int
     title_id: int

@@ -38,6 +38,8 @@ REASON_CODES = (
 
 @dataclass(frozen=True)
 class Reason:
+    """A rejection reason: its code and what it says in English and in Japanese."""
+
     code: str
     en: str
     ja: str

@@ -54,6 +54,8 @@ class PatronFacts:
 
 @dataclass(frozen=True)
 class TitleFacts:
+    """What the hold rules know of a requested title: its kind, when it was catalogued, its copies by state."""
+
     id: int
     material_type: str
     category: str
@@ -70,6 +72,8 @@ class TitleFacts:
 
 @dataclass(frozen=True)
 class BranchFacts:
+    """A requested pickup place as the hold rules see it."""
+
     id: int
     code: str
     kind: str
@@ -78,6 +82,8 @@ class BranchFacts:
 
 @dataclass(frozen=True)
 class HoldCase:
+    """One hold request and what was found for it (patron, title, pickup place), judged under the policy on that day."""
+
     request: HoldRequest
     patron: PatronFacts | None
     title: TitleFacts | None

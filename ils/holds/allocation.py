@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class WaitingHold:
+    """A hold waiting for a copy, in its queue's order."""
+
     id: int
     pickup_branch_id: int
     queue_key: tuple
@@ -19,6 +21,8 @@ class WaitingHold:
 
 @dataclass(frozen=True)
 class FreeCopy:
+    """A copy free to be allocated, and where it is."""
+
     id: int
     location_branch_id: int
     on_hold_shelf: bool  # freed on a hold shelf (its hold expired or was cancelled)
@@ -26,6 +30,8 @@ class FreeCopy:
 
 @dataclass(frozen=True)
 class Allocation:
+    """A waiting hold given a free copy."""
+
     hold_id: int
     copy_id: int
     ready_now: bool  # the copy already sits on the pickup branch's hold shelf

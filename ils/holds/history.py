@@ -43,6 +43,8 @@ NOTICE_KINDS = (
 
 @dataclass(frozen=True)
 class Notice:
+    """A notice for a patron, recorded once by its dedupe key (a notice_events row)."""
+
     patron_id: int
     kind: str
     dedupe_key: str

@@ -22,6 +22,8 @@ from ils.library.policy import Policy
 
 @dataclass
 class Context:
+    """What a command or a step works with: the connection, the library's policy, the run's "now" and the installation's settings."""
+
     conn: Connection
     policy: Policy
     now: dt.datetime

@@ -22,6 +22,8 @@ STALE_AFTER = dt.timedelta(minutes=15)
 
 @dataclass(frozen=True)
 class Holder:
+    """Who holds the batch lock: their run, the process (owner), since when, and their last heartbeat."""
+
     run_id: int | None
     owner: str
     acquired_at: dt.datetime

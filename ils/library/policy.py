@@ -62,6 +62,8 @@ class Section:
 
 @dataclass(frozen=True, kw_only=True)
 class Library(Section):
+    """[library]: the library's names, the address its mail comes from, its web pages, time zone and staff language."""
+
     name: str
     name_en: str
     mail_from: str
@@ -99,6 +101,8 @@ class Eligibility(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class Holds(Section):
+    """[holds]: who may hold what, how many, and which requests are rejected."""
+
     limit: Annotated[int, Ge(1)] | None = None
     limit_counts: Literal["all_channels", "web_only"] = "all_channels"
     overdue_blocks: bool = False
@@ -156,17 +160,23 @@ class Allocation(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class Queue(Section):
+    """[queue]: the order of a title's waiting holds."""
+
     order: Literal["receipt", "counter_same_day_first"] = "receipt"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Series(Section):
+    """[series]: whether a series' volumes are held in order, and what opens the next one's gate."""
+
     ordered: bool
     gate: Literal["allocated", "picked_up"] = "allocated"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Pickup(Section):
+    """[pickup]: how long a ready hold waits on the shelf, counted how and from when."""
+
     days: Annotated[int, Ge(1)]
     count: Literal["calendar", "open_days"] = "calendar"
     start: Literal["notice", "ready"] = "notice"
@@ -179,6 +189,8 @@ class Pickup(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class Notices(Section):
+    """[notices]: how notices are grouped and when they are sent."""
+
     mode: Literal["per_item", "digest"]
     send_times: tuple[HHMM, ...]
     open_days_only: bool = True
@@ -205,6 +217,8 @@ class Loans(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class Renewal(Section):
+    """[renewal]: how often and for how long a loan may be renewed, and what blocks it."""
+
     max_renewals: Annotated[int, Ge(0)]
     due_offset_days: Annotated[int, Ge(1)]
     blocked_if_item_overdue: bool = True
@@ -216,6 +230,8 @@ class Renewal(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class Passwords(Section):
+    """[passwords]: the web service's password rules."""
+
     min_length: Annotated[int, Ge(1)]
     max_length: Annotated[int, Ge(1)]
     charset: Literal["digits", "alnum", "printable"]
@@ -232,6 +248,8 @@ class Passwords(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class Email(Section):
+    """[email]: the addresses a patron may not give."""
+
     reject_consecutive_dots: bool = True
     reject_dot_before_at: bool = True
     blocked_domains: tuple[str, ...] = ()
@@ -256,6 +274,8 @@ def missing_list_file(names: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class Newsletter(Section):
+    """[newsletter]: whether the library sends one, what it carries and when."""
+
     enabled: bool = False
     # What an issue carries: new arrivals by NDC subject (新着図書案内), event announcements (行事案内).
     kinds: tuple[Literal["new_arrivals", "events"], ...] = ("new_arrivals",)
@@ -289,6 +309,8 @@ class Batch(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class Policy(Section):
+    """A library's whole policy profile, one section a table of its TOML."""
+
     profile: str
     library: Library
     calendar: Calendar = Calendar()

@@ -57,6 +57,8 @@ class StaffRefused(IlsError):
 
 @dataclass(frozen=True)
 class StaffAccount:
+    """A member of staff: their id, name and role."""
+
     staff_id: str
     name: str | None
     role: str
