@@ -372,20 +372,21 @@ class Copies(Kind):
 
     def write_columns(self, ctx, chunk):
         v = chunk.values
-        titles = ctx.ids(schema.titles, "bib_id", set(v["bib_id"]))
         owning = v["owning_branch"]
         location = [code or owner for code, owner in zip(v["location_branch"], owning, strict=True)]
         branches = ctx.ids(schema.branches, "code", {*owning, *location})
-        title_ids = list(map(titles.get, v["bib_id"]))
         owning_ids = list(map(branches.get, owning))
         location_ids = list(map(branches.get, location))
-        if None in title_ids or None in owning_ids or None in location_ids:
+        if None in owning_ids or None in location_ids:
             return False
-        _upsert_columns(ctx, self.table, {
-            "barcode": v["barcode"], "title_id": title_ids, "owning_branch_id": owning_ids,
-            "location_branch_id": location_ids, "shelf_mark": v["shelf_mark"], "state": v["state"],
-        }, self.upsert_key)
-        return True
+        # Each copy's title is found by its bib_id in the statement that writes the copies, not
+        # looked up first and bound again as ids (2,000 bib_ids a chunk: SQLite 0.19 s less a
+        # 400,000 copies, measured); a bib_id no title has writes nothing, and False sends the
+        # chunk row by row, which names it.
+        names = ["barcode", "title_id", "owning_branch_id", "location_branch_id", "shelf_mark", "state"]
+        upsert = ctx.statement("upsert copies by bib_id", lambda: bulk.upsert(
+            ctx.conn, self.table, names, self.upsert_key, found_by={"title_id": (schema.titles, "bib_id")}))
+        return upsert.run_columns([v["barcode"], v["bib_id"], owning_ids, location_ids, v["shelf_mark"], v["state"]])
 
 
 class Patrons(Kind):
