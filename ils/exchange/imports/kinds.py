@@ -380,9 +380,9 @@ class Copies(Kind):
         if None in owning_ids or None in location_ids:
             return False
         # Each copy's title is found by its bib_id in the statement that writes the copies, not
-        # looked up first and bound again as ids (2,000 bib_ids a chunk: SQLite 0.19 s less a
-        # 400,000 copies, measured); a bib_id no title has writes nothing, and False sends the
-        # chunk row by row, which names it.
+        # looked up first and bound again as ids (3.6% fewer instructions to write a first
+        # load's copies: docs/performance.md); a bib_id no title has writes nothing, and False
+        # sends the chunk row by row, which names it.
         names = ["barcode", "title_id", "owning_branch_id", "location_branch_id", "shelf_mark", "state"]
         upsert = ctx.statement("upsert copies by bib_id", lambda: bulk.upsert(
             ctx.conn, self.table, names, self.upsert_key, found_by={"title_id": (schema.titles, "bib_id")}))
