@@ -482,3 +482,20 @@ def test_a_reimport_of_copies_finds_their_titles_and_names_a_missing_one(conn_fo
     assert [str(p) for p in caught.value.problems] == [f"{tmp_path / 'copies.csv'}:22: bib_id: no title 'T9999'"]
     conn.rollback()
     assert conn.execute(select(t.c.bib_id).join(c, t.c.id == c.c.title_id).where(c.c.barcode == "2000000010")).scalar() == "T0299"
+
+
+def test_a_first_loads_loan_puts_its_copy_on_loan_whatever_the_copies_file_said(conn_for, examples, tmp_path):
+    # A first load's loans go a chunk at a time (Loans.write_columns: each copy looked up by
+    # barcode for its id alone); the copies they lend are put on loan by one plain UPDATE,
+    # even where the copies file had them on the shelf, and the loan points at that copy.
+    conn, policy = conn_for("murakami")
+    data = tmp_path / "data"
+    shutil.copytree(examples, data)
+    loans = data / "loans.csv"
+    loans.write_text(loans.read_text(encoding="utf-8") + "1000000006,10000002,2026-11-01,2026-11-15,0,no,central\n",
+                     encoding="utf-8")
+    _import_examples(conn, policy, data)
+    c, lo = schema.copies, schema.loans
+    lent = conn.execute(select(c.c.barcode, c.c.state).join(lo, lo.c.copy_id == c.c.id).order_by(lo.c.id)).all()
+    assert [tuple(row) for row in lent] == [("1000000002", "on_loan"), ("1000000006", "on_loan")]
+    assert conn.execute(select(c.c.state).where(c.c.barcode == "1000000001")).scalar() == "on_shelf"
