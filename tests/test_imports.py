@@ -421,10 +421,10 @@ def _library_of_copies(tmp_path, examples, bib_ids):
 
 
 @pytest.mark.parametrize("low_limit", [False, True])
-def test_copies_find_their_titles_in_the_statement_that_writes_them(conn_for, examples, tmp_path, low_limit):
-    # A chunk of copies finds each title by bib_id in the statement that writes it (bulk.upsert's
-    # found_by): every copy gets its own title, in file order, whether the chunk is one statement
-    # or, under an older SQLite's limit of 999 bound values, several.
+def test_each_copy_of_a_first_load_gets_its_own_title_in_file_order(conn_for, examples, tmp_path, low_limit):
+    # A chunk of copies (Copies.write_columns) binds each copy's title by its bib_id: every copy
+    # gets its own title, in file order, whether the chunk is one statement or, under an older
+    # SQLite's limit of 999 bound values, several.
     import sqlite3
 
     conn, policy = conn_for()
@@ -440,10 +440,9 @@ def test_copies_find_their_titles_in_the_statement_that_writes_them(conn_for, ex
 
 
 @pytest.mark.parametrize("low_limit", [False, True])
-def test_a_copy_whose_title_the_writing_statement_cannot_find_is_named_on_its_line(
+def test_a_copy_of_a_missing_title_in_a_large_chunk_is_named_on_its_line(
         conn_for, examples, tmp_path, low_limit):
-    # The statement writes nothing for its chunk (SQLite: the title's NULL id refuses it; PostgreSQL:
-    # the stage is checked first), and the chunk goes row by row, which names the line. Under a
+    # The chunk of columns writes nothing and goes row by row, which names the line; under a
     # limit of 999 values the missing title is in a later statement of the chunk than the first.
     import sqlite3
 
@@ -462,8 +461,8 @@ def test_a_copy_whose_title_the_writing_statement_cannot_find_is_named_on_its_li
 
 
 def test_a_reimport_of_copies_finds_their_titles_and_names_a_missing_one(conn_for, examples, tmp_path):
-    # Over copies already there (tonight's re-import) the same statement updates a copy that
-    # moved to another title, and a bib_id no title has is still named on its line.
+    # Over copies already there (tonight's re-import) a copy that moved to another title is
+    # updated, and a bib_id no title has is still named on its line.
     conn, policy = conn_for()
     bib_ids = [f"T{n % 300:04d}" for n in range(600)]
     files = _library_of_copies(tmp_path, examples, bib_ids)
@@ -485,9 +484,8 @@ def test_a_reimport_of_copies_finds_their_titles_and_names_a_missing_one(conn_fo
 
 
 def test_a_first_loads_loan_puts_its_copy_on_loan_whatever_the_copies_file_said(conn_for, examples, tmp_path):
-    # A first load's loans go a chunk at a time (Loans.write_columns: each copy looked up by
-    # barcode for its id alone); the copies they lend are put on loan by one plain UPDATE,
-    # even where the copies file had them on the shelf, and the loan points at that copy.
+    # A first load's loans go a chunk at a time (Loans.write_columns); the copies they lend are
+    # put on loan, even where the copies file had them on the shelf, and each loan points at its copy.
     conn, policy = conn_for("murakami")
     data = tmp_path / "data"
     shutil.copytree(examples, data)

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from ils.infra import db
 
 LOOKUP_CHUNK = 2000
 
 
-def upsert(conn: Connection, table: Table, columns: Sequence[str], key: Sequence[str],
-           found_by: Mapping[str, tuple[Table, str]] | None = None) -> Staged:
+def upsert(conn: Connection, table: Table, columns: Sequence[str], key: Sequence[str]) -> Staged:
     """Insert rows, or update the row with the same key where a value differs: an unchanged row
-    is not rewritten (no index or page is touched), which is what makes a nightly re-import cheap.
-
-    `found_by` names the columns given by another table's natural key (`title_id` by the
-    `bib_id` of titles): the statement that writes the rows finds their ids itself, and writes
-    nothing if one is not there (Staged.run_columns says so)."""
+    is not rewritten (no index or page is touched), which is what makes a nightly re-import cheap."""
     changing = [name for name in columns if name not in key]
     differs = _differs(conn)
     conflict = f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
@@ -31,26 +25,11 @@ def upsert(conn: Connection, table: Table, columns: Sequence[str], key: Sequence
         conflict = (f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
                     f"{', '.join(f'{c} = excluded.{c}' for c in changing)} WHERE "
                     f"{' OR '.join(f'{table.name}.{c} {differs} excluded.{c}' for c in changing)}")
-    found_by = found_by or {}
-
-    def picked(source: str) -> str:
-        return ", ".join(_found_id(source, c, *found_by[c]) if c in found_by else f"{source}.{c}" for c in columns)
-
-    def listed(rows: str) -> str:
-        if not found_by:
-            return f"INSERT INTO {table.name} ({', '.join(columns)}) {rows} {conflict}"
-        return (f"WITH listed ({', '.join(columns)}) AS ({rows}) INSERT INTO {table.name} ({', '.join(columns)}) "
-                f"SELECT {picked('listed')} FROM listed WHERE true {conflict}")
-
     # The stage's SELECT has a WHERE so that `ON CONFLICT` after it is never read as a join's (SQLite's parser).
     return Staged(conn, table, columns, lambda stage: (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {picked(stage)} FROM {stage} "
-        f"WHERE true ORDER BY _n {conflict}"), listed=listed, found_by=found_by)
-
-
-def _found_id(source: str, column: str, other: Table, natural: str) -> str:
-    """The id of the `other` row whose `natural` key the source row gives as `column` (NULL if none)."""
-    return f"(SELECT {other.name}.id FROM {other.name} WHERE {other.name}.{natural} = {source}.{column})"
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {stage} "
+        f"WHERE true ORDER BY _n {conflict}"),
+        listed=lambda rows: f"INSERT INTO {table.name} ({', '.join(columns)}) {rows} {conflict}")
 
 
 def insert(conn: Connection, table: Table, columns: Sequence[str]) -> Staged:
@@ -91,23 +70,13 @@ class Staged:
     parameter of a row's own statement would.
     """
 
-    def __init__(self, conn: Connection, table: Table, columns: Sequence[str], merge, key_type=None, *, listed,
-                 found_by: Mapping[str, tuple[Table, str]] | None = None):
+    def __init__(self, conn: Connection, table: Table, columns: Sequence[str], merge, key_type=None, *, listed):
         self._conn = conn
         self._postgresql = conn.dialect.name == "postgresql"
-        self._found_by = dict(found_by or {})
-        self._stage = f"import_stage_{table.name}_{len(columns)}{'_found' if self._found_by else ''}"
-        self._missing = [f"NOT NULL constraint failed: {table.name}.{c}" for c in self._found_by]
+        self._stage = f"import_stage_{table.name}_{len(columns)}"
         if self._postgresql:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self._stage}")
-
-            def staged_as(c):  # a found_by column is staged as the natural key it is given by
-                if c in self._found_by:
-                    other, natural = self._found_by[c]
-                    return other.c[natural]
-                return table.c[c] if c in table.c else key_type
-
-            kinds = {c: staged_as(c).type.compile(dialect=conn.dialect) for c in columns}
+            kinds = {c: (table.c[c] if c in table.c else key_type).type.compile(dialect=conn.dialect) for c in columns}
             conn.exec_driver_sql(
                 f"CREATE TEMPORARY TABLE {self._stage} (_n integer, {', '.join(f'{c} {kinds[c]}' for c in columns)}) "
                 "ON COMMIT DROP"
@@ -121,10 +90,6 @@ class Staged:
             self._rows_per_statement = max(1, variables // len(columns))
         self._columns = list(columns)
         converters = db.bind_converters(conn, table, columns)
-        for at, name in enumerate(columns):  # a natural key, bound as its own column would be
-            if name in self._found_by:
-                other, natural = self._found_by[name]
-                converters[at] = db.bind_converters(conn, other, [natural])[0]
         if key_type is not None and not self._postgresql:  # `_<key>`: converted as the key column is
             converters[-1] = db.bind_converters(conn, table, [key_type.name])[0]
         self._converters = [None, *converters]  # `_n` first
@@ -133,40 +98,19 @@ class Staged:
         if rows:
             self.run_columns([[row[name] for row in rows] for name in self._columns])
 
-    def run_columns(self, columns: Sequence[Sequence]) -> bool:
+    def run_columns(self, columns: Sequence[Sequence]) -> None:
         """The rows given a column at a time, in the stage's order of columns (a row's dict is
-        never needed: the columnar import path hands its parsed columns straight here).
-
-        False where a `found_by` key is not in its table: then nothing of this statement is
-        written (on SQLite, a chunk split by the limit of bound values keeps the statements
-        before; the caller's import is refused anyway, as the missing reference is a problem)."""
+        never needed: the columnar import path hands its parsed columns straight here)."""
         if not columns or not columns[0]:
-            return True
+            return
         numbers = range(len(columns[0]))
         if self._postgresql:
             self._conn.exec_driver_sql(f"TRUNCATE {self._stage}")
             db.copy_rows(self._conn, self._stage, ["_n", *self._columns], self._converters,
                          zip(numbers, *columns, strict=True))
-            if self._found_by and self._conn.exec_driver_sql(self._unfound()).first() is not None:
-                return False
             self._conn.exec_driver_sql(self._merge)
-            return True
-        try:
+        else:
             self._run_listed(columns)
-        except IntegrityError as exc:
-            # A key not found leaves its id NULL, which the column's NOT NULL refuses: SQLite
-            # undoes that statement (and only it) and the transaction goes on.
-            if not any(said in str(exc.orig) for said in self._missing):
-                raise
-            return False
-        return True
-
-    def _unfound(self) -> str:
-        """PostgreSQL: a staged row whose `found_by` key its table does not hold (an error
-        inside the merge would end the whole transaction)."""
-        missing = " OR ".join(f"NOT EXISTS (SELECT 1 FROM {other.name} WHERE {other.name}.{natural} = s.{c})"
-                              for c, (other, natural) in self._found_by.items())
-        return f"SELECT 1 FROM {self._stage} s WHERE {missing} LIMIT 1"
 
     def _run_listed(self, columns: Sequence[Sequence]) -> None:
         # A column at a time: each converter mapped over its column, no call per row.
@@ -222,22 +166,15 @@ def lookup(conn: Connection, table: Table, key_column: str, keys: set) -> dict:
 def find(conn: Connection, table: Table, key_column: str, keys: set, columns: Sequence[str]) -> list:
     """The rows (key first, then `columns`, by name too) whose key is one of `keys`: plain
     queries, no per-row result processing (keys, ids and codes need none)."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     selected = ", ".join((key_column, *columns))
     found: list = []
     ordered = sorted(keys)
     for start in range(0, len(ordered), LOOKUP_CHUNK):
         chunk = tuple(ordered[start : start + LOOKUP_CHUNK])
-        sql = f"SELECT {selected} FROM {table.name} WHERE {key_column} IN ({marks(conn, len(chunk))})"
+        sql = f"SELECT {selected} FROM {table.name} WHERE {key_column} IN ({', '.join([mark] * len(chunk))})"
         found.extend(conn.exec_driver_sql(sql, chunk).fetchall())
     return found
-
-
-def marks(conn: Connection, count: int) -> str:
-    """`?, ?, ...` (`%s, ...` on PostgreSQL): the bound values of a plain statement's IN list. For
-    2,000 ids SQLAlchemy's `in_()` costs about as much again as SQLite's own work (building
-    and binding the expanded list: 4.5 ms a chunk against 2.1 ms for a copies' UPDATE)."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return ", ".join([mark] * count)
 
 
 Writer = Staged

@@ -372,21 +372,20 @@ class Copies(Kind):
 
     def write_columns(self, ctx, chunk):
         v = chunk.values
+        titles = ctx.ids(schema.titles, "bib_id", set(v["bib_id"]))
         owning = v["owning_branch"]
         location = [code or owner for code, owner in zip(v["location_branch"], owning, strict=True)]
         branches = ctx.ids(schema.branches, "code", {*owning, *location})
+        title_ids = list(map(titles.get, v["bib_id"]))
         owning_ids = list(map(branches.get, owning))
         location_ids = list(map(branches.get, location))
-        if None in owning_ids or None in location_ids:
+        if None in title_ids or None in owning_ids or None in location_ids:
             return False
-        # Each copy's title is found by its bib_id in the statement that writes the copies, not
-        # looked up first and bound again as ids (3.6% fewer instructions to write a first
-        # load's copies: docs/performance.md); a bib_id no title has writes nothing, and False
-        # sends the chunk row by row, which names it.
-        names = ["barcode", "title_id", "owning_branch_id", "location_branch_id", "shelf_mark", "state"]
-        upsert = ctx.statement("upsert copies by bib_id", lambda: bulk.upsert(
-            ctx.conn, self.table, names, self.upsert_key, found_by={"title_id": (schema.titles, "bib_id")}))
-        return upsert.run_columns([v["barcode"], v["bib_id"], owning_ids, location_ids, v["shelf_mark"], v["state"]])
+        _upsert_columns(ctx, self.table, {
+            "barcode": v["barcode"], "title_id": title_ids, "owning_branch_id": owning_ids,
+            "location_branch_id": location_ids, "shelf_mark": v["shelf_mark"], "state": v["state"],
+        }, self.upsert_key)
+        return True
 
 
 class Patrons(Kind):
@@ -550,23 +549,21 @@ class Loans(Kind):
         if ctx.found_before(select(lo.c.id).where(lo.c.returned_at.is_(None))):
             return False
         v = chunk.values
-        # A copy's id only, as a patron's: the barcode's own unique index holds it, so the lookup
-        # reads no copy's row (the title and state the row path reads: twice the cost).
-        copies = ctx.ids(c, "barcode", set(v["barcode"]))
+        copies = _copies_by_barcode(ctx, [(None, {"barcode": barcode}) for barcode in v["barcode"]])
         patrons = ctx.ids(schema.patrons, "card_number", set(v["card"]))
         branches = ctx.ids(schema.branches, "code", {code for code in v["branch"] if code})
-        copy_ids = list(map(copies.get, v["barcode"]))
+        found = list(map(copies.get, v["barcode"]))
         patron_ids = list(map(patrons.get, v["card"]))
-        if None in copy_ids or None in patron_ids or any(code and code not in branches for code in v["branch"]):
+        if None in found or None in patron_ids or any(code and code not in branches for code in v["branch"]):
             return False
         if any(due < lent for due, lent in zip(v["due_on"], v["loaned_on"], strict=True)):
             return False
+        copy_ids = [copy.id for copy in found]
         names = ["copy_id", "patron_id", "branch_id", "loaned_on", "due_on", "renewals", "inter_library"]
         ctx.statement("insert loans", lambda: bulk.insert(ctx.conn, lo, names)).run_columns([
             copy_ids, patron_ids, [branches.get(code) for code in v["branch"]], v["loaned_on"], v["due_on"],
             v["renewals"], v["inter_library"]])
-        ctx.conn.exec_driver_sql(f"UPDATE {c.name} SET state = 'on_loan' WHERE state != 'on_loan' "
-                                 f"AND id IN ({bulk.marks(ctx.conn, len(copy_ids))})", tuple(copy_ids))
+        ctx.conn.execute(c.update().where(c.c.id.in_(copy_ids), c.c.state != "on_loan").values(state="on_loan"))
         return True
 
     def _open_loans(self, ctx, copy_ids):
