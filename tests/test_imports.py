@@ -406,3 +406,94 @@ def test_a_date_is_bound_on_sqlite_as_sqlalchemy_binds_it():
     with pytest.raises(TypeError):
         convert("2026-11-25")
     engine.dispose()
+
+
+def _library_of_copies(tmp_path, examples, bib_ids):
+    """branches, 300 titles and one copy a bib_id given (barcodes 2000000000 on, in file order)."""
+    shutil.copy(examples / "branches.csv", tmp_path / "branches.csv")
+    titles = [f"T{n:04d},本{n},book,2026-01-01" for n in range(300)]
+    (tmp_path / "titles.csv").write_text("bib_id,title,material_type,catalogued_on\n" + "\n".join(titles) + "\n",
+                                         encoding="utf-8")
+    copies = [f"{2000000000 + n},{bib_id},central,,,on_shelf" for n, bib_id in enumerate(bib_ids)]
+    (tmp_path / "copies.csv").write_text("barcode,bib_id,owning_branch,location_branch,shelf_mark,state\n"
+                                         + "\n".join(copies) + "\n", encoding="utf-8")
+    return [(name, tmp_path / f"{name}.csv") for name in ("branches", "titles", "copies")]
+
+
+@pytest.mark.parametrize("low_limit", [False, True])
+def test_each_copy_of_a_first_load_gets_its_own_title_in_file_order(conn_for, examples, tmp_path, low_limit):
+    # A chunk of copies (Copies.write_columns) binds each copy's title by its bib_id: every copy
+    # gets its own title, in file order, whether the chunk is one statement or, under an older
+    # SQLite's limit of 999 bound values, several.
+    import sqlite3
+
+    conn, policy = conn_for()
+    if low_limit:
+        if conn.dialect.name != "sqlite":
+            pytest.skip("a limit of SQLite's; PostgreSQL's batches go by COPY")
+        conn.connection.dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    bib_ids = [f"T{(n * 7) % 300:04d}" for n in range(2500)]
+    import_files(conn, _library_of_copies(tmp_path, examples, bib_ids), policy, NIGHT)
+    c, t = schema.copies, schema.titles
+    stored = conn.execute(select(c.c.barcode, t.c.bib_id).join(t, t.c.id == c.c.title_id).order_by(c.c.id)).all()
+    assert [tuple(row) for row in stored] == [(str(2000000000 + n), bib_id) for n, bib_id in enumerate(bib_ids)]
+
+
+@pytest.mark.parametrize("low_limit", [False, True])
+def test_a_copy_of_a_missing_title_in_a_large_chunk_is_named_on_its_line(
+        conn_for, examples, tmp_path, low_limit):
+    # The chunk of columns writes nothing and goes row by row, which names the line; under a
+    # limit of 999 values the missing title is in a later statement of the chunk than the first.
+    import sqlite3
+
+    conn, policy = conn_for()
+    if low_limit:
+        if conn.dialect.name != "sqlite":
+            pytest.skip("a limit of SQLite's; PostgreSQL's batches go by COPY")
+        conn.connection.dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    bib_ids = [f"T{(n * 7) % 300:04d}" for n in range(2500)]
+    bib_ids[2300] = "T9999"
+    files = _library_of_copies(tmp_path, examples, bib_ids)
+    with pytest.raises(ImportFailed) as caught:
+        import_files(conn, files, policy, NIGHT)
+    assert [str(p) for p in caught.value.problems] == [f"{tmp_path / 'copies.csv'}:2302: bib_id: no title 'T9999'"]
+    assert _count(conn, schema.copies) == 0 and _count(conn, schema.titles) == 0
+
+
+def test_a_reimport_of_copies_finds_their_titles_and_names_a_missing_one(conn_for, examples, tmp_path):
+    # Over copies already there (tonight's re-import) a copy that moved to another title is
+    # updated, and a bib_id no title has is still named on its line.
+    conn, policy = conn_for()
+    bib_ids = [f"T{n % 300:04d}" for n in range(600)]
+    files = _library_of_copies(tmp_path, examples, bib_ids)
+    import_files(conn, files, policy, NIGHT)
+    conn.commit()
+    moved = [*bib_ids]
+    moved[10] = "T0299"
+    import_files(conn, _library_of_copies(tmp_path, examples, moved), policy, NIGHT)
+    conn.commit()
+    c, t = schema.copies, schema.titles
+    title_of = dict(conn.execute(select(c.c.barcode, t.c.bib_id).join(t, t.c.id == c.c.title_id)).all())
+    assert title_of["2000000010"] == "T0299" and title_of["2000000011"] == "T0011"
+    moved[20] = "T9999"
+    with pytest.raises(ImportFailed) as caught:
+        import_files(conn, _library_of_copies(tmp_path, examples, moved), policy, NIGHT)
+    assert [str(p) for p in caught.value.problems] == [f"{tmp_path / 'copies.csv'}:22: bib_id: no title 'T9999'"]
+    conn.rollback()
+    assert conn.execute(select(t.c.bib_id).join(c, t.c.id == c.c.title_id).where(c.c.barcode == "2000000010")).scalar() == "T0299"
+
+
+def test_a_first_loads_loan_puts_its_copy_on_loan_whatever_the_copies_file_said(conn_for, examples, tmp_path):
+    # A first load's loans go a chunk at a time (Loans.write_columns); the copies they lend are
+    # put on loan, even where the copies file had them on the shelf, and each loan points at its copy.
+    conn, policy = conn_for("murakami")
+    data = tmp_path / "data"
+    shutil.copytree(examples, data)
+    loans = data / "loans.csv"
+    loans.write_text(loans.read_text(encoding="utf-8") + "1000000006,10000002,2026-11-01,2026-11-15,0,no,central\n",
+                     encoding="utf-8")
+    _import_examples(conn, policy, data)
+    c, lo = schema.copies, schema.loans
+    lent = conn.execute(select(c.c.barcode, c.c.state).join(lo, lo.c.copy_id == c.c.id).order_by(lo.c.id)).all()
+    assert [tuple(row) for row in lent] == [("1000000002", "on_loan"), ("1000000006", "on_loan")]
+    assert conn.execute(select(c.c.state).where(c.c.barcode == "1000000001")).scalar() == "on_shelf"
