@@ -26,7 +26,7 @@ DAY = dt.date(2026, 11, 26)
 # changes with the blank after it), emoji sequences, and
 # what tabulate treats its own way (line breaks, colour codes, its separating-line mark).
 PIECES = ["a", "Z", "0", "-", "=", " ", "日本", "図書館", "の", "ｱｲ", "\u3000", "\t", "\x00", "\x7f", "\u200b",
-          "\u200d", "e\u0301", "\u0915\u094d", "\ufe0f", "👨\u200d👩", "🇯🇵", "\xa0", "\u2028", "\n", "\r\n", "\x1b[31m", "\x01"]
+          "\u200d", "\u200c", "e\u0301", "\u0915\u094d", "\u094d", "\ufe0f", "👨\u200d👩", "🇯🇵", "\xa0", "\u2028", "\n", "\r\n", "\x1b[31m", "\x01"]
 texts = st.lists(st.sampled_from(PIECES), max_size=6).map("".join)
 
 
