@@ -420,11 +420,8 @@ def _library_of_copies(tmp_path, examples, bib_ids):
     return [(name, tmp_path / f"{name}.csv") for name in ("branches", "titles", "copies")]
 
 
-@pytest.mark.parametrize("low_limit", [False, True])
-def test_each_copy_of_a_first_load_gets_its_own_title_in_file_order(conn_for, examples, tmp_path, low_limit):
-    # A chunk of copies (Copies.write_columns) binds each copy's title by its bib_id: every copy
-    # gets its own title, in file order, whether the chunk is one statement or, under an older
-    # SQLite's limit of 999 bound values, several.
+def _opened(conn_for, low_limit: bool):
+    """A library's connection and policy; with `low_limit`, binding at most 999 values a statement, as an SQLite before 3.32 does."""
     import sqlite3
 
     conn, policy = conn_for()
@@ -432,6 +429,15 @@ def test_each_copy_of_a_first_load_gets_its_own_title_in_file_order(conn_for, ex
         if conn.dialect.name != "sqlite":
             pytest.skip("a limit of SQLite's; PostgreSQL's batches go by COPY")
         conn.connection.dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    return conn, policy
+
+
+@pytest.mark.parametrize("low_limit", [False, True])
+def test_each_copy_of_a_first_load_gets_its_own_title_in_file_order(conn_for, examples, tmp_path, low_limit):
+    # A chunk of copies (Copies.write_columns) binds each copy's title by its bib_id: every copy
+    # gets its own title, in file order, whether the chunk is one statement or, under an older
+    # SQLite's limit of 999 bound values, several.
+    conn, policy = _opened(conn_for, low_limit)
     bib_ids = [f"T{(n * 7) % 300:04d}" for n in range(2500)]
     import_files(conn, _library_of_copies(tmp_path, examples, bib_ids), policy, NIGHT)
     c, t = schema.copies, schema.titles
@@ -444,13 +450,7 @@ def test_a_copy_of_a_missing_title_in_a_large_chunk_is_named_on_its_line(
         conn_for, examples, tmp_path, low_limit):
     # The chunk of columns writes nothing and goes row by row, which names the line; under a
     # limit of 999 values the missing title is in a later statement of the chunk than the first.
-    import sqlite3
-
-    conn, policy = conn_for()
-    if low_limit:
-        if conn.dialect.name != "sqlite":
-            pytest.skip("a limit of SQLite's; PostgreSQL's batches go by COPY")
-        conn.connection.dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    conn, policy = _opened(conn_for, low_limit)
     bib_ids = [f"T{(n * 7) % 300:04d}" for n in range(2500)]
     bib_ids[2300] = "T9999"
     files = _library_of_copies(tmp_path, examples, bib_ids)
