@@ -173,7 +173,9 @@ def run_batch(
                 if name in done:
                     report.steps.append(StepReport(name, done[name], 0.0, skipped=True))
                     continue
-                if _beside(name, names, done, checkpointing):
+                if name == BESIDE[0]:
+                    checkpointing.stop()  # the pair may fork, and a child is not forked beside a thread
+                if _beside(name, names, done):
                     ran = _run_beside(ctx, *BESIDE, clock)
                 else:
                     ran = [_run_step(ctx, name, clock)]
@@ -288,13 +290,11 @@ def _why(exc: BaseException) -> str:
     return str(cause) if cause is not None else f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
-def _beside(name: str, names: list[str], done: Mapping[str, dict], checkpointing) -> bool:
+def _beside(name: str, names: list[str], done: Mapping[str, dict]) -> bool:
     """Whether `name` starts the pair of steps run side by side: both left to do tonight, on a
-    machine where a forked child gets a CPU of its own (else one after the other, as ever).
-    The checkpoints' thread ends first: a child is not forked beside another thread."""
+    machine where a forked child gets a CPU of its own (else one after the other, as ever)."""
     if name != BESIDE[0] or not set(BESIDE) <= set(names) or set(BESIDE) & set(done):
         return False
-    checkpointing.stop()
     why_not = forked.why_not_fork()
     if why_not is not None:
         log.debug("%s and %s one after the other: %s", *BESIDE, why_not)

@@ -105,8 +105,6 @@ class Checkpoints:
 class _NoCheckpoints:
     """PostgreSQL, or an SQLite database without a file or a write-ahead log: nothing to do."""
 
-    done = 0
-
     def committed(self) -> None:
         pass
 
