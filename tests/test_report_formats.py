@@ -39,6 +39,48 @@ def test_the_text_table_is_tabulates_simple_layout_byte_for_byte(table):
     assert text_table(headers, rows) == tabulate(rows, headers=headers, disable_numparse=True)
 
 
+# Columns that take the text table's quick ways (ASCII alone; characters whose widths add up),
+# mixed with what must not: kana's combining voiced mark, a virama, a joiner, half-width ﾞ.
+QUICK_PIECES = ["a", "Z", "0", " ", "-", "~", "日本", "図書館", "ｱｲ", "\u3000", "「本」", "ー", "・", "Ａ１",
+                "か\u3099", "\u3099", "\u0915\u094d", "\u200d", "ﾞ", "\u302a", "\ufe0f"]
+quick_texts = st.lists(st.sampled_from(QUICK_PIECES), max_size=5).map("".join)
+
+
+@settings(max_examples=300)
+@given(st.integers(1, 4).flatmap(lambda n: st.tuples(st.lists(quick_texts.filter(bool), min_size=n, max_size=n),
+                                                     st.lists(st.lists(quick_texts, min_size=n, max_size=n),
+                                                              min_size=1, max_size=6))))
+def test_columns_of_plain_or_japanese_text_are_laid_out_as_tabulate_lays_them_out(table):
+    headers, rows = table
+    assert text_table(headers, rows) == tabulate(rows, headers=headers, disable_numparse=True)
+
+
+def _adding_up() -> list[str]:
+    """Every character _WIDTH_ADDS_UP lets a column be measured once with."""
+    from ils.reports.text_table import _WIDTH_ADDS_UP
+
+    return [ch for ch in map(chr, range(0x10000)) if _WIDTH_ADDS_UP.fullmatch(ch)]
+
+
+def test_a_padded_cell_of_characters_whose_widths_add_up_is_as_wide_as_its_cells_and_blanks():
+    # What lets text_table measure such a column once: wcwidth gives each character one or
+    # two cells, and the blanks after it (or before the next character) add one each.
+    adding_up = _adding_up()
+    assert len(adding_up) > 20_000
+    for ch in adding_up:
+        width = wcswidth(ch)
+        assert width in (1, 2), ch
+        assert wcswidth(ch + " ") == width + 1 and wcswidth("a" + ch + "  ") == width + 3, ch
+        assert wcswidth(ch + "日") == width + 2 and wcswidth(ch + "a") == width + 1, ch
+    assert all(wcswidth(chr(code)) == 1 for code in range(0x20, 0x7F))  # ASCII: a cell a character
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(_adding_up()), max_size=12).map("".join), st.integers(0, 3))
+def test_text_of_characters_whose_widths_add_up_measures_as_the_sum_of_its_characters(text, blanks):
+    assert wcswidth(text + " " * blanks) == sum(map(wcswidth, text)) + blanks
+
+
 def test_a_page_of_japanese_titles_is_laid_out_as_tabulate_lays_it_out():
     headers = ["請求記号", "資料番号", "書名", "受取館", "予約番号"]
     rows = [["913.6/ム", "L1", "とても長い題名の本、あるいは夜明けの…", "中央図書館", "17"],

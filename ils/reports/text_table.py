@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from itertools import chain
+from itertools import chain, repeat
 
 from wcwidth import wcswidth
 
@@ -26,6 +26,14 @@ MIN_PADDING = 2
 # What tabulate lays out its own way: line breaks (multi-line cells), ESC (colour codes and
 # links, which take no width) and its separating-line mark (tabulate.SEPARATING_LINE).
 _TABULATE_ONLY = re.compile(r"[\r\n\x1b\x01]")
+# Characters each as wide as wcwidth says whatever follows them, blanks included: ASCII's
+# printable ones, CJK punctuation, kana, the unified ideographs, full- and half-width forms,
+# none of them combining, joining or zero-width. A column of such text padded is measured by
+# adding its blanks. Not in it: what makes the blank after a character count differently (a
+# virama, a joiner, a combining mark such as kana's U+3099, a variation selector), which
+# tabulate's second measuring of the padded cell has to see.
+_WIDTH_ADDS_UP = re.compile(r"[\x20-\x7e\u3000-\u3029\u3030-\u303f\u3041-\u3096\u309b-\u30ff"
+                            r"\u4e00-\u9fff\uff01-\uff9f]*")
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -39,18 +47,24 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = [
         COLUMN_GAP.join(header + " " * max(0, width - wcswidth(header)) for header, width in zip(headers, widths, strict=True)),
         COLUMN_GAP.join("-" * width for width in widths),
-        *(COLUMN_GAP.join(row) for row in zip(*(cells for _, cells in columns), strict=True)),
+        *map(COLUMN_GAP.join, zip(*(cells for _, cells in columns), strict=True)),
     ]
-    return "\n".join(line.rstrip() for line in lines)
+    return "\n".join(map(str.rstrip, lines))
 
 
 def _left_aligned(header: str, column: Sequence[str]) -> tuple[int, list[str]]:
     """A column's width and its cells padded to it, as tabulate pads a left-aligned text column."""
     cells = list(map(str.strip, column))  # tabulate strips cells, not headers
-    measured = list(map(wcswidth, cells))
     least = wcswidth(header) + MIN_PADDING
+    text = "".join(cells)
+    if text.isascii() and text.isprintable():  # a character a cell: measured by its length
+        width = max(max(map(len, cells)), least)
+        return width, list(map(str.ljust, cells, repeat(width)))
+    measured = list(map(wcswidth, cells))
     width = max(max(measured), least)
     padded = [cell + " " * (width - cells_wide) for cell, cells_wide in zip(cells, measured, strict=True)]
+    if _WIDTH_ADDS_UP.fullmatch(text):
+        return width, padded
     # The column's printed width is measured again on the padded cells, as tabulate does:
     # it is `width` unless wcwidth cannot measure a cell (-1: a control character).
     return max(least, max(map(wcswidth, padded))), padded
