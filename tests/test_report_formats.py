@@ -95,7 +95,7 @@ def test_the_text_tables_spacing_is_tabulates():
     from ils.reports import text_table as ours
 
     assert (ours.MIN_PADDING, ours.COLUMN_GAP) == (tabulate_module.MIN_PADDING, tabulate_module._table_formats["simple"].datarow.sep)
-    assert ours._TABULATE_ONLY.search(tabulate_module.SEPARATING_LINE)
+    assert ours._tabulate_only(tabulate_module.SEPARATING_LINE)
 
 
 def _tabulated_pages(sheet: Sheet) -> str:
