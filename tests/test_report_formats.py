@@ -39,9 +39,9 @@ def test_the_text_table_is_tabulates_simple_layout_byte_for_byte(table):
     assert text_table(headers, rows) == tabulate(rows, headers=headers, disable_numparse=True)
 
 
-# Columns that take the text table's quick ways (ASCII alone; characters whose widths add up),
-# mixed with what must not: kana's combining voiced mark, a virama, a joiner, half-width ﾞ.
-QUICK_PIECES = ["a", "Z", "0", " ", "-", "~", "日本", "図書館", "ｱｲ", "\u3000", "「本」", "ー", "・", "Ａ１",
+# Columns that take the text table's quick ways (ASCII alone; characters whose widths add up, a clip's …),
+# half-width ﾞ among them, mixed with what must not: kana's combining voiced mark, a virama, a joiner.
+QUICK_PIECES = ["a", "Z", "0", " ", "-", "~", "日本", "図書館", "ｱｲ", "\u3000", "「本」", "ー", "・", "Ａ１", "題名…",
                 "か\u3099", "\u3099", "\u0915\u094d", "\u200d", "ﾞ", "\u302a", "\ufe0f"]
 quick_texts = st.lists(st.sampled_from(QUICK_PIECES), max_size=5).map("".join)
 

@@ -29,12 +29,13 @@ MIN_PADDING = 2
 # every character of the page against the four (4% of the text reports' instructions).
 TABULATE_ONLY = ("\r", "\n", "\x1b", "\x01")
 # Characters each as wide as wcwidth says whatever follows them, blanks included: ASCII's
-# printable ones, CJK punctuation, kana, the unified ideographs, full- and half-width forms,
+# printable ones, the ellipsis a clipped cell ends with (ils/reports/formats.py's clip), CJK
+# punctuation, kana, the unified ideographs, full- and half-width forms,
 # none of them combining, joining or zero-width. A column of such text padded is measured by
 # adding its blanks. Not in it: what makes the blank after a character count differently (a
 # virama, a joiner, a combining mark such as kana's U+3099, a variation selector), which
 # tabulate's second measuring of the padded cell has to see.
-_WIDTH_ADDS_UP = re.compile(r"[\x20-\x7e\u3000-\u3029\u3030-\u303f\u3041-\u3096\u309b-\u30ff"
+_WIDTH_ADDS_UP = re.compile(r"[\x20-\x7e\u2026\u3000-\u3029\u3030-\u303f\u3041-\u3096\u309b-\u30ff"
                             r"\u4e00-\u9fff\uff01-\uff9f]*")
 
 
