@@ -55,8 +55,8 @@ def _leave_at_once(code: object) -> None:
 
 
 def _load_command():
-    """ils.cli's command group, loaded with the cyclic garbage collector paused, and what loading
-    made frozen out of every later collection.
+    """ils.cli's command group and the command the line names (ils/commands/), loaded with the
+    cyclic garbage collector paused, and what loading made frozen out of every later collection.
 
     Importing SQLAlchemy, pydantic and ils makes some 60,000 objects the collector tracks,
     nearly all kept as long as the process lives; the collector, run after every 700 new
@@ -70,6 +70,8 @@ def _load_command():
     gc.disable()
     try:
         from ils.cli import main as command
+
+        command.load_named(sys.argv[1:])
     finally:
         gc.enable()
     gc.freeze()

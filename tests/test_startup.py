@@ -75,6 +75,24 @@ def _mito_with_a_web_hold_request(new_library):
     return lib
 
 
+def test_a_batch_run_loads_the_batch_s_commands_and_no_other_command(tmp_path):
+    """Defining every command's options was 2% of an intraday run as a process (ils.cli.COMMANDS)."""
+    loaded = _modules_in_memory_after(tmp_path, "-v", "batch", "run", "--help")
+    assert {m for m in loaded if m.startswith("ils.commands")} == {"ils.commands", "ils.commands.batch"}
+
+
+def test_the_command_a_line_names_is_loaded_with_the_start_up_and_frozen_with_it(tmp_path):
+    """Loaded as click parsed the line, its modules' objects were left to the collector."""
+    listing = tmp_path / "tracked.txt"
+    program = ("import atexit, gc, pathlib, sys; from ils.__main__ import main\n"
+               "def tracked(): return any(o is sys.modules['ils.commands.batch'].batch for o in gc.get_objects())\n"
+               f"atexit.register(lambda: pathlib.Path({str(listing)!r}).write_text(str(tracked())))\n"
+               "main()")
+    subprocess.run([sys.executable, "-c", program, "batch", "runs", "--help"], cwd=tmp_path, capture_output=True, text=True,
+                   check=True)
+    assert listing.read_text() == "False"  # gc.get_objects() leaves out what is frozen
+
+
 def test_an_intraday_run_as_a_process_loads_only_the_steps_it_runs(new_library, engine_name, tmp_path):
     lib = _mito_with_a_web_hold_request(new_library)
     loaded = _modules_in_memory_after(tmp_path, "batch", "run", "--db", lib.url, "--now", "2026-11-26T10:00:00+09:00",
