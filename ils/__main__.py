@@ -64,7 +64,7 @@ def _load_command():
     every command (an intraday run is mostly start-up). Only paused, it would go over them all
     at its next run, and again as Python exits: they are frozen (the batch keeps them so,
     ils.batch.runner.batch_gc). A load that fails ends the process, frozen nothing."""
-    from ils.infra import compiled
+    from ils.infra import collector, compiled
 
     compiled.keep_between_processes()
     gc.disable()
@@ -74,7 +74,7 @@ def _load_command():
         command.load_named(sys.argv[1:])
     finally:
         gc.enable()
-    gc.freeze()
+    collector.freeze_start_up()
     return command
 
 
