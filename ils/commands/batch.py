@@ -9,8 +9,6 @@ from ils.cli import output_options, with_context
 from ils.infra.i18n import _
 from ils.infra.output import render
 
-# The nightly batch ------------------------------------------------------------
-
 
 @click.group(help=f"The nightly batch, one module per step in batch/: {', '.join(step_names())}.")
 def batch():

@@ -7,7 +7,6 @@ import click
 from ils.cli import branch_option, counter_options, output_options, staff_option, with_context
 from ils.infra.output import render
 
-# The counter ------------------------------------------------------------------
 
 def _at_counter(ctx, fmt, branch, action, *args, **kwargs):
     """Run one counter action at the branch, print its outcome."""

@@ -19,9 +19,6 @@ from ils.library.clock import library_date
 log = logging.getLogger("ils")
 
 
-# Looking at the data --------------------------------------------------------
-
-
 @click.command()
 @with_context
 @output_options

@@ -12,8 +12,6 @@ from ils.infra.i18n import _
 from ils.infra.output import render
 from ils.library.clock import system_now
 
-# Patron mail ------------------------------------------------------------------
-
 
 @click.group()
 def mail():

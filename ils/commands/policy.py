@@ -12,8 +12,6 @@ from ils.infra.i18n import _
 from ils.infra.output import render
 from ils.library.policy import available_profiles
 
-# Policy and calendars ------------------------------------------------------
-
 
 @click.group()
 def policy():

@@ -28,9 +28,6 @@ def _report_formats() -> list[str]:
     return list(FORMATS)
 
 
-# Branch reports ---------------------------------------------------------------
-
-
 @click.command("report")
 @click.argument("name", type=LazyChoice(lambda: [*_reports(), "morning", "all"]))
 @click.option("--branch", envvar="ILS_BRANCH", help="Branch code; the summary without it covers the whole system.")

@@ -15,9 +15,6 @@ from ils.infra.output import render
 log = logging.getLogger("ils")
 
 
-# Requests, as the front end writes them ------------------------------------
-
-
 @click.group()
 def request():
     """Write pending requests as the web/OPAC front end does (see docs/integration.md)."""

@@ -7,8 +7,6 @@ import click
 from ils.cli import output_options, with_context
 from ils.infra.output import render
 
-# Staff accounts, a title's queue, a hold's history -------------------------------------
-
 
 @click.group("staff")
 def staff_group():
