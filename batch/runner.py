@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from ils.errors import BatchFailed, IlsError
-from ils.infra import checkpoints, db, faults, forked, lock, schema
+from ils.infra import checkpoints, collector, db, faults, forked, lock, schema
 from ils.infra.context import Context
 from ils.infra.db import write_transaction
 from ils.infra.i18n import _
@@ -213,7 +213,7 @@ def batch_gc() -> Iterator[None]:
     city intraday run 160-200 ms of CPU after its atexit handlers (20-30 ms frozen), a third
     of its time. A front end's process, which froze nothing, gets its collector back as it was."""
     before = gc.get_threshold()
-    thaw = gc.get_freeze_count() == 0
+    thaw = collector.nothing_frozen()
     gc.freeze()
     gc.set_threshold(*BATCH_GC_THRESHOLDS)
     try:

@@ -55,8 +55,8 @@ def _leave_at_once(code: object) -> None:
 
 
 def _load_command():
-    """ils.cli's command group, loaded with the cyclic garbage collector paused, and what loading
-    made frozen out of every later collection.
+    """ils.cli's command group and the command the line names (ils/commands/), loaded with the
+    cyclic garbage collector paused, and what loading made frozen out of every later collection.
 
     Importing SQLAlchemy, pydantic and ils makes some 60,000 objects the collector tracks,
     nearly all kept as long as the process lives; the collector, run after every 700 new
@@ -64,15 +64,17 @@ def _load_command():
     every command (an intraday run is mostly start-up). Only paused, it would go over them all
     at its next run, and again as Python exits: they are frozen (the batch keeps them so,
     ils.batch.runner.batch_gc). A load that fails ends the process, frozen nothing."""
-    from ils.infra import compiled
+    from ils.infra import collector, compiled
 
     compiled.keep_between_processes()
     gc.disable()
     try:
         from ils.cli import main as command
+
+        command.load_named(sys.argv[1:])
     finally:
         gc.enable()
-    gc.freeze()
+    collector.freeze_start_up()
     return command
 
 

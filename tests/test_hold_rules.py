@@ -6,6 +6,8 @@ import ast
 import re
 from pathlib import Path
 
+import click
+
 from ils import cli
 from ils.frontend.reasons import REASON_CODES, REASONS
 from ils.holds.acceptance import HOLD_RULES, OVERRIDE_KEYS
@@ -53,7 +55,9 @@ def test_every_reason_code_is_in_the_reason_codes_table_of_docs_batch():
 
 
 def test_the_override_keys_are_the_clis_choices_and_are_documented():
-    [option] = [p for p in cli.main.commands["hold"].commands["place"].params if p.name == "overrides"]
+    ctx = click.Context(cli.main)
+    place = cli.main.get_command(ctx, "hold").get_command(ctx, "place")
+    [option] = [p for p in place.params if p.name == "overrides"]
     assert tuple(option.type.choices) == OVERRIDE_KEYS
     assert OVERRIDABLE == set(OVERRIDE_KEYS)  # what place_holds accepts from any caller
     documented = set(re.findall(r"`([a-z_]+)`", _section("counter.md", "Holds at the counter")))
