@@ -29,6 +29,10 @@ def _request_common(f):
     return with_context(f)
 
 
+def _hold_option(f):
+    return click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")(f)
+
+
 def _submit(ctx, requests):
     from ils.frontend.requests import submit_keyed
 
@@ -40,6 +44,11 @@ def _submit(ctx, requests):
 def _base(card, channel, received_at, client_ref, now, kind):
     return {"kind": kind, "card_number": card, "channel": channel,
             "received_at": received_at or now.isoformat(), "client_ref": client_ref}
+
+
+def _submit_one(ctx, kind, target, card, channel, received_at, client_ref, **more):
+    """One request of `kind` about `target` (a hold, a contact method, newsletter subjects)."""
+    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, kind), "target": target, **more}])
 
 
 @request.command("hold")
@@ -71,21 +80,20 @@ def request_hold(titles, pickup, contact, series, receipt_mail, not_needed_after
 
 
 @request.command("cancel")
-@click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")
+@_hold_option
 @_request_common
 def request_cancel(hold_ref, card, channel, received_at, client_ref, ctx):
     """Request the cancellation of a hold (取消申込)."""
-    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "cancel"), "target": hold_ref}])
+    _submit_one(ctx, "cancel", hold_ref, card, channel, received_at, client_ref)
 
 
 @request.command("pickup")
-@click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")
+@_hold_option
 @click.option("--pickup", required=True, help="The new pickup branch code (受取館).")
 @_request_common
 def request_pickup(hold_ref, pickup, card, channel, received_at, client_ref, ctx):
     """Request a change of a hold's pickup branch (受取館の変更)."""
-    row = {**_base(card, channel, received_at, client_ref, ctx.now, "pickup_change"), "target": hold_ref, "pickup_branch": pickup}
-    _submit(ctx, [row])
+    _submit_one(ctx, "pickup_change", hold_ref, card, channel, received_at, client_ref, pickup_branch=pickup)
 
 
 @request.command("contact")
@@ -94,7 +102,7 @@ def request_pickup(hold_ref, pickup, card, channel, received_at, client_ref, ctx
 @_request_common
 def request_contact(method, card, channel, received_at, client_ref, ctx):
     """Request a change of the patron's contact method (連絡方法の変更)."""
-    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "contact_change"), "target": method}])
+    _submit_one(ctx, "contact_change", method, card, channel, received_at, client_ref)
 
 
 @request.command("newsletter")
@@ -105,29 +113,29 @@ def request_contact(method, card, channel, received_at, client_ref, ctx):
 def request_newsletter(subscribe, subjects, card, channel, received_at, client_ref, ctx):
     """Request a newsletter subscription change (メールマガジンの登録, Kitami's 新着図書案内)."""
     target = f"{'subscribe' if subscribe else 'unsubscribe'}:{','.join(subjects)}"
-    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "newsletter"), "target": target}])
+    _submit_one(ctx, "newsletter", target, card, channel, received_at, client_ref)
 
 
 @request.command("suspend")
-@click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")
+@_hold_option
 @click.option("--until", callback=parse_day, metavar="DATE", help="It resumes by itself on this day; default: until resumed.")
 @_request_common
 def request_suspend(hold_ref, until, card, channel, received_at, client_ref, ctx):
     """Request that a waiting hold be suspended (予約の一時停止); it keeps its place in the queue."""
     target = f"{hold_ref}@{until.isoformat()}" if until else hold_ref
-    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "suspend"), "target": target}])
+    _submit_one(ctx, "suspend", target, card, channel, received_at, client_ref)
 
 
 @request.command("resume")
-@click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")
+@_hold_option
 @_request_common
 def request_resume(hold_ref, card, channel, received_at, client_ref, ctx):
     """Request that a suspended hold wait again (予約の一時停止の解除)."""
-    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "resume"), "target": hold_ref}])
+    _submit_one(ctx, "resume", hold_ref, card, channel, received_at, client_ref)
 
 
 @request.command("not-needed-after")
-@click.option("--hold", "hold_ref", required=True, help="Hold id, or bib:BIB_ID for the patron's hold on that title.")
+@_hold_option
 @click.option("--date", "day", callback=parse_day, metavar="DATE", help="The last day the patron needs it (有効期限).")
 @click.option("--clear", is_flag=True, help="Remove the hold's not-needed-after date.")
 @_request_common
@@ -136,7 +144,7 @@ def request_not_needed_after(hold_ref, day, clear, card, channel, received_at, c
     if bool(day) == clear:
         raise click.UsageError(_("give --date DATE or --clear"))
     target = f"{hold_ref}@{day.isoformat() if day else 'none'}"
-    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "not_needed_after"), "target": target}])
+    _submit_one(ctx, "not_needed_after", target, card, channel, received_at, client_ref)
 
 
 @request.command("renew")
@@ -144,7 +152,7 @@ def request_not_needed_after(hold_ref, day, clear, card, channel, received_at, c
 @_request_common
 def request_renew(barcode, card, channel, received_at, client_ref, ctx):
     """Request the renewal of a loan (延長申込)."""
-    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "renew"), "target": barcode}])
+    _submit_one(ctx, "renew", barcode, card, channel, received_at, client_ref)
 
 
 @request.command("email")
@@ -152,7 +160,7 @@ def request_renew(barcode, card, channel, received_at, client_ref, ctx):
 @_request_common
 def request_email(address, card, channel, received_at, client_ref, ctx):
     """Request a change of the patron's email address."""
-    _submit(ctx, [{**_base(card, channel, received_at, client_ref, ctx.now, "email_change"), "target": address}])
+    _submit_one(ctx, "email_change", address, card, channel, received_at, client_ref)
 
 
 @request.command("import")
