@@ -102,6 +102,16 @@ def test_the_night_summary_for_a_branch_and_for_the_system(night):
     assert "  予約受付: 却下 資料不明" in system  # unknown_title, in staff's short words
 
 
+def test_a_branchs_summary_counts_the_holds_asked_for_from_midnight_to_noon_and_not_at_the_counter(new_library):
+    lib = new_library("kitami").branch("central").patron("1001")
+    asked = {"2026-11-25 23:59": "web", "2026-11-26 00:00": "web", "2026-11-26 03:00": "paper",
+             "2026-11-26 11:59": "mobile", "2026-11-26 12:00": "web", "2026-11-26 09:00": "counter"}
+    for n, (when, channel) in enumerate(asked.items()):
+        lib.title(f"T{n}").hold("1001", f"T{n}", "central", queued_at=when, channel=channel)
+    counts = {r["what"]: r["count"] for r in sheet(lib, "summary").rows}
+    assert counts["予約受付(この館で受取)"] == 3  # midnight, 03:00 and 11:59; not the day before, noon, the counter
+
+
 def test_a_branchs_summary_counts_the_rows_of_its_pull_list_and_the_night_reads_that_list_once(night, tmp_path):
     from ils.reports.write import ReportSettings, write_all
 
