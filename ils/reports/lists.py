@@ -74,7 +74,9 @@ def transit_list(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dict
     """回送リスト: copies waiting at the branches for the van, one slip line each: where to, for which hold."""
     rows = _rows(ctx, named_query("transit", lists=BRANCHES), branch_ids=branch_ids)
     slips = transit_slips((row["to"], row["hold"], row["barcode"], row["title"]) for row in rows)
-    return [{**row, "slip": slip} for row, slip in zip(rows, slips, strict=True)]
+    for row, slip in zip(rows, slips, strict=True):
+        row["slip"] = slip  # the row was made here, for this list: no copy of it
+    return rows
 
 
 def hold_shelf(ctx: Context, branch_ids: list[int], day: dt.date) -> list[dict]:
