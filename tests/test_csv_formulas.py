@@ -11,6 +11,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ils import cli
 from ils.infra.output import FORMULA_STARTS, spreadsheet_column, spreadsheet_text, write_csv, write_csv_columns
@@ -130,3 +132,34 @@ def test_libreoffice_reads_the_report_as_text_not_formulas(runner, poisoned, tmp
     raw = tmp_path / "raw.csv"
     raw.write_text('書名\n"=HYPERLINK(""http://x"",""y"")"\n', encoding="utf-8-sig")
     assert _libreoffice_cells(raw, tmp_path)[1][0][0] == 'of:=HYPERLINK("http://x";"y")'
+
+
+def _written_by_the_csv_module(header, columns, line_end):
+    stream = io.StringIO()
+    writer = csv.writer(stream, lineterminator=line_end)
+    writer.writerow([spreadsheet_text(cell) for cell in header])
+    writer.writerows(zip(*map(spreadsheet_column, columns), strict=True))
+    return stream.getvalue()
+
+
+_CELLS = st.one_of(st.none(), st.integers(), st.floats(allow_nan=False), st.booleans(), st.dates(),
+                   st.text(alphabet=st.sampled_from('ab本 ,"\r\n\0=-\'+@\t'), max_size=4), st.text(max_size=3))
+
+
+@given(st.integers(1, 4).flatmap(lambda width: st.lists(st.lists(_CELLS, min_size=width, max_size=width), max_size=6)),
+       st.sampled_from(["\r\n", "\n"]))
+def test_a_table_given_by_columns_is_written_as_the_csv_module_writes_it(rows, line_end):
+    columns = [list(column) for column in zip(*rows, strict=True)] or [[]]
+    header = [f"h{i}" for i in range(len(columns))]
+    mine = io.StringIO()
+    write_csv_columns(mine, header, columns, line_end=line_end)
+    assert mine.getvalue() == _written_by_the_csv_module(header, columns, line_end)
+
+
+@pytest.mark.parametrize("columns", [[["a", "", "b"]], [["a", None]], [["x,y", "z"], ["1", "2"]], [['say "hi"'], ["2"]],
+                                     [["two\nlines"], [3]], [["本"], [2.5]], [[], []], [["a"], ["b"]]])
+def test_cells_the_csv_module_quotes_are_quoted_and_the_rest_written_as_they_are(columns):
+    header = [f"h{i}" for i in range(len(columns))]
+    mine = io.StringIO()
+    write_csv_columns(mine, header, columns, line_end="\r\n")
+    assert mine.getvalue() == _written_by_the_csv_module(header, columns, "\r\n")
