@@ -541,3 +541,28 @@ def test_a_first_load_keeps_the_log_while_another_connection_has_the_file_open(c
         assert reader.execute("SELECT count(*) FROM copies").fetchone()[0] > 0
     finally:
         reader.close()
+
+
+def test_a_reader_in_a_transaction_as_the_first_load_ends_leaves_the_load_in_place(make_db, caplog):
+    import sqlite3
+
+    url = make_db()
+    if db.sqlite_path(url) is None:
+        pytest.skip("SQLite's journal")
+    engine = db.open_engine(url, busy_timeout=0.1)
+    reader = None
+    try:
+        with engine.connect() as conn, db.rollback_journal(conn):
+            with db.write_transaction(conn):
+                conn.execute(schema.system_settings.update().values(value="x"))
+            reader = sqlite3.connect(conn.engine.url.database, isolation_level=None)
+            reader.execute("BEGIN")
+            reader.execute("SELECT value FROM system_settings").fetchall()
+        assert "stays in rollback-journal mode" in caplog.text
+    finally:
+        if reader is not None:
+            reader.close()
+        engine.dispose()
+    with db.open_engine(url).connect() as conn:  # a connection of its own sets WAL again
+        assert conn.connection.driver_connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert set(conn.execute(select(schema.system_settings.c.value)).scalars()) == {"x"}

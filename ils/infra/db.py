@@ -249,13 +249,15 @@ def rollback_journal(conn: Connection, wanted: bool = True):
     transaction writes the whole database, several times the page cache, and in WAL mode every
     page the cache lets go of goes into the log, where each later read of it, and each write of
     it again, first looks for its newest frame through the log's index: one hash table per 4,096
-    frames, all of them searched, so a look-up costs more the more the transaction has written
+    frames, searched from the newest back, so a look-up costs more the more the transaction has written
     (a prefecture: 5 GB of log, some 300 tables), and then the commit copies the whole log
     into the file a second time. With a rollback journal a page let go of is written into the
     file, read back through the memory map or one read, and journaled not at all (it did not
     exist when the transaction began); a refused or interrupted load is rolled back as before.
-    Readers wait meanwhile (they would find an empty library); another connection already open
-    keeps the log: the switch needs the file to itself, and the block then runs in WAL mode."""
+    Readers wait meanwhile (they would find an empty library), and a reader in a transaction
+    when the load commits makes the commit wait for it (busy_timeout); another connection
+    already open keeps the log: the switch needs the file to itself, and the block then runs in
+    WAL mode."""
     if not wanted or conn.dialect.name != "sqlite" or conn.engine.url.database in (None, "", ":memory:"):
         yield
         return
@@ -274,7 +276,12 @@ def rollback_journal(conn: Connection, wanted: bool = True):
         if switched:
             if conn.in_transaction():
                 conn.commit()
-            driver.execute("PRAGMA journal_mode = WAL")
+            try:
+                driver.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:
+                # A reader opened meanwhile is in a transaction: the load stands, and the next
+                # connection opened (open_engine's) sets WAL again.
+                log.warning("the database stays in rollback-journal mode until the next connection: %s", exc)
 
 
 # PostgreSQL's lock_not_available: a row asked for with FOR UPDATE NOWAIT is held by
