@@ -497,3 +497,72 @@ def test_a_first_loads_loan_puts_its_copy_on_loan_whatever_the_copies_file_said(
     lent = conn.execute(select(c.c.barcode, c.c.state).join(lo, lo.c.copy_id == c.c.id).order_by(lo.c.id)).all()
     assert [tuple(row) for row in lent] == [("1000000002", "on_loan"), ("1000000006", "on_loan")]
     assert conn.execute(select(c.c.state).where(c.c.barcode == "1000000001")).scalar() == "on_shelf"
+
+
+def _journal_modes_seen(conn, policy, files):
+    """The journal mode the import's transaction writes through, as each chunk is written."""
+    seen = set()
+    driver = conn.connection.driver_connection
+    import_files(conn, files, policy, NIGHT,
+                 progress=lambda _kind, _rows: seen.add(driver.execute("PRAGMA journal_mode").fetchone()[0]))
+    return seen
+
+
+def test_a_first_load_writes_through_a_rollback_journal_and_a_later_import_through_the_log(conn_for, examples, tmp_path):
+    conn, policy = conn_for()
+    if conn.dialect.name != "sqlite":
+        pytest.skip("SQLite's journal")
+    bad = tmp_path / "bad"
+    shutil.copytree(examples, bad)
+    with (bad / "holds.csv").open("a", encoding="utf-8") as fh:
+        fh.write("no-such-card,B0000001,central,waiting,2026-11-20T10:00:00+09:00,,,,,,,\n")
+    with pytest.raises(ImportFailed):
+        _journal_modes_seen(conn, policy, files_in(bad))
+    assert _count(conn, schema.copies) == 0  # rolled back through the journal
+    driver = conn.connection.driver_connection
+    assert driver.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert _journal_modes_seen(conn, policy, files_in(examples)) == {"delete"}
+    assert driver.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert _count(conn, schema.copies) > 0
+    # Tonight's re-import over the loaded library: readers go on reading through the log.
+    assert _journal_modes_seen(conn, policy, files_in(examples)) == {"wal"}
+
+
+def test_a_first_load_keeps_the_log_while_another_connection_has_the_file_open(conn_for, examples):
+    import sqlite3
+
+    conn, policy = conn_for()
+    if conn.dialect.name != "sqlite":
+        pytest.skip("SQLite's journal")
+    reader = sqlite3.connect(conn.engine.url.database)
+    try:
+        assert reader.execute("SELECT count(*) FROM copies").fetchone() == (0,)
+        assert _journal_modes_seen(conn, policy, files_in(examples)) == {"wal"}
+        assert reader.execute("SELECT count(*) FROM copies").fetchone()[0] > 0
+    finally:
+        reader.close()
+
+
+def test_a_reader_in_a_transaction_as_the_first_load_ends_leaves_the_load_in_place(make_db, caplog):
+    import sqlite3
+
+    url = make_db()
+    if db.sqlite_path(url) is None:
+        pytest.skip("SQLite's journal")
+    engine = db.open_engine(url, busy_timeout=0.1)
+    reader = None
+    try:
+        with engine.connect() as conn, db.rollback_journal(conn):
+            with db.write_transaction(conn):
+                conn.execute(schema.system_settings.update().values(value="x"))
+            reader = sqlite3.connect(conn.engine.url.database, isolation_level=None)
+            reader.execute("BEGIN")
+            reader.execute("SELECT value FROM system_settings").fetchall()
+        assert "stays in rollback-journal mode" in caplog.text
+    finally:
+        if reader is not None:
+            reader.close()
+        engine.dispose()
+    with db.open_engine(url).connect() as conn:  # a connection of its own sets WAL again
+        assert conn.connection.driver_connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert set(conn.execute(select(schema.system_settings.c.value)).scalars()) == {"x"}

@@ -8,6 +8,7 @@ import functools
 import json
 import logging
 import re
+import sqlite3
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -237,6 +238,50 @@ def write_transaction(conn: Connection):
     if conn.in_transaction():
         conn.commit()
     return immediate(conn).begin()
+
+
+@contextlib.contextmanager
+def rollback_journal(conn: Connection, wanted: bool = True):
+    """SQLite: the block's transactions through a rollback journal instead of the write-ahead log,
+    when `wanted` and no other connection has the file open; WAL again afterwards.
+
+    For a first load into an empty library (ils/exchange/imports, import_files). Its one
+    transaction writes the whole database, several times the page cache, and in WAL mode every
+    page the cache lets go of goes into the log, where each later read of it, and each write of
+    it again, first looks for its newest frame through the log's index: one hash table per 4,096
+    frames, searched from the newest back, so a look-up costs more the more the transaction has written
+    (a prefecture: 5 GB of log, some 300 tables), and then the commit copies the whole log
+    into the file a second time. With a rollback journal a page let go of is written into the
+    file, read back through the memory map or one read, and journaled not at all (it did not
+    exist when the transaction began); a refused or interrupted load is rolled back as before.
+    Readers wait meanwhile (they would find an empty library), and a reader in a transaction
+    when the load commits makes the commit wait for it (busy_timeout); another connection
+    already open keeps the log: the switch needs the file to itself, and the block then runs in
+    WAL mode."""
+    if not wanted or conn.dialect.name != "sqlite" or conn.engine.url.database in (None, "", ":memory:"):
+        yield
+        return
+    if conn.in_transaction():
+        conn.commit()  # SQLAlchemy's implicit one: it holds no changes (see write_transaction)
+    driver = conn.connection.driver_connection
+    try:
+        was = driver.execute("PRAGMA journal_mode").fetchone()[0]
+        switched = was.lower() == "wal" and driver.execute("PRAGMA journal_mode = DELETE").fetchone()[0].lower() == "delete"
+    except sqlite3.OperationalError as exc:  # another connection holds the log open
+        log.info("the import keeps the write-ahead log: %s", exc)
+        switched = False
+    try:
+        yield
+    finally:
+        if switched:
+            if conn.in_transaction():
+                conn.commit()
+            try:
+                driver.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:
+                # A reader opened meanwhile is in a transaction: the load stands, and the next
+                # connection opened (open_engine's) sets WAL again.
+                log.warning("the database stays in rollback-journal mode until the next connection: %s", exc)
 
 
 # PostgreSQL's lock_not_available: a row asked for with FOR UPDATE NOWAIT is held by

@@ -18,7 +18,7 @@ from ils.exchange.imports.deletions import DELETIONS, NOT_DELETABLE
 from ils.exchange.imports.kinds import KINDS, Columns, ImportContext, Kind, RowProblem
 from ils.exchange.imports.parsing import Event, Problem
 from ils.infra import schema
-from ils.infra.db import write_transaction
+from ils.infra.db import rollback_journal, write_transaction
 from ils.infra.i18n import _
 from ils.library.policy import Policy
 
@@ -56,22 +56,23 @@ def import_files(
     ctx = ImportContext(conn=conn, policy=policy, now=now, progress=progress)
     results: list[FileResult] = []
     kinds = [(ALL_KINDS[kind_name], Path(path)) for kind_name, path in files]
-    try:
-        with write_transaction(conn), _collector_paused(), parsing.parsed_files(kinds, encoding) as parsed:
-            for kind, path in kinds:
-                ctx.state.clear()
-                with bulk.indexes_built_after(conn, kind.indexed_table, kind.indexes_built_after):
-                    results.append(_load(ctx, kind, path, parsed))
-                    for statement in ctx.state.get("bulk", {}).values():
-                        statement.drop()
-                    if results[-1].problems:
-                        # Later files refer to this one's rows; checking them would only
-                        # repeat its problems as missing references.
-                        raise _Refused
-    except _Refused:
-        pass
-    refused = any(r.problems for r in results)
-    _record(conn, results, now, refused)
+    with rollback_journal(conn, _first_load(conn, kinds)):
+        try:
+            with write_transaction(conn), _collector_paused(), parsing.parsed_files(kinds, encoding) as parsed:
+                for kind, path in kinds:
+                    ctx.state.clear()
+                    with bulk.indexes_built_after(conn, kind.indexed_table, kind.indexes_built_after):
+                        results.append(_load(ctx, kind, path, parsed))
+                        for statement in ctx.state.get("bulk", {}).values():
+                            statement.drop()
+                        if results[-1].problems:
+                            # Later files refer to this one's rows; checking them would only
+                            # repeat its problems as missing references.
+                            raise _Refused
+        except _Refused:
+            pass
+        refused = any(r.problems for r in results)
+        _record(conn, results, now, refused)
     if refused:
         bad = results[-1]
         unchecked = len(files) - len(results)
@@ -80,6 +81,13 @@ def import_files(
             note=_("; {count} later file(s) not checked").format(count=unchecked) if unchecked else "",
         )
     return results
+
+
+def _first_load(conn: Connection, kinds: list[tuple[Kind, Path]]) -> bool:
+    """Whether every table these files write is empty: a new library's first load, whose one
+    transaction writes the whole database (db.rollback_journal says why that matters)."""
+    tables = {kind.indexed_table for kind, _path in kinds} - {None}
+    return bool(tables) and all(conn.execute(table.select().limit(1)).first() is None for table in tables)
 
 
 @contextmanager
