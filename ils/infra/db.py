@@ -264,6 +264,9 @@ def rollback_journal(conn: Connection, wanted: bool = True):
     if conn.in_transaction():
         conn.commit()  # SQLAlchemy's implicit one: it holds no changes (see write_transaction)
     driver = conn.connection.driver_connection
+    if driver is None:  # a connection already given back: nothing to switch
+        yield
+        return
     try:
         was = driver.execute("PRAGMA journal_mode").fetchone()[0]
         switched = was.lower() == "wal" and driver.execute("PRAGMA journal_mode = DELETE").fetchone()[0].lower() == "delete"

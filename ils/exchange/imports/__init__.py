@@ -86,7 +86,7 @@ def import_files(
 def _first_load(conn: Connection, kinds: list[tuple[Kind, Path]]) -> bool:
     """Whether every table these files write is empty: a new library's first load, whose one
     transaction writes the whole database (db.rollback_journal says why that matters)."""
-    tables = {kind.indexed_table for kind, _path in kinds} - {None}
+    tables = {table for kind, _path in kinds if (table := kind.indexed_table) is not None}
     return bool(tables) and all(conn.execute(table.select().limit(1)).first() is None for table in tables)
 
 
