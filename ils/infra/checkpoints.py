@@ -26,6 +26,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection
 
+from ils.infra.db import sqlite_driver
+
 log = logging.getLogger(__name__)
 
 
@@ -40,7 +42,7 @@ class Checkpoints:
         self._stopping = False
         self._thread: threading.Thread | None = None
         # On the driver's connection: a pragma, not a unit of work (SQLAlchemy would begin one).
-        self._driver = _driver(conn)
+        self._driver = sqlite_driver(conn)
         self._restore: int | None = self._driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
         self._driver.execute("PRAGMA wal_autocheckpoint = 0")
         self.done = 0  # checkpoints run (for the log and the tests)
@@ -132,13 +134,7 @@ def _wal_file(conn: Connection) -> Path | None:
     database = conn.engine.url.database
     if database in (None, "", ":memory:") or database.startswith("file:"):
         return None
-    if _driver(conn).execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+    if sqlite_driver(conn).execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
         return None
     return Path(database)
 
-
-def _driver(conn: Connection) -> sqlite3.Connection:
-    """The sqlite3 connection under `conn`, for a pragma outside any unit of work."""
-    driver = conn.connection.driver_connection
-    assert isinstance(driver, sqlite3.Connection)  # an open SQLite connection's
-    return driver

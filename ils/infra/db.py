@@ -240,6 +240,13 @@ def write_transaction(conn: Connection):
     return immediate(conn).begin()
 
 
+def sqlite_driver(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under `conn`, for a pragma outside any unit of work."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)  # an open SQLite connection's
+    return driver
+
+
 @contextlib.contextmanager
 def rollback_journal(conn: Connection, wanted: bool = True):
     """SQLite: the block's transactions through a rollback journal instead of the write-ahead log,
@@ -263,10 +270,7 @@ def rollback_journal(conn: Connection, wanted: bool = True):
         return
     if conn.in_transaction():
         conn.commit()  # SQLAlchemy's implicit one: it holds no changes (see write_transaction)
-    driver = conn.connection.driver_connection
-    if driver is None:  # a connection already given back: nothing to switch
-        yield
-        return
+    driver = sqlite_driver(conn)
     try:
         was = driver.execute("PRAGMA journal_mode").fetchone()[0]
         switched = was.lower() == "wal" and driver.execute("PRAGMA journal_mode = DELETE").fetchone()[0].lower() == "delete"
