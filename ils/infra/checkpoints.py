@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection
 
-from ils.infra.db import sqlite_driver
+from ils.infra.db import names_a_file, sqlite_driver
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def _wal_file(conn: Connection) -> Path | None:
     if conn.dialect.name != "sqlite":
         return None
     database = conn.engine.url.database
-    if database in (None, "", ":memory:") or database.startswith("file:"):
+    if not names_a_file(database) or database.startswith("file:"):
         return None
     if sqlite_driver(conn).execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
         return None

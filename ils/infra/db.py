@@ -12,7 +12,7 @@ import sqlite3
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from sqlalchemy import (
     ARRAY,
@@ -93,10 +93,15 @@ def location(url: str) -> str:
     return str(path.resolve()) if path is not None else display_url(url)
 
 
+def names_a_file(database: str | None) -> TypeGuard[str]:
+    """Whether an SQLite URL's database names a file: not None, "" or ":memory:", which are in memory."""
+    return database not in (None, "", ":memory:")
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file of an SQLite URL (None for PostgreSQL and for an in-memory database)."""
     parsed = make_url(normalise_url(url))
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    if parsed.get_backend_name() != "sqlite" or not names_a_file(parsed.database):
         return None
     return Path(parsed.database)
 
@@ -153,7 +158,7 @@ def open_engine_like(conn: Connection, *, busy_timeout: float = BUSY_TIMEOUT, mm
 
 
 def _require_sqlite_file(parsed, create: bool) -> None:
-    if parsed.database in (None, "", ":memory:"):
+    if not names_a_file(parsed.database):
         return
     path = Path(parsed.database)
     if not path.parent.is_dir():
@@ -197,7 +202,7 @@ def _configure_sqlite(engine: Engine, busy_timeout: float, mmap_bytes: int) -> N
         # for them (a city night's peak: 507 MB instead of 257; 1 GB added some 130 MB more):
         # the size is what the peak may grow by. Writes still go through the page cache.
         cursor.execute(f"PRAGMA mmap_size = {int(mmap_bytes)}")
-        if engine.url.database not in (None, "", ":memory:"):
+        if names_a_file(engine.url.database):
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
@@ -265,7 +270,7 @@ def rollback_journal(conn: Connection, wanted: bool = True):
     when the load commits makes the commit wait for it (busy_timeout); another connection
     already open keeps the log: the switch needs the file to itself, and the block then runs in
     WAL mode."""
-    if not wanted or conn.dialect.name != "sqlite" or conn.engine.url.database in (None, "", ":memory:"):
+    if not wanted or conn.dialect.name != "sqlite" or not names_a_file(conn.engine.url.database):
         yield
         return
     if conn.in_transaction():
