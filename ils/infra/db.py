@@ -477,11 +477,13 @@ def as_stored(conn: Connection, table: Table, columns: Sequence[str],
     values = [list(column) for column in zip(*rows, strict=True)]
     for column, convert in zip(values, converters, strict=True):
         if convert is not None:
-            _convert_in_place(column, convert)
+            convert_in_place(column, convert)
     return list(zip(*values, strict=True))
 
 
-def _convert_in_place(column: list[Any], convert: Callable[[Any], Any]) -> None:
+def convert_in_place(column: list[Any], convert: Callable[[Any], Any]) -> None:
+    """A column's values converted by `convert` (a bind_converters one), a value that is the row
+    before's (the run's `now`, None) converted once."""
     last: Any = _NOTHING
     stored: Any = None
     for i, value in enumerate(column):
