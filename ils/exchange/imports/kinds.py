@@ -554,7 +554,9 @@ class Loans(Kind):
         branches = ctx.ids(schema.branches, "code", {code for code in v["branch"] if code})
         found = list(map(copies.get, v["barcode"]))
         patron_ids = list(map(patrons.get, v["card"]))
-        if None in found or None in patron_ids or any(code and code not in branches for code in v["branch"]):
+        # `is None`, not `None in found`: that compares each found Row by its own __eq__, in Python (0.3 s a city).
+        if any(copy is None for copy in found) or None in patron_ids or any(
+                code and code not in branches for code in v["branch"]):
             return False
         if any(due < lent for due, lent in zip(v["due_on"], v["loaned_on"], strict=True)):
             return False
