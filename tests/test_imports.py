@@ -8,7 +8,7 @@ import json
 import shutil
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.dialects import sqlite
 
 from conftest import NIGHT
@@ -526,6 +526,26 @@ def test_a_first_load_writes_through_a_rollback_journal_and_a_later_import_throu
     assert _count(conn, schema.copies) > 0
     # Tonight's re-import over the loaded library: readers go on reading through the log.
     assert _journal_modes_seen(conn, policy, files_in(examples)) == {"wal"}
+
+
+def test_a_first_loads_index_builds_sort_through_files_and_the_connection_keeps_its_memory_after(conn_for, examples):
+    conn, policy = conn_for()
+    if conn.dialect.name != "sqlite":
+        pytest.skip("SQLite's temporary storage")
+    driver = conn.connection.driver_connection
+    built = {}
+
+    def noted(_conn, _cursor, statement, *_args):
+        if statement.startswith("CREATE INDEX"):
+            built[statement.split()[2]] = driver.execute("PRAGMA temp_store").fetchone()[0]
+
+    event.listen(conn, "before_cursor_execute", noted)
+    _import_examples(conn, policy, examples)
+    file, memory = 1, 2
+    assert built["ix_copies_state_location_branch_id"] == built["ix_titles_series_id_volume"] == file
+    # The holds' stage, a temporary table, came before their builds: no switch inside the transaction.
+    assert built["ix_holds_status_closed_at"] == memory
+    assert driver.execute("PRAGMA temp_store").fetchone()[0] == memory
 
 
 def test_a_first_load_keeps_the_log_while_another_connection_has_the_file_open(conn_for, examples):
