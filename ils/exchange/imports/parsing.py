@@ -25,9 +25,9 @@ CHUNK_ROWS = 2000
 READ_AHEAD_BYTES = 8 << 20
 # Batches the worker may hold ready for the writer, each pickled (0.1-0.3 MB for 2,000 rows):
 # enough to read most of the next file while the writer builds the indexes of the last one (the
-# city's copies: 2.7 s, in which the worker parses some 115 batches of patrons; with 8 batches
-# the writer then waited 2 s for them), and a bound that does not grow with the library (at
-# most some 40 MB; the objects themselves would take seven times that).
+# city's copies: 2.4-2.7 s, time to parse and pickle all 152 batches of patrons; with 8 batches
+# the writer then waited up to 2.9 s for them), and a bound that does not grow with the library
+# (at most some 40 MB; the objects themselves take several times that).
 BATCHES_AHEAD = 128
 
 
