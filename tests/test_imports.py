@@ -508,6 +508,34 @@ def _journal_modes_seen(conn, policy, files):
     return seen
 
 
+@pytest.mark.parametrize("later_line, problem", [
+    # the same patron and title as line 2, received at another time
+    ("10000003,B0000001,aioi,waiting,2026-11-22T10:00:00+09:00,counter,,,,,,", "bib_id: the patron already holds this title"),
+    # line 2's copy, for another patron
+    ("10000001,B0000001,central,allocated,2026-11-22T10:00:00+09:00,web,,,,1000000001,,",
+     "barcode: the copy already serves another hold"),
+    # line 4 again, as received: the same hold, imported once
+    ("10000002,B0000001,aioi,waiting,2026-11-21T15:30:00+09:00,counter,phone,,,,,", None),
+])
+def test_a_first_loads_holds_are_checked_against_the_files_earlier_chunks(conn_for, examples, tmp_path, monkeypatch,
+                                                                         later_line, problem):
+    from ils.exchange.imports import parsing
+
+    conn, policy = conn_for()
+    monkeypatch.setattr(parsing, "CHUNK_ROWS", 1)  # each row its own chunk: line 5 read after lines 2-4 are written
+    folder = tmp_path / "later"
+    shutil.copytree(examples, folder)
+    with (folder / "holds.csv").open("a", encoding="utf-8") as fh:
+        fh.write(later_line + "\n")
+    if problem is None:
+        import_files(conn, files_in(folder), policy, NIGHT)
+        assert _count(conn, schema.holds) == 3
+        return
+    with pytest.raises(ImportFailed) as refused:
+        import_files(conn, files_in(folder), policy, NIGHT)
+    assert [str(p) for p in refused.value.problems] == [f"{folder / 'holds.csv'}:5: {problem}"]
+
+
 def test_a_first_load_writes_through_a_rollback_journal_and_a_later_import_through_the_log(conn_for, examples, tmp_path):
     conn, policy = conn_for()
     if conn.dialect.name != "sqlite":

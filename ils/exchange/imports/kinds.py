@@ -696,6 +696,10 @@ class Holds(Kind):
         held = ctx.state.setdefault("held", {"pairs": set(), "copies": set(), "imported": {},
                                              "patrons read": set(), "copies read": set()})
         h = schema.holds
+        if not ctx.found_before(select(h.c.id)):
+            # A first load: the table held no hold as the file began, and a patron or copy first
+            # seen in this chunk has none of this file's earlier holds either (0.4 s of the city's).
+            return held
         # A patron or copy read for an earlier chunk is not read again: since then only this
         # file's rows were written, and write() noted each of them here.
         patron_ids = [p.id for p in patrons.values() if p.id not in held["patrons read"]]
