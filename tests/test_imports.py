@@ -8,7 +8,7 @@ import json
 import shutil
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.dialects import sqlite
 
 from conftest import NIGHT
@@ -508,6 +508,34 @@ def _journal_modes_seen(conn, policy, files):
     return seen
 
 
+@pytest.mark.parametrize("later_line, problem", [
+    # the same patron and title as line 2, received at another time
+    ("10000003,B0000001,aioi,waiting,2026-11-22T10:00:00+09:00,counter,,,,,,", "bib_id: the patron already holds this title"),
+    # line 2's copy, for another patron
+    ("10000001,B0000001,central,allocated,2026-11-22T10:00:00+09:00,web,,,,1000000001,,",
+     "barcode: the copy already serves another hold"),
+    # line 4 again, as received: the same hold, imported once
+    ("10000002,B0000001,aioi,waiting,2026-11-21T15:30:00+09:00,counter,phone,,,,,", None),
+])
+def test_a_first_loads_holds_are_checked_against_the_files_earlier_chunks(conn_for, examples, tmp_path, monkeypatch,
+                                                                         later_line, problem):
+    from ils.exchange.imports import parsing
+
+    conn, policy = conn_for()
+    monkeypatch.setattr(parsing, "CHUNK_ROWS", 1)  # each row its own chunk: line 5 read after lines 2-4 are written
+    folder = tmp_path / "later"
+    shutil.copytree(examples, folder)
+    with (folder / "holds.csv").open("a", encoding="utf-8") as fh:
+        fh.write(later_line + "\n")
+    if problem is None:
+        import_files(conn, files_in(folder), policy, NIGHT)
+        assert _count(conn, schema.holds) == 3
+        return
+    with pytest.raises(ImportFailed) as refused:
+        import_files(conn, files_in(folder), policy, NIGHT)
+    assert [str(p) for p in refused.value.problems] == [f"{folder / 'holds.csv'}:5: {problem}"]
+
+
 def test_a_first_load_writes_through_a_rollback_journal_and_a_later_import_through_the_log(conn_for, examples, tmp_path):
     conn, policy = conn_for()
     if conn.dialect.name != "sqlite":
@@ -526,6 +554,26 @@ def test_a_first_load_writes_through_a_rollback_journal_and_a_later_import_throu
     assert _count(conn, schema.copies) > 0
     # Tonight's re-import over the loaded library: readers go on reading through the log.
     assert _journal_modes_seen(conn, policy, files_in(examples)) == {"wal"}
+
+
+def test_a_first_loads_index_builds_sort_through_files_and_the_connection_keeps_its_memory_after(conn_for, examples):
+    conn, policy = conn_for()
+    if conn.dialect.name != "sqlite":
+        pytest.skip("SQLite's temporary storage")
+    driver = conn.connection.driver_connection
+    built = {}
+
+    def noted(_conn, _cursor, statement, *_args):
+        if statement.startswith("CREATE INDEX"):
+            built[statement.split()[2]] = driver.execute("PRAGMA temp_store").fetchone()[0]
+
+    event.listen(conn, "before_cursor_execute", noted)
+    _import_examples(conn, policy, examples)
+    file, memory = 1, 2
+    assert built["ix_copies_state_location_branch_id"] == built["ix_titles_series_id_volume"] == file
+    # The holds' stage, a temporary table, came before their builds: no switch inside the transaction.
+    assert built["ix_holds_status_closed_at"] == memory
+    assert driver.execute("PRAGMA temp_store").fetchone()[0] == memory
 
 
 def test_a_first_load_keeps_the_log_while_another_connection_has_the_file_open(conn_for, examples):

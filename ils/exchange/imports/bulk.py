@@ -142,8 +142,9 @@ def indexes_built_after(conn: Connection, table: Table | None, names: Sequence[s
     for name in names:
         conn.exec_driver_sql(f"DROP INDEX {name}")
     yield
-    for definition in definitions:
-        conn.exec_driver_sql(definition)
+    with db.sorting_in_files(conn):
+        for definition in definitions:
+            conn.exec_driver_sql(definition)
 
 
 def _index_definition(conn: Connection, name: str) -> str:

@@ -554,7 +554,9 @@ class Loans(Kind):
         branches = ctx.ids(schema.branches, "code", {code for code in v["branch"] if code})
         found = list(map(copies.get, v["barcode"]))
         patron_ids = list(map(patrons.get, v["card"]))
-        if None in found or None in patron_ids or any(code and code not in branches for code in v["branch"]):
+        # `is None`, not `None in found`: that compares each found Row by its own __eq__, in Python (0.3 s a city).
+        if any(copy is None for copy in found) or None in patron_ids or any(
+                code and code not in branches for code in v["branch"]):
             return False
         if any(due < lent for due, lent in zip(v["due_on"], v["loaned_on"], strict=True)):
             return False
@@ -694,6 +696,10 @@ class Holds(Kind):
         held = ctx.state.setdefault("held", {"pairs": set(), "copies": set(), "imported": {},
                                              "patrons read": set(), "copies read": set()})
         h = schema.holds
+        if not ctx.found_before(select(h.c.id)):
+            # A first load: the table held no hold as the file began, and a patron or copy first
+            # seen in this chunk has none of this file's earlier holds either (0.4 s of the city's).
+            return held
         # A patron or copy read for an earlier chunk is not read again: since then only this
         # file's rows were written, and write() noted each of them here.
         patron_ids = [p.id for p in patrons.values() if p.id not in held["patrons read"]]

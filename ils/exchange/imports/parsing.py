@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import traceback
@@ -22,9 +23,12 @@ CHUNK_ROWS = 2000
 # Files of this many bytes in all are read by a worker process while the rows before are
 # written (below it, starting the process costs more than it saves; tests set it to 0).
 READ_AHEAD_BYTES = 8 << 20
-# Batches the worker may hold ready for the writer: a few chunks, so a slow statement or a
-# slow batch on either side does not stop the other, and memory stays bounded.
-BATCHES_AHEAD = 8
+# Batches the worker may hold ready for the writer, each pickled (0.1-0.3 MB for 2,000 rows):
+# enough to read most of the next file while the writer builds the indexes of the last one (the
+# city's copies: 2.4-2.7 s, time to parse and pickle all 152 batches of patrons; with 8 batches
+# the writer then waited up to 2.9 s for them), and a bound that does not grow with the library
+# (at most some 40 MB; the objects themselves take several times that).
+BATCHES_AHEAD = 128
 
 
 @dataclass(frozen=True)
@@ -120,9 +124,10 @@ def _read_ahead(files, encoding, ready, parent: int) -> None:
 
 
 def _put(ready, event, parent: int) -> None:
+    pickled = pickle.dumps(event, pickle.HIGHEST_PROTOCOL)  # as the queue would, but held as bytes while it waits
     while True:
         try:
-            ready.put(event, timeout=1)
+            ready.put(pickled, timeout=1)
             return
         except queue.Full:
             if os.getppid() != parent:  # the importer died without stopping us (where die_with cannot ask the kernel)
@@ -132,7 +137,7 @@ def _put(ready, event, parent: int) -> None:
 def _received(ready, worker) -> Iterator[Event]:
     while True:
         try:
-            event = ready.get(timeout=1)
+            event = pickle.loads(ready.get(timeout=1))
         except queue.Empty:
             if not worker.is_alive():
                 raise RuntimeError(f"the import's reading process ended unexpectedly (exit code {worker.exitcode})") from None

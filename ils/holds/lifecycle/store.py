@@ -124,7 +124,11 @@ def _insert_staged(conn: Connection, rows: list[dict]) -> None:
     values: list[Sequence] = [range(len(rows))]
     for name, convert in zip(columns, converters, strict=True):
         column = [row[name] for row in rows]
-        values.append(column if convert is None else list(map(convert, column)))
+        if convert is not None:
+            # An import's created_at and allocated_at are the run's `now` on every row: converted
+            # once, not 200,000 times (a third of the instructions of the city's three instant columns).
+            db.convert_in_place(column, convert)
+        values.append(column)
     conn.exec_driver_sql("DROP TABLE IF EXISTS temp.new_holds")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE new_holds (_n INTEGER PRIMARY KEY, {', '.join(columns)})")
     conn.exec_driver_sql(f"INSERT INTO new_holds VALUES ({', '.join('?' * (len(columns) + 1))})",
