@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -308,3 +310,39 @@ def test_a_bug_is_one_line_too_and_the_traceback_comes_with_v(library, runner, m
     verbose = runner.invoke(cli.main, ["-v", *COMMANDS["batch run"], "--db", library.url])
     assert verbose.exit_code == 1
     assert "Traceback" in verbose.stderr and unstamped(verbose.stderr).strip().splitlines()[-1].startswith("Error: ")
+
+
+SORT_SPILLED = """
+import sys
+from sqlalchemy.exc import DBAPIError
+from ils.infra import db, faults
+engine = db.open_engine(sys.argv[1], create=True)
+with engine.connect() as conn:
+    db.sqlite_driver(conn).execute("PRAGMA cache_size = -64")
+    with conn.begin():
+        conn.exec_driver_sql("CREATE TABLE keys (k TEXT)")
+        conn.exec_driver_sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000) "
+                             "INSERT INTO keys SELECT hex(randomblob(16)) FROM n")
+    try:
+        with conn.begin(), db.sorting_in_files(conn):
+            conn.exec_driver_sql("CREATE INDEX keys_k ON keys (k)")
+    except DBAPIError as exc:
+        told = faults.explain(exc, "/srv/ils/ils.db")
+        print(type(told).__name__, told)
+    conn.exec_driver_sql("CREATE INDEX keys_k ON keys (k)")  # in memory again after the block
+    print("built in memory")
+"""
+
+
+def test_a_sort_through_a_full_temporary_folder_is_told_with_that_folder(tmp_path):
+    # A first load's index builds sort through temporary files (db.sorting_in_files), in SQLite's
+    # own folder, which SQLite reads from the environment as the process starts: the disk that
+    # filled may be that one, not the database's. A page cache of 64 KB makes 50,000 keys spill,
+    # as a prefecture's 20 million do past the real one.
+    with full_folder(tmp_path / "tmp") as folder:
+        said = subprocess.run([sys.executable, "-c", SORT_SPILLED, f"sqlite:///{tmp_path / 'ils.db'}"],
+                              env={**os.environ, "SQLITE_TMPDIR": str(folder)}, capture_output=True, text=True)
+    assert said.returncode == 0, said.stderr
+    told, built = said.stdout.splitlines()
+    assert told.startswith("DiskFull ") and built == "built in memory"
+    assert "/srv/ils/ils.db" in told and str(folder) in told and "free space" in told

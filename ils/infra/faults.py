@@ -64,6 +64,15 @@ def _database_fault(orig: BaseException, where: str) -> IlsError | None:
     return None
 
 
+def sqlite_temp_folder() -> str:
+    """The folder SQLite writes its temporary files in, found as SQLite finds it (os_unix.c):
+    $SQLITE_TMPDIR, $TMPDIR, /var/tmp, /usr/tmp, /tmp, the first that is a folder this user may write in."""
+    for folder in (os.environ.get("SQLITE_TMPDIR"), os.environ.get("TMPDIR"), "/var/tmp", "/usr/tmp", "/tmp"):
+        if folder and os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    return "."
+
+
 def _sqlite_fault(name: str, text: str, where: str) -> IlsError | None:
     if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED"):
         return DatabaseBusy(
@@ -76,7 +85,10 @@ def _sqlite_fault(name: str, text: str, where: str) -> IlsError | None:
               "for this user (SQLite writes -wal and -shm files beside it)").format(where=where, text=text)
         )
     if name.startswith("SQLITE_FULL"):
-        return DiskFull(_("the disk under the database {where} is full: free space there and run the command again").format(where=where))
+        # A sort or a statement journal larger than memory goes to SQLite's temporary folder (a
+        # first load's index builds: ils.infra.db.sorting_in_files), which may be another disk.
+        return DiskFull(_("the disk under the database {where} is full, or that of SQLite's temporary folder {folder}: "
+                          "free space there and run the command again").format(where=where, folder=sqlite_temp_folder()))
     if name.startswith("SQLITE_CANTOPEN"):
         return DatabaseReadOnly(
             _("cannot open the database {where}: its folder must exist and be writable for this user "
