@@ -321,12 +321,13 @@ def _run_beside(ctx: Context, there: str, here: str, clock) -> list[StepReport]:
     `here`'s transaction commits after the child is done, with both records: if the child
     fails, `here` is undone too, as if `there` had failed first (then `here` never ran), and
     a resumed run does both, `there` reading what allocate left. If `here` fails, `there`'s
-    record (if the child succeeded) is committed on its own, as if it had run first.
+    record (if the child succeeded) is committed on its own, as if it had run first. Both steps'
+    modules are loaded already (_load_beside, before the checkpoint thread stopped): the child
+    inherits them.
     """
     conn = ctx.conn
     if conn.in_transaction():
         conn.commit()  # fork with the connection idle: no transaction, no lock held in the child's copy
-    STEPS[there], STEPS[here]  # loaded already (_load_beside): the child inherits them
     began, started = clock(), time.perf_counter()
     child = forked.fork(partial(_child_step, ctx, there, clock), _why)
     reaped = False

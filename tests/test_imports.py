@@ -560,7 +560,7 @@ def test_a_first_loads_index_builds_sort_through_files_and_the_connection_keeps_
     conn, policy = conn_for()
     if conn.dialect.name != "sqlite":
         pytest.skip("SQLite's temporary storage")
-    driver = conn.connection.driver_connection
+    driver = db.sqlite_driver(conn)
     built = {}
 
     def noted(_conn, _cursor, statement, *_args):
