@@ -245,6 +245,14 @@ def write_transaction(conn: Connection):
     return immediate(conn).begin()
 
 
+def release_page_cache(conn: Connection) -> None:
+    """SQLite: free the connection's page cache (up to 128 MB), which reads again the pages it needs
+    next; a no-op elsewhere. For a process about to fork (the night's reports): the child would
+    start with those pages counted in its resident size, and never reads them (its own connection)."""
+    if conn.dialect.name == "sqlite":
+        sqlite_driver(conn).execute("PRAGMA shrink_memory")
+
+
 def sqlite_driver(conn: Connection) -> sqlite3.Connection:
     """The sqlite3 connection under `conn`, for a pragma outside any unit of work."""
     driver = conn.connection.driver_connection
