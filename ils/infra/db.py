@@ -61,8 +61,11 @@ MMAP_BYTES = 256 * 1024 * 1024
 # A connection that only reads (the night's reports, in their child process) maps the whole
 # file if it is no larger than this: a city's (~0.5 GB). Its pages read count in the process's
 # resident memory, as the page cache they replace did (up to 128 MB); a larger file (a
-# prefecture's ~5 GB) is mapped as every connection maps it (reader_mmap_bytes).
+# prefecture's ~5 GB) is not mapped at all (UNMAPPED_FROM), by this connection nor any other.
 READER_MMAP_BYTES = 1024 * 1024 * 1024
+# A file larger than this is not mapped at all (_mapped_bytes): its first 256 MB are a small part
+# of it, and each mapped page a step touches costs a page fault and counts in the process's peak.
+UNMAPPED_FROM = READER_MMAP_BYTES
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -139,9 +142,10 @@ def open_engine(url: str = DEFAULT_URL, *, create: bool = False, busy_timeout: f
 
 def reader_mmap_bytes(conn: Connection) -> int:
     """How much of the SQLite file `conn` is on a connection that only reads maps: all of it if it
-    fits in READER_MMAP_BYTES, else the usual MMAP_BYTES. A prefecture's reports read pages all
-    over a 5 GB file: mapping its first gigabyte added 0.7 GB to the reports process's peak
-    (1,765 MB against 1,096 MB) for about 3 s of its 17.6 s (docs/batch.md)."""
+    fits in READER_MMAP_BYTES, else the usual MMAP_BYTES (which a file over UNMAPPED_FROM does not
+    get either). A prefecture's reports read pages all over a 5 GB file: mapping its first gigabyte
+    added 0.7 GB to the reports process's peak (1,765 MB against 1,096 MB) for about 3 s of its
+    17.6 s (docs/batch.md)."""
     path = sqlite_path(conn.engine.url.render_as_string(hide_password=False))
     try:
         size = path.stat().st_size if path else None
@@ -201,7 +205,7 @@ def _configure_sqlite(engine: Engine, busy_timeout: float, mmap_bytes: int) -> N
         # the OS's file cache, counted in the process's RSS though no memory is allocated
         # for them (a city night's peak: 507 MB instead of 257; 1 GB added some 130 MB more):
         # the size is what the peak may grow by. Writes still go through the page cache.
-        cursor.execute(f"PRAGMA mmap_size = {int(mmap_bytes)}")
+        cursor.execute(f"PRAGMA mmap_size = {_mapped_bytes(engine.url.database, mmap_bytes)}")
         if names_a_file(engine.url.database):
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
@@ -213,6 +217,19 @@ def _configure_sqlite(engine: Engine, busy_timeout: float, mmap_bytes: int) -> N
         # writers queue on busy_timeout instead of failing with SQLITE_BUSY.
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _mapped_bytes(database: str | None, wanted: int) -> int:
+    """How much of an SQLite file a connection maps: `wanted`, or nothing for a file larger than
+    UNMAPPED_FROM. A prefecture's first 256 MB (of 4.8 GB) are its titles table alone; mapped, they
+    were 256 MB of each process's 980 MB peak, and its accept step alone took 19.0 s of CPU against
+    18.0 s unmapped (peak 987 MB against 727 MB): a page fault per mapped page touched cost more
+    than reading those pages into the page cache (docs/performance.md)."""
+    try:
+        size = Path(database).stat().st_size if names_a_file(database) else 0
+    except OSError:
+        size = 0
+    return 0 if size > UNMAPPED_FROM else int(wanted)
 
 
 def _configure_postgresql(engine: Engine) -> None:
@@ -243,6 +260,14 @@ def write_transaction(conn: Connection):
     if conn.in_transaction():
         conn.commit()
     return immediate(conn).begin()
+
+
+def release_page_cache(conn: Connection) -> None:
+    """SQLite: free the connection's page cache (up to 128 MB), which reads again the pages it needs
+    next; a no-op elsewhere. For a process about to fork (the night's reports): the child would
+    start with those pages counted in its resident size, and never reads them (its own connection)."""
+    if conn.dialect.name == "sqlite":
+        sqlite_driver(conn).execute("PRAGMA shrink_memory")
 
 
 def sqlite_driver(conn: Connection) -> sqlite3.Connection:

@@ -9,6 +9,7 @@ atexit handler or `with` block's exit, whatever happened.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -115,6 +116,7 @@ def fork(work: Callable[[], Any], explain: Callable[[BaseException], str]) -> Ch
     """Run `work()` in a forked child; `explain` turns its exception into the sentence handed back."""
     read_end, write_end = os.pipe()
     flush_output()
+    free_heap()
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns
@@ -123,6 +125,21 @@ def fork(work: Callable[[], Any], explain: Callable[[BaseException], str]) -> Ch
         _run_child(work, explain, write_end)
     os.close(write_end)
     return Child(pid, read_end)
+
+
+def free_heap() -> None:
+    """Hand the free pages of the process's heap back to the system before a fork. A child starts
+    with every resident page of its parent's heap counted in its own resident size, shared or not:
+    a prefecture's reports started at the batch process's 614 MB, part of it memory that the night's
+    millions of rows had left free but not returned. The collector's garbage is freed first, then
+    glibc gives back the free pages inside its heap (malloc_trim); elsewhere the heap stays as it is."""
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
