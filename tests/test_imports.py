@@ -499,6 +499,38 @@ def test_a_first_loads_loan_puts_its_copy_on_loan_whatever_the_copies_file_said(
     assert conn.execute(select(c.c.state).where(c.c.barcode == "1000000001")).scalar() == "on_shelf"
 
 
+def test_a_first_loads_holds_see_the_copies_its_loans_lent(conn_for, examples, tmp_path):
+    # The loans file puts its copies on loan before the holds file is read, whose allocated hold
+    # must find its copy on the shelf (the checks of a later file see an earlier one's writes).
+    conn, policy = conn_for()
+    data = tmp_path / "data"
+    shutil.copytree(examples, data)
+    with (data / "loans.csv").open("a", encoding="utf-8") as fh:
+        fh.write("1000000001,10000001,2026-11-01,2026-11-15,0,no,central\n")
+    with pytest.raises(ImportFailed) as refused:
+        import_files(conn, files_in(data), policy, NIGHT)
+    assert [str(p) for p in refused.value.problems] == [
+        f"{data / 'holds.csv'}:2: barcode: an allocated copy must be on the shelf, not on_loan"]
+
+
+def test_a_holds_copy_is_checked_as_the_files_earlier_chunks_left_it(conn_for, examples, tmp_path, monkeypatch):
+    # A later chunk's check sees the state an earlier chunk's hold gave the copy (in transit),
+    # before the copy's own check against the file's other holds.
+    from ils.exchange.imports import parsing
+
+    conn, policy = conn_for()
+    monkeypatch.setattr(parsing, "CHUNK_ROWS", 1)
+    folder = tmp_path / "later"
+    shutil.copytree(examples, folder)
+    with (folder / "holds.csv").open("a", encoding="utf-8") as fh:
+        fh.write("10000001,B0000002,central,in_transit,2026-11-22T10:00:00+09:00,web,,,,1000000003,,\n"
+                 "10000002,B0000002,central,allocated,2026-11-22T11:00:00+09:00,web,,,,1000000003,,\n")
+    with pytest.raises(ImportFailed) as refused:
+        import_files(conn, files_in(folder), policy, NIGHT)
+    assert [str(p) for p in refused.value.problems] == [
+        f"{folder / 'holds.csv'}:6: barcode: an allocated copy must be on the shelf, not in_transit"]
+
+
 def _journal_modes_seen(conn, policy, files):
     """The journal mode the import's transaction writes through, as each chunk is written."""
     seen = set()
