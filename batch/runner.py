@@ -378,11 +378,12 @@ def _run_beside(ctx: Context, there: str, here: str, clock) -> list[StepReport]:
 def _child_step(ctx: Context, name: str, clock) -> tuple[dict, dt.datetime]:
     """Step `name` in a forked child, on a connection of its own, in one read transaction; its
     counts and when it finished. It writes nothing: the parent records it."""
-    # SQLite: a file of up to 1 GB read whole through the memory map, not only its first 256 MB. The
-    # child starts with an empty page cache, and a city's holds, patrons and their indexes lie past
-    # 256 MB: each page was read with a system call, copied, into memory newly allocated
-    # (city: 0.1-0.2 s of the reports' CPU, their critical path beside render).
-    engine = db.open_engine_like(ctx.conn, busy_timeout=ctx.settings.busy_timeout, mmap_bytes=db.reader_mmap_bytes(ctx.conn))
+    # SQLite: a file of up to 1 GB read whole through the memory map, not only its first 256 MB (a
+    # larger one is not mapped at all: db.UNMAPPED_FROM). The child starts with an empty page cache,
+    # and a city's holds, patrons and their indexes lie past 256 MB: each page was read with a system
+    # call, copied, into memory newly allocated (city: 0.1-0.2 s of the reports' CPU, their critical
+    # path beside render).
+    engine = db.open_engine_like(ctx.conn, busy_timeout=ctx.settings.busy_timeout, mmap_bytes=db.READER_MMAP_BYTES)
     with faults.translated(db.location(str(engine.url))):
         conn = engine.connect()  # never closed: the child leaves by os._exit (ils/infra/forked.py)
         if conn.dialect.name == "postgresql":

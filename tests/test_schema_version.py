@@ -106,35 +106,24 @@ def test_the_reports_reader_maps_a_file_of_up_to_a_gigabyte_whole_and_keeps_the_
     if engine_name != "sqlite":
         pytest.skip("an SQLite setting")
     with db.open_engine(make_db()).connect() as conn:
-        reader = db.open_engine_like(conn, mmap_bytes=db.reader_mmap_bytes(conn))
+        reader = db.open_engine_like(conn, mmap_bytes=db.READER_MMAP_BYTES)
     with reader.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == db.READER_MMAP_BYTES == 1024 * 1024 * 1024
 
 
-def test_a_file_larger_than_the_readers_map_is_mapped_as_every_connection_maps_it(make_db, engine_name, monkeypatch):
-    if engine_name != "sqlite":
-        pytest.skip("an SQLite setting")
-    with db.open_engine(make_db()).connect() as conn:
-        size = db.sqlite_path(str(conn.engine.url)).stat().st_size
-        monkeypatch.setattr(db, "READER_MMAP_BYTES", size)  # the whole file still fits
-        assert db.reader_mmap_bytes(conn) == size
-        monkeypatch.setattr(db, "READER_MMAP_BYTES", size - 1)  # a prefecture's file, in small
-        assert db.reader_mmap_bytes(conn) == db.MMAP_BYTES
-
-
-def test_a_file_larger_than_a_gigabyte_is_not_memory_mapped_at_all(make_db, engine_name, monkeypatch):
+def test_a_file_larger_than_a_gigabyte_is_not_memory_mapped_by_the_writer_nor_the_reports_reader(make_db, engine_name, monkeypatch):
     if engine_name != "sqlite":
         pytest.skip("an SQLite setting")
     url = make_db()
     with db.open_engine(url).connect() as conn:
         size = db.sqlite_path(str(conn.engine.url)).stat().st_size
-    assert db.UNMAPPED_FROM == 1024 * 1024 * 1024
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == db.MMAP_BYTES
     monkeypatch.setattr(db, "UNMAPPED_FROM", size - 1)  # a prefecture's file, in small
     with db.open_engine(url).connect() as conn:
         assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 0
-        reader = db.open_engine_like(conn, mmap_bytes=db.reader_mmap_bytes(conn))
+        reader = db.open_engine_like(conn, mmap_bytes=db.READER_MMAP_BYTES)
     with reader.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 0
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -58,14 +58,14 @@ CHUNK = 5000
 BUSY_TIMEOUT = 30.0
 # How much of an SQLite file is read through a memory map (see _configure_sqlite).
 MMAP_BYTES = 256 * 1024 * 1024
-# A connection that only reads (the night's reports, in their child process) maps the whole
-# file if it is no larger than this: a city's (~0.5 GB). Its pages read count in the process's
-# resident memory, as the page cache they replace did (up to 128 MB); a larger file (a
-# prefecture's ~5 GB) is not mapped at all (UNMAPPED_FROM), by this connection nor any other.
-READER_MMAP_BYTES = 1024 * 1024 * 1024
-# A file larger than this is not mapped at all (_mapped_bytes): its first 256 MB are a small part
-# of it, and each mapped page a step touches costs a page fault and counts in the process's peak.
-UNMAPPED_FROM = READER_MMAP_BYTES
+# A file larger than this is not memory-mapped at all, by any connection (_mapped_bytes): a
+# prefecture's (~5 GB) first 256 MB are a small part of it, and each mapped page a step touches
+# costs a page fault and counts in the process's peak.
+UNMAPPED_FROM = 1024 * 1024 * 1024
+# A connection that only reads (the night's reports, in their child process) maps the whole file,
+# which is at most UNMAPPED_FROM: a city's (~0.5 GB). Its pages read count in the process's
+# resident memory, as the page cache they replace did (up to 128 MB).
+READER_MMAP_BYTES = UNMAPPED_FROM
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -138,20 +138,6 @@ def open_engine(url: str = DEFAULT_URL, *, create: bool = False, busy_timeout: f
               "path) or postgresql+psycopg://USER@HOST/DATABASE").format(url=display_url(url))
         )
     return engine
-
-
-def reader_mmap_bytes(conn: Connection) -> int:
-    """How much of the SQLite file `conn` is on a connection that only reads maps: all of it if it
-    fits in READER_MMAP_BYTES, else the usual MMAP_BYTES (which a file over UNMAPPED_FROM does not
-    get either). A prefecture's reports read pages all over a 5 GB file: mapping its first gigabyte
-    added 0.7 GB to the reports process's peak (1,765 MB against 1,096 MB) for about 3 s of its
-    17.6 s (docs/batch.md)."""
-    path = sqlite_path(conn.engine.url.render_as_string(hide_password=False))
-    try:
-        size = path.stat().st_size if path else None
-    except OSError:
-        size = None
-    return READER_MMAP_BYTES if size is not None and size <= READER_MMAP_BYTES else MMAP_BYTES
 
 
 def open_engine_like(conn: Connection, *, busy_timeout: float = BUSY_TIMEOUT, mmap_bytes: int = MMAP_BYTES) -> Engine:
