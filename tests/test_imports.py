@@ -513,59 +513,46 @@ def test_a_first_loads_holds_see_the_copies_its_loans_lent(conn_for, examples, t
         f"{data / 'holds.csv'}:2: barcode: an allocated copy must be on the shelf, not on_loan"]
 
 
-def test_a_holds_copy_is_checked_as_the_files_earlier_chunks_left_it(conn_for, examples, tmp_path, monkeypatch):
-    # A later chunk's check sees the state an earlier chunk's hold gave the copy (in transit),
-    # before the copy's own check against the file's other holds.
-    from ils.exchange.imports import parsing
-
-    conn, policy = conn_for()
-    monkeypatch.setattr(parsing, "CHUNK_ROWS", 1)
-    folder = tmp_path / "later"
-    shutil.copytree(examples, folder)
-    with (folder / "holds.csv").open("a", encoding="utf-8") as fh:
-        fh.write("10000001,B0000002,central,in_transit,2026-11-22T10:00:00+09:00,web,,,,1000000003,,\n"
-                 "10000002,B0000002,central,allocated,2026-11-22T11:00:00+09:00,web,,,,1000000003,,\n")
-    with pytest.raises(ImportFailed) as refused:
-        import_files(conn, files_in(folder), policy, NIGHT)
-    assert [str(p) for p in refused.value.problems] == [
-        f"{folder / 'holds.csv'}:6: barcode: an allocated copy must be on the shelf, not in_transit"]
-
-
 def _journal_modes_seen(conn, policy, files):
     """The journal mode the import's transaction writes through, as each chunk is written."""
     seen = set()
-    driver = conn.connection.driver_connection
+    driver = db.sqlite_driver(conn)
     import_files(conn, files, policy, NIGHT,
                  progress=lambda _kind, _rows: seen.add(driver.execute("PRAGMA journal_mode").fetchone()[0]))
     return seen
 
 
-@pytest.mark.parametrize("later_line, problem", [
+@pytest.mark.parametrize("later_lines, problem", [
     # the same patron and title as line 2, received at another time
-    ("10000003,B0000001,aioi,waiting,2026-11-22T10:00:00+09:00,counter,,,,,,", "bib_id: the patron already holds this title"),
+    (["10000003,B0000001,aioi,waiting,2026-11-22T10:00:00+09:00,counter,,,,,,"], "5: bib_id: the patron already holds this title"),
     # line 2's copy, for another patron
-    ("10000001,B0000001,central,allocated,2026-11-22T10:00:00+09:00,web,,,,1000000001,,",
-     "barcode: the copy already serves another hold"),
+    (["10000001,B0000001,central,allocated,2026-11-22T10:00:00+09:00,web,,,,1000000001,,"],
+     "5: barcode: the copy already serves another hold"),
     # line 4 again, as received: the same hold, imported once
-    ("10000002,B0000001,aioi,waiting,2026-11-21T15:30:00+09:00,counter,phone,,,,,", None),
+    (["10000002,B0000001,aioi,waiting,2026-11-21T15:30:00+09:00,counter,phone,,,,,"], None),
+    # a copy line 5 sent in transit, allocated by line 6: the state line 5 gave it is checked
+    # before the copy's own check against the file's other holds
+    (["10000001,B0000002,central,in_transit,2026-11-22T10:00:00+09:00,web,,,,1000000003,,",
+      "10000002,B0000002,central,allocated,2026-11-22T11:00:00+09:00,web,,,,1000000003,,"],
+     "6: barcode: an allocated copy must be on the shelf, not in_transit"),
 ])
 def test_a_first_loads_holds_are_checked_against_the_files_earlier_chunks(conn_for, examples, tmp_path, monkeypatch,
-                                                                         later_line, problem):
+                                                                         later_lines, problem):
     from ils.exchange.imports import parsing
 
     conn, policy = conn_for()
-    monkeypatch.setattr(parsing, "CHUNK_ROWS", 1)  # each row its own chunk: line 5 read after lines 2-4 are written
+    monkeypatch.setattr(parsing, "CHUNK_ROWS", 1)  # each row its own chunk: a later line read after the earlier are written
     folder = tmp_path / "later"
     shutil.copytree(examples, folder)
     with (folder / "holds.csv").open("a", encoding="utf-8") as fh:
-        fh.write(later_line + "\n")
+        fh.writelines(line + "\n" for line in later_lines)
     if problem is None:
         import_files(conn, files_in(folder), policy, NIGHT)
         assert _count(conn, schema.holds) == 3
         return
     with pytest.raises(ImportFailed) as refused:
         import_files(conn, files_in(folder), policy, NIGHT)
-    assert [str(p) for p in refused.value.problems] == [f"{folder / 'holds.csv'}:5: {problem}"]
+    assert [str(p) for p in refused.value.problems] == [f"{folder / 'holds.csv'}:{problem}"]
 
 
 def test_a_first_load_writes_through_a_rollback_journal_and_a_later_import_through_the_log(conn_for, examples, tmp_path):
@@ -579,7 +566,7 @@ def test_a_first_load_writes_through_a_rollback_journal_and_a_later_import_throu
     with pytest.raises(ImportFailed):
         _journal_modes_seen(conn, policy, files_in(bad))
     assert _count(conn, schema.copies) == 0  # rolled back through the journal
-    driver = conn.connection.driver_connection
+    driver = db.sqlite_driver(conn)
     assert driver.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert _journal_modes_seen(conn, policy, files_in(examples)) == {"delete"}
     assert driver.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -644,5 +631,5 @@ def test_a_reader_in_a_transaction_as_the_first_load_ends_leaves_the_load_in_pla
             reader.close()
         engine.dispose()
     with db.open_engine(url).connect() as conn:  # a connection of its own sets WAL again
-        assert conn.connection.driver_connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.sqlite_driver(conn).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert set(conn.execute(select(schema.system_settings.c.value)).scalars()) == {"x"}
