@@ -555,6 +555,63 @@ def test_a_first_loads_holds_are_checked_against_the_files_earlier_chunks(conn_f
     assert [str(p) for p in refused.value.problems] == [f"{folder / 'holds.csv'}:{problem}"]
 
 
+def _loans_folder(examples, tmp_path, lines):
+    """The example library without its holds, its loans file these lines."""
+    folder = tmp_path / "loans"
+    shutil.copytree(examples, folder)
+    (folder / "holds.csv").unlink()
+    (folder / "loans.csv").write_text("barcode,card,loaned_on,due_on,renewals,inter_library,branch\n"
+                                      + "".join(line + "\n" for line in lines), encoding="utf-8")
+    return folder
+
+
+def test_a_first_loads_loans_written_a_window_at_a_time_in_the_copies_order_keep_the_files_order(
+        conn_for, examples, tmp_path, monkeypatch):
+    from ils.exchange.imports import kinds, parsing
+
+    conn, policy = conn_for()
+    monkeypatch.setattr(parsing, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(kinds.Loans, "first_load_window", 2)  # lines 2-3 and 4-5 each written at once, line 6 alone
+    barcodes = ["1000000007", "1000000006", "1000000004", "1000000003", "1000000002"]
+    cards = ["10000001", "10000002", "10000003", "10000001", "10000001"]
+    folder = _loans_folder(examples, tmp_path, [f"{b},{c},2026-11-01,2026-11-15,0,no,central"
+                                                for b, c in zip(barcodes, cards, strict=True)])
+    import_files(conn, files_in(folder), policy, NIGHT)
+    lo, c, p = schema.loans, schema.copies, schema.patrons
+    loans = conn.execute(select(lo.c.id, c.c.barcode, p.c.card_number).join(c, c.c.id == lo.c.copy_id)
+                         .join(p, p.c.id == lo.c.patron_id).order_by(lo.c.id)).all()
+    assert loans == [(i, b, card) for i, b, card in zip(range(1, 6), barcodes, cards, strict=True)]
+    on_loan = conn.execute(select(c.c.barcode).where(c.c.state == "on_loan").order_by(c.c.barcode)).scalars().all()
+    assert on_loan == sorted(barcodes)
+    # the next loan (the counter's) gets the id after them
+    assert conn.execute(lo.insert().values(copy_id=1, patron_id=1, loaned_on=dt.date(2026, 11, 26),
+                                           due_on=dt.date(2026, 12, 10)).returning(lo.c.id)).scalar_one() == 6
+
+
+def test_a_first_loads_window_names_its_problems_before_a_later_lines(conn_for, examples, tmp_path, monkeypatch):
+    from ils.exchange.imports import kinds, parsing
+
+    conn, policy = conn_for()
+    monkeypatch.setattr(parsing, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(kinds.Loans, "first_load_window", 10)
+    folder = _loans_folder(examples, tmp_path, [
+        "1000000007,10000001,2026-11-01,2026-11-15,0,no,central",
+        "1000000099,10000001,2026-11-01,2026-11-15,0,no,central",  # line 3: no such copy, found when its window is checked
+        "1000000006,10000002,2026-11-01,2026-11-15,0,no,central",
+        "1000000004,10000002,2026-02-30,2026-11-15,0,no,central",  # line 5: read before the window is full
+        "1000000003,99999999,2026-11-01,2026-11-15,0,no,central",
+    ])
+    with pytest.raises(ImportFailed) as refused:
+        import_files(conn, files_in(folder), policy, NIGHT)
+    loans = folder / "loans.csv"
+    assert [str(problem) for problem in refused.value.problems] == [
+        f"{loans}:3: barcode: no copy with barcode '1000000099'",
+        f"{loans}:5: loaned_on: '2026-02-30' is not a date: day is out of range for month",
+        f"{loans}:6: card: no patron with card '99999999'",
+    ]
+    assert _count(conn, schema.loans) == 0
+
+
 def test_a_first_load_writes_through_a_rollback_journal_and_a_later_import_through_the_log(conn_for, examples, tmp_path):
     conn, policy = conn_for()
     if conn.dialect.name != "sqlite":

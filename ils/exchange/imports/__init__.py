@@ -130,18 +130,26 @@ def _load(ctx: ImportContext, kind: Kind, path: Path, parsed: Iterator[Event]) -
     result.problems.extend(opened.problems)
     if opened.problems:
         return result
+    window = kind.first_load_window if kind.first_load_window and _empty(ctx.conn, kind.indexed_table) else 0
     chunk: list[tuple[int, dict]] | Columns = []
     for batch in parsed:
         assert isinstance(batch, parsing.Batch)
         result.rows_read = batch.rows_read
+        if window and chunk and (batch.problems or batch.unreadable is not None):
+            # The window's chunks are written (or their problems named) before this batch's
+            # problems, as they would have been a chunk at a time: the problems stay in that order.
+            _flush(ctx, kind, chunk, result)
+            chunk = []
         result.problems.extend(batch.problems)
         if batch.unreadable is not None:
             result.problems.append(batch.unreadable)
             return result
         chunk = _joined(chunk, batch.parsed)
         if batch.complete:
-            _flush(ctx, kind, chunk, result)
-            chunk = []
+            gathering = window and isinstance(chunk, Columns) and len(chunk) < window and not batch.last
+            if not gathering:
+                _flush(ctx, kind, chunk, result)
+                chunk = []
             if ctx.progress:
                 ctx.progress(kind.name, result.rows_read)
         if batch.last:
@@ -152,11 +160,21 @@ def _load(ctx: ImportContext, kind: Kind, path: Path, parsed: Iterator[Event]) -
     return result
 
 
+def _empty(conn: Connection, table) -> bool:
+    return table is not None and conn.execute(table.select().limit(1)).first() is None
+
+
 def _joined(chunk: list[tuple[int, dict]] | Columns, parsed: list[tuple[int, dict]] | Columns) -> list[tuple[int, dict]] | Columns:
-    """The chunk with a batch's rows added: still a batch's columns when the chunk was empty (a
-    chunk of good rows is one batch), else rows."""
+    """The chunk with a batch's rows added: still columns when the chunk was empty (a chunk of
+    good rows is one batch) or both are columns (a first load's window, Kind.first_load_window),
+    else rows."""
     if not chunk:
         return parsed
+    if isinstance(chunk, Columns) and isinstance(parsed, Columns):
+        chunk.lines.extend(parsed.lines)
+        for name, values in chunk.values.items():
+            values.extend(parsed.values[name])
+        return chunk
     rows = chunk.rows() if isinstance(chunk, Columns) else chunk
     rows.extend(parsed.rows() if isinstance(parsed, Columns) else parsed)
     return rows

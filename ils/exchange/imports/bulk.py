@@ -53,6 +53,18 @@ def update(conn: Connection, table: Table, columns: Sequence[str], key: str = "i
                   listed=lambda rows: f"WITH listed ({', '.join([*columns, f'_{key}'])}) AS ({rows}) {merge('listed')}")
 
 
+def new_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """Ids for `count` new rows, ascending, to be inserted with them in any order: SQLite's next
+    ones after the largest (this transaction holds the write lock), PostgreSQL's drawn from the
+    table's sequence (so that later inserts without an id do not meet them)."""
+    if conn.dialect.name == "postgresql":
+        drawn = (f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                 "FROM generate_series(1, %s) ORDER BY 1")
+        return [row[0] for row in conn.exec_driver_sql(drawn, (count,))]
+    largest = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table.name}").scalar_one()
+    return list(range(largest + 1, largest + 1 + count))
+
+
 def _differs(conn: Connection) -> str:
     return "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
 
