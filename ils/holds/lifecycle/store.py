@@ -1,9 +1,9 @@
 """The writes of a hold's life: the one way to build and insert a hold row, and the one function that moves holds and writes their history.
 
-Every status a hold row gets is written here, and only here: `insert_holds` (a new row)
-and `move_holds` (a change), each checked against ils.holds.lifecycle.TRANSITIONS and
-writing its hold_history rows (and the ILS's journal entries) in the caller's
-transaction. Any other code that writes holds.status fails the suite (tests/lifecycle_guard.py).
+Every status a hold row gets is written here, and only here: `insert_holds` (a new row;
+`insert_hold_columns`, rows given a column at a time) and `move_holds` (a change), each
+checked against ils.holds.lifecycle.TRANSITIONS and writing its hold_history rows (and the
+ILS's journal entries) in the caller's transaction. Any other code that writes holds.status fails the suite (tests/lifecycle_guard.py).
 """
 
 from __future__ import annotations
