@@ -612,6 +612,115 @@ def test_a_first_loads_window_names_its_problems_before_a_later_lines(conn_for, 
     assert _count(conn, schema.loans) == 0
 
 
+# Holds received through every channel and in every status an import takes; a patron's own
+# contact method where the file leaves it blank; a ready hold moves its copy to the pickup branch.
+MORE_HOLDS = [
+    "10000001,B0000002,higashi,ready,2026-11-19T09:15:00+09:00,opac,,,,1000000003,2026-11-25,2026-12-02",
+    "10000002,B0000005,central,in_transit,2026-11-18T20:00:00+09:00,mobile,email,,,1000000006,,",
+    "10000001,B0000006,BM-吉浦,waiting,2026-11-22T08:00:00+09:00,counter,none,,,,,",
+    "10000002,B0000004,aioi,waiting,2026-11-21T23:30:00Z,paper,,,,,,",
+    "10000001,B0000003,central,allocated,2026-11-22T09:00:00+09:00,web,phone,,,1000000004,,",
+]
+
+
+def _rows(conn, table):
+    return [tuple(row) for row in conn.execute(select(table).order_by(table.c.id))]
+
+
+def test_a_first_loads_holds_written_a_chunk_at_a_time_are_the_rows_the_row_path_writes(
+        conn_for, examples, tmp_path, monkeypatch):
+    # A first load's holds go a chunk at a time (Holds.write_columns), each hold's row built by
+    # new_hold_columns; the same file sent row by row (resolve, new_hold_row, insert_holds) gives
+    # the same holds, ids in file order, and moves the same copies.
+    from ils.exchange.imports import kinds, parsing
+
+    monkeypatch.setattr(parsing, "CHUNK_ROWS", 3)
+    folder = tmp_path / "more"
+    shutil.copytree(examples, folder)
+    with (folder / "holds.csv").open("a", encoding="utf-8") as fh:
+        fh.writelines(line + "\n" for line in MORE_HOLDS)
+    written = {True: 0, False: 0}
+    a_chunk_at_a_time = kinds.Holds.write_columns
+
+    def counted(self, ctx, chunk):
+        done = a_chunk_at_a_time(self, ctx, chunk)
+        written[done] += 1
+        return done
+
+    monkeypatch.setattr(kinds.Holds, "write_columns", counted)
+    columns, policy = conn_for("murakami")
+    import_files(columns, files_in(folder), policy, NIGHT)
+    assert written == {True: 3, False: 0}
+    monkeypatch.setattr(kinds.Holds, "write_columns", lambda self, ctx, chunk: False)
+    rows, _policy = conn_for("murakami")
+    import_files(rows, files_in(folder), policy, NIGHT)
+    for table in (schema.holds, schema.copies):
+        assert _rows(columns, table) == _rows(rows, table)
+    h, p, t = schema.holds, schema.patrons, schema.titles
+    stored = columns.execute(select(h.c.id, p.c.card_number, t.c.bib_id, h.c.contact_method, h.c.queue_class,
+                                    h.c.allocated_at.is_not(None)).join(p, p.c.id == h.c.patron_id)
+                             .join(t, t.c.id == h.c.title_id).order_by(h.c.id)).all()
+    assert [tuple(row) for row in stored] == [
+        (1, "10000003", "B0000001", "email", 1, True), (2, "10000003", "B0000002", "email", 1, False),
+        (3, "10000002", "B0000001", "phone", 0, False), (4, "10000001", "B0000002", "email", 1, True),
+        (5, "10000002", "B0000005", "email", 1, True), (6, "10000001", "B0000006", "none", 0, False),
+        (7, "10000002", "B0000004", "phone", 1, False), (8, "10000001", "B0000003", "phone", 1, True),
+    ]
+    c, b = schema.copies, schema.branches
+    moved = columns.execute(select(c.c.barcode, c.c.state, b.c.code).join(b, b.c.id == c.c.location_branch_id)
+                            .where(c.c.barcode.in_(["1000000001", "1000000003", "1000000004", "1000000006"]))
+                            .order_by(c.c.barcode)).all()
+    assert [tuple(row) for row in moved] == [("1000000001", "on_shelf", "central"),
+                                             ("1000000003", "on_hold_shelf", "higashi"),
+                                             ("1000000004", "on_shelf", "central"),
+                                             ("1000000006", "in_transit", "central")]
+
+
+@pytest.mark.parametrize("later_lines, problem", [
+    (["10000009,B0000003,central,waiting,2026-11-22T10:00:00+09:00,web,,,,,,"], "5: card: no patron with card '10000009'"),
+    (["10000001,B0000099,central,waiting,2026-11-22T10:00:00+09:00,web,,,,,,"], "5: bib_id: no title 'B0000099'"),
+    (["10000001,B0000003,nowhere,waiting,2026-11-22T10:00:00+09:00,web,,,,,,"], "5: pickup: no branch 'nowhere'"),
+    (["10000001,B0000003,central,waiting,2026-11-22T10:00:00+09:00,web,,S9,,,,"],
+     "5: series_position: series_group and series_position go together"),
+    (["10000001,B0000003,central,waiting,2026-11-22T10:00:00+09:00,web,,,,1000000004,,"],
+     "5: barcode: a waiting hold has no copy yet"),
+    (["10000001,B0000003,central,allocated,2026-11-22T10:00:00+09:00,web,,,,,,"],
+     "5: barcode: a allocated hold needs the copy's barcode"),
+    (["10000001,B0000003,central,in_transit,2026-11-22T10:00:00+09:00,web,,,,1000000099,,"],
+     "5: barcode: no copy with barcode '1000000099'"),
+    (["10000001,B0000003,central,in_transit,2026-11-22T10:00:00+09:00,web,,,,1000000006,,"],
+     "5: barcode: the copy is not a copy of this title"),
+    (["10000001,B0000001,central,allocated,2026-11-22T10:00:00+09:00,web,,,,1000000002,,"],
+     "5: barcode: an allocated copy must be on the shelf, not on_loan"),
+    (["10000001,B0000003,central,ready,2026-11-22T10:00:00+09:00,web,,,,1000000004,2026-11-25,"],
+     "5: pickup_deadline: a ready hold needs ready_on and pickup_deadline"),
+    # line 4's patron and title again, in the same chunk
+    (["10000002,B0000001,central,waiting,2026-11-22T10:00:00+09:00,web,,,,,,"],
+     "5: bib_id: the patron already holds this title"),
+    # two holds of one chunk on one copy
+    (["10000001,B0000003,central,waiting,2026-11-22T10:00:00+09:00,web,,,,,,",
+      "10000001,B0000005,central,allocated,2026-11-22T10:00:00+09:00,web,,,,1000000006,,",
+      "10000002,B0000005,central,allocated,2026-11-22T11:00:00+09:00,web,,,,1000000006,,"],
+     "7: barcode: the copy already serves another hold"),
+])
+def test_a_bad_hold_in_a_later_chunk_of_a_first_load_is_named_on_its_line(conn_for, examples, tmp_path, monkeypatch,
+                                                                         later_lines, problem):
+    # The first chunk (lines 2-3) is written a chunk at a time; the bad row's chunk writes
+    # nothing and goes row by row, which names the row and its problem as resolve() says it.
+    from ils.exchange.imports import parsing
+
+    conn, policy = conn_for()
+    monkeypatch.setattr(parsing, "CHUNK_ROWS", 2)
+    folder = tmp_path / "bad"
+    shutil.copytree(examples, folder)
+    with (folder / "holds.csv").open("a", encoding="utf-8") as fh:
+        fh.writelines(line + "\n" for line in later_lines)
+    with pytest.raises(ImportFailed) as refused:
+        import_files(conn, files_in(folder), policy, NIGHT)
+    assert [str(p) for p in refused.value.problems] == [f"{folder / 'holds.csv'}:{problem}"]
+    assert _count(conn, schema.holds) == 0
+
+
 def test_a_first_load_writes_through_a_rollback_journal_and_a_later_import_through_the_log(conn_for, examples, tmp_path):
     conn, policy = conn_for()
     if conn.dialect.name != "sqlite":

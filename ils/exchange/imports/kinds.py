@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.engine import Connection
@@ -16,7 +17,7 @@ from ils.exchange.journal import newsletter_text
 from ils.holds import lifecycle
 from ils.holds.lifecycle import Event, default_contact
 from ils.holds.lifecycle import HoldStatus as S
-from ils.holds.lifecycle.store import insert_holds, new_hold_row
+from ils.holds.lifecycle.store import insert_hold_columns, insert_holds, new_hold_columns, new_hold_row
 from ils.infra import db, schema
 from ils.infra.i18n import _
 from ils.library.calendar import parse_weekdays, parse_year_end
@@ -705,8 +706,7 @@ class Holds(Kind):
     def _active_holds(self, ctx, patrons, copies):
         """Active (patron, title) pairs and bound copies, from the database and this file so far;
         and when each pair's hold in the database was received (the same row imported again is no new hold)."""
-        held = ctx.state.setdefault("held", {"pairs": set(), "copies": set(), "imported": {},
-                                             "patrons read": set(), "copies read": set()})
+        held = _held(ctx)
         h = schema.holds
         if not ctx.found_before(select(h.c.id)):
             # A first load: the table held no hold as the file began, and a patron or copy first
@@ -731,6 +731,83 @@ class Holds(Kind):
             )
             held["copies"].update(ctx.conn.execute(query).scalars())
         return held
+
+    def write_columns(self, ctx, chunk):
+        # The first load's path: no hold in the table as the file began, so a hold's only rivals
+        # are this file's (its patron and title, its copy), noted in `held` as the row path
+        # notes them. Any row resolve() would refuse or skip sends the chunk row by row, which
+        # names it; over holds already there (tonight's re-import) every chunk goes that way.
+        if ctx.found_before(select(schema.holds.c.id)):
+            return False
+        v = chunk.values
+        found = self._found(ctx, v)
+        if found is None:
+            return False
+        patrons, title_ids, branch_ids, copies = found
+        held = _held(ctx)
+        pairs = list(zip([patron.id for patron in patrons], title_ids, strict=True))
+        copy_ids = [copy.id for copy in copies if copy is not None]
+        if (len(set(pairs)) != len(pairs) or not held["pairs"].isdisjoint(pairs)
+                or len(set(copy_ids)) != len(copy_ids) or not held["copies"].isdisjoint(copy_ids)):
+            return False
+        columns = new_hold_columns(
+            ctx.policy, patron_id=[pair[0] for pair in pairs], title_id=title_ids, pickup_branch_id=branch_ids,
+            contact_method=list(map(default_contact, v["contact_method"], patrons, repeat(None))),
+            channel=v["channel"], received_at=v["queued_at"], status=v["status"],
+            series_group=v["series_group"], series_position=v["series_position"],
+            copy_id=[copy.id if copy is not None else None for copy in copies],
+            allocated_at=[ctx.now if copy is not None else None for copy in copies],
+            ready_on=v["ready_on"], pickup_deadline=v["pickup_deadline"], placed_by="import", created_at=ctx.now,
+        )
+        insert_hold_columns(ctx.conn, Event.IMPORT, columns)
+        held["pairs"].update(pairs)
+        held["copies"].update(copy_ids)
+        held["imported"].update(zip(pairs, v["queued_at"], strict=True))
+        self._move_copies(ctx, v["status"], copies, branch_ids)
+        return True
+
+    def _found(self, ctx, v):
+        """Each row's patron, title id, pickup branch id and copy (None: no barcode), as _check
+        finds them; None if any row fails one of _check's tests."""
+        cards, barcodes = v["card"], v["barcode"]
+        found = bulk.find(ctx.conn, schema.patrons, "card_number", set(cards), ("id", "contact_method"))
+        patrons = list(map({row.card_number: row for row in found}.get, cards))
+        titles = ctx.ids(schema.titles, "bib_id", set(v["bib_id"]))
+        title_ids = list(map(titles.get, v["bib_id"]))
+        branches = ctx.ids(schema.branches, "code", set(v["pickup"]))
+        branch_ids = list(map(branches.get, v["pickup"]))
+        if any(patron is None for patron in patrons) or None in title_ids or None in branch_ids:
+            return None
+        if any(bool(group) != (position is not None)
+               for group, position in zip(v["series_group"], v["series_position"], strict=True)):
+            return None
+        listed = {barcode for barcode in barcodes if barcode}
+        by_barcode = {row.barcode: row for row in bulk.find(
+            ctx.conn, schema.copies, "barcode", listed, ("id", "title_id", "state", "location_branch_id"))} if listed else {}
+        copies = [by_barcode.get(barcode) if barcode else None for barcode in barcodes]
+        for status, barcode, copy, title_id, ready_on, deadline in zip(
+                v["status"], barcodes, copies, title_ids, v["ready_on"], v["pickup_deadline"], strict=True):
+            if (status in COPY_STATE_FOR_HOLD) != bool(barcode):
+                return None
+            if barcode and (copy is None or copy.title_id != title_id):
+                return None
+            if status == S.ALLOCATED and copy.state != "on_shelf":
+                return None
+            if status == S.READY and not (ready_on and deadline):
+                return None
+        return patrons, title_ids, branch_ids, copies
+
+    def _move_copies(self, ctx, statuses, copies, branch_ids):
+        """The chunk's copies moved as write() moves them, by one statement: each to its hold's
+        state, a ready hold's to its pickup branch; a copy already so (an allocated one on the
+        shelf) is not rewritten."""
+        moved = [(copy.id, COPY_STATE_FOR_HOLD[status], branch if status == S.READY else copy.location_branch_id)
+                 for status, copy, branch in zip(statuses, copies, branch_ids, strict=True) if copy is not None]
+        if moved:
+            ids, states, locations = map(list, zip(*moved, strict=True))
+            ctx.statement("move copies", lambda: bulk.update(
+                ctx.conn, schema.copies, ["state", "location_branch_id"], only_changed=True)).run_columns(
+                [states, locations, ids])
 
     def write(self, ctx, records, lines):
         c = schema.copies
@@ -758,6 +835,13 @@ class Holds(Kind):
                 )
             )
             ctx.conn.execute(stmt, moved)
+
+
+def _held(ctx: ImportContext) -> dict:
+    """The holds file's active (patron, title) pairs and bound copies so far, and when each pair
+    imported was received (Holds._active_holds)."""
+    return ctx.state.setdefault("held", {"pairs": set(), "copies": set(), "imported": {},
+                                         "patrons read": set(), "copies read": set()})
 
 
 KINDS: dict[str, Kind] = {

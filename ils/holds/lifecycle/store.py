@@ -1,9 +1,9 @@
 """The writes of a hold's life: the one way to build and insert a hold row, and the one function that moves holds and writes their history.
 
-Every status a hold row gets is written here, and only here: `insert_holds` (a new row)
-and `move_holds` (a change), each checked against ils.holds.lifecycle.TRANSITIONS and
-writing its hold_history rows (and the ILS's journal entries) in the caller's
-transaction. Any other code that writes holds.status fails the suite (tests/lifecycle_guard.py).
+Every status a hold row gets is written here, and only here: `insert_holds` (a new row;
+`insert_hold_columns`, rows given a column at a time) and `move_holds` (a change), each
+checked against ils.holds.lifecycle.TRANSITIONS and writing its hold_history rows (and the
+ILS's journal entries) in the caller's transaction. Any other code that writes holds.status fails the suite (tests/lifecycle_guard.py).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Column, Dialect, Integer, MetaData, String, Table, Text, bindparam, func, literal, select, text
@@ -65,6 +66,37 @@ def new_hold_row(
     }
 
 
+def new_hold_columns(
+    policy, *, patron_id: Sequence[int], title_id: Sequence[int], pickup_branch_id: Sequence[int],
+    contact_method: Sequence[str], channel: Sequence[str], received_at: Sequence[dt.datetime], status: Sequence[str],
+    created_at: dt.datetime, placed_by: str, series_group: Sequence[str | None], series_position: Sequence[int | None],
+    copy_id: Sequence[int | None], allocated_at: Sequence[dt.datetime | None], ready_on: Sequence[dt.date | None],
+    pickup_deadline: Sequence[dt.date | None],
+) -> dict[str, list]:
+    """new_hold_row's rows a column at a time (every column of HOLD_ROW_COLUMNS, in its order), for
+    a load that has its rows' values by column and names each hold's status (the import's first
+    load): each row's values exactly as new_hold_row gives them, with no dict per row."""
+    places = list(map(queue_place, received_at, channel, repeat(policy)))
+    count = len(places)
+    return {
+        "patron_id": list(patron_id), "title_id": list(title_id), "pickup_branch_id": list(pickup_branch_id),
+        "contact_method": list(contact_method), "channel": list(channel), "status": list(map(str, status)),
+        "queued_at": [place.queued_at for place in places], "queue_day": [place.queue_day for place in places],
+        "queue_class": [place.queue_class for place in places], "series_group": list(series_group),
+        "series_position": list(series_position), "copy_id": list(copy_id), "allocated_at": list(allocated_at),
+        "ready_on": list(ready_on), "pickup_deadline": list(pickup_deadline), "placed_by": [placed_by] * count,
+        "created_at": [created_at] * count, "request_id": [None] * count,
+    }
+
+
+def insert_hold_columns(conn: Connection, event: Event, columns: Mapping[str, list]) -> list[int]:
+    """insert_holds for rows given a column at a time (new_hold_columns), with no history row (as
+    an import writes none); returns their ids in order. The lists are converted in place."""
+    for status in set(columns["status"]):
+        check(event, None, status)
+    return _insert_in_order(conn, dict(columns))
+
+
 def insert_holds(
     conn: Connection, event: Event, rows: Sequence[dict], notes: Sequence[str] | None, *,
     at: dt.datetime, run_id: int | None, actor: str,
@@ -76,7 +108,7 @@ def insert_holds(
         return []
     for row in rows:
         check(event, None, row["status"])
-    ids = _insert_in_order(conn, list(rows))
+    ids = _insert_in_order(conn, {name: [row[name] for row in rows] for name in rows[0]})
     if notes is not None:
         _log(conn, [Transition(i, None, row["status"], note, row["patron_id"])
                     for i, row, note in zip(ids, rows, notes, strict=True)],
@@ -84,8 +116,9 @@ def insert_holds(
     return ids
 
 
-def _insert_in_order(conn: Connection, rows: list[dict]) -> list[int]:
-    """Insert the rows, ids assigned in the rows' order, and return those ids, in a few statements.
+def _insert_in_order(conn: Connection, columns: dict[str, list]) -> list[int]:
+    """Insert the rows (given a column at a time), ids assigned in the rows' order, and return
+    those ids, in a few statements.
 
     Not INSERT ... RETURNING in parameter order: SQLAlchemy sends that one row per statement
     on SQLite, and as many-row INSERTs on PostgreSQL that measured several times slower than
@@ -95,22 +128,22 @@ def _insert_in_order(conn: Connection, rows: list[dict]) -> list[int]:
     in ascending order, and the rows COPYed with them (db.insert_rows).
     """
     h = schema.holds
+    count = len(next(iter(columns.values())))
     if conn.dialect.name == "postgresql":
         drawn = text("SELECT nextval(pg_get_serial_sequence('holds', 'id')) FROM generate_series(1, :n) ORDER BY 1")
-        ids = list(conn.execute(drawn, {"n": len(rows)}).scalars())
-        columns = ["id", *rows[0]]
-        db.insert_rows(conn, h, columns, [(i, *(row[c] for c in columns[1:])) for row, i in zip(rows, ids, strict=True)])
+        ids = list(conn.execute(drawn, {"n": count}).scalars())
+        db.insert_rows(conn, h, ["id", *columns], zip(ids, *columns.values(), strict=True))
         return ids
     largest = select(func.coalesce(func.max(h.c.id), 0))
     before = conn.execute(largest).scalar_one()
-    _insert_staged(conn, rows)
+    _insert_staged(conn, columns, count)
     after = conn.execute(largest).scalar_one()
-    if after != before + len(rows):
-        raise RuntimeError(f"holds: {len(rows)} rows inserted after id {before}, but the largest id is now {after}")
+    if after != before + count:
+        raise RuntimeError(f"holds: {count} rows inserted after id {before}, but the largest id is now {after}")
     return list(range(before + 1, after + 1))
 
 
-def _insert_staged(conn: Connection, rows: list[dict]) -> None:
+def _insert_staged(conn: Connection, columns: dict[str, list], count: int) -> None:
     """SQLite: the rows into an untyped temporary table, then into holds by one INSERT ... SELECT
     in their order. Row by row, SQLite rebuilds the lists of holds' CHECK constraints for every
     row (a third of an import's 200,000 holds); one statement builds them once.
@@ -119,23 +152,23 @@ def _insert_staged(conn: Connection, rows: list[dict]) -> None:
     may abort it), the original of every page it changes, in memory (temp_store = MEMORY). All
     of a night's new holds at once, that was 16 MB for a city's accept and 164 MB for a
     prefecture's, the step's peak; a chunk's journal does not grow with the library."""
-    columns = list(rows[0])
-    converters = db.bind_converters(conn, schema.holds, columns)
-    values: list[Sequence] = [range(len(rows))]
-    for name, convert in zip(columns, converters, strict=True):
-        column = [row[name] for row in rows]
+    names = list(columns)
+    converters = db.bind_converters(conn, schema.holds, names)
+    values: list[Sequence] = [range(count)]
+    for name, convert in zip(names, converters, strict=True):
+        column = columns[name]
         if convert is not None:
             # An import's created_at and allocated_at are the run's `now` on every row: converted
             # once, not 200,000 times (a third of the instructions of the city's three instant columns).
             db.convert_in_place(column, convert)
         values.append(column)
     conn.exec_driver_sql("DROP TABLE IF EXISTS temp.new_holds")
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE new_holds (_n INTEGER PRIMARY KEY, {', '.join(columns)})")
-    conn.exec_driver_sql(f"INSERT INTO new_holds VALUES ({', '.join('?' * (len(columns) + 1))})",
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE new_holds (_n INTEGER PRIMARY KEY, {', '.join(names)})")
+    conn.exec_driver_sql(f"INSERT INTO new_holds VALUES ({', '.join('?' * (len(names) + 1))})",
                          list(zip(*values, strict=True)))
-    into = (f"INSERT INTO holds ({', '.join(columns)}) SELECT {', '.join(columns)} FROM new_holds"
+    into = (f"INSERT INTO holds ({', '.join(names)}) SELECT {', '.join(names)} FROM new_holds"
             " WHERE _n >= ? AND _n < ? ORDER BY _n")
-    for start in range(0, len(rows), db.CHUNK):
+    for start in range(0, count, db.CHUNK):
         conn.exec_driver_sql(into, (start, start + db.CHUNK))
     conn.exec_driver_sql("DROP TABLE temp.new_holds")
 
