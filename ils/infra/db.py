@@ -742,6 +742,18 @@ def _listed(column, param) -> ColumnElement[bool]:
     return column.in_(select(literal_column("value")).select_from(func.json_each(param)))
 
 
+def new_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """Ids for `count` new rows, ascending, to be inserted with them in any order: SQLite's next
+    ones after the largest (the caller's transaction holds the write lock), PostgreSQL's drawn
+    from the table's sequence (so that later inserts without an id do not meet them)."""
+    if conn.dialect.name == "postgresql":
+        drawn = (f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                 "FROM generate_series(1, %s) ORDER BY 1")
+        return [row[0] for row in conn.exec_driver_sql(drawn, (count,))]
+    largest = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table.name}").scalar_one()
+    return list(range(largest + 1, largest + 1 + count))
+
+
 def one_of(conn: Connection, column, values: Sequence[Any]) -> ColumnElement[bool]:
     """`column IN (values)` for a list as long as a chunk, bound as one parameter whatever its length:
     on PostgreSQL `column = ANY(:array)`, on SQLite `column IN (SELECT value FROM json_each(:json))`.

@@ -87,7 +87,7 @@ def _first_load(conn: Connection, kinds: list[tuple[Kind, Path]]) -> bool:
     """Whether every table these files write is empty: a new library's first load, whose one
     transaction writes the whole database (db.rollback_journal says why that matters)."""
     tables = {table for kind, _path in kinds if (table := kind.indexed_table) is not None}
-    return bool(tables) and all(conn.execute(table.select().limit(1)).first() is None for table in tables)
+    return bool(tables) and all(bulk.empty(conn, table) for table in tables)
 
 
 @contextmanager
@@ -130,7 +130,8 @@ def _load(ctx: ImportContext, kind: Kind, path: Path, parsed: Iterator[Event]) -
     result.problems.extend(opened.problems)
     if opened.problems:
         return result
-    window = kind.first_load_window if kind.first_load_window and _empty(ctx.conn, kind.indexed_table) else 0
+    table = kind.indexed_table
+    window = kind.first_load_window if kind.first_load_window and table is not None and bulk.empty(ctx.conn, table) else 0
     chunk: list[tuple[int, dict]] | Columns = []
     for batch in parsed:
         assert isinstance(batch, parsing.Batch)
@@ -158,10 +159,6 @@ def _load(ctx: ImportContext, kind: Kind, path: Path, parsed: Iterator[Event]) -
         result.problems.append(Problem(path, line, problem.column, str(problem)))
     result.conflicts = [f"{path}: {text}" for text in ctx.state.get("conflicts", [])]
     return result
-
-
-def _empty(conn: Connection, table) -> bool:
-    return table is not None and conn.execute(table.select().limit(1)).first() is None
 
 
 def _joined(chunk: list[tuple[int, dict]] | Columns, parsed: list[tuple[int, dict]] | Columns) -> list[tuple[int, dict]] | Columns:

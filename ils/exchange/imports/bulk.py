@@ -53,18 +53,6 @@ def update(conn: Connection, table: Table, columns: Sequence[str], key: str = "i
                   listed=lambda rows: f"WITH listed ({', '.join([*columns, f'_{key}'])}) AS ({rows}) {merge('listed')}")
 
 
-def new_ids(conn: Connection, table: Table, count: int) -> list[int]:
-    """Ids for `count` new rows, ascending, to be inserted with them in any order: SQLite's next
-    ones after the largest (this transaction holds the write lock), PostgreSQL's drawn from the
-    table's sequence (so that later inserts without an id do not meet them)."""
-    if conn.dialect.name == "postgresql":
-        drawn = (f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
-                 "FROM generate_series(1, %s) ORDER BY 1")
-        return [row[0] for row in conn.exec_driver_sql(drawn, (count,))]
-    largest = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table.name}").scalar_one()
-    return list(range(largest + 1, largest + 1 + count))
-
-
 def _differs(conn: Connection) -> str:
     return "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
 
@@ -139,6 +127,11 @@ class Staged:
             self._conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self._stage}")
 
 
+def empty(conn: Connection, table: Table) -> bool:
+    """Whether the table holds no row (a first load's, as a file begins)."""
+    return conn.execute(table.select().limit(1)).first() is None
+
+
 @contextmanager
 def indexes_built_after(conn: Connection, table: Table | None, names: Sequence[str]) -> Iterator[None]:
     """While a file is written into an empty table, these of its indexes are dropped and, once the
@@ -147,7 +140,7 @@ def indexes_built_after(conn: Connection, table: Table | None, names: Sequence[s
     refused import rolls the drop back with everything else. A table that already holds rows
     (tonight's re-import) keeps its indexes: rebuilding them would cost more than the few rows it
     changes, and readers keep using them meanwhile."""
-    if table is None or not names or conn.execute(table.select().limit(1)).first() is not None:
+    if table is None or not names or not empty(conn, table):
         yield
         return
     definitions = [_index_definition(conn, name) for name in names]

@@ -570,7 +570,7 @@ class Loans(Kind):
         if any(due < lent for due, lent in zip(v["due_on"], v["loaned_on"], strict=True)):
             return False
         # Each loan keeps the id the file's order gives it (as a chunk at a time wrote them).
-        ids = bulk.new_ids(ctx.conn, lo, len(copy_ids))
+        ids = db.new_ids(ctx.conn, lo, len(copy_ids))
         order = sorted(range(len(copy_ids)), key=copy_ids.__getitem__)
         columns = [ids, copy_ids, patron_ids, [branches.get(code) for code in v["branch"]], v["loaned_on"],
                    v["due_on"], v["renewals"], v["inter_library"]]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
-from sqlalchemy import Column, Dialect, Integer, MetaData, String, Table, Text, bindparam, func, literal, select, text
+from sqlalchemy import Column, Dialect, Integer, MetaData, String, Table, Text, bindparam, func, literal, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.elements import BindParameter
@@ -130,8 +130,7 @@ def _insert_in_order(conn: Connection, columns: dict[str, list]) -> list[int]:
     h = schema.holds
     count = len(next(iter(columns.values())))
     if conn.dialect.name == "postgresql":
-        drawn = text("SELECT nextval(pg_get_serial_sequence('holds', 'id')) FROM generate_series(1, :n) ORDER BY 1")
-        ids = list(conn.execute(drawn, {"n": count}).scalars())
+        ids = db.new_ids(conn, h, count)
         db.insert_rows(conn, h, ["id", *columns], zip(ids, *columns.values(), strict=True))
         return ids
     largest = select(func.coalesce(func.max(h.c.id), 0))
