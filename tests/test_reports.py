@@ -112,21 +112,6 @@ def test_a_branchs_summary_counts_the_holds_asked_for_from_midnight_to_noon_and_
     assert counts["予約受付(この館で受取)"] == 3  # midnight, 03:00 and 11:59; not the day before, noon, the counter
 
 
-def test_on_sqlite_the_summarys_accepted_count_reads_the_branch_index_alone_without_a_sort(new_library, engine_name):
-    """Every hold of every branch is counted: from the (pickup_branch_id, status, created_at, channel)
-    index, in branch order, not from the holds' rows sorted by branch (migration 0011)."""
-    if engine_name != "sqlite":
-        pytest.skip("SQLite's plan; PostgreSQL plans from its statistics")
-    lib = new_library("kitami").branch("central").branch("tokoro")
-    accepted = sqlfiles.statement("summary_branch").split("UNION ALL")[0]
-    params = {"day_start": "2026-11-25 15:00:00.000000", "night_end": "2026-11-26 03:00:00.000000"}
-    ids = ", ".join(str(lib.ids[("branch", code)]) for code in ("central", "tokoro"))
-    plan = [row[-1] for row in lib.conn.exec_driver_sql(
-        "EXPLAIN QUERY PLAN " + accepted.replace(":branch_ids", f"({ids})").replace(":day_start", "?")
-        .replace(":night_end", "?"), (params["day_start"], params["night_end"]))]
-    assert plan == ["SEARCH h USING COVERING INDEX ix_holds_pickup_branch_id_status_created_at_channel (pickup_branch_id=?)"]
-
-
 def test_a_branchs_summary_counts_the_rows_of_its_pull_list_and_the_night_reads_that_list_once(night, tmp_path):
     from ils.reports.write import ReportSettings, write_all
 
