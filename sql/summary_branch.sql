@@ -19,10 +19,10 @@
 --   :night_end   noon of that day: the requests the night accepted
 --   :day_end     the start of the next day
 --
--- The accepted holds are counted from the holds' (pickup_branch_id, status, created_at,
--- channel) index alone: it has every column the count reads, in branch order, so SQLite
--- neither reads the holds' rows (every hold of every branch, on a night that asks for all
--- of them) nor sorts them by branch. PostgreSQL plans from its statistics.
+-- The unary plus on h.pickup_branch_id (the same number) keeps SQLite from counting the
+-- accepted holds through the pickup-branch index, one lookup of the table per hold of
+-- every branch: when the night asks for all branches, one pass over the table is about
+-- three times quicker. PostgreSQL plans from its statistics either way.
 --
 -- COALESCE(h.created_at, h.created_at) is h.created_at (the column is never NULL), compared
 -- as it is stored. On SQLite the bare column, declared DATETIME, has numeric affinity: each
@@ -35,12 +35,12 @@
 --   branch_id  the branch
 --   what       which count (one of the four words above counted here)
 --   count      件数
-SELECT h.pickup_branch_id AS branch_id, 'accepted' AS what, COUNT(*) AS count
+SELECT +h.pickup_branch_id AS branch_id, 'accepted' AS what, COUNT(*) AS count
 FROM holds h
-WHERE h.pickup_branch_id IN :branch_ids
+WHERE +h.pickup_branch_id IN :branch_ids
   AND COALESCE(h.created_at, h.created_at) >= :day_start AND COALESCE(h.created_at, h.created_at) < :night_end
   AND h.channel <> 'counter'
-GROUP BY h.pickup_branch_id
+GROUP BY +h.pickup_branch_id
 UNION ALL
 SELECT h.pickup_branch_id, 'ready', COUNT(*)
 FROM holds h

@@ -366,9 +366,7 @@ holds = Table(
     # `IS NOT NULL`, compares the column), never for part of an IN list: so no partial index
     # on the active statuses, whose queries say `status IN (...)`.
     Index(None, "title_id", "status", "queue_day", "queue_class", "queued_at"),
-    # A branch's holds by status; created_at and channel too, so that the night summary's
-    # accepted count (every hold of every branch) reads this index alone, in branch order.
-    Index(None, "pickup_branch_id", "status", "created_at", "channel"),
+    Index(None, "pickup_branch_id", "status"),
     # A patron's holds, by status, and the earlier volumes of a series (the gate).
     Index(None, "patron_id", "status", "series_group", "series_position"),
     # Most holds (waiting) have no copy: they are left out.
