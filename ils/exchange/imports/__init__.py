@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -190,7 +191,7 @@ def _split(window: Columns, parts: list[int]) -> Iterator[Columns]:
         bounds.append(bounds[-1] + size)
     if bounds[-1] < len(window):
         bounds.append(len(window))
-    for start, end in zip(bounds, bounds[1:]):
+    for start, end in itertools.pairwise(bounds):
         yield Columns(window.lines[start:end], {name: values[start:end] for name, values in window.values.items()})
 
 
