@@ -590,6 +590,29 @@ def test_a_first_loads_loans_written_a_window_at_a_time_in_the_copies_order_keep
                                            due_on=dt.date(2026, 12, 10)).returning(lo.c.id)).scalar_one() == 6
 
 
+def test_a_first_loads_window_is_written_from_its_columns_when_its_rows_fill_their_chunks(
+        conn_for, examples, tmp_path, monkeypatch):
+    # The file's last batch then holds no row: it must not turn the window into rows (the row path).
+    from ils.exchange.imports import kinds, parsing
+
+    conn, policy = conn_for()
+    monkeypatch.setattr(parsing, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(kinds.Loans, "first_load_window", 10)
+    windows = []
+    from_columns = kinds.Loans.write_columns
+
+    def noted(self, ctx, chunk):
+        windows.append(len(chunk))
+        return from_columns(self, ctx, chunk)
+
+    monkeypatch.setattr(kinds.Loans, "write_columns", noted)
+    folder = _loans_folder(examples, tmp_path, [f"{b},10000001,2026-11-01,2026-11-15,0,no,central"
+                                                for b in ("1000000007", "1000000006", "1000000004")])
+    import_files(conn, files_in(folder), policy, NIGHT)
+    assert windows == [3]
+    assert _count(conn, schema.loans) == 3
+
+
 def test_a_first_loads_window_names_its_problems_before_a_later_lines(conn_for, examples, tmp_path, monkeypatch):
     from ils.exchange.imports import kinds, parsing
 
