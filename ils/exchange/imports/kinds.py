@@ -623,6 +623,7 @@ class Holds(Kind):
     # A first load's holds are checked and written a million at a time (write_columns), as the
     # loans are: the file comes in the ILS's order, random over patrons, titles and copies.
     first_load_window = 1_000_000
+    # The column a chunk's holds are written in the order of (store.insert_hold_columns).
     written_by = "title_id"
     columns = (
         Column("card", f.code(32), required=True),

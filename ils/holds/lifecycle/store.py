@@ -156,7 +156,7 @@ def _insert_by(conn: Connection, columns: dict[str, list], key: str) -> list[int
     written in one column's order, each of that column's foreign-key look-ups falls on the pages
     the row before read, not on a page of its own per hold. SQLite: the ids are the ones after
     the largest (db.new_ids), staged with the rows in their own order (binding them in another
-    order visits Python's objects all over memory: three times the binding's CPU) at the place
+    order visits Python's objects all over memory: nearly four times the binding's CPU) at the place
     each is written in; checked after the insert, as _insert_in_order checks its own, that the
     largest id is the last of them (the primary key refused any already there, so the next
     hold's id, one above the largest, is the one after them). PostgreSQL: as _insert_in_order
