@@ -15,6 +15,8 @@ from conftest import NIGHT
 from ils import cli
 from ils.errors import ImportFailed
 from ils.exchange.imports import files_in, import_files
+from ils.holds.lifecycle import Event
+from ils.holds.lifecycle.store import insert_holds, new_hold_row
 from ils.infra import db, schema
 from lines import unstamped
 
@@ -588,6 +590,29 @@ def test_a_first_loads_loans_written_a_window_at_a_time_in_the_copies_order_keep
                                            due_on=dt.date(2026, 12, 10)).returning(lo.c.id)).scalar_one() == 6
 
 
+def test_a_first_loads_window_is_written_from_its_columns_when_its_rows_fill_their_chunks(
+        conn_for, examples, tmp_path, monkeypatch):
+    # The file's last batch then holds no row: it must not turn the window into rows (the row path).
+    from ils.exchange.imports import kinds, parsing
+
+    conn, policy = conn_for()
+    monkeypatch.setattr(parsing, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(kinds.Loans, "first_load_window", 10)
+    windows = []
+    from_columns = kinds.Loans.write_columns
+
+    def noted(self, ctx, chunk):
+        windows.append(len(chunk))
+        return from_columns(self, ctx, chunk)
+
+    monkeypatch.setattr(kinds.Loans, "write_columns", noted)
+    folder = _loans_folder(examples, tmp_path, [f"{b},10000001,2026-11-01,2026-11-15,0,no,central"
+                                                for b in ("1000000007", "1000000006", "1000000004")])
+    import_files(conn, files_in(folder), policy, NIGHT)
+    assert windows == [3]
+    assert _count(conn, schema.loans) == 3
+
+
 def test_a_first_loads_window_names_its_problems_before_a_later_lines(conn_for, examples, tmp_path, monkeypatch):
     from ils.exchange.imports import kinds, parsing
 
@@ -627,19 +652,22 @@ def _rows(conn, table):
     return [tuple(row) for row in conn.execute(select(table).order_by(table.c.id))]
 
 
+@pytest.mark.parametrize("window, written", [(0, 3), (4, 2)])  # a chunk at a time; lines 2-7, then 8-9
 def test_a_first_loads_holds_written_a_chunk_at_a_time_are_the_rows_the_row_path_writes(
-        conn_for, examples, tmp_path, monkeypatch):
-    # A first load's holds go a chunk at a time (Holds.write_columns), each hold's row built by
-    # new_hold_columns; the same file sent row by row (resolve, new_hold_row, insert_holds) gives
-    # the same holds, ids in file order, and moves the same copies.
+        conn_for, examples, tmp_path, monkeypatch, window, written):
+    # A first load's holds go a chunk (or a window) at a time (Holds.write_columns), each hold's
+    # row built by new_hold_columns and written in the titles' order; the same file sent row by
+    # row (resolve, new_hold_row, insert_holds) gives the same holds, ids in file order, and
+    # moves the same copies.
     from ils.exchange.imports import kinds, parsing
 
     monkeypatch.setattr(parsing, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(kinds.Holds, "first_load_window", window)
     folder = tmp_path / "more"
     shutil.copytree(examples, folder)
     with (folder / "holds.csv").open("a", encoding="utf-8") as fh:
         fh.writelines(line + "\n" for line in MORE_HOLDS)
-    written = {True: 0, False: 0}
+    written_chunks, written = written, {True: 0, False: 0}
     a_chunk_at_a_time = kinds.Holds.write_columns
 
     def counted(self, ctx, chunk):
@@ -650,7 +678,7 @@ def test_a_first_loads_holds_written_a_chunk_at_a_time_are_the_rows_the_row_path
     monkeypatch.setattr(kinds.Holds, "write_columns", counted)
     columns, policy = conn_for("murakami")
     import_files(columns, files_in(folder), policy, NIGHT)
-    assert written == {True: 3, False: 0}
+    assert written == {True: written_chunks, False: 0}
     monkeypatch.setattr(kinds.Holds, "write_columns", lambda self, ctx, chunk: False)
     rows, _policy = conn_for("murakami")
     import_files(rows, files_in(folder), policy, NIGHT)
@@ -666,6 +694,10 @@ def test_a_first_loads_holds_written_a_chunk_at_a_time_are_the_rows_the_row_path
         (5, "10000002", "B0000005", "email", 1, True), (6, "10000001", "B0000006", "none", 0, False),
         (7, "10000002", "B0000004", "phone", 1, False), (8, "10000001", "B0000003", "phone", 1, True),
     ]
+    # the next hold (the night's) gets the id after them
+    after = new_hold_row(policy, patron_id=1, title_id=1, pickup_branch_id=1, contact_method="none", channel="web",
+                         received_at=NIGHT, created_at=NIGHT, placed_by="test")
+    assert insert_holds(columns, Event.PLACE, [after], None, at=NIGHT, run_id=None, actor="test") == [9]
     c, b = schema.copies, schema.branches
     moved = columns.execute(select(c.c.barcode, c.c.state, b.c.code).join(b, b.c.id == c.c.location_branch_id)
                             .where(c.c.barcode.in_(["1000000001", "1000000003", "1000000004", "1000000006"]))
@@ -674,6 +706,33 @@ def test_a_first_loads_holds_written_a_chunk_at_a_time_are_the_rows_the_row_path
                                              ("1000000003", "on_hold_shelf", "higashi"),
                                              ("1000000004", "on_shelf", "central"),
                                              ("1000000006", "in_transit", "central")]
+
+
+def test_a_first_loads_holds_window_names_its_problems_before_a_later_lines(conn_for, examples, tmp_path, monkeypatch):
+    # The window (lines 2-5) holds a bad row: it goes a chunk at a time, line 5 named when its
+    # chunk goes row by row, before line 6's date, which the parse found first; then line 7.
+    from ils.exchange.imports import kinds, parsing
+
+    conn, policy = conn_for()
+    monkeypatch.setattr(parsing, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(kinds.Holds, "first_load_window", 10)
+    folder = tmp_path / "bad"
+    shutil.copytree(examples, folder)
+    with (folder / "holds.csv").open("a", encoding="utf-8") as fh:
+        fh.writelines(line + "\n" for line in [
+            "10000009,B0000003,central,waiting,2026-11-22T10:00:00+09:00,web,,,,,,",
+            "10000001,B0000003,central,ready,2026-11-22T10:00:00+09:00,web,,,,1000000004,2026-02-30,2026-12-02",
+            "10000001,B0000099,central,waiting,2026-11-22T10:00:00+09:00,web,,,,,,",
+        ])
+    with pytest.raises(ImportFailed) as refused:
+        import_files(conn, files_in(folder), policy, NIGHT)
+    holds = folder / "holds.csv"
+    assert [str(problem) for problem in refused.value.problems] == [
+        f"{holds}:5: card: no patron with card '10000009'",
+        f"{holds}:6: ready_on: '2026-02-30' is not a date: day is out of range for month",
+        f"{holds}:7: bib_id: no title 'B0000099'",
+    ]
+    assert _count(conn, schema.holds) == 0
 
 
 @pytest.mark.parametrize("later_lines, problem", [
