@@ -652,22 +652,19 @@ def _rows(conn, table):
     return [tuple(row) for row in conn.execute(select(table).order_by(table.c.id))]
 
 
-@pytest.mark.parametrize("window, written", [(0, 3), (4, 2)])  # a chunk at a time; lines 2-7, then 8-9
 def test_a_first_loads_holds_written_a_chunk_at_a_time_are_the_rows_the_row_path_writes(
-        conn_for, examples, tmp_path, monkeypatch, window, written):
-    # A first load's holds go a chunk (or a window) at a time (Holds.write_columns), each hold's
-    # row built by new_hold_columns and written in the titles' order; the same file sent row by
-    # row (resolve, new_hold_row, insert_holds) gives the same holds, ids in file order, and
-    # moves the same copies.
+        conn_for, examples, tmp_path, monkeypatch):
+    # A first load's holds go a chunk at a time (Holds.write_columns), each hold's row built by
+    # new_hold_columns; the same file sent row by row (resolve, new_hold_row, insert_holds) gives
+    # the same holds, ids in file order, and moves the same copies.
     from ils.exchange.imports import kinds, parsing
 
     monkeypatch.setattr(parsing, "CHUNK_ROWS", 3)
-    monkeypatch.setattr(kinds.Holds, "first_load_window", window)
     folder = tmp_path / "more"
     shutil.copytree(examples, folder)
     with (folder / "holds.csv").open("a", encoding="utf-8") as fh:
         fh.writelines(line + "\n" for line in MORE_HOLDS)
-    written_chunks, written = written, {True: 0, False: 0}
+    written = {True: 0, False: 0}
     a_chunk_at_a_time = kinds.Holds.write_columns
 
     def counted(self, ctx, chunk):
@@ -678,7 +675,7 @@ def test_a_first_loads_holds_written_a_chunk_at_a_time_are_the_rows_the_row_path
     monkeypatch.setattr(kinds.Holds, "write_columns", counted)
     columns, policy = conn_for("murakami")
     import_files(columns, files_in(folder), policy, NIGHT)
-    assert written == {True: written_chunks, False: 0}
+    assert written == {True: 3, False: 0}
     monkeypatch.setattr(kinds.Holds, "write_columns", lambda self, ctx, chunk: False)
     rows, _policy = conn_for("murakami")
     import_files(rows, files_in(folder), policy, NIGHT)
@@ -706,33 +703,6 @@ def test_a_first_loads_holds_written_a_chunk_at_a_time_are_the_rows_the_row_path
                                              ("1000000003", "on_hold_shelf", "higashi"),
                                              ("1000000004", "on_shelf", "central"),
                                              ("1000000006", "in_transit", "central")]
-
-
-def test_a_first_loads_holds_window_names_its_problems_before_a_later_lines(conn_for, examples, tmp_path, monkeypatch):
-    # The window (lines 2-5) holds a bad row: it goes a chunk at a time, line 5 named when its
-    # chunk goes row by row, before line 6's date, which the parse found first; then line 7.
-    from ils.exchange.imports import kinds, parsing
-
-    conn, policy = conn_for()
-    monkeypatch.setattr(parsing, "CHUNK_ROWS", 1)
-    monkeypatch.setattr(kinds.Holds, "first_load_window", 10)
-    folder = tmp_path / "bad"
-    shutil.copytree(examples, folder)
-    with (folder / "holds.csv").open("a", encoding="utf-8") as fh:
-        fh.writelines(line + "\n" for line in [
-            "10000009,B0000003,central,waiting,2026-11-22T10:00:00+09:00,web,,,,,,",
-            "10000001,B0000003,central,ready,2026-11-22T10:00:00+09:00,web,,,,1000000004,2026-02-30,2026-12-02",
-            "10000001,B0000099,central,waiting,2026-11-22T10:00:00+09:00,web,,,,,,",
-        ])
-    with pytest.raises(ImportFailed) as refused:
-        import_files(conn, files_in(folder), policy, NIGHT)
-    holds = folder / "holds.csv"
-    assert [str(problem) for problem in refused.value.problems] == [
-        f"{holds}:5: card: no patron with card '10000009'",
-        f"{holds}:6: ready_on: '2026-02-30' is not a date: day is out of range for month",
-        f"{holds}:7: bib_id: no title 'B0000099'",
-    ]
-    assert _count(conn, schema.holds) == 0
 
 
 @pytest.mark.parametrize("later_lines, problem", [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import itertools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -134,26 +133,24 @@ def _load(ctx: ImportContext, kind: Kind, path: Path, parsed: Iterator[Event]) -
     table = kind.indexed_table
     window = kind.first_load_window if kind.first_load_window and table is not None and bulk.empty(ctx.conn, table) else 0
     chunk: list[tuple[int, dict]] | Columns = []
-    parts: list[int] = []  # the sizes of the chunks a window gathered, in order
     for batch in parsed:
         assert isinstance(batch, parsing.Batch)
         result.rows_read = batch.rows_read
         if window and chunk and (batch.problems or batch.unreadable is not None):
             # The window's chunks are written (or their problems named) before this batch's
             # problems, as they would have been a chunk at a time: the problems stay in that order.
-            _flush(ctx, kind, chunk, result, parts)
-            chunk, parts = [], []
+            _flush(ctx, kind, chunk, result)
+            chunk = []
         result.problems.extend(batch.problems)
         if batch.unreadable is not None:
             result.problems.append(batch.unreadable)
             return result
         chunk = _joined(chunk, batch.parsed)
         if batch.complete:
-            parts.append(len(chunk) - sum(parts))
             gathering = window and isinstance(chunk, Columns) and len(chunk) < window and not batch.last
             if not gathering:
-                _flush(ctx, kind, chunk, result, parts)
-                chunk, parts = [], []
+                _flush(ctx, kind, chunk, result)
+                chunk = []
             if ctx.progress:
                 ctx.progress(kind.name, result.rows_read)
         if batch.last:
@@ -184,21 +181,7 @@ def _joined(chunk: list[tuple[int, dict]] | Columns, parsed: list[tuple[int, dic
     return rows
 
 
-def _split(window: Columns, parts: list[int]) -> Iterator[Columns]:
-    """The chunks a window gathered (_joined), of these sizes, in order (and any rows after them)."""
-    bounds = [0]
-    for size in parts:
-        bounds.append(bounds[-1] + size)
-    if bounds[-1] < len(window):
-        bounds.append(len(window))
-    for start, end in itertools.pairwise(bounds):
-        yield Columns(window.lines[start:end], {name: values[start:end] for name, values in window.values.items()})
-
-
-def _flush(ctx: ImportContext, kind: Kind, chunk: list[tuple[int, dict]] | Columns, result: FileResult,
-           parts: list[int] | None = None) -> None:
-    """Check and write a chunk, or name its problems; `parts`, the sizes of the chunks a first
-    load's window (Kind.first_load_window) gathered into it."""
+def _flush(ctx: ImportContext, kind: Kind, chunk: list[tuple[int, dict]] | Columns, result: FileResult) -> None:
     if not chunk:
         return
     if isinstance(chunk, Columns):
@@ -206,13 +189,6 @@ def _flush(ctx: ImportContext, kind: Kind, chunk: list[tuple[int, dict]] | Colum
         # it is good; if any is not, it wrote nothing and the rows go one by one to name it.
         if not result.problems and kind.write_columns(ctx, chunk):
             result.rows_written += len(chunk)
-            return
-        if parts is not None and len(parts) > 1:
-            # A window that cannot be written at once goes a chunk at a time, as without a window:
-            # the good chunks before the bad one written (a later chunk is checked against them,
-            # the holds' row imported again skipped as the row path skips it), its problems named.
-            for part in _split(chunk, parts):
-                _flush(ctx, kind, part, result)
             return
         chunk = chunk.rows()
     good, lines = [], []

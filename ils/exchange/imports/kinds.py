@@ -620,11 +620,6 @@ class Holds(Kind):
     # Its checks read holds by patron and by copy (_active_holds): those indexes stay.
     indexes_built_after = ("ix_holds_title_id_status_queue_day_queue_class_queued_at",
                            "ix_holds_pickup_branch_id_status", "ix_holds_status_closed_at")
-    # A first load's holds are checked and written a million at a time (write_columns), as the
-    # loans are: the file comes in the ILS's order, random over patrons, titles and copies.
-    first_load_window = 1_000_000
-    # The column a chunk's holds are written in the order of (store.insert_hold_columns).
-    written_by = "title_id"
     columns = (
         Column("card", f.code(32), required=True),
         Column("bib_id", f.text(32), required=True),
@@ -764,10 +759,7 @@ class Holds(Kind):
             allocated_at=[ctx.now if copy is not None else None for copy in copies],
             ready_on=v["ready_on"], pickup_deadline=v["pickup_deadline"], placed_by="import", created_at=ctx.now,
         )
-        # The window's look-ups go in each key's order (bulk.find sorts them); its holds are
-        # written in their titles' order, each with the id the file's order gives it, and its
-        # copies moved in their ids' order: each page read once for all the holds on it.
-        insert_hold_columns(ctx.conn, Event.IMPORT, columns, written_by=self.written_by)
+        insert_hold_columns(ctx.conn, Event.IMPORT, columns)
         held["pairs"].update(pairs)
         held["copies"].update(copy_ids)
         held["imported"].update(zip(pairs, v["queued_at"], strict=True))
@@ -809,8 +801,8 @@ class Holds(Kind):
         """The chunk's copies moved as write() moves them, by one statement: each to its hold's
         state, a ready hold's to its pickup branch; a copy already so (an allocated one on the
         shelf) is not rewritten."""
-        moved = sorted((copy.id, COPY_STATE_FOR_HOLD[status], branch if status == S.READY else copy.location_branch_id)
-                       for status, copy, branch in zip(statuses, copies, branch_ids, strict=True) if copy is not None)
+        moved = [(copy.id, COPY_STATE_FOR_HOLD[status], branch if status == S.READY else copy.location_branch_id)
+                 for status, copy, branch in zip(statuses, copies, branch_ids, strict=True) if copy is not None]
         if moved:
             ids, states, locations = map(list, zip(*moved, strict=True))
             ctx.statement("move copies", lambda: bulk.update(

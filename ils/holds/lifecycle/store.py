@@ -89,17 +89,11 @@ def new_hold_columns(
     }
 
 
-def insert_hold_columns(conn: Connection, event: Event, columns: Mapping[str, list],
-                        written_by: str | None = None) -> list[int]:
+def insert_hold_columns(conn: Connection, event: Event, columns: Mapping[str, list]) -> list[int]:
     """insert_holds for rows given a column at a time (new_hold_columns), with no history row (as
-    an import writes none); returns their ids in order. The lists are converted in place.
-
-    With `written_by` (a column's name), the rows are written in that column's order, each
-    with the id its place in the columns gives it (_insert_by): a first load's window of holds."""
+    an import writes none); returns their ids in order. The lists are converted in place."""
     for status in set(columns["status"]):
         check(event, None, status)
-    if written_by is not None:
-        return _insert_by(conn, dict(columns), written_by)
     return _insert_in_order(conn, dict(columns))
 
 
@@ -148,35 +142,7 @@ def _insert_in_order(conn: Connection, columns: dict[str, list]) -> list[int]:
     return list(range(before + 1, after + 1))
 
 
-def _insert_by(conn: Connection, columns: dict[str, list], key: str) -> list[int]:
-    """Insert the rows in the order of column `key`'s values (rows with equal values in their
-    own order), the ids assigned in the rows' order, and return those ids.
-
-    A first load's window of a million holds over a prefecture's titles, patrons and copies:
-    written in one column's order, each of that column's foreign-key look-ups falls on the pages
-    the row before read, not on a page of its own per hold. SQLite: the ids are the ones after
-    the largest (db.new_ids), staged with the rows in their own order (binding them in another
-    order visits Python's objects all over memory: nearly four times the binding's CPU) at the place
-    each is written in; checked after the insert, as _insert_in_order checks its own, that the
-    largest id is the last of them (the primary key refused any already there, so the next
-    hold's id, one above the largest, is the one after them). PostgreSQL: as _insert_in_order
-    (ids drawn from the sequence, COPYed in the rows' order; the order is not measured there)."""
-    if conn.dialect.name == "postgresql":
-        return _insert_in_order(conn, columns)
-    h = schema.holds
-    count = len(columns[key])
-    ids = db.new_ids(conn, h, count)
-    places = [0] * count
-    for place, row in enumerate(sorted(range(count), key=columns[key].__getitem__)):
-        places[row] = place
-    _insert_staged(conn, {"id": ids, **columns}, count, places)
-    largest = conn.execute(select(func.max(h.c.id))).scalar_one()
-    if count and largest != ids[-1]:
-        raise RuntimeError(f"holds: ids {ids[0]}-{ids[-1]} inserted, but the largest id is now {largest}")
-    return ids
-
-
-def _insert_staged(conn: Connection, columns: dict[str, list], count: int, places: Sequence[int] | None = None) -> None:
+def _insert_staged(conn: Connection, columns: dict[str, list], count: int) -> None:
     """SQLite: the rows into an untyped temporary table, then into holds by one INSERT ... SELECT
     in their order. Row by row, SQLite rebuilds the lists of holds' CHECK constraints for every
     row (a third of an import's 200,000 holds); one statement builds them once.
@@ -184,12 +150,10 @@ def _insert_staged(conn: Connection, columns: dict[str, list], count: int, place
     One statement per CHUNK rows, though: each keeps a statement journal (the holds' foreign keys
     may abort it), the original of every page it changes, in memory (temp_store = MEMORY). All
     of a night's new holds at once, that was 16 MB for a city's accept and 164 MB for a
-    prefecture's, the step's peak; a chunk's journal does not grow with the library.
-
-    `places`: each row's place in the order the rows are written (by default, their own)."""
+    prefecture's, the step's peak; a chunk's journal does not grow with the library."""
     names = list(columns)
     converters = db.bind_converters(conn, schema.holds, names)
-    values: list[Sequence] = [range(count) if places is None else places]
+    values: list[Sequence] = [range(count)]
     for name, convert in zip(names, converters, strict=True):
         column = columns[name]
         if convert is not None:
