@@ -420,8 +420,15 @@ notice_events = Table(
     # phone list), none (the patron asked for no contact), problem (no usable address),
     # or not_mailed (the profile sends no mail for this kind).
     Column("delivery", String(16)),
-    Index(None, "outbox_id", "patron_id"),
-    Index(None, "delivery", "patron_id"),
+    # Each index and the query it serves (docs/mail.md, "Notices: their indexes"): a notice
+    # recorded or marked pays for every index holding a changed column, so none is kept that no
+    # query reads, and each holds only the few rows its query wants, not the library's history.
+    # The notices not yet looked at, by patron (render): a notice leaves it when it is marked.
+    partial_index("ix_notice_events_undelivered", "patron_id", where="delivery IS NULL"),
+    # The notices that could not be mailed, by day (problems.sql).
+    partial_index("ix_notice_events_problem", "occurred_at", where="delivery = 'problem'"),
+    # A ready hold's notice, read at the counter before lending (ils.circulation.copies).
+    partial_index("ix_notice_events_hold_ready", "hold_id", where="kind = 'hold_ready'"),
 )
 
 mail_outbox = Table(
