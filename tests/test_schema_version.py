@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from ils import cli
 from ils.errors import NotInitialised, SchemaVersionError
 from ils.infra import db, schema
 
@@ -100,6 +105,22 @@ def test_a_database_made_by_the_first_release_is_migrated_with_its_data(db_url):
     assert db.upgrade(engine) == ("0001", HEAD)
     with db.connect(db_url) as conn:
         assert conn.execute(text("SELECT name FROM branches")).scalar() == "中央図書館"
+
+
+def test_ils_db_upgrade_leaves_the_migration_in_the_file_itself(db_url, engine_name, runner):
+    """An SQLite file copied on its own after `ils db upgrade` (the simple, wrong backup) holds the
+    new schema: the command closes its connection, and SQLite writes its log back into the file."""
+    if engine_name != "sqlite":
+        pytest.skip("a write-ahead log beside the file is SQLite's")
+    engine = db.open_engine(db_url)
+    db.upgrade(engine, "0010")
+    engine.dispose()
+    result = runner.invoke(cli.main, ["db", "upgrade", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    path = Path(make_url(db_url).database)
+    assert not path.with_name(path.name + "-wal").exists()
+    with sqlite3.connect(path) as copy:  # the file alone
+        assert copy.execute("SELECT version_num FROM alembic_version").fetchone() == (HEAD,)
 
 
 def test_the_reports_reader_maps_a_file_of_up_to_a_gigabyte_whole_and_keeps_the_other_settings(make_db, engine_name):

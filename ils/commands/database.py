@@ -48,8 +48,14 @@ def db_group():
 def db_upgrade(db_url, config_path):
     """Migrate the database schema to this version of ils."""
     url = database_url(db_url, read_settings(config_path))
-    with faults.translated(db.location(url)):
-        before, after = db.upgrade(db.open_engine(url))
+    engine = db.open_engine(url)
+    try:
+        with faults.translated(db.location(url)):
+            before, after = db.upgrade(engine)
+    finally:
+        # Closed before the command ends: SQLite then writes the migration from its log into
+        # the file, so a copy of the file alone (made the simple, wrong way) is not one schema behind.
+        engine.dispose()
     if before == after:
         log.info("schema already at %s", after)
     else:
