@@ -112,6 +112,33 @@ def test_a_branchs_summary_counts_the_holds_asked_for_from_midnight_to_noon_and_
     assert counts["予約受付(この館で受取)"] == 3  # midnight, 03:00 and 11:59; not the day before, noon, the counter
 
 
+def test_the_summarys_accepted_count_reads_the_days_holds_from_an_index_not_every_hold(new_library, engine_name):
+    """A library's holds table keeps every hold it ever had: the accepted count searches the
+    (created_at, channel, pickup_branch_id) index over the day and reads no table row (0012)."""
+    lib = new_library("kitami").branch("central").patron("1001").title("T1")
+    lib.hold("1001", "T1", "central", queued_at="2026-11-26 08:00")
+    asked = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        asked.extend([(statement, parameters)] if "'accepted' AS what" in statement else [])
+
+    event.listen(lib.conn, "before_cursor_execute", record)
+    try:
+        sheet(lib, "summary")
+    finally:
+        event.remove(lib.conn, "before_cursor_execute", record)
+    [(statement, parameters)] = asked
+    if engine_name == "sqlite":
+        plan = [row[-1] for row in lib.conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+        assert "SEARCH h USING COVERING INDEX ix_holds_created_at_channel_pickup_branch_id (created_at>? AND created_at<?)" in plan
+        assert not [step for step in plan if step.startswith("SCAN h")], plan
+    else:  # a table this small is read whole unless the planner is told not to
+        lib.conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = " / ".join(row[0] for row in lib.conn.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+        assert "Index Only Scan using ix_holds_created_at_channel_pickup_branch_id" in plan, plan
+    lib.conn.rollback()
+
+
 def test_a_branchs_summary_counts_the_rows_of_its_pull_list_and_the_night_reads_that_list_once(night, tmp_path):
     from ils.reports.write import ReportSettings, write_all
 
