@@ -619,7 +619,8 @@ class Holds(Kind):
     indexed_table = schema.holds
     # Its checks read holds by patron and by copy (_active_holds): those indexes stay.
     indexes_built_after = ("ix_holds_title_id_status_queue_day_queue_class_queued_at",
-                           "ix_holds_pickup_branch_id_status", "ix_holds_status_closed_at")
+                           "ix_holds_pickup_branch_id_status", "ix_holds_status_closed_at",
+                           "ix_holds_created_at_channel_pickup_branch_id")
     columns = (
         Column("card", f.code(32), required=True),
         Column("bib_id", f.text(32), required=True),
