@@ -198,3 +198,14 @@ def postgresql_reachable() -> str | None:
     finally:
         engine.dispose()
     return None
+
+
+def query_plan(conn, statement: str, parameters) -> list[str]:
+    """How the database would run `statement` with these (DBAPI) parameters, a line per step:
+    SQLite's EXPLAIN QUERY PLAN details; PostgreSQL's EXPLAIN with sequential scans discouraged
+    (a test's tables are so small the planner would read them whole), in the connection's
+    transaction, which the caller rolls back."""
+    if conn.dialect.name == "sqlite":
+        return [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    return [row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)]

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
+from engines import query_plan
 from ils import cli
 from ils.infra import schema
 from scenario import D
@@ -86,7 +87,7 @@ def test_a_ready_hold_with_no_mail_to_wait_for_is_lent_at_once(runner, kitsuki):
     assert lent.exit_code == 0, lent.output
 
 
-def test_the_counter_finds_the_ready_notice_through_its_hold_not_by_reading_the_notices(runner, kitsuki, engine_name):
+def test_the_counter_finds_the_ready_notice_through_its_hold_not_by_reading_the_notices(runner, kitsuki):
     """A library's notices pile up, 27,000 a night in the city bench: the check before lending reads
     the partial index of the ready notices by hold (migration 0011), not the notices backwards."""
     copy = _returned_for(runner, kitsuki, "4001", "B1", "301")
@@ -103,10 +104,6 @@ def test_the_counter_finds_the_ready_notice_through_its_hold_not_by_reading_the_
         event.remove(Engine, "before_cursor_execute", seen)
     assert refused.exit_code == 1 and "has not been sent yet" in refused.stderr
     [(statement, parameters)] = asked
-    if engine_name == "sqlite":
-        plan = " / ".join(row[-1] for row in kitsuki.conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
-    else:  # a table this small is read whole unless the planner is told not to
-        kitsuki.conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        plan = " / ".join(row[0] for row in kitsuki.conn.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+    plan = " / ".join(query_plan(kitsuki.conn, statement, parameters))
     kitsuki.conn.rollback()
     assert "ix_notice_events_hold_ready" in plan, plan
