@@ -36,6 +36,24 @@ def test_each_partial_index_is_partial_in_the_database_as_the_schema_says(make_d
     engine.dispose()
 
 
+def test_each_index_is_of_the_kind_the_schema_says(make_db, engine_name):
+    """A B-tree unless the schema's `postgresql_using` says otherwise there (0013: the holds'
+    created_at, a BRIN on PostgreSQL, where a status change writes every index of holds)."""
+    kinds = {index.name: index.info.get("postgresql_using", "btree") for table in schema.metadata.tables.values()
+             for index in table.indexes}
+    assert "brin" in kinds.values()
+    engine = db.open_engine(make_db())
+    with engine.connect() as conn:
+        if engine_name == "postgresql":
+            found = dict(conn.execute(text("SELECT c.relname, a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam "
+                                           "WHERE c.relname = ANY(:names)"), {"names": list(kinds)}).all())
+            assert found == kinds
+        else:  # SQLite's indexes are all B-trees: each is there, the BRIN's columns included
+            names = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars())
+            assert set(kinds) <= names
+    engine.dispose()
+
+
 def _predicate(conn, engine_name: str, index: str) -> str | None:
     """An index's WHERE as the database keeps it."""
     if engine_name == "sqlite":
