@@ -22,9 +22,10 @@
 -- The accepted count searches the index (created_at, channel, pickup_branch_id) for the day's
 -- holds (migration 0012): before it, every hold of the library's history was read each night.
 -- SQLite reads the B-tree alone; on PostgreSQL it is a BRIN (0013, docs/holds.md), and the
--- count reads the table pages whose range took a hold that day. The unary plus on h.pickup_branch_id (the same number) keeps SQLite from
--- counting through the pickup-branch index instead, one lookup of the table per hold of every
--- branch. PostgreSQL plans from its statistics either way.
+-- count reads the table pages whose range took a hold that day. The unary plus on
+-- h.pickup_branch_id (the same number) keeps SQLite from counting through the pickup-branch
+-- index instead, one lookup of the table per hold of every branch. PostgreSQL plans from its
+-- statistics either way.
 --
 -- Columns (read by name: keep the names)
 --   branch_id  the branch
