@@ -410,6 +410,27 @@ def test_a_date_is_bound_on_sqlite_as_sqlalchemy_binds_it():
     engine.dispose()
 
 
+def test_an_instant_is_bound_on_sqlite_as_sqlalchemy_binds_it():
+    """db's short way for an aware datetime (its UTC time's isoformat) gives the text SQLAlchemy's
+    Instant and DATETIME give, and leaves the rest to them: None, and a naive time refused."""
+    dialect = sqlite.dialect()
+    instant = schema.holds.c.queued_at.type
+    own_utc, own_text = instant.bind_processor(dialect), sqlite.DATETIME().bind_processor(dialect)
+    engine = create_engine("sqlite://")
+    with engine.connect() as conn:
+        (convert,) = db.bind_converters(conn, schema.holds, ["queued_at"])
+    jst = dt.timezone(dt.timedelta(hours=9))
+    for value in (dt.datetime(2026, 11, 26, 3, 0, tzinfo=jst), dt.datetime(2026, 11, 26, 8, 59, 59, 999999, tzinfo=jst),
+                  dt.datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=dt.timezone.utc), dt.datetime(999, 1, 2, 9, tzinfo=jst),
+                  dt.datetime(2026, 3, 8, 2, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5, minutes=-30)))):
+        assert convert(value) == own_text(own_utc(value))
+    assert convert(dt.datetime(2026, 11, 26, 3, 0, tzinfo=jst)) == "2026-11-25 18:00:00.000000"
+    assert convert(None) is None
+    with pytest.raises(ValueError, match="naive"):
+        convert(dt.datetime(2026, 11, 26, 3, 0))
+    engine.dispose()
+
+
 def _library_of_copies(tmp_path, examples, bib_ids):
     """branches, 300 titles and one copy a bib_id given (barcodes 2000000000 on, in file order)."""
     shutil.copy(examples / "branches.csv", tmp_path / "branches.csv")
