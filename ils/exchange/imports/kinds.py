@@ -617,10 +617,13 @@ COPY_STATE_FOR_HOLD = {S.ALLOCATED: "on_shelf", S.IN_TRANSIT: "in_transit", S.RE
 class Holds(Kind):
     name = "holds"
     indexed_table = schema.holds
-    # Its checks read holds by patron and by copy (_active_holds): those indexes stay.
+    # Its checks read holds by patron and by copy (_active_holds) only over holds already there,
+    # where nothing is dropped; a first load's rivals are this file's own, kept in memory (_held),
+    # so those two indexes are built after it too. uq_holds_active_copy decides conflicts: it stays.
     indexes_built_after = ("ix_holds_title_id_status_queue_day_queue_class_queued_at",
                            "ix_holds_pickup_branch_id_status", "ix_holds_status_closed_at",
-                           "ix_holds_created_at_channel_pickup_branch_id")
+                           "ix_holds_created_at_channel_pickup_branch_id",
+                           "ix_holds_patron_id_status_series_group_series_position", "ix_holds_copy_id")
     columns = (
         Column("card", f.code(32), required=True),
         Column("bib_id", f.text(32), required=True),
