@@ -484,16 +484,16 @@ def _converters(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> tup
 
 def _short_way(dialect: Dialect, type_: Any, process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """SQLAlchemy's converter, or on SQLite a shorter way to the same text for the common value."""
-    if _stored_as_iso_date(dialect, type_):
+    if _stored_as_iso_text(dialect, type_, "DATE"):
         return _iso_date(process)
-    if isinstance(type_, schema.Instant) and _stored_as_iso_date(dialect, type_.impl, "DATETIME"):
+    if isinstance(type_, schema.Instant) and _stored_as_iso_text(dialect, type_.impl, "DATETIME"):
         return _utc_text(process)
     return process
 
 
-def _stored_as_iso_date(dialect: Dialect, type_: Any, kind: str = "DATE") -> bool:
-    """SQLite keeps a Date as `YYYY-MM-DD` text and a DateTime as `YYYY-MM-DD HH:MM:SS.ffffff`
-    (SQLAlchemy's default storage formats, ISO's with a space)."""
+def _stored_as_iso_text(dialect: Dialect, type_: Any, kind: str) -> bool:
+    """Whether SQLite keeps this type as SQLite's `kind` ("DATE" or "DATETIME") in SQLAlchemy's
+    default storage format: `YYYY-MM-DD`, or `YYYY-MM-DD HH:MM:SS.ffffff` (ISO's, with a space)."""
     if dialect.name != "sqlite":
         return False
     # Here, not at the top: a process on PostgreSQL has no other use for the SQLite dialect.
