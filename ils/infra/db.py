@@ -10,7 +10,7 @@ import logging
 import re
 import sqlite3
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -246,6 +246,23 @@ def write_transaction(conn: Connection):
     if conn.in_transaction():
         conn.commit()
     return immediate(conn).begin()
+
+
+def refresh_statistics(conn: Connection, columns: Mapping[str, Sequence[str]]) -> None:
+    """PostgreSQL: ANALYZE these columns of these tables now (table -> its columns), in a transaction
+    of their own; SQLite keeps no statistics unless asked (ANALYZE is never run there), so nothing
+    is done.
+
+    For columns a run has just changed in most rows: until autovacuum analyzes the table (after a
+    tenth of its rows have changed, within a minute or so, if it runs) the planner reads them as they
+    were. Only the columns named are analyzed (the city's pending requests: 10-15 ms against 110 ms
+    for the whole table). ANALYZE takes a lock that lets every read and write go on."""
+    if conn.dialect.name != "postgresql":
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    with write_transaction(conn):
+        for table, names in columns.items():
+            conn.exec_driver_sql(f"ANALYZE {quote(table)} ({', '.join(map(quote, names))})")
 
 
 def release_page_cache(conn: Connection) -> None:
